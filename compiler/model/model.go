@@ -1,0 +1,212 @@
+package model
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Target names where a cluster is built for. It changes addresses and artifact locations, never
+// which components run or how they are configured.
+type Target string
+
+const (
+	// TargetYandex is Yandex Cloud: three VMs in three zones.
+	TargetYandex Target = "yandex"
+)
+
+// Targets lists every target pghac can build, in the order help texts show them.
+var Targets = []Target{TargetYandex}
+
+// Cluster is one compiled cluster.hcl.
+type Cluster struct {
+	Name   string
+	Target Target
+	// DevSingleNode is set when the file opted into a one-node development cluster.
+	DevSingleNode bool
+
+	OS        OS
+	Network   Network
+	Nodes     []Node // sorted by name
+	Etcd      Etcd
+	Patroni   Patroni
+	Postgres  Postgres
+	PgBouncer PgBouncer
+	HAProxy   HAProxy
+	Backend   *Backend   // nil when the file has no backend block
+	LoadTests []LoadTest // sorted by name
+
+	DeclRange hcl.Range
+}
+
+// OS is everything about the image's operating system that changes package names, versions
+// and paths. One row of the compiler's image table.
+type OS struct {
+	ImageFamily   string // e.g. "debian-12"
+	Name          string // e.g. "Debian 12 (bookworm)"
+	PostgresMajor int    // the PostgreSQL major version the image's archive ships
+	// Packages are installed by cloud-init, sorted.
+	Packages []string
+	BinDir   string // PostgreSQL server binaries
+	DataDir  string // PGDATA managed by Patroni
+	// PatroniVersion is the version the image's archive ships, as "major.minor".
+	PatroniVersion string
+	// SupportsFailsafe is true when that Patroni has failsafe_mode (3.0+).
+	SupportsFailsafe bool
+	// DefaultCluster is the cluster the postgresql package creates on install ("15/main"),
+	// which must be dropped before Patroni takes the port.
+	DefaultCluster string
+}
+
+// Network is the cluster's private network.
+type Network struct {
+	Subnets []Subnet // sorted by zone
+	// AdminCIDRs may reach SSH. ClientCIDRs may reach the HAProxy and backend ports.
+	AdminCIDRs  []netip.Prefix
+	ClientCIDRs []netip.Prefix
+}
+
+// Subnet is one zone's subnet.
+type Subnet struct {
+	Zone      string
+	CIDR      netip.Prefix
+	DeclRange hcl.Range
+}
+
+// Node is one VM of the cluster.
+type Node struct {
+	Name    string
+	Zone    string
+	Address netip.Addr
+	VM      VM
+	// EtcdMember is true when the node runs an etcd member (every node by default).
+	EtcdMember bool
+	DeclRange  hcl.Range
+}
+
+// VM is a node's machine shape.
+type VM struct {
+	Platform     string
+	Cores        int
+	CoreFraction int
+	MemoryGB     float64
+	DiskSizeGB   int
+	DiskType     string
+	Preemptible  bool
+}
+
+// MemoryMB is the VM's memory in MiB.
+func (v VM) MemoryMB() int { return int(v.MemoryGB * 1024) }
+
+// Etcd is the DCS.
+type Etcd struct {
+	ClientPort int
+	PeerPort   int
+	// Members are the names of the nodes that run etcd, sorted.
+	Members []string
+	// Token is the initial cluster token, unique per cluster name.
+	Token string
+}
+
+// Patroni holds the DCS timings and replication policy.
+type Patroni struct {
+	Scope     string
+	Namespace string
+	// TTL, LoopWait and RetryTimeout are in seconds, as Patroni takes them.
+	TTL          int
+	LoopWait     int
+	RetryTimeout int
+	// MaximumLagOnFailover is in bytes.
+	MaximumLagOnFailover  int64
+	SynchronousMode       bool
+	SynchronousModeStrict bool
+	FailsafeMode          bool
+	UsePgRewind           bool
+	RestAPIPort           int
+	// Watchdog is "off", "automatic" or "required".
+	Watchdog string
+}
+
+// Postgres is the database server.
+type Postgres struct {
+	Major int
+	Port  int
+	// Parameters are postgresql.conf settings for every member, sorted by name: the ones derived
+	// from the VM size with the user's overrides applied.
+	Parameters []Parameter
+}
+
+// Parameter is one postgresql.conf setting.
+type Parameter struct {
+	Name  string
+	Value string
+	// FromUser is true when cluster.hcl set it (as opposed to pghac deriving it).
+	FromUser bool
+}
+
+// PgBouncer is the per-node connection pooler.
+type PgBouncer struct {
+	Port             int
+	PoolMode         string // session, transaction or statement
+	DefaultPoolSize  int
+	MaxClientConn    int
+	ServerLoginRetry time.Duration
+	QueryWaitTimeout time.Duration
+}
+
+// HAProxy is the per-node router to the primary and the replicas.
+type HAProxy struct {
+	PrimaryPort int
+	ReplicaPort int
+	StatsPort   int
+	MaxConn     int
+	Check       HealthCheck
+	// ReplicaMaxLagBytes takes a replica out of the read pool when it lags more.
+	ReplicaMaxLagBytes int64
+}
+
+// HealthCheck is HAProxy's server check against Patroni's REST API.
+type HealthCheck struct {
+	Inter time.Duration
+	Fall  int
+	Rise  int
+}
+
+// Backend is the notes HTTP API that runs on every node.
+type Backend struct {
+	Port           int
+	ArtifactURL    string
+	ArtifactSHA256 string
+	Database       string
+	User           string
+	DeclRange      hcl.Range
+}
+
+// LoadTest is one named load-test scenario.
+type LoadTest struct {
+	Name      string
+	Schedule  []string
+	Ammo      []string
+	DeclRange hcl.Range
+}
+
+// EtcdNodes returns the nodes that run etcd, in name order.
+func (c *Cluster) EtcdNodes() []Node {
+	var out []Node
+	for _, n := range c.Nodes {
+		if n.EtcdMember {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// SubnetCIDRs returns the CIDRs of the cluster's subnets, in zone order.
+func (c *Cluster) SubnetCIDRs() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.Network.Subnets))
+	for _, s := range c.Network.Subnets {
+		out = append(out, s.CIDR)
+	}
+	return out
+}
