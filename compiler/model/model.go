@@ -185,8 +185,9 @@ type Backend struct {
 
 // LoadTest is one named load-test scenario.
 type LoadTest struct {
-	Name      string
-	Schedule  []string
+	Name string
+	// Schedule is Yandex Tank's load_profile schedule, e.g. "line(10, 500, 2m)".
+	Schedule  string
 	Ammo      []string
 	DeclRange hcl.Range
 }

@@ -1,0 +1,73 @@
+# The seed's cluster (three nodes, one per zone), rebuilt with pghac's defaults.
+# Every attribute not written here has a default: see docs/cluster-hcl.md.
+
+cluster "main" {
+  network {
+    subnet "ru-central1-a" {
+      cidr = "10.128.0.0/24"
+    }
+    subnet "ru-central1-b" {
+      cidr = "10.129.0.0/24"
+    }
+    subnet "ru-central1-d" {
+      cidr = "10.130.0.0/24"
+    }
+    admin_cidrs = ["203.0.113.0/24"] # who may SSH in (TEST-NET-3: replace with yours)
+  }
+
+  vm {
+    platform      = "standard-v3" # Intel Ice Lake
+    cores         = 4
+    core_fraction = 50
+    memory_gb     = 8
+    preemptible   = true
+    image_family  = "debian-12"
+    disk {
+      size_gb = 10
+      type    = "network-ssd"
+    }
+  }
+
+  node "node0" {
+    zone    = "ru-central1-a"
+    address = "10.128.0.16"
+  }
+  node "node1" {
+    zone    = "ru-central1-b"
+    address = "10.129.0.14"
+  }
+  node "node2" {
+    zone    = "ru-central1-d"
+    address = "10.130.0.28"
+  }
+
+  patroni {
+    ttl              = 20
+    loop_wait        = 2
+    retry_timeout    = 4
+    synchronous_mode = true
+    failsafe_mode    = true
+    use_pg_rewind    = true
+  }
+
+  pgbouncer {
+    pool_mode = "transaction"
+  }
+
+  haproxy {
+    check {
+      inter = "1s"
+      fall  = 2
+      rise  = 1
+    }
+  }
+
+  backend {
+    port = 8080
+  }
+
+  load_test "mixed" {
+    schedule = "line(10, 500, 2m)"
+    ammo     = ["get", "post"]
+  }
+}

@@ -1,0 +1,702 @@
+package compiler
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/schema"
+)
+
+// Compile resolves f for target. It returns the model only when there is no error
+// diagnostic; warnings come with a model.
+func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnostics) {
+	var d diags
+	if f == nil || f.Cluster == nil {
+		var rng hcl.Range
+		if f != nil {
+			rng = hcl.Range{Filename: f.Filename, Start: hcl.InitialPos, End: hcl.InitialPos}
+		}
+		d.errorf(rng, "Missing cluster block", "There is no cluster to compile.")
+		return nil, d.Diagnostics
+	}
+	sc := f.Cluster
+	c := &model.Cluster{Name: sc.Name, Target: target, DeclRange: sc.DefRange}
+	checkName(&d, "cluster", sc.Name, sc.NameRange)
+	if !contains(targetNames(), string(target)) {
+		d.errorf(sc.DefRange, "Unknown target", "pghac cannot build for target %q. Targets: %s.", target, strings.Join(targetNames(), ", "))
+	}
+
+	cv := resolveClusterVM(&d, sc.VM)
+	os, osOK := image(cv.family)
+	if !osOK {
+		d.errorf(cv.familyRange, "Unsupported image family",
+			"pghac knows the packages and paths of these images only: %s.", strings.Join(imageFamilies(), ", "))
+	}
+	c.OS = os
+
+	c.Network = compileNetwork(&d, sc)
+	c.Nodes = compileNodes(&d, sc, cv, c.Network)
+	c.DevSingleNode = deref(sc.DevSingleNode, false)
+	checkQuorum(&d, sc, c)
+	c.Etcd = compileEtcd(sc)
+	for _, n := range c.EtcdNodes() {
+		c.Etcd.Members = append(c.Etcd.Members, n.Name)
+	}
+	c.Patroni = compilePatroni(&d, sc, c)
+	c.PgBouncer = compilePgBouncer(&d, sc.PgBouncer)
+	c.HAProxy = compileHAProxy(&d, sc.HAProxy)
+	c.Postgres = compilePostgres(&d, sc, c, osOK)
+	c.Backend = compileBackend(&d, sc.Backend)
+	c.LoadTests = compileLoadTests(&d, sc.LoadTests)
+	checkPorts(&d, sc, c)
+
+	if d.HasErrors() {
+		return nil, d.Diagnostics
+	}
+	return c, d.Diagnostics
+}
+
+func targetNames() []string {
+	out := make([]string, len(model.Targets))
+	for i, t := range model.Targets {
+		out[i] = string(t)
+	}
+	return out
+}
+
+var nameRE = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// checkName: names become hostnames, etcd member names and Terraform resource names.
+func checkName(d *diags, what, name string, rng hcl.Range) {
+	if !nameRE.MatchString(name) {
+		d.errorf(rng, "Invalid "+what+" name",
+			"%q can't be used as a %s name: use lowercase letters, digits and dashes, starting with a letter (at most 63 characters), because it becomes a hostname.", name, what)
+	}
+}
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// clusterVM is the cluster's vm block with defaults applied, plus where each value came from.
+type clusterVM struct {
+	vm          model.VM
+	family      string
+	familyRange hcl.Range
+}
+
+func resolveClusterVM(d *diags, v *schema.VM) clusterVM {
+	cv := clusterVM{
+		vm: model.VM{Platform: defaultPlatform, Cores: defaultCores, CoreFraction: defaultCoreFraction,
+			MemoryGB: defaultMemoryGB, DiskSizeGB: defaultDiskSizeGB, DiskType: defaultDiskType, Preemptible: defaultPreemptible},
+		family: defaultImageFamily,
+	}
+	if v == nil {
+		return cv
+	}
+	cv.vm = overlayVM(cv.vm, v)
+	if v.ImageFamily != nil {
+		cv.family, cv.familyRange = *v.ImageFamily, v.ImageFamilyRange
+	}
+	return cv
+}
+
+func overlayVM(vm model.VM, v *schema.VM) model.VM {
+	vm.Platform = deref(v.Platform, vm.Platform)
+	vm.Cores = deref(v.Cores, vm.Cores)
+	vm.CoreFraction = deref(v.CoreFraction, vm.CoreFraction)
+	vm.MemoryGB = deref(v.MemoryGB, vm.MemoryGB)
+	vm.Preemptible = deref(v.Preemptible, vm.Preemptible)
+	if v.Disk != nil {
+		vm.DiskSizeGB = deref(v.Disk.SizeGB, vm.DiskSizeGB)
+		vm.DiskType = deref(v.Disk.Type, vm.DiskType)
+	}
+	return vm
+}
+
+// vmRanges points each VM attribute at the block that set it last: the node's vm block, else
+// the cluster's, else the node (a default).
+type vmRanges struct{ platform, cores, fraction, memory, diskSize, diskType hcl.Range }
+
+func rangesOf(v *schema.VM, r vmRanges) vmRanges {
+	if v == nil {
+		return r
+	}
+	if v.Platform != nil {
+		r.platform = v.PlatformRange
+	}
+	if v.Cores != nil {
+		r.cores = v.CoresRange
+	}
+	if v.CoreFraction != nil {
+		r.fraction = v.CoreFractionRange
+	}
+	if v.MemoryGB != nil {
+		r.memory = v.MemoryGBRange
+	}
+	if v.Disk != nil && v.Disk.SizeGB != nil {
+		r.diskSize = v.Disk.SizeGBRange
+	}
+	if v.Disk != nil && v.Disk.Type != nil {
+		r.diskType = v.Disk.TypeRange
+	}
+	return r
+}
+
+func compileNetwork(d *diags, sc *schema.Cluster) model.Network {
+	var n model.Network
+	if sc.Network == nil {
+		d.errorf(sc.DefRange, "Missing network block",
+			`The cluster needs a network block with one subnet per zone, like network { subnet "ru-central1-a" { cidr = "10.128.0.0/24" } }.`)
+		return n
+	}
+	seen := map[string]hcl.Range{}
+	for _, s := range sc.Network.Subnets {
+		if first, dup := seen[s.Zone]; dup {
+			d.errorf(s.ZoneRange, "Duplicate subnet zone",
+				"A subnet for zone %q was already declared at %s. Each zone has one subnet.", s.Zone, at(first))
+			continue
+		}
+		seen[s.Zone] = s.ZoneRange
+		checkZone(d, s.Zone, s.ZoneRange)
+		p, ok := parseCIDR(d, s.CIDR, s.CIDRRange)
+		if !ok {
+			// Remember the zone so that its nodes are not also told it has no subnet.
+			n.Subnets = append(n.Subnets, model.Subnet{Zone: s.Zone, DeclRange: s.CIDRRange})
+			continue
+		}
+		if !p.Addr().Is4() || !isPrivate(p) {
+			d.errorf(s.CIDRRange, "Subnet outside the private ranges",
+				"%s is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16; Yandex VPC subnets use private IPv4 ranges.", p)
+			n.Subnets = append(n.Subnets, model.Subnet{Zone: s.Zone, DeclRange: s.CIDRRange})
+			continue
+		}
+		if p.Bits() < 16 || p.Bits() > 28 {
+			d.errorf(s.CIDRRange, "Invalid subnet size",
+				"%s has a /%d prefix; Yandex VPC subnets are /16 to /28.", p, p.Bits())
+			n.Subnets = append(n.Subnets, model.Subnet{Zone: s.Zone, DeclRange: s.CIDRRange})
+			continue
+		}
+		for _, other := range n.Subnets {
+			if other.CIDR.IsValid() && other.CIDR.Overlaps(p) {
+				d.errorf(s.CIDRRange, "Overlapping subnets",
+					"%s overlaps %s of zone %s, declared at %s. Subnets of one network must not overlap.", p, other.CIDR, other.Zone, at(other.DeclRange))
+			}
+		}
+		n.Subnets = append(n.Subnets, model.Subnet{Zone: s.Zone, CIDR: p, DeclRange: s.CIDRRange})
+	}
+	if len(sc.Network.Subnets) == 0 {
+		d.errorf(sc.Network.DefRange, "Missing subnets",
+			`Declare one subnet per zone that holds a node, like subnet "ru-central1-a" { cidr = "10.128.0.0/24" }.`)
+	}
+	sort.Slice(n.Subnets, func(i, j int) bool { return n.Subnets[i].Zone < n.Subnets[j].Zone })
+
+	n.AdminCIDRs = cidrList(d, sc.Network.AdminCIDRs)
+	for i, p := range n.AdminCIDRs {
+		if p.Bits() == 0 {
+			d.warnf(sc.Network.AdminCIDRs[i].Range, "SSH open to the internet",
+				"%s lets anyone try to log in over SSH. List the networks your administrators come from.", p)
+		}
+	}
+	if sc.Network.ClientCIDRs == nil {
+		for _, s := range n.Subnets {
+			n.ClientCIDRs = append(n.ClientCIDRs, s.CIDR)
+		}
+	} else {
+		n.ClientCIDRs = cidrList(d, sc.Network.ClientCIDRs)
+	}
+	return n
+}
+
+func cidrList(d *diags, in []schema.String) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range in {
+		if p, ok := parseCIDR(d, s.Value, s.Range); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseCIDR(d *diags, s string, rng hcl.Range) (netip.Prefix, bool) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		d.errorf(rng, "Invalid CIDR", "%q is not a CIDR block: write an IPv4 network and prefix length, like \"10.128.0.0/24\".", s)
+		return p, false
+	}
+	if p.Masked() != p {
+		d.errorf(rng, "Invalid CIDR", "%q has host bits set: the network is %s.", s, p.Masked())
+		return p, false
+	}
+	return p, true
+}
+
+var privateRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+}
+
+func isPrivate(p netip.Prefix) bool {
+	for _, r := range privateRanges {
+		if r.Bits() <= p.Bits() && r.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+func checkZone(d *diags, zone string, rng hcl.Range) bool {
+	if repl, retired := retiredZones[zone]; retired {
+		d.errorf(rng, "Retired zone", "%s no longer takes new resources. Use %s instead.", zone, repl)
+		return false
+	}
+	if !contains(zones, zone) {
+		d.errorf(rng, "Unknown zone", "%q is not a Yandex Cloud availability zone. Zones: %s.", zone, strings.Join(zones, ", "))
+		return false
+	}
+	return true
+}
+
+func compileNodes(d *diags, sc *schema.Cluster, cv clusterVM, net model.Network) []model.Node {
+	if len(sc.Nodes) == 0 {
+		d.errorf(sc.DefRange, "No nodes", `Declare the cluster's nodes, like node "node0" { zone = "ru-central1-a"  address = "10.128.0.16" }.`)
+		return nil
+	}
+	names := map[string]hcl.Range{}
+	addrs := map[netip.Addr]hcl.Range{}
+	var nodes []model.Node
+	for _, sn := range sc.Nodes {
+		if first, dup := names[sn.Name]; dup {
+			d.errorf(sn.NameRange, "Duplicate node name",
+				"A node named %q was already declared at %s. Node names must be unique.", sn.Name, at(first))
+			continue
+		}
+		names[sn.Name] = sn.NameRange
+		checkName(d, "node", sn.Name, sn.NameRange)
+
+		n := model.Node{Name: sn.Name, Zone: sn.Zone, EtcdMember: deref(sn.EtcdMember, true), DeclRange: sn.DefRange}
+		n.VM = cv.vm
+		if sn.VM != nil {
+			n.VM = overlayVM(n.VM, sn.VM)
+			if sn.VM.ImageFamily != nil {
+				d.errorf(sn.VM.ImageFamilyRange, "Image family set per node",
+					"All nodes run the same image, because their PostgreSQL versions must match. Set image_family in the cluster's vm block.")
+			}
+		}
+		def := vmRanges{sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange}
+		checkVM(d, n.VM, n.Zone, rangesOf(sn.VM, rangesOf(sc.VM, def)))
+
+		zoneOK := checkZone(d, sn.Zone, sn.ZoneRange)
+		addr, err := netip.ParseAddr(sn.Address)
+		if err != nil || !addr.Is4() {
+			d.errorf(sn.AddressRange, "Invalid address", "%q is not an IPv4 address.", sn.Address)
+			nodes = append(nodes, n)
+			continue
+		}
+		n.Address = addr
+		if first, dup := addrs[addr]; dup {
+			d.errorf(sn.AddressRange, "Duplicate node address",
+				"%s is already the address of the node declared at %s. Each node needs its own address.", addr, at(first))
+		}
+		addrs[addr] = sn.AddressRange
+		if zoneOK && sc.Network != nil {
+			checkAddressInSubnet(d, addr, sn, net)
+		}
+		nodes = append(nodes, n)
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	return nodes
+}
+
+func checkAddressInSubnet(d *diags, addr netip.Addr, sn schema.Node, net model.Network) {
+	for _, s := range net.Subnets {
+		if s.Zone != sn.Zone {
+			continue
+		}
+		if !s.CIDR.IsValid() {
+			return // the subnet's own error says enough
+		}
+		if !s.CIDR.Contains(addr) {
+			d.errorf(sn.AddressRange, "Address outside its subnet",
+				"%s is not in %s, the subnet of zone %s declared at %s. Pick an address inside it.", addr, s.CIDR, s.Zone, at(s.DeclRange))
+			return
+		}
+		// Yandex VPC keeps the network address, the gateway (.1) and DNS (.2), and the last one.
+		first := s.CIDR.Addr()
+		last := lastAddr(s.CIDR)
+		if addr == first || addr == first.Next() || addr == first.Next().Next() || addr == last {
+			d.errorf(sn.AddressRange, "Reserved address",
+				"%s is reserved in %s (network, gateway, DNS or broadcast address). Pick another address.", addr, s.CIDR)
+		}
+		return
+	}
+	d.errorf(sn.ZoneRange, "No subnet for zone",
+		"Node %q is in zone %s, but the network block has no subnet for it. Add subnet %q { cidr = \"...\" }.", sn.Name, sn.Zone, sn.Zone)
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := (uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func checkVM(d *diags, vm model.VM, zone string, r vmRanges) {
+	p, ok := findPlatform(vm.Platform)
+	if !ok {
+		d.errorf(r.platform, "Unknown platform", "%q is not a platform pghac knows. Platforms: %s.", vm.Platform, strings.Join(platformIDs(), ", "))
+	} else {
+		if contains(p.NotInZones, zone) {
+			d.errorf(r.platform, "Platform not offered in zone", "%s (%s) is not offered in %s. Use standard-v3.", p.ID, p.CPU, zone)
+		}
+		switch {
+		case vm.Cores < 2 || vm.Cores%2 != 0:
+			d.errorf(r.cores, "Invalid core count", "cores = %d: Yandex VMs have an even number of vCPUs, at least 2.", vm.Cores)
+		case vm.Cores > p.MaxCores:
+			d.errorf(r.cores, "Invalid core count", "%s allows at most %d vCPUs per VM; cores = %d.", p.ID, p.MaxCores, vm.Cores)
+		}
+		if !containsInt(p.Fractions, vm.CoreFraction) {
+			d.errorf(r.fraction, "Invalid core fraction", "%s allows core_fraction %s; got %d.", p.ID, joinInts(p.Fractions), vm.CoreFraction)
+		} else if vm.CoreFraction < 50 && p.LowFractionMaxCores > 0 && vm.Cores > p.LowFractionMaxCores {
+			d.errorf(r.fraction, "Invalid core fraction", "%s allows core_fraction %d with at most %d vCPUs.", p.ID, vm.CoreFraction, p.LowFractionMaxCores)
+		}
+		lo, hi := p.MinGBPerCore, p.MaxGBPerCore
+		if vm.CoreFraction < 100 {
+			lo, hi = p.MinGBPerCoreShared, p.MaxGBPerCoreShared
+		}
+		if hi > 0 && vm.Cores > 0 {
+			if per := vm.MemoryGB / float64(vm.Cores); per < lo || per > hi {
+				d.errorf(r.memory, "Memory outside the platform's range",
+					"%s at %d%% core fraction allows %g-%g GB per vCPU: with %d vCPUs, memory_gb must be between %g and %g; got %g.",
+					p.ID, vm.CoreFraction, lo, hi, vm.Cores, lo*float64(vm.Cores), hi*float64(vm.Cores), vm.MemoryGB)
+			}
+		}
+	}
+	if vm.MemoryGB < 2 {
+		d.errorf(r.memory, "Too little memory", "memory_gb = %g: etcd, Patroni, PostgreSQL, PgBouncer and HAProxy need at least 2 GB.", vm.MemoryGB)
+	}
+	if !contains(diskTypes, vm.DiskType) {
+		d.errorf(r.diskType, "Unknown disk type", "%q is not a disk type. Types: %s.", vm.DiskType, strings.Join(diskTypes, ", "))
+	}
+	switch {
+	case vm.DiskSizeGB < 10:
+		d.errorf(r.diskSize, "Disk too small", "size_gb = %d: the image, PostgreSQL and its WAL need at least 10 GB.", vm.DiskSizeGB)
+	case (vm.DiskType == "network-ssd-nonreplicated" || vm.DiskType == "network-ssd-io-m3") && vm.DiskSizeGB%nonreplicatedStepGB != 0:
+		d.errorf(r.diskSize, "Invalid disk size", "%s disks come in steps of %d GB; size_gb = %d.", vm.DiskType, nonreplicatedStepGB, vm.DiskSizeGB)
+	}
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func joinInts(list []int) string {
+	s := make([]string, len(list))
+	for i, v := range list {
+		s[i] = itoa(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// checkQuorum: etcd needs an odd number of members, at least 3, to keep a majority through the
+// loss of one; a one-node development cluster must say so.
+func checkQuorum(d *diags, sc *schema.Cluster, c *model.Cluster) {
+	if len(c.Nodes) == 0 {
+		return
+	}
+	members := c.EtcdNodes()
+	if c.DevSingleNode {
+		if len(c.Nodes) != 1 {
+			d.errorf(sc.DevSingleNodeRange, "Development flag on a multi-node cluster",
+				"dev_single_node is for a cluster of exactly one node; this one has %d. Remove the flag.", len(c.Nodes))
+			return
+		}
+		d.warnf(sc.DevSingleNodeRange, "Single-node development cluster",
+			"A one-node cluster has no failover and no replica: use it for development only.")
+		if len(members) != 1 {
+			d.errorf(c.Nodes[0].DeclRange, "No etcd member", "The single node must run etcd: remove etcd_member = false.")
+		}
+		return
+	}
+	switch {
+	case len(members) < 3:
+		d.errorf(sc.NameRange, "Too few etcd members",
+			"The cluster has %d etcd member(s); etcd needs at least 3 to survive losing one. Add nodes, or set dev_single_node = true for a one-node development cluster.", len(members))
+	case len(members)%2 == 0:
+		last := sc.Nodes[len(sc.Nodes)-1]
+		for _, sn := range sc.Nodes {
+			if deref(sn.EtcdMember, true) {
+				last = sn
+			}
+		}
+		d.errorf(last.NameRange, "Even number of etcd members",
+			"The cluster has %d etcd members: an even number tolerates no more failures than one member fewer, and splits votes. Set etcd_member = false on one node (for example this one).", len(members))
+	}
+}
+
+func compileEtcd(sc *schema.Cluster) model.Etcd {
+	e := model.Etcd{ClientPort: defaultEtcdClientPort, PeerPort: defaultEtcdPeerPort, Token: "pghac-" + sc.Name}
+	if sc.Etcd != nil {
+		e.ClientPort = deref(sc.Etcd.ClientPort, e.ClientPort)
+		e.PeerPort = deref(sc.Etcd.PeerPort, e.PeerPort)
+	}
+	return e
+}
+
+func compilePatroni(d *diags, sc *schema.Cluster, c *model.Cluster) model.Patroni {
+	p := model.Patroni{
+		Scope: sc.Name, Namespace: "/service/",
+		TTL: defaultTTL, LoopWait: defaultLoopWait, RetryTimeout: defaultRetryTimeout,
+		SynchronousMode: defaultSynchronousMode, SynchronousModeStrict: defaultSynchronousStrict,
+		FailsafeMode: c.OS.SupportsFailsafe, UsePgRewind: defaultUsePgRewind,
+		RestAPIPort: defaultRestAPIPort, Watchdog: defaultWatchdog,
+	}
+	lag, _ := parseSize(defaultMaximumLagOnFailover)
+	p.MaximumLagOnFailover = lag
+	sp := sc.Patroni
+	if sp == nil {
+		sp = &schema.Patroni{DefRange: sc.DefRange}
+	}
+	p.TTL = deref(sp.TTL, p.TTL)
+	p.LoopWait = deref(sp.LoopWait, p.LoopWait)
+	p.RetryTimeout = deref(sp.RetryTimeout, p.RetryTimeout)
+	p.SynchronousMode = deref(sp.SynchronousMode, p.SynchronousMode)
+	p.SynchronousModeStrict = deref(sp.SynchronousModeStrict, p.SynchronousModeStrict)
+	p.FailsafeMode = deref(sp.FailsafeMode, p.FailsafeMode)
+	p.UsePgRewind = deref(sp.UsePgRewind, p.UsePgRewind)
+	p.RestAPIPort = deref(sp.RestAPIPort, p.RestAPIPort)
+	p.Watchdog = deref(sp.Watchdog, p.Watchdog)
+
+	ttlRange := orRange(sp.TTLRange, sp.TTL != nil, sp.DefRange)
+	minimum := func(v, lo int, name string, rng hcl.Range, set bool) bool {
+		if v < lo {
+			d.errorf(orRange(rng, set, sp.DefRange), "Patroni "+name+" too low", "%s = %d; Patroni requires at least %d.", name, v, lo)
+			return false
+		}
+		return true
+	}
+	ok := minimum(p.TTL, minTTL, "ttl", sp.TTLRange, sp.TTL != nil)
+	ok = minimum(p.LoopWait, minLoopWait, "loop_wait", sp.LoopWaitRange, sp.LoopWait != nil) && ok
+	ok = minimum(p.RetryTimeout, minRetryTimeout, "retry_timeout", sp.RetryTimeoutRange, sp.RetryTimeout != nil) && ok
+	if ok && p.LoopWait+2*p.RetryTimeout > p.TTL {
+		d.errorf(ttlRange, "Patroni timings break the leader lease",
+			"loop_wait + 2*retry_timeout = %d + 2*%d = %d exceeds ttl = %d: the leader could lose its lock while still retrying the DCS, and two primaries could run. Raise ttl to at least %d or lower the others.",
+			p.LoopWait, p.RetryTimeout, p.LoopWait+2*p.RetryTimeout, p.TTL, p.LoopWait+2*p.RetryTimeout)
+	}
+	if sp.MaximumLagOnFailover != nil {
+		if n, err := parseSize(*sp.MaximumLagOnFailover); err != nil {
+			d.errorf(sp.MaximumLagOnFailoverRange, "Invalid size", "maximum_lag_on_failover: %s.", err)
+		} else {
+			p.MaximumLagOnFailover = n
+		}
+	}
+	if p.FailsafeMode && !c.OS.SupportsFailsafe && c.OS.ImageFamily != "" {
+		d.errorf(sp.FailsafeModeRange, "failsafe_mode not supported by the image",
+			"%s ships Patroni %s; failsafe_mode needs Patroni 3.0 or later. Remove it or use another image_family.", c.OS.Name, c.OS.PatroniVersion)
+	}
+	if !contains([]string{"off", "automatic", "required"}, p.Watchdog) {
+		d.errorf(sp.WatchdogRange, "Invalid watchdog mode", "watchdog = %q; use \"off\", \"automatic\" or \"required\".", p.Watchdog)
+	}
+	replicas := len(c.Nodes) - 1
+	syncRange := orRange(sp.SynchronousModeRange, sp.SynchronousMode != nil, sc.NameRange)
+	switch {
+	case c.DevSingleNode:
+		// No replica to wait for: the default turns off, and asking for it is a mistake.
+		if sp.SynchronousMode == nil {
+			p.SynchronousMode = false
+		} else if p.SynchronousMode && p.SynchronousModeStrict {
+			d.errorf(sp.SynchronousModeStrictRange, "Strict synchronous mode without replicas",
+				"A single-node cluster has no replica to confirm writes, so strict synchronous mode would block every write. Remove synchronous_mode_strict.")
+		} else if p.SynchronousMode {
+			d.warnf(syncRange, "Synchronous mode without replicas",
+				"A single-node cluster has no replica; synchronous_mode has no effect.")
+		}
+	case p.SynchronousMode && replicas == 1 && p.SynchronousModeStrict:
+		d.warnf(syncRange, "Synchronous mode with too few replicas",
+			"With synchronous_mode_strict and one replica, losing that replica stops all writes. Add a node or turn strict mode off.")
+	case p.SynchronousMode && replicas == 1:
+		d.warnf(syncRange, "Synchronous mode with too few replicas",
+			"With one replica, losing it turns replication asynchronous until it returns, and a failover in that window can lose acknowledged writes. Add a node.")
+	}
+	return p
+}
+
+// orRange picks the attribute's range when it was set, else the enclosing block's.
+func orRange(r hcl.Range, set bool, fallback hcl.Range) hcl.Range {
+	if set {
+		return r
+	}
+	return fallback
+}
+
+func compilePostgres(d *diags, sc *schema.Cluster, c *model.Cluster, osOK bool) model.Postgres {
+	pg := model.Postgres{Major: c.OS.PostgresMajor, Port: defaultPostgresPort}
+	if sp := sc.Postgres; sp != nil {
+		pg.Port = deref(sp.Port, pg.Port)
+		if sp.Version != nil && osOK && *sp.Version != c.OS.PostgresMajor {
+			var other []string
+			for _, fam := range imageFamilies() {
+				if os, _ := image(fam); os.PostgresMajor == *sp.Version {
+					other = append(other, fam)
+				}
+			}
+			hint := "No supported image ships it."
+			if len(other) > 0 {
+				hint = fmt.Sprintf("Images that ship it: %s.", strings.Join(other, ", "))
+			}
+			d.errorf(sp.VersionRange, "PostgreSQL version does not match the image",
+				"%s ships PostgreSQL %d, not %d. Remove version (it follows the image) or change image_family. %s",
+				c.OS.Name, c.OS.PostgresMajor, *sp.Version, hint)
+		}
+	}
+	if len(c.Nodes) == 0 {
+		return pg
+	}
+	var params *schema.Parameters
+	if sc.Postgres != nil {
+		params = sc.Postgres.Parameters
+	}
+	pg.Parameters = applyUserParameters(d, deriveParameters(c.Nodes, c.PgBouncer.DefaultPoolSize), params)
+	return pg
+}
+
+func compilePgBouncer(d *diags, sp *schema.PgBouncer) model.PgBouncer {
+	b := model.PgBouncer{Port: defaultPgBouncerPort, PoolMode: defaultPoolMode, DefaultPoolSize: defaultPoolSize,
+		MaxClientConn: defaultMaxClientConn, ServerLoginRetry: defaultServerLoginRetry, QueryWaitTimeout: defaultQueryWaitTimeout}
+	if sp == nil {
+		return b
+	}
+	b.Port = deref(sp.Port, b.Port)
+	b.PoolMode = deref(sp.PoolMode, b.PoolMode)
+	if !contains([]string{"session", "transaction", "statement"}, b.PoolMode) {
+		d.errorf(sp.PoolModeRange, "Invalid pool mode", "pool_mode = %q; use \"session\", \"transaction\" or \"statement\".", b.PoolMode)
+	}
+	b.DefaultPoolSize = positive(d, sp.DefaultPoolSize, b.DefaultPoolSize, "default_pool_size", sp.DefaultPoolSizeRange)
+	b.MaxClientConn = positive(d, sp.MaxClientConn, b.MaxClientConn, "max_client_conn", sp.MaxClientConnRange)
+	b.ServerLoginRetry = duration(d, sp.ServerLoginRetry, b.ServerLoginRetry, "server_login_retry", sp.ServerLoginRetryRange, time.Second)
+	b.QueryWaitTimeout = duration(d, sp.QueryWaitTimeout, b.QueryWaitTimeout, "query_wait_timeout", sp.QueryWaitTimeoutRange, time.Second)
+	return b
+}
+
+func compileHAProxy(d *diags, sh *schema.HAProxy) model.HAProxy {
+	h := model.HAProxy{PrimaryPort: defaultPrimaryPort, ReplicaPort: defaultReplicaPort, StatsPort: defaultStatsPort,
+		MaxConn: defaultHAProxyMaxCon, Check: model.HealthCheck{Inter: defaultCheckInter, Fall: defaultCheckFall, Rise: defaultCheckRise}}
+	h.ReplicaMaxLagBytes, _ = parseSize(defaultReplicaMaxLag)
+	if sh == nil {
+		return h
+	}
+	h.PrimaryPort = deref(sh.PrimaryPort, h.PrimaryPort)
+	h.ReplicaPort = deref(sh.ReplicaPort, h.ReplicaPort)
+	h.StatsPort = deref(sh.StatsPort, h.StatsPort)
+	h.MaxConn = positive(d, sh.MaxConn, h.MaxConn, "maxconn", sh.MaxConnRange)
+	if sh.ReplicaMaxLag != nil {
+		if n, err := parseSize(*sh.ReplicaMaxLag); err != nil {
+			d.errorf(sh.ReplicaMaxLagRange, "Invalid size", "replica_max_lag: %s.", err)
+		} else {
+			h.ReplicaMaxLagBytes = n
+		}
+	}
+	if ck := sh.Check; ck != nil {
+		h.Check.Inter = duration(d, ck.Inter, h.Check.Inter, "inter", ck.InterRange, time.Millisecond)
+		h.Check.Fall = positive(d, ck.Fall, h.Check.Fall, "fall", ck.FallRange)
+		h.Check.Rise = positive(d, ck.Rise, h.Check.Rise, "rise", ck.RiseRange)
+		if h.Check.Inter > 0 && h.Check.Inter < 100*time.Millisecond {
+			d.errorf(ck.InterRange, "Health check too frequent", "inter = %s would flood Patroni's REST API; use at least 100ms.", h.Check.Inter)
+		}
+		if slow := h.Check.Inter * time.Duration(h.Check.Fall); slow > 5*time.Second {
+			d.warnf(ck.InterRange, "Slow health checks",
+				"HAProxy takes inter x fall = %s to take a failed primary out; during that window it can route writes to a demoted node, and both old and new primary can show UP. inter 1s, fall 2 measured ~2 s graceful failovers here.", slow)
+		}
+	}
+	return h
+}
+
+func compileBackend(d *diags, sb *schema.Backend) *model.Backend {
+	if sb == nil {
+		return nil
+	}
+	b := &model.Backend{Port: deref(sb.Port, defaultBackendPort), Database: deref(sb.Database, defaultBackendDatabase),
+		User: deref(sb.User, defaultBackendUser), DeclRange: sb.DefRange}
+	ident := regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	if !ident.MatchString(b.Database) {
+		d.errorf(sb.DatabaseRange, "Invalid database name", "%q: use lowercase letters, digits and underscores, starting with a letter.", b.Database)
+	}
+	if !ident.MatchString(b.User) || b.User == model.SuperuserName || b.User == model.ReplicationUser || b.User == model.RewindUser {
+		d.errorf(sb.UserRange, "Invalid database user", "%q: use lowercase letters, digits and underscores, and not one of pghac's own roles (postgres, replicator, rewinder).", b.User)
+	}
+	if a := sb.Artifact; a != nil {
+		b.ArtifactURL, b.ArtifactSHA256 = a.URL, strings.ToLower(a.SHA256)
+		if !strings.HasPrefix(a.URL, "https://") && !strings.HasPrefix(a.URL, "http://") {
+			d.errorf(a.URLRange, "Invalid artifact URL", "%q: the backend binary is fetched over HTTP(S); give an http:// or https:// URL.", a.URL)
+		}
+		if !regexp.MustCompile(`^[0-9a-fA-F]{64}$`).MatchString(a.SHA256) {
+			d.errorf(a.SHA256Range, "Invalid SHA-256", "sha256 must be 64 hexadecimal digits (the output of sha256sum).")
+		}
+	}
+	return b
+}
+
+func compileLoadTests(d *diags, in []schema.LoadTest) []model.LoadTest {
+	seen := map[string]hcl.Range{}
+	var out []model.LoadTest
+	for _, lt := range in {
+		if first, dup := seen[lt.Name]; dup {
+			d.errorf(lt.NameRange, "Duplicate load test", "A load_test named %q was already declared at %s.", lt.Name, at(first))
+			continue
+		}
+		seen[lt.Name] = lt.NameRange
+		checkName(d, "load test", lt.Name, lt.NameRange)
+		if strings.TrimSpace(lt.Schedule) == "" {
+			d.errorf(lt.ScheduleRange, "Empty schedule", `Give a Yandex Tank schedule, like "line(10, 500, 2m)".`)
+		}
+		m := model.LoadTest{Name: lt.Name, Schedule: lt.Schedule, DeclRange: lt.DefRange}
+		for _, a := range lt.Ammo {
+			m.Ammo = append(m.Ammo, a.Value)
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func positive(d *diags, v *int, def int, name string, rng hcl.Range) int {
+	if v == nil {
+		return def
+	}
+	if *v < 1 {
+		d.errorf(rng, "Invalid "+name, "%s = %d; it must be at least 1.", name, *v)
+		return def
+	}
+	return *v
+}
+
+func duration(d *diags, v *string, def time.Duration, name string, rng hcl.Range, unit time.Duration) time.Duration {
+	if v == nil {
+		return def
+	}
+	dur, err := parseDuration(*v)
+	if err != nil {
+		d.errorf(rng, "Invalid duration", "%s: %s.", name, err)
+		return def
+	}
+	if dur%unit != 0 {
+		d.errorf(rng, "Invalid duration", "%s = %s; it must be a whole number of %s.", name, dur, unit)
+		return def
+	}
+	return dur
+}

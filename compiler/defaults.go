@@ -1,0 +1,62 @@
+package compiler
+
+import "time"
+
+// Defaults: docs/cluster-hcl.md states each of them, and TestDefaultsDocumented keeps the two
+// in step.
+const (
+	defaultPlatform     = "standard-v3"
+	defaultCores        = 2
+	defaultCoreFraction = 100
+	defaultMemoryGB     = 4.0
+	defaultDiskSizeGB   = 20
+	defaultDiskType     = "network-ssd"
+	defaultPreemptible  = false
+	defaultImageFamily  = "debian-12"
+
+	defaultEtcdClientPort = 2379
+	defaultEtcdPeerPort   = 2380
+
+	// Fast failover within Patroni's rule loop_wait + 2*retry_timeout <= ttl. Patroni's own
+	// 30/10/10 gave 26-32 s of write outage on a leader crash here.
+	defaultTTL                  = 20
+	defaultLoopWait             = 2
+	defaultRetryTimeout         = 4
+	defaultMaximumLagOnFailover = "1MB"
+	defaultSynchronousMode      = true
+	defaultSynchronousStrict    = false
+	defaultUsePgRewind          = true
+	defaultRestAPIPort          = 8008
+	defaultWatchdog             = "off"
+
+	defaultPostgresPort = 5432
+
+	defaultPgBouncerPort    = 6432
+	defaultPoolMode         = "transaction"
+	defaultPoolSize         = 20
+	defaultMaxClientConn    = 1000
+	defaultServerLoginRetry = time.Second // PgBouncer's 15 s refuses logins long after a failover
+	defaultQueryWaitTimeout = 30 * time.Second
+
+	defaultPrimaryPort   = 5000
+	defaultReplicaPort   = 5001
+	defaultStatsPort     = 7000
+	defaultHAProxyMaxCon = 1000
+	defaultCheckInter    = time.Second // inter 1s fall 2 rise 1 cut graceful failover from ~6 s to ~2 s here
+	defaultCheckFall     = 2
+	defaultCheckRise     = 1
+	defaultReplicaMaxLag = "1MB"
+
+	defaultBackendPort     = 8080
+	defaultBackendDatabase = "notes"
+	defaultBackendUser     = "notes"
+
+	sshPort = 22
+
+	// Patroni's minimums.
+	minTTL          = 20
+	minLoopWait     = 1
+	minRetryTimeout = 3
+)
+
+// failsafe_mode defaults to true wherever the image's Patroni has it.

@@ -1,0 +1,30 @@
+# Ubuntu 22.04: PostgreSQL 14, Patroni 2.1 (no failsafe_mode, so it defaults to off).
+cluster "main" {
+  network {
+    subnet "ru-central1-a" {
+      cidr = "10.128.0.0/24"
+    }
+    subnet "ru-central1-b" {
+      cidr = "10.129.0.0/24"
+    }
+    subnet "ru-central1-d" {
+      cidr = "10.130.0.0/24"
+    }
+    admin_cidrs = ["203.0.113.0/24"]
+  }
+  vm {
+    image_family = "ubuntu-2204-lts"
+  }
+  node "node0" {
+    zone    = "ru-central1-a"
+    address = "10.128.0.16"
+  }
+  node "node1" {
+    zone    = "ru-central1-b"
+    address = "10.129.0.14"
+  }
+  node "node2" {
+    zone    = "ru-central1-d"
+    address = "10.130.0.28"
+  }
+}
