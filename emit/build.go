@@ -1,0 +1,153 @@
+package emit
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/cloudinit"
+	"github.com/pghac/pghac/emit/etcd"
+	"github.com/pghac/pghac/emit/haproxy"
+	"github.com/pghac/pghac/emit/patroni"
+	"github.com/pghac/pghac/emit/pgbouncer"
+	"github.com/pghac/pghac/emit/systemd"
+)
+
+// nodeFamily emits the files cloud-init writes on one node.
+type nodeFamily struct {
+	name  string
+	files func(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error)
+}
+
+// clusterFamily emits deploy-tree files that belong to the cluster as a whole.
+type clusterFamily struct {
+	name  string
+	files func(c *model.Cluster) ([]artifact.File, error)
+}
+
+// nodeFamilies run in this order for every node, and their files appear in the node's
+// user-data in this order.
+var nodeFamilies = []nodeFamily{
+	{"etcd", etcd.Files},
+	{"patroni", patroni.Files},
+	{"pgbouncer", pgbouncer.Files},
+	{"haproxy", haproxy.Files},
+	{"systemd", systemd.Files},
+}
+
+// clusterFamilies run after every node's files are in the set (terraform reads the user-data
+// files by path). terraform and loadtest join here.
+var clusterFamilies = []clusterFamily{}
+
+// userDataFamily names the family that packs a node's files into its user-data.
+const userDataFamily = "cloudinit"
+
+// Error is a failure while emitting or self-checking: a pghac bug, never a problem of the
+// user's cluster.hcl (the compiler has reported those before emit runs).
+type Error struct {
+	// Family is the emitter family that produced the artifact, e.g. "patroni".
+	Family string
+	// Path is the artifact's path in the deploy tree, or the node's directory when the family
+	// failed before naming a file.
+	Path string
+	Err  error
+}
+
+// Error says which emitter failed on which artifact, and that it is a bug.
+func (e *Error) Error() string {
+	msg := e.Err.Error()
+	if !strings.HasPrefix(msg, e.Path+": ") {
+		msg = e.Path + ": " + msg
+	}
+	if e.Family == "" {
+		return "internal error (a pghac bug): " + msg
+	}
+	return fmt.Sprintf("internal error in the %s emitter (a pghac bug): %s", e.Family, msg)
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Build emits the deploy tree of c: for every node (in c.Nodes order) the files of each node
+// family under nodes/<node>/files/ and the user-data that writes them, then the cluster-wide
+// families. The result has passed Check. Every error is an *Error, or several joined.
+func Build(c *model.Cluster) (*artifact.Set, error) {
+	return build(c, nodeFamilies, clusterFamilies)
+}
+
+func build(c *model.Cluster, nodeFams []nodeFamily, clusterFams []clusterFamily) (*artifact.Set, error) {
+	s := &artifact.Set{}
+	// family by artifact path, so that a failed self-check blames the right emitter.
+	owner := map[string]string{}
+	add := func(family string, f artifact.File) error {
+		if err := s.Add(f); err != nil {
+			return &Error{Family: family, Path: f.Path, Err: err}
+		}
+		owner[f.Path] = family
+		return nil
+	}
+	for _, n := range c.Nodes {
+		var all []artifact.NodeFile
+		for _, fam := range nodeFams {
+			files, err := fam.files(c, n)
+			if err != nil {
+				return nil, &Error{Family: fam.name, Path: nodeDir(n.Name), Err: err}
+			}
+			for _, f := range files {
+				p, err := nodeFilePath(n.Name, f.Path)
+				if err != nil {
+					return nil, &Error{Family: fam.name, Path: nodeDir(n.Name), Err: err}
+				}
+				// Git keeps only the executable bit; the mode and owner on the node are in
+				// the user-data.
+				if err := add(fam.name, artifact.File{Path: p, Mode: 0o644, Bytes: f.Bytes}); err != nil {
+					return nil, err
+				}
+			}
+			all = append(all, files...)
+		}
+		p := userDataPath(n.Name)
+		ud, err := cloudinit.UserData(c, n, all)
+		if err != nil {
+			return nil, &Error{Family: userDataFamily, Path: p, Err: err}
+		}
+		if err := add(userDataFamily, artifact.File{Path: p, Mode: 0o644, Bytes: ud}); err != nil {
+			return nil, err
+		}
+	}
+	for _, fam := range clusterFams {
+		files, err := fam.files(c)
+		if err != nil {
+			return nil, &Error{Family: fam.name, Path: ".", Err: err}
+		}
+		for _, f := range files {
+			if err := add(fam.name, f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if problems := check(s); len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, e := range problems {
+			e.Family = owner[e.Path]
+			errs[i] = e
+		}
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+func nodeDir(node string) string { return "nodes/" + node }
+
+func userDataPath(node string) string { return nodeDir(node) + "/user-data.yaml" }
+
+// nodeFilePath is where a file written on node at p (absolute) goes in the deploy tree.
+func nodeFilePath(node, p string) (string, error) {
+	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+		return "", fmt.Errorf("node file %q: want a clean absolute path", p)
+	}
+	return nodeDir(node) + "/files" + p, nil
+}

@@ -1,0 +1,115 @@
+package emit
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/emit/artifact"
+)
+
+func fixedNodeFamily(name string, files ...artifact.NodeFile) nodeFamily {
+	return nodeFamily{name, func(*model.Cluster, model.Node) ([]artifact.NodeFile, error) { return files, nil }}
+}
+
+func TestBuildLayout(t *testing.T) {
+	c := modeltest.Cluster()
+	c.Nodes = c.Nodes[:2]
+	nodeFams := []nodeFamily{
+		fixedNodeFamily("b", artifact.NodeFile{Path: "/etc/b/b.yaml", Owner: "postgres:postgres", Mode: 0o600, Bytes: []byte("b: 1\n")}),
+		fixedNodeFamily("a", artifact.NodeFile{Path: "/usr/local/bin/a", Mode: 0o755, Bytes: []byte("#!/bin/sh\n")}),
+	}
+	clusterFams := []clusterFamily{{"tf", func(*model.Cluster) ([]artifact.File, error) {
+		return []artifact.File{{Path: "main.tf", Mode: 0o644, Bytes: []byte("# tf\n")}}, nil
+	}}}
+	s, err := build(c, nodeFams, clusterFams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"main.tf",
+		"nodes/node0/files/etc/b/b.yaml",
+		"nodes/node0/files/usr/local/bin/a",
+		"nodes/node0/user-data.yaml",
+		"nodes/node1/files/etc/b/b.yaml",
+		"nodes/node1/files/usr/local/bin/a",
+		"nodes/node1/user-data.yaml",
+	}
+	if diff := cmp.Diff(want, s.Paths()); diff != "" {
+		t.Fatalf("paths (-want +got):\n%s", diff)
+	}
+	for _, f := range s.Files() {
+		if f.Mode != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", f.Path, f.Mode)
+		}
+	}
+	ud, _ := s.Get("nodes/node1/user-data.yaml")
+	// Family order, not path order, decides the order of write_files.
+	ib, ia := bytes.Index(ud.Bytes, []byte("path: /etc/b/b.yaml")), bytes.Index(ud.Bytes, []byte("path: /usr/local/bin/a"))
+	if ib < 0 || ia < ib || !bytes.Contains(ud.Bytes, []byte("hostname: node1\n")) {
+		t.Errorf("user-data of node1 does not write b then a:\n%s", ud.Bytes)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	okFile := artifact.NodeFile{Path: "/etc/a.conf", Mode: 0o644, Bytes: []byte("a\n")}
+	tests := []struct {
+		name       string
+		fams       []nodeFamily
+		wantFamily string
+		wantPath   string
+		wantMsg    string
+	}{
+		{
+			name: "family fails",
+			fams: []nodeFamily{fixedNodeFamily("a", okFile), {"b", func(*model.Cluster, model.Node) ([]artifact.NodeFile, error) {
+				return nil, errors.New("boom")
+			}}},
+			wantFamily: "b", wantPath: "nodes/node0", wantMsg: "internal error in the b emitter (a pghac bug): nodes/node0: boom",
+		},
+		{
+			name:       "same file from two families",
+			fams:       []nodeFamily{fixedNodeFamily("a", okFile), fixedNodeFamily("b", okFile)},
+			wantFamily: "b", wantPath: "nodes/node0/files/etc/a.conf",
+			wantMsg: "internal error in the b emitter (a pghac bug): nodes/node0/files/etc/a.conf: emitted twice",
+		},
+		{
+			name:       "relative node path",
+			fams:       []nodeFamily{fixedNodeFamily("a", artifact.NodeFile{Path: "etc/a.conf", Mode: 0o644, Bytes: []byte("a\n")})},
+			wantFamily: "a", wantPath: "nodes/node0", wantMsg: `node file "etc/a.conf": want a clean absolute path`,
+		},
+		{
+			name:       "no final newline",
+			fams:       []nodeFamily{fixedNodeFamily("a", artifact.NodeFile{Path: "/etc/a.conf", Mode: 0o644, Bytes: []byte("a")})},
+			wantFamily: "a", wantPath: "nodes/node0/files/etc/a.conf", wantMsg: "want exactly one final newline",
+		},
+		{
+			name:       "user-data fails",
+			fams:       []nodeFamily{fixedNodeFamily("a", artifact.NodeFile{Path: "/etc/a.conf", Owner: "nobody", Mode: 0o644, Bytes: []byte("a\n")})},
+			wantFamily: "cloudinit", wantPath: "nodes/node0/user-data.yaml", wantMsg: `owner "nobody"`,
+		},
+		{
+			name:       "self-check blames the family",
+			fams:       []nodeFamily{fixedNodeFamily("a", artifact.NodeFile{Path: "/etc/a.yaml", Mode: 0o644, Bytes: []byte("a: ${nope}\n")})},
+			wantFamily: "a", wantPath: "nodes/node0/files/etc/a.yaml", wantMsg: `self-check: line 1: "${nope}" is not a secret's placeholder`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := build(modeltest.Cluster(), tt.fams, nil)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("build error = %v, want an *Error", err)
+			}
+			if e.Family != tt.wantFamily || e.Path != tt.wantPath || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("build error = %#v\n%v\nwant family %q, path %q, message containing %q",
+					e, err, tt.wantFamily, tt.wantPath, tt.wantMsg)
+			}
+		})
+	}
+}

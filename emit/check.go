@@ -1,0 +1,115 @@
+package emit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/artifact"
+)
+
+// MaxUserDataSize is the largest user-data Yandex Cloud accepts: a metadata value may be at
+// most 256 KiB. Rendered secrets are about as long as their placeholders.
+const MaxUserDataSize = 256 << 10
+
+// Check verifies what every emitted file must satisfy beyond artifact.Set's own rules: YAML
+// files parse; each node's user-data is a #cloud-config document Yandex Cloud accepts; and no
+// file holds Terraform template syntax other than the placeholders of model.Secrets
+// (templatefile() renders the user-data, and with it every file it carries). It returns every
+// problem found, each an *Error naming the artifact path, joined.
+func Check(s *artifact.Set) error {
+	problems := check(s)
+	errs := make([]error, len(problems))
+	for i, e := range problems {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// check returns the problems of s in path order, with Family left for the caller to fill in.
+func check(s *artifact.Set) []*Error {
+	var problems []*Error
+	for _, f := range s.Files() {
+		for _, err := range checkFile(f) {
+			problems = append(problems, &Error{Path: f.Path, Err: fmt.Errorf("self-check: %w", err)})
+		}
+	}
+	return problems
+}
+
+func checkFile(f artifact.File) []error {
+	var errs []error
+	if err := checkTemplateSyntax(f.Bytes); err != nil {
+		errs = append(errs, err)
+	}
+	if ext := path.Ext(f.Path); ext == ".yaml" || ext == ".yml" {
+		if err := checkYAML(f.Bytes); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if isUserData(f.Path) {
+		if !bytes.HasPrefix(f.Bytes, []byte("#cloud-config\n")) {
+			errs = append(errs, errors.New(`user-data does not start with "#cloud-config"`))
+		}
+		if len(f.Bytes) > MaxUserDataSize {
+			errs = append(errs, fmt.Errorf("user-data is %d bytes, more than Yandex Cloud's %d", len(f.Bytes), MaxUserDataSize))
+		}
+	}
+	return errs
+}
+
+func isUserData(p string) bool {
+	ok, _ := path.Match(userDataPath("*"), p)
+	return ok
+}
+
+// checkYAML parses every document of b.
+func checkYAML(b []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("invalid YAML: %w", err)
+		}
+	}
+}
+
+// checkTemplateSyntax allows "${name}" only for a name in model.Secrets, and no "%{" at all:
+// Terraform would try to interpolate anything else, or fail on it.
+func checkTemplateSyntax(b []byte) error {
+	if i := bytes.Index(b, []byte("%{")); i >= 0 {
+		return fmt.Errorf("line %d: %q would start a Terraform template directive", lineOf(b, i), "%{")
+	}
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte("${"))
+		if j < 0 {
+			return nil
+		}
+		j += i
+		if j > 0 && b[j-1] == '$' {
+			return fmt.Errorf("line %d: %q is Terraform's escape for a literal %q", lineOf(b, j), "$${", "${")
+		}
+		end := bytes.IndexAny(b[j:], "}\n")
+		if end < 0 || b[j+end] != '}' {
+			return fmt.Errorf("line %d: unterminated %q", lineOf(b, j), "${")
+		}
+		name := model.Secret(b[j+2 : j+end])
+		if !slices.Contains(model.Secrets, name) {
+			return fmt.Errorf("line %d: %q is not a secret's placeholder", lineOf(b, j), b[j:j+end+1])
+		}
+		i = j + end + 1
+	}
+}
+
+// lineOf is the 1-based line of byte offset i.
+func lineOf(b []byte, i int) int { return bytes.Count(b[:i], []byte("\n")) + 1 }

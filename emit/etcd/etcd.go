@@ -1,0 +1,79 @@
+package etcd
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"net/netip"
+	"strings"
+	"text/template"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/artifact"
+)
+
+const (
+	// EnvPath is where Debian's etcd.service reads its environment from.
+	EnvPath = "/etc/default/etcd"
+	// DataDir is the member's data directory. It differs from the package's default
+	// (/var/lib/etcd/default) so that the throwaway single-node cluster the package starts on
+	// install can never be mistaken for the real one.
+	DataDir = "/var/lib/etcd/pghac"
+)
+
+// loopback is where local clients (etcdctl, health probes) reach the member without knowing the
+// node's address.
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+//go:embed templates/etcd.env.tmpl
+var envText string
+
+var envTmpl = template.Must(template.New("etcd.env").Option("missingkey=error").Parse(envText))
+
+// envData is what the template needs, every URL list already joined in member order.
+type envData struct {
+	Name               string
+	Cluster            string
+	DataDir            string
+	ListenClientURLs   string
+	AdvertiseClientURL string
+	PeerURL            string
+	InitialCluster     string
+	Token              string
+}
+
+// Files returns the etcd files of node n: its environment file when n is an etcd member,
+// nothing otherwise.
+func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
+	if !n.EtcdMember {
+		return nil, nil
+	}
+	members := c.EtcdNodes()
+	if len(members) == 0 {
+		return nil, fmt.Errorf("etcd: node %s is a member but the cluster lists no etcd nodes", n.Name)
+	}
+	initial := make([]string, len(members))
+	for i, m := range members {
+		initial[i] = m.Name + "=" + url(m.Address, c.Etcd.PeerPort)
+	}
+	d := envData{
+		Name:               n.Name,
+		Cluster:            c.Name,
+		DataDir:            DataDir,
+		ListenClientURLs:   url(n.Address, c.Etcd.ClientPort) + "," + url(loopback, c.Etcd.ClientPort),
+		AdvertiseClientURL: url(n.Address, c.Etcd.ClientPort),
+		PeerURL:            url(n.Address, c.Etcd.PeerPort),
+		InitialCluster:     strings.Join(initial, ","),
+		Token:              c.Etcd.Token,
+	}
+	var b bytes.Buffer
+	if err := envTmpl.Execute(&b, d); err != nil {
+		return nil, fmt.Errorf("etcd: %s: %w", EnvPath, err)
+	}
+	return []artifact.NodeFile{{Path: EnvPath, Owner: "root:root", Mode: 0o644, Bytes: b.Bytes()}}, nil
+}
+
+// url is an http URL of addr:port; netip brackets IPv6 addresses as URLs need.
+func url(addr netip.Addr, port int) string {
+	return "http://" + netip.AddrPortFrom(addr, uint16(port)).String()
+}

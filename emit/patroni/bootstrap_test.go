@@ -1,0 +1,251 @@
+package patroni
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/emit/etcd"
+	"github.com/pghac/pghac/golden/realcheck"
+)
+
+// TestBootstrap bootstraps a one-member cluster on loopback addresses with the real etcd,
+// Patroni and PostgreSQL, from the emitted files with only the host paths moved into a
+// temporary directory. It proves what the validator cannot: initdb takes the options, Patroni
+// writes our pg_hba.conf, a wrong password is refused, and the REST API guards its unsafe
+// endpoints while the health checks stay open.
+func TestBootstrap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd, Patroni and PostgreSQL (about 10 s)")
+	}
+	c := modeltest.Cluster()
+	c.Nodes = c.Nodes[:1]
+	c.Nodes[0].Address = netip.MustParseAddr("127.0.0.2")
+	c.Network.Subnets = []model.Subnet{{Zone: "lo", CIDR: netip.MustParsePrefix("127.0.0.0/30")}}
+	c.Etcd.Members = []string{"node0"}
+	c.Etcd.ClientPort, c.Etcd.PeerPort = freePort(t), freePort(t)
+	c.Patroni.RestAPIPort, c.Postgres.Port = freePort(t), freePort(t)
+	c.Patroni.SynchronousMode = false // one member: no standby to wait for
+	for i, p := range c.Postgres.Parameters {
+		if p.Name == "shared_buffers" {
+			c.Postgres.Parameters[i].Value = "128MB" // a test host's shared memory
+		}
+	}
+	n := c.Nodes[0]
+
+	dir, err := os.MkdirTemp("", "pghac-patroni-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sockets, data := filepath.Join(dir, "run"), filepath.Join(dir, "data")
+	c.OS.DataDir = data
+	for _, d := range []string{dir, sockets} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// etcd, from this node's emitted environment.
+	etcdFiles, err := etcd.Files(c, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etcdEnv := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "ETCD_DATA_DIR=" + filepath.Join(dir, "etcd")}
+	for _, line := range strings.Split(string(etcdFiles[0].Bytes), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "ETCD_DATA_DIR=") {
+			etcdEnv = append(etcdEnv, line)
+		}
+	}
+	start(t, etcdEnv, "etcd")
+
+	// Patroni, with the pgpass and socket directory moved off the host's own.
+	files, err := Files(c, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := realcheck.Render(files[0].Bytes)
+	cfg = bytes.ReplaceAll(cfg, []byte("/var/lib/postgresql/patroni-node0.pgpass"), []byte(filepath.Join(dir, "pgpass")))
+	cfg = bytes.ReplaceAll(cfg, []byte(SocketDir), []byte(sockets))
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"patroni", cfgPath}
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		chownAll(t, dir, "postgres")
+		args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
+	}
+	// Cleanups run last-in first-out: this one runs after Patroni has had its chance to stop.
+	t.Cleanup(func() { stopPostgres(t, data) })
+	patroni := start(t, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}, args...)
+
+	api := fmt.Sprintf("http://%s", hostPort(n.Address, c.Patroni.RestAPIPort))
+	deadline := time.Now().Add(60 * time.Second)
+	for status(t, "GET", api+"/primary") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("no primary within 60 s; Patroni's output:\n%s", patroni.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	// HAProxy's check stays open; a restart needs the REST API password.
+	if got := status(t, "OPTIONS", api+"/primary"); got != http.StatusOK {
+		t.Errorf("OPTIONS /primary = %d, want 200", got)
+	}
+	if got := status(t, "POST", api+"/restart"); got != http.StatusUnauthorized {
+		t.Errorf("POST /restart without credentials = %d, want 401", got)
+	}
+
+	psql := func(password, query string) (string, error) {
+		conn := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres password=%s connect_timeout=5",
+			c.Postgres.Port, password)
+		out, err := exec.Command(filepath.Join(c.OS.BinDir, "psql"), conn, "-XAtc", query).CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := psql("wrong-password", "select 1"); err == nil || !strings.Contains(out, "password authentication failed") {
+		t.Errorf("wrong password: %v %s; want password authentication failed", err, out)
+	}
+	superuser := realcheck.TestSecrets[model.SecretSuperuserPassword]
+	if out, err := psql(superuser, "show data_checksums"); err != nil || out != "on" {
+		t.Errorf("data_checksums = %q (%v), want on", out, err)
+	}
+	out, err := psql(superuser, "select type, database[1], user_name[1], coalesce(address, ''), auth_method from pg_hba_file_rules order by line_number")
+	if err != nil {
+		t.Fatalf("pg_hba_file_rules: %v %s", err, out)
+	}
+	want := strings.Join([]string{
+		"local|all|postgres||peer",
+		"local|all|all||scram-sha-256",
+		"host|all|all|127.0.0.1|scram-sha-256",
+		"host|replication|replicator|127.0.0.0|scram-sha-256",
+		"host|all|all|127.0.0.0|scram-sha-256",
+	}, "\n")
+	if out != want {
+		t.Errorf("pg_hba.conf in effect:\n%s\nwant\n%s", out, want)
+	}
+	for _, role := range []string{model.ReplicationUser, model.RewindUser} {
+		if out, err := psql(superuser, "select count(*) from pg_roles where rolname = '"+role+"'"); err != nil || out != "1" {
+			t.Errorf("role %s: %q %v", role, out, err)
+		}
+	}
+}
+
+// output is a goroutine-safe buffer for a child's output.
+type output struct {
+	buf bytes.Buffer
+	mu  chan struct{}
+}
+
+func newOutput() *output { return &output{mu: make(chan struct{}, 1)} }
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu <- struct{}{}
+	defer func() { <-o.mu }()
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu <- struct{}{}
+	defer func() { <-o.mu }()
+	return o.buf.String()
+}
+
+// start runs args in its own process group and stops the group when the test ends.
+func start(t *testing.T, env []string, args ...string) *output {
+	t.Helper()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = env
+	out := newOutput()
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := cmd.Process.Pid
+	t.Cleanup(func() {
+		syscall.Kill(-pgid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	return out
+}
+
+// stopPostgres kills a postmaster left behind by a Patroni that did not stop it: Patroni
+// starts it in a session of its own.
+func stopPostgres(t *testing.T, data string) {
+	b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err == nil && pid > 1 && syscall.Kill(pid, 0) == nil {
+		t.Logf("stopping postmaster %d left by Patroni", pid)
+		syscall.Kill(pid, syscall.SIGQUIT)
+	}
+}
+
+func status(t *testing.T, method, url string) int {
+	req, err := http.NewRequestWithContext(context.Background(), method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func chownAll(t *testing.T, dir, name string) {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatalf("user %s: %v", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	err = filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

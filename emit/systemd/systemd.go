@@ -1,0 +1,126 @@
+package systemd
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"sort"
+	"strconv"
+	"text/template"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/artifact"
+)
+
+//go:embed templates/dropin.conf.tmpl
+var dropInText string
+
+var dropInTmpl = template.Must(template.New("dropin.conf").Option("missingkey=error").Parse(dropInText))
+
+// dropIn is one unit's drop-in file.
+type dropIn struct {
+	Unit     string // e.g. "patroni.service"
+	Sections []section
+}
+
+type section struct {
+	Name       string // "Unit" or "Service"
+	Directives []directive
+}
+
+// directive is one setting and the one-line reason it is there.
+type directive struct {
+	Key, Value, Why string
+}
+
+// restartSec keeps restart attempts under systemd's default start limit (5 starts in 10 s),
+// past which it would give up on a unit for good.
+const restartSec = "5s"
+
+// etcdStartTimeout bounds how long a member may wait for quorum while the cluster forms:
+// etcd reports ready only once a quorum of members has joined, and on first boot the other
+// nodes may still be installing packages.
+const etcdStartTimeout = "10min"
+
+// Path is where the drop-in for unit lives.
+func Path(unit string) string { return "/etc/systemd/system/" + unit + ".d/pghac.conf" }
+
+// Files returns node n's drop-ins, in path order.
+func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
+	var units []dropIn
+	if n.EtcdMember {
+		units = append(units, etcdDropIn())
+	}
+	units = append(units, patroniDropIn(n), pgbouncerDropIn(c))
+
+	files := make([]artifact.NodeFile, 0, len(units))
+	for _, u := range units {
+		var b bytes.Buffer
+		if err := dropInTmpl.Execute(&b, u); err != nil {
+			return nil, fmt.Errorf("systemd: %s: %w", Path(u.Unit), err)
+		}
+		files = append(files, artifact.NodeFile{Path: Path(u.Unit), Owner: "root:root", Mode: 0o644, Bytes: b.Bytes()})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+func etcdDropIn() dropIn {
+	return dropIn{Unit: "etcd.service", Sections: []section{
+		{Name: "Unit", Directives: []directive{
+			{"After", "network-online.target",
+				"The member binds the node's address; Debian's unit waits only for network.target."},
+		}},
+		{Name: "Service", Directives: []directive{
+			{"Restart", "always",
+				"A member left down costs the cluster its tolerance of the next failure; Debian restarts on-abnormal only."},
+			{"RestartSec", restartSec,
+				"Stay under systemd's start limit (5 starts in 10 s), past which it stops restarting."},
+			{"TimeoutStartSec", etcdStartTimeout,
+				"A new member is ready only once a quorum has joined; the other nodes may still be installing packages."},
+		}},
+	}}
+}
+
+func patroniDropIn(n model.Node) dropIn {
+	unit := []directive{
+		{"After", "network-online.target",
+			"PostgreSQL binds the node's address and, if it is not up yet, only warns and never listens there."},
+		{"Wants", "network-online.target", "Pull in what After= orders against."},
+	}
+	if n.EtcdMember {
+		unit = append(unit,
+			directive{"After", "etcd.service",
+				"Stop before this node's etcd member, so that a leader hands over while its DCS member still serves."},
+			directive{"Wants", "etcd.service", "Starting Patroni also starts this node's etcd member."})
+	}
+	return dropIn{Unit: "patroni.service", Sections: []section{
+		{Name: "Unit", Directives: unit},
+		{Name: "Service", Directives: []directive{
+			{"Restart", "always",
+				"Patroni is the node's HA agent: however it ends, the node must rejoin by itself; Debian restarts on-failure only."},
+			{"RestartSec", restartSec,
+				"Stay under systemd's start limit (5 starts in 10 s), past which it stops restarting."},
+		}},
+	}}
+}
+
+func pgbouncerDropIn(c *model.Cluster) dropIn {
+	nofile := 2*c.PgBouncer.MaxClientConn + 1024
+	return dropIn{Unit: "pgbouncer.service", Sections: []section{
+		{Name: "Unit", Directives: []directive{
+			{"After", "network-online.target",
+				"PgBouncer binds the node's address and, if it is not up yet, only warns and never listens there."},
+			{"Wants", "network-online.target", "Pull in what After= orders against."},
+		}},
+		{Name: "Service", Directives: []directive{
+			{"Restart", "always",
+				"Debian's unit never restarts it, and HAProxy checks Patroni, not PgBouncer: a dead one on the primary stops all writes."},
+			{"RestartSec", restartSec,
+				"Stay under systemd's start limit (5 starts in 10 s), past which it stops restarting."},
+			{"LimitNOFILE", strconv.Itoa(nofile),
+				"Two per client (its socket, a server connection) for max_client_conn " +
+					strconv.Itoa(c.PgBouncer.MaxClientConn) + ", plus systemd's default 1024 for the rest."},
+		}},
+	}}
+}

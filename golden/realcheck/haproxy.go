@@ -1,0 +1,58 @@
+package realcheck
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// HAProxy checks the HAProxy configuration at path with the installed HAProxy
+// (`haproxy -c -f path`). The check resolves server addresses but binds nothing, so the node's
+// addresses are fine on any host. Warnings fail the check too: HAProxy starts despite them, but
+// each one is something pghac did not mean to emit.
+//
+// HAProxy expands ${VAR} from its environment, and an unset one to nothing: an unrendered
+// `stats auth stats:${haproxy_stats_password}` passes as an empty password. So a file with a
+// placeholder left is an error (Render it first), and HAProxy runs with an empty environment.
+func HAProxy(ctx context.Context, path string) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if i := bytes.Index(src, []byte("${")); i >= 0 {
+		return fmt.Errorf("%s:%d: unrendered placeholder: Render the file before checking it",
+			path, bytes.Count(src[:i], []byte("\n"))+1)
+	}
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		return fmt.Errorf("haproxy is not installed: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "-c", "-f", path)
+	cmd.Env = []string{}
+	out, runErr := cmd.CombinedOutput()
+	if runErr != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(runErr, &exitErr) {
+			return fmt.Errorf("haproxy -c: %w", runErr)
+		}
+		return fmt.Errorf("haproxy -c -f %s: %w:\n%s", path, runErr, strings.TrimSpace(string(out)))
+	}
+	if warnings := haproxyWarnings(string(out)); len(warnings) > 0 {
+		return fmt.Errorf("haproxy -c -f %s: warnings:\n%s", path, strings.Join(warnings, "\n"))
+	}
+	return nil
+}
+
+func haproxyWarnings(out string) []string {
+	var w []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "[WARNING]") {
+			w = append(w, strings.TrimSpace(line))
+		}
+	}
+	return w
+}
