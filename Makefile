@@ -1,0 +1,75 @@
+# pghac's developer entry points. `make test` is what CI runs (.ci/run).
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# A fresh machine has Go at /usr/local/go without it being on PATH.
+GO          ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+
+# The version `pghac version` prints: the nearest tag, else the commit, else "dev".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+# The Debian 12 packages the tests run for real: the validators (patroni --validate-config,
+# haproxy -c, cloud-init schema) and the components the sandbox starts.
+DEBS := patroni haproxy cloud-init python3-jsonschema etcd-server etcd-client pgbouncer \
+        postgresql-15 python3-etcd python3-psycopg2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+FUZZTIME ?= 10m
+
+.PHONY: build test golden bench fuzz deps demo clean
+
+## build: compile bin/pghac
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/pghac ./cmd/pghac
+
+## test: formatting, vet, every test, a short fuzz run, and deploy/ up to date with cluster.hcl
+test: build
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted (run gofmt -w):"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test ./...
+	$(GO) test ./golden -run '^$$' -fuzz FuzzCompile -fuzztime 20s
+	bin/pghac build --check
+
+## golden: rewrite golden/testdata/*/want/ and deploy/<target>/ from the current output
+golden:
+	$(GO) test ./golden -run TestGolden -update
+
+## bench: the in-memory benchmarks, then the whole `pghac build` process timed
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./golden/...
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	if command -v hyperfine >/dev/null; then \
+		hyperfine --warmup 3 "bin/pghac build -o $$tmp"; \
+	elif [ -x /usr/bin/time ]; then \
+		for i in 1 2 3 4 5; do /usr/bin/time -f 'pghac build: %e s, %M KiB max RSS' bin/pghac build -o "$$tmp" >/dev/null; done; \
+	else \
+		TIMEFORMAT='pghac build: %R s'; for i in 1 2 3 4 5; do time bin/pghac build -o "$$tmp" >/dev/null; done; \
+	fi
+
+## fuzz: a longer fuzz run (FUZZTIME=10m); failing inputs land in golden/testdata/fuzz/
+fuzz:
+	$(GO) test ./golden -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+
+## deps: apt-get install the Debian packages the tests need (skipped when installed)
+deps:
+	@missing=""; \
+	for p in $(DEBS); do \
+		[ "$$(dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null)" = installed ] || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	$(SUDO) apt-get update; \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+
+## demo: install, build pghac, generate deploy/ from cluster.hcl
+demo: deps build
+	bin/pghac validate
+	bin/pghac build
+	@echo
+	@echo "deploy/yandex/nodes/<node>/ holds each node's cloud-init user-data and, under files/,"
+	@echo "every config file it writes. bin/pghac help lists the commands."
+
+## clean: remove build and test leftovers
+clean:
+	rm -rf bin/ coverage.out coverage.html

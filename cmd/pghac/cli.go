@@ -1,0 +1,212 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/pghac/pghac/compiler"
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/schema"
+)
+
+// diagWidth is the width diagnostics are wrapped to when stderr is not a terminal. The golden
+// tests render want/diagnostics.txt with the same width, so they show what users see.
+const diagWidth = 80
+
+// cli is what a command runs with: its streams and the terminal facts run found out.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	colorMode string // auto, always or never
+	noColor   bool   // NO_COLOR is set: auto means never
+	tty       bool   // stderr is a terminal
+	ttyWidth  int    // its width in columns, 0 when unknown
+}
+
+func checkColorMode(m string) error {
+	switch m {
+	case "auto", "always", "never":
+		return nil
+	}
+	return fmt.Errorf("invalid --color %q: want auto, always or never", m)
+}
+
+// color reports whether diagnostics get ANSI colours. An explicit --color always wins over
+// NO_COLOR, as https://no-color.org asks of command-line arguments.
+func (c *cli) color() bool {
+	switch c.colorMode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return c.tty && !c.noColor
+}
+
+// terminal reports whether w is a terminal, and its width.
+func terminal(w io.Writer) (bool, int) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false, 0
+	}
+	fd := int(f.Fd())
+	if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
+		return false, 0
+	}
+	ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
+	if err != nil {
+		return true, 0
+	}
+	return true, int(ws.Col)
+}
+
+func (c *cli) width() uint {
+	if c.tty && c.ttyWidth > 0 {
+		return uint(c.ttyWidth)
+	}
+	return diagWidth
+}
+
+// printDiags writes diags to stderr with source snippets. files must hold every file the
+// diagnostics point into; name/src is added when missing so that snippets show even when
+// decoding gave up before returning the parsed file.
+func (c *cli) printDiags(diags hcl.Diagnostics, files map[string]*hcl.File, name string, src []byte) {
+	if len(diags) == 0 {
+		return
+	}
+	all := make(map[string]*hcl.File, len(files)+1)
+	for k, v := range files {
+		all[k] = v
+	}
+	if all[name] == nil {
+		all[name] = &hcl.File{Bytes: src}
+	}
+	w := hcl.NewDiagnosticTextWriter(c.stderr, all, c.width(), c.color())
+	if err := w.WriteDiagnostics(inSourceOrder(diags)); err != nil {
+		fmt.Fprintf(c.stderr, "pghac: writing diagnostics: %v\n", err)
+	}
+}
+
+// inSourceOrder returns diags sorted by where they point (those without a subject last),
+// keeping the order of diagnostics at the same place. Users read them top to bottom, and the
+// order must not depend on decoders that range over maps. golden.RenderDiagnostics sorts alike.
+func inSourceOrder(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := slices.Clone(diags)
+	slices.SortStableFunc(out, func(a, b *hcl.Diagnostic) int {
+		switch {
+		case a.Subject == nil || b.Subject == nil:
+			return cmp.Compare(boolInt(a.Subject == nil), boolInt(b.Subject == nil))
+		case a.Subject.Filename != b.Subject.Filename:
+			return strings.Compare(a.Subject.Filename, b.Subject.Filename)
+		}
+		return cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte)
+	})
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// readSource reads the cluster file; "-" is standard input, named "<stdin>" in diagnostics.
+func (c *cli) readSource(path string) (name string, src []byte, err error) {
+	if path == "-" {
+		src, err = io.ReadAll(c.stdin)
+		return "<stdin>", src, err
+	}
+	src, err = os.ReadFile(path)
+	return path, src, err
+}
+
+// loaded is a cluster file that compiled.
+type loaded struct {
+	cluster  *model.Cluster
+	name     string // the file's name in diagnostics
+	warnings int    // warnings printed
+}
+
+// load reads, decodes and compiles the cluster file for target, printing every diagnostic.
+// It returns ok false and the exit code when the file can't be used: it is unreadable, has
+// errors, or has warnings and strict is set.
+func (c *cli) load(cmd, path string, target model.Target, strict bool) (l loaded, code int, ok bool) {
+	name, src, err := c.readSource(path)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		return l, exitInvalid, false
+	}
+	f, diags := schema.Decode(src, name)
+	var cl *model.Cluster
+	if !diags.HasErrors() {
+		var cdiags hcl.Diagnostics
+		cl, cdiags = compiler.Compile(f, target)
+		diags = append(diags, cdiags...)
+	}
+	var files map[string]*hcl.File
+	if f != nil {
+		files = f.Files()
+	}
+	c.printDiags(diags, files, name, src)
+	nerr, nwarn := count(diags)
+	switch {
+	case nerr > 0:
+		fmt.Fprintf(c.stderr, "%s: invalid (%s, %s)\n", name, plural(nerr, "error"), plural(nwarn, "warning"))
+		return l, exitInvalid, false
+	case nwarn > 0 && strict:
+		fmt.Fprintf(c.stderr, "%s: %s, fatal with --strict\n", name, plural(nwarn, "warning"))
+		return l, exitInvalid, false
+	case cl == nil:
+		// The compiler's contract is a cluster whenever there is no error.
+		fmt.Fprintf(c.stderr, "pghac %s: internal error (a pghac bug): compiler returned no cluster and no error\n", cmd)
+		return l, exitInternal, false
+	}
+	return loaded{cluster: cl, name: name, warnings: nwarn}, exitOK, true
+}
+
+func count(diags hcl.Diagnostics) (errors, warnings int) {
+	for _, d := range diags {
+		switch d.Severity {
+		case hcl.DiagError:
+			errors++
+		case hcl.DiagWarning:
+			warnings++
+		}
+	}
+	return errors, warnings
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// addTargetFlag defines --target; the returned function checks its value.
+func addTargetFlag(fs *pflag.FlagSet) func() (model.Target, error) {
+	names := make([]string, len(model.Targets))
+	for i, t := range model.Targets {
+		names[i] = string(t)
+	}
+	list := strings.Join(names, ", ")
+	v := fs.String("target", string(model.Targets[0]), "build for `TARGET`: "+list)
+	return func() (model.Target, error) {
+		for _, t := range model.Targets {
+			if string(t) == *v {
+				return t, nil
+			}
+		}
+		return "", fmt.Errorf("unknown --target %q: want one of %s", *v, list)
+	}
+}

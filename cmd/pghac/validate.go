@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+var validateCommand = &command{
+	name:     "validate",
+	synopsis: "[-f cluster.hcl] [--target TARGET] [--strict]",
+	summary:  "check cluster.hcl and print its errors and warnings",
+	detail: `Decodes and compiles cluster.hcl for the target, printing every error and warning
+with its source. Exits 1 when the file has errors (or warnings, with --strict).
+Use -f - to read standard input.`,
+	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
+		file := fs.StringP("file", "f", "cluster.hcl", "read the cluster from `FILE`, - for standard input")
+		target := addTargetFlag(fs)
+		strict := fs.Bool("strict", false, "treat warnings as errors")
+		return func(c *cli, _ []string) int {
+			t, err := target()
+			if err != nil {
+				return c.usageError(lookup("validate"), err.Error())
+			}
+			l, code, ok := c.load("validate", *file, t, *strict)
+			if !ok {
+				return code
+			}
+			fmt.Fprintf(c.stdout, "%s: valid (%s, %s)\n", l.name, plural(len(l.cluster.Nodes), "node"), plural(l.warnings, "warning"))
+			return exitOK
+		}
+	},
+}
