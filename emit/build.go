@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
@@ -82,40 +84,27 @@ func build(c *model.Cluster, nodeFams []nodeFamily, clusterFams []clusterFamily)
 	s := &artifact.Set{}
 	// family by artifact path, so that a failed self-check blames the right emitter.
 	owner := map[string]string{}
-	add := func(family string, f artifact.File) error {
-		if err := s.Add(f); err != nil {
-			return &Error{Family: family, Path: f.Path, Err: err}
+	add := func(o owned) error {
+		if err := s.Add(o.file); err != nil {
+			return &Error{Family: o.family, Path: o.file.Path, Err: err}
 		}
-		owner[f.Path] = family
+		owner[o.file.Path] = o.family
 		return nil
 	}
-	for _, n := range c.Nodes {
-		var all []artifact.NodeFile
-		for _, fam := range nodeFams {
-			files, err := fam.files(c, n)
-			if err != nil {
-				return nil, &Error{Family: fam.name, Path: nodeDir(n.Name), Err: err}
-			}
-			for _, f := range files {
-				p, err := nodeFilePath(n.Name, f.Path)
-				if err != nil {
-					return nil, &Error{Family: fam.name, Path: nodeDir(n.Name), Err: err}
-				}
-				// Git keeps only the executable bit; the mode and owner on the node are in
-				// the user-data.
-				if err := add(fam.name, artifact.File{Path: p, Mode: 0o644, Bytes: f.Bytes}); err != nil {
-					return nil, err
-				}
-			}
-			all = append(all, files...)
+	// Nodes are independent and their output grows with the node count (every node's HAProxy
+	// and etcd settings list every node), so they are emitted in parallel; the results are
+	// added in node order, so the set and the first error reported are the same every run.
+	perNode := make([][]owned, len(c.Nodes))
+	errs := make([]error, len(c.Nodes))
+	parallel(len(c.Nodes), func(i int) { perNode[i], errs[i] = emitNode(c, c.Nodes[i], nodeFams) })
+	for i := range c.Nodes {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		p := userDataPath(n.Name)
-		ud, err := cloudinit.UserData(c, n, all)
-		if err != nil {
-			return nil, &Error{Family: userDataFamily, Path: p, Err: err}
-		}
-		if err := add(userDataFamily, artifact.File{Path: p, Mode: 0o644, Bytes: ud}); err != nil {
-			return nil, err
+		for _, o := range perNode[i] {
+			if err := add(o); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, fam := range clusterFams {
@@ -124,7 +113,7 @@ func build(c *model.Cluster, nodeFams []nodeFamily, clusterFams []clusterFamily)
 			return nil, &Error{Family: fam.name, Path: ".", Err: err}
 		}
 		for _, f := range files {
-			if err := add(fam.name, f); err != nil {
+			if err := add(owned{fam.name, f}); err != nil {
 				return nil, err
 			}
 		}
@@ -138,6 +127,66 @@ func build(c *model.Cluster, nodeFams []nodeFamily, clusterFams []clusterFamily)
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// owned is an emitted file and the family that emitted it.
+type owned struct {
+	family string
+	file   artifact.File
+}
+
+// emitNode returns node n's files under nodes/<node>/files/, then its user-data.
+func emitNode(c *model.Cluster, n model.Node, fams []nodeFamily) ([]owned, error) {
+	var out []owned
+	var all []artifact.NodeFile
+	seen := map[string]bool{}
+	for _, fam := range fams {
+		files, err := fam.files(c, n)
+		if err != nil {
+			return nil, &Error{Family: fam.name, Path: nodeDir(n.Name), Err: err}
+		}
+		for _, f := range files {
+			p, err := nodeFilePath(n.Name, f.Path)
+			if err != nil {
+				return nil, &Error{Family: fam.name, Path: nodeDir(n.Name), Err: err}
+			}
+			if seen[p] {
+				// Blame the second family here, before cloud-init refuses the duplicate.
+				return nil, &Error{Family: fam.name, Path: p, Err: errors.New("emitted twice")}
+			}
+			seen[p] = true
+			// Git keeps only the executable bit; the mode and owner on the node are in the
+			// user-data.
+			out = append(out, owned{fam.name, artifact.File{Path: p, Mode: 0o644, Bytes: f.Bytes}})
+		}
+		all = append(all, files...)
+	}
+	p := userDataPath(n.Name)
+	ud, err := cloudinit.UserData(c, n, all)
+	if err != nil {
+		return nil, &Error{Family: userDataFamily, Path: p, Err: err}
+	}
+	return append(out, owned{userDataFamily, artifact.File{Path: p, Mode: 0o644, Bytes: ud}}), nil
+}
+
+// parallel runs f(0) ... f(n-1) on up to GOMAXPROCS goroutines and waits for all of them.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 func nodeDir(node string) string { return "nodes/" + node }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -135,16 +136,29 @@ type parameters []model.Parameter
 func (p parameters) MarshalYAML() (any, error) {
 	m := &yaml.Node{Kind: yaml.MappingNode}
 	for _, kv := range p {
-		var k, v yaml.Node
-		if err := k.Encode(kv.Name); err != nil {
-			return nil, err
-		}
-		if err := v.Encode(kv.Value); err != nil {
-			return nil, err
-		}
-		m.Content = append(m.Content, &k, &v)
+		m.Content = append(m.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: kv.Name},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: kv.Value, Style: quoteStyle(kv.Value)})
 	}
 	return m, nil
+}
+
+// yaml11Bools are the words PyYAML (YAML 1.1, which Patroni reads with) takes for booleans.
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "n": true, "N": true, "no": true, "No": true, "NO": true,
+	"true": true, "True": true, "TRUE": true, "false": true, "False": true, "FALSE": true,
+	"on": true, "On": true, "ON": true, "off": true, "Off": true, "OFF": true,
+}
+
+// quoteStyle double-quotes a string that YAML 1.1 would read as something else: a boolean, a
+// number or null. Building the node directly is much cheaper than yaml.Node.Encode, which
+// marshals and re-parses every value.
+func quoteStyle(v string) yaml.Style {
+	if _, err := strconv.ParseFloat(strings.ReplaceAll(v, "_", ""), 64); err == nil || yaml11Bools[v] ||
+		v == "" || v == "~" || v == "null" || v == "Null" || v == "NULL" {
+		return yaml.DoubleQuotedStyle
+	}
+	return 0
 }
 
 // initdbOption is one initdb flag: a bare "data-checksums" or a one-key map "encoding: UTF8",
