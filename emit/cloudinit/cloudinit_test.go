@@ -79,21 +79,26 @@ func TestUserData(t *testing.T) {
 		t.Errorf("packages (-want +got):\n%s", diff)
 	}
 
-	if len(p.WriteFiles) != len(files)+1 {
-		t.Fatalf("%d write_files, want %d", len(p.WriteFiles), len(files)+1)
+	const early = 2 // policy-rc.d and the createcluster drop-in come before the node's files
+	if len(p.WriteFiles) != len(files)+early {
+		t.Fatalf("%d write_files, want %d", len(p.WriteFiles), len(files)+early)
 	}
 	first := p.WriteFiles[0]
 	if first.Path != cloudinit.PolicyRCPath || first.Defer || first.Permissions != "0755" ||
 		!strings.HasPrefix(first.Content, "#!/bin/sh\n") || !strings.HasSuffix(first.Content, "\nexit 101\n") {
 		t.Errorf("first write_files entry = %+v, want a non-deferred policy-rc.d that exits 101", first)
 	}
+	second := p.WriteFiles[1]
+	if second.Path != cloudinit.CreateClusterPath || second.Defer || !strings.Contains(second.Content, "\ncreate_main_cluster = false\n") {
+		t.Errorf("second write_files entry = %+v, want a non-deferred createcluster.d drop-in turning the main cluster off", second)
+	}
 	wantOwners := []string{"root:root", "postgres:postgres", "root:root"} // empty Owner means root
 	wantPerms := []string{"0644", "0600", "0640"}
 	for i, f := range files {
-		got := p.WriteFiles[i+1]
+		got := p.WriteFiles[i+early]
 		if got.Path != f.Path || !got.Defer || got.Owner != wantOwners[i] || got.Permissions != wantPerms[i] {
 			t.Errorf("write_files[%d] = %s owner %s permissions %s defer %v, want %s owner %s permissions %s defer true",
-				i+1, got.Path, got.Owner, got.Permissions, got.Defer, f.Path, wantOwners[i], wantPerms[i])
+				i+early, got.Path, got.Owner, got.Permissions, got.Defer, f.Path, wantOwners[i], wantPerms[i])
 		}
 		if got.Content != string(f.Bytes) {
 			t.Errorf("write_files %s content = %q, want %q", f.Path, got.Content, f.Bytes)
