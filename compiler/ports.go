@@ -31,16 +31,17 @@ func checkPorts(d *diags, sc *schema.Cluster, c *model.Cluster) {
 			if first.port != x.port {
 				continue
 			}
-			rng := x.rng
+			// Point at the setting the user wrote; the other one is cited.
+			culprit, other := x, first
 			if !x.set && first.set {
-				rng = first.rng
+				culprit, other = first, x
 			}
-			where := "by default"
-			if first.set {
-				where = "at " + at(first.rng)
+			where := "its default"
+			if other.set {
+				where = "set at " + at(other.rng)
 			}
-			d.errorf(rng, "Port collision",
-				"%s and %s (set %s) both use port %d on every node. Give each service its own port.", x.what, first.what, where, x.port)
+			d.errorf(culprit.rng, "Port collision",
+				"%s = %d is also the port of %s (%s). Give each service its own port.", culprit.what, culprit.port, other.what, where)
 			break
 		}
 	}

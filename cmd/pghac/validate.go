@@ -8,15 +8,17 @@ import (
 
 var validateCommand = &command{
 	name:     "validate",
-	synopsis: "[-f cluster.hcl] [--target TARGET] [--strict]",
+	synopsis: "[-f cluster.hcl] [--target TARGET] [--strict] [--explain]",
 	summary:  "check cluster.hcl and print its errors and warnings",
 	detail: `Decodes and compiles cluster.hcl for the target, printing every error and warning
 with its source. Exits 1 when the file has errors (or warnings, with --strict).
-Use -f - to read standard input.`,
+With --explain it also prints every setting the build will use, defaults included
+(docs/cluster-hcl.md says where each default comes from). Use -f - to read standard input.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		file := fs.StringP("file", "f", "cluster.hcl", "read the cluster from `FILE`, - for standard input")
 		target := addTargetFlag(fs)
 		strict := fs.Bool("strict", false, "treat warnings as errors")
+		explainFlag := fs.Bool("explain", false, "print the resolved settings, defaults included")
 		return func(c *cli, _ []string) int {
 			t, err := target()
 			if err != nil {
@@ -25,6 +27,12 @@ Use -f - to read standard input.`,
 			l, code, ok := c.load("validate", *file, t, *strict)
 			if !ok {
 				return code
+			}
+			if *explainFlag {
+				if err := explain(c.stdout, l.cluster); err != nil {
+					fmt.Fprintf(c.stderr, "pghac validate: internal error (a pghac bug): %v\n", err)
+					return exitInternal
+				}
 			}
 			fmt.Fprintf(c.stdout, "%s: valid (%s, %s)\n", l.name, plural(len(l.cluster.Nodes), "node"), plural(l.warnings, "warning"))
 			return exitOK

@@ -166,3 +166,26 @@ func TestValidateStrict(t *testing.T) {
 		t.Errorf("build --strict with warnings wrote %v", entries)
 	}
 }
+
+func TestValidateExplain(t *testing.T) {
+	src, err := os.ReadFile("../../golden/testdata/custom-params/cluster.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := pghac(t, string(src), "validate", "-f", "-", "--explain")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		"  ttl: 20\n",                                // a Patroni default
+		"  pool_mode: session\n",                     // set in the file
+		"    - work_mem = 64MB  (cluster.hcl)\n",     // a user parameter, marked
+		"    - shared_buffers = 2048MB  (derived)\n", // derived from 8 GB
+		"  check_inter: 1s\n",
+		"<stdin>: valid (3 nodes, 0 warnings)\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("--explain output lacks %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pghac/pghac/compiler/model"
+)
+
+// explanation is the resolved cluster as `pghac validate --explain` prints it: every value the
+// build will use, defaults included, so that nobody has to guess what an unset attribute means.
+type explanation struct {
+	Cluster   string            `yaml:"cluster"`
+	Target    string            `yaml:"target"`
+	Image     explainImage      `yaml:"image"`
+	Network   explainNetwork    `yaml:"network"`
+	Nodes     []explainNode     `yaml:"nodes"`
+	Etcd      explainEtcd       `yaml:"etcd"`
+	Patroni   explainPatroni    `yaml:"patroni"`
+	Postgres  explainPostgres   `yaml:"postgres"`
+	PgBouncer explainPgBouncer  `yaml:"pgbouncer"`
+	HAProxy   explainHAProxy    `yaml:"haproxy"`
+	Backend   *explainBackend   `yaml:"backend,omitempty"`
+	LoadTests []explainLoadTest `yaml:"load_tests,omitempty"`
+	Secrets   []string          `yaml:"secrets,flow"`
+}
+
+type explainPatroni struct {
+	Scope                 string `yaml:"scope"`
+	Namespace             string `yaml:"namespace"`
+	TTL                   int    `yaml:"ttl"`
+	LoopWait              int    `yaml:"loop_wait"`
+	RetryTimeout          int    `yaml:"retry_timeout"`
+	MaximumLagOnFailover  int64  `yaml:"maximum_lag_on_failover_bytes"`
+	SynchronousMode       bool   `yaml:"synchronous_mode"`
+	SynchronousModeStrict bool   `yaml:"synchronous_mode_strict"`
+	FailsafeMode          bool   `yaml:"failsafe_mode"`
+	UsePgRewind           bool   `yaml:"use_pg_rewind"`
+	RestAPIPort           int    `yaml:"restapi_port"`
+	Watchdog              string `yaml:"watchdog"`
+}
+
+type explainLoadTest struct {
+	Name     string   `yaml:"name"`
+	Schedule string   `yaml:"schedule"`
+	Ammo     []string `yaml:"ammo,flow"`
+}
+
+type explainImage struct {
+	Family         string   `yaml:"family"`
+	OS             string   `yaml:"os"`
+	PostgreSQL     int      `yaml:"postgresql"`
+	Patroni        string   `yaml:"patroni"`
+	Packages       []string `yaml:"packages,flow"`
+	PostgresBinDir string   `yaml:"postgres_bin_dir"`
+	PostgresData   string   `yaml:"postgres_data_dir"`
+}
+
+type explainNetwork struct {
+	Subnets     []string `yaml:"subnets"`
+	AdminCIDRs  []string `yaml:"admin_cidrs,flow"`
+	ClientCIDRs []string `yaml:"client_cidrs,flow"`
+}
+
+type explainNode struct {
+	Name         string  `yaml:"name"`
+	Zone         string  `yaml:"zone"`
+	Address      string  `yaml:"address"`
+	EtcdMember   bool    `yaml:"etcd_member"`
+	Platform     string  `yaml:"platform"`
+	Cores        int     `yaml:"cores"`
+	CoreFraction int     `yaml:"core_fraction"`
+	MemoryGB     float64 `yaml:"memory_gb"`
+	DiskSizeGB   int     `yaml:"disk_size_gb"`
+	DiskType     string  `yaml:"disk_type"`
+	Preemptible  bool    `yaml:"preemptible"`
+}
+
+type explainEtcd struct {
+	ClientPort int      `yaml:"client_port"`
+	PeerPort   int      `yaml:"peer_port"`
+	Members    []string `yaml:"members,flow"`
+	Token      string   `yaml:"token"`
+}
+
+type explainPostgres struct {
+	Major      int      `yaml:"major"`
+	Port       int      `yaml:"port"`
+	Parameters []string `yaml:"parameters"`
+}
+
+type explainPgBouncer struct {
+	Port             int    `yaml:"port"`
+	PoolMode         string `yaml:"pool_mode"`
+	DefaultPoolSize  int    `yaml:"default_pool_size"`
+	MaxClientConn    int    `yaml:"max_client_conn"`
+	ServerLoginRetry string `yaml:"server_login_retry"`
+	QueryWaitTimeout string `yaml:"query_wait_timeout"`
+}
+
+type explainHAProxy struct {
+	PrimaryPort   int    `yaml:"primary_port"`
+	ReplicaPort   int    `yaml:"replica_port"`
+	StatsPort     int    `yaml:"stats_port"`
+	MaxConn       int    `yaml:"maxconn"`
+	CheckInter    string `yaml:"check_inter"`
+	CheckFall     int    `yaml:"check_fall"`
+	CheckRise     int    `yaml:"check_rise"`
+	ReplicaMaxLag int64  `yaml:"replica_max_lag_bytes"`
+}
+
+type explainBackend struct {
+	Port     int    `yaml:"port"`
+	Database string `yaml:"database"`
+	User     string `yaml:"user"`
+	Artifact string `yaml:"artifact,omitempty"`
+}
+
+// explain writes c's resolved settings as YAML.
+func explain(w io.Writer, c *model.Cluster) error {
+	e := explanation{
+		Cluster: c.Name, Target: string(c.Target),
+		Image: explainImage{Family: c.OS.ImageFamily, OS: c.OS.Name, PostgreSQL: c.OS.PostgresMajor,
+			Patroni: c.OS.PatroniVersion, Packages: c.OS.Packages, PostgresBinDir: c.OS.BinDir, PostgresData: c.OS.DataDir},
+		Network:  explainNetwork{AdminCIDRs: prefixes(c.Network.AdminCIDRs), ClientCIDRs: prefixes(c.Network.ClientCIDRs)},
+		Etcd:     explainEtcd{ClientPort: c.Etcd.ClientPort, PeerPort: c.Etcd.PeerPort, Members: c.Etcd.Members, Token: c.Etcd.Token},
+		Patroni:  explainPatroni(c.Patroni),
+		Postgres: explainPostgres{Major: c.Postgres.Major, Port: c.Postgres.Port},
+		PgBouncer: explainPgBouncer{Port: c.PgBouncer.Port, PoolMode: c.PgBouncer.PoolMode, DefaultPoolSize: c.PgBouncer.DefaultPoolSize,
+			MaxClientConn: c.PgBouncer.MaxClientConn, ServerLoginRetry: c.PgBouncer.ServerLoginRetry.String(),
+			QueryWaitTimeout: c.PgBouncer.QueryWaitTimeout.String()},
+		HAProxy: explainHAProxy{PrimaryPort: c.HAProxy.PrimaryPort, ReplicaPort: c.HAProxy.ReplicaPort, StatsPort: c.HAProxy.StatsPort,
+			MaxConn: c.HAProxy.MaxConn, CheckInter: c.HAProxy.Check.Inter.String(), CheckFall: c.HAProxy.Check.Fall,
+			CheckRise: c.HAProxy.Check.Rise, ReplicaMaxLag: c.HAProxy.ReplicaMaxLagBytes},
+	}
+	for _, lt := range c.LoadTests {
+		e.LoadTests = append(e.LoadTests, explainLoadTest{Name: lt.Name, Schedule: lt.Schedule, Ammo: lt.Ammo})
+	}
+	for _, s := range c.Network.Subnets {
+		e.Network.Subnets = append(e.Network.Subnets, s.Zone+" "+s.CIDR.String())
+	}
+	for _, n := range c.Nodes {
+		e.Nodes = append(e.Nodes, explainNode{Name: n.Name, Zone: n.Zone, Address: n.Address.String(), EtcdMember: n.EtcdMember,
+			Platform: n.VM.Platform, Cores: n.VM.Cores, CoreFraction: n.VM.CoreFraction, MemoryGB: n.VM.MemoryGB,
+			DiskSizeGB: n.VM.DiskSizeGB, DiskType: n.VM.DiskType, Preemptible: n.VM.Preemptible})
+	}
+	for _, p := range c.Postgres.Parameters {
+		src := "derived"
+		if p.FromUser {
+			src = "cluster.hcl"
+		}
+		e.Postgres.Parameters = append(e.Postgres.Parameters, fmt.Sprintf("%s = %s  (%s)", p.Name, p.Value, src))
+	}
+	if b := c.Backend; b != nil {
+		e.Backend = &explainBackend{Port: b.Port, Database: b.Database, User: b.User, Artifact: b.ArtifactURL}
+	}
+	for _, s := range model.Secrets {
+		e.Secrets = append(e.Secrets, s.Placeholder())
+	}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(e); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func prefixes(ps []netip.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
