@@ -2,11 +2,8 @@ package golden
 
 import (
 	"bytes"
-	"cmp"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -38,12 +35,7 @@ func Build(path string) (*artifact.Set, *schema.File, hcl.Diagnostics, error) {
 // errors), the decoded file (for its source files), the diagnostics of both phases, and the
 // emit error, which is a pghac bug.
 func BuildSource(src []byte, filename string, target model.Target) (*artifact.Set, *schema.File, hcl.Diagnostics, error) {
-	f, diags := schema.Decode(src, filename)
-	if diags.HasErrors() {
-		return nil, f, diags, nil
-	}
-	c, cdiags := compiler.Compile(f, target)
-	diags = append(diags, cdiags...)
+	f, c, diags := compiler.CompileSource(src, filename, target)
 	if diags.HasErrors() {
 		return nil, f, diags, nil
 	}
@@ -51,31 +43,7 @@ func BuildSource(src []byte, filename string, target model.Target) (*artifact.Se
 	return set, f, diags, err
 }
 
-// InSourceOrder returns diags sorted by where they point (those without a subject last),
-// keeping the order of diagnostics at the same place: the order `pghac validate` prints them in,
-// which must not depend on decoders that range over maps.
-func InSourceOrder(diags hcl.Diagnostics) hcl.Diagnostics {
-	out := slices.Clone(diags)
-	slices.SortStableFunc(out, func(a, b *hcl.Diagnostic) int {
-		switch {
-		case a.Subject == nil || b.Subject == nil:
-			return cmp.Compare(boolInt(a.Subject == nil), boolInt(b.Subject == nil))
-		case a.Subject.Filename != b.Subject.Filename:
-			return strings.Compare(a.Subject.Filename, b.Subject.Filename)
-		}
-		return cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte)
-	})
-	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// RenderDiagnostics renders diags in source order with their source snippets as `pghac validate` prints them
+// RenderDiagnostics renders diags with their source snippets as `pghac validate` prints them
 // to a pipe (no colour, DiagWidth columns), ending in exactly one newline; nil when there are
 // no diagnostics.
 func RenderDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) ([]byte, error) {
@@ -83,7 +51,7 @@ func RenderDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) ([]byt
 		return nil, nil
 	}
 	var b bytes.Buffer
-	if err := hcl.NewDiagnosticTextWriter(&b, files, DiagWidth, false).WriteDiagnostics(InSourceOrder(diags)); err != nil {
+	if err := hcl.NewDiagnosticTextWriter(&b, files, DiagWidth, false).WriteDiagnostics(diags); err != nil {
 		return nil, err
 	}
 	return append(bytes.TrimRight(b.Bytes(), "\n"), '\n'), nil

@@ -76,28 +76,6 @@ func TestDiagMarkers(t *testing.T) {
 	}
 }
 
-func TestInSourceOrder(t *testing.T) {
-	at := func(line, byte int) *hcl.Range {
-		return &hcl.Range{Filename: "cluster.hcl", Start: hcl.Pos{Line: line, Byte: byte}}
-	}
-	diags := hcl.Diagnostics{
-		{Summary: "none"},
-		{Summary: "late", Subject: at(9, 90)},
-		{Summary: "early", Subject: at(2, 20)},
-		{Summary: "late too", Subject: at(9, 90)},
-	}
-	var got []string
-	for _, d := range InSourceOrder(diags) {
-		got = append(got, d.Summary)
-	}
-	if diff := cmp.Diff([]string{"early", "late", "late too", "none"}, got); diff != "" {
-		t.Errorf("order (-want +got):\n%s", diff)
-	}
-	if diags[0].Summary != "none" {
-		t.Error("InSourceOrder sorted its argument in place")
-	}
-}
-
 func TestRenderDiagnostics(t *testing.T) {
 	src := []byte("cluster \"main\" {\n  ttl = 1\n}\n")
 	rng := hcl.Range{Filename: "cluster.hcl", Start: hcl.Pos{Line: 2, Column: 9, Byte: 25}, End: hcl.Pos{Line: 2, Column: 10, Byte: 26}}

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/schema"
 )
 
 // diagWidth is the width diagnostics are wrapped to when stderr is not a terminal. The golden
@@ -91,33 +88,9 @@ func (c *cli) printDiags(diags hcl.Diagnostics, files map[string]*hcl.File, name
 		all[name] = &hcl.File{Bytes: src}
 	}
 	w := hcl.NewDiagnosticTextWriter(c.stderr, all, c.width(), c.color())
-	if err := w.WriteDiagnostics(inSourceOrder(diags)); err != nil {
+	if err := w.WriteDiagnostics(diags); err != nil {
 		fmt.Fprintf(c.stderr, "pghac: writing diagnostics: %v\n", err)
 	}
-}
-
-// inSourceOrder returns diags sorted by where they point (those without a subject last),
-// keeping the order of diagnostics at the same place. Users read them top to bottom, and the
-// order must not depend on decoders that range over maps. golden.RenderDiagnostics sorts alike.
-func inSourceOrder(diags hcl.Diagnostics) hcl.Diagnostics {
-	out := slices.Clone(diags)
-	slices.SortStableFunc(out, func(a, b *hcl.Diagnostic) int {
-		switch {
-		case a.Subject == nil || b.Subject == nil:
-			return cmp.Compare(boolInt(a.Subject == nil), boolInt(b.Subject == nil))
-		case a.Subject.Filename != b.Subject.Filename:
-			return strings.Compare(a.Subject.Filename, b.Subject.Filename)
-		}
-		return cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte)
-	})
-	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // readSource reads the cluster file; "-" is standard input, named "<stdin>" in diagnostics.
@@ -146,13 +119,7 @@ func (c *cli) load(cmd, path string, target model.Target, strict bool) (l loaded
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
 		return l, exitInvalid, false
 	}
-	f, diags := schema.Decode(src, name)
-	var cl *model.Cluster
-	if !diags.HasErrors() {
-		var cdiags hcl.Diagnostics
-		cl, cdiags = compiler.Compile(f, target)
-		diags = append(diags, cdiags...)
-	}
+	f, cl, diags := compiler.CompileSource(src, name, target)
 	var files map[string]*hcl.File
 	if f != nil {
 		files = f.Files()
