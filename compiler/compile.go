@@ -70,7 +70,11 @@ func targetNames() []string {
 	return out
 }
 
-var nameRE = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var (
+	nameRE   = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	identRE  = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`) // a PostgreSQL identifier that needs no quoting
+	sha256RE = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
 
 // checkName: names become hostnames, etcd member names and Terraform resource names.
 func checkName(d *diags, what, name string, rng hcl.Range) {
@@ -632,11 +636,10 @@ func compileBackend(d *diags, sb *schema.Backend) *model.Backend {
 	}
 	b := &model.Backend{Port: deref(sb.Port, defaultBackendPort), Database: deref(sb.Database, defaultBackendDatabase),
 		User: deref(sb.User, defaultBackendUser), DeclRange: sb.DefRange}
-	ident := regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
-	if !ident.MatchString(b.Database) {
+	if !identRE.MatchString(b.Database) {
 		d.errorf(sb.DatabaseRange, "Invalid database name", "%q: use lowercase letters, digits and underscores, starting with a letter.", b.Database)
 	}
-	if !ident.MatchString(b.User) || b.User == model.SuperuserName || b.User == model.ReplicationUser || b.User == model.RewindUser {
+	if !identRE.MatchString(b.User) || b.User == model.SuperuserName || b.User == model.ReplicationUser || b.User == model.RewindUser {
 		d.errorf(sb.UserRange, "Invalid database user", "%q: use lowercase letters, digits and underscores, and not one of pghac's own roles (postgres, replicator, rewinder).", b.User)
 	}
 	if a := sb.Artifact; a != nil {
@@ -644,7 +647,7 @@ func compileBackend(d *diags, sb *schema.Backend) *model.Backend {
 		if !strings.HasPrefix(a.URL, "https://") && !strings.HasPrefix(a.URL, "http://") {
 			d.errorf(a.URLRange, "Invalid artifact URL", "%q: the backend binary is fetched over HTTP(S); give an http:// or https:// URL.", a.URL)
 		}
-		if !regexp.MustCompile(`^[0-9a-fA-F]{64}$`).MatchString(a.SHA256) {
+		if !sha256RE.MatchString(a.SHA256) {
 			d.errorf(a.SHA256Range, "Invalid SHA-256", "sha256 must be 64 hexadecimal digits (the output of sha256sum).")
 		}
 	}
