@@ -51,7 +51,7 @@ func RenderDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) ([]byt
 		return nil, nil
 	}
 	var b bytes.Buffer
-	if err := hcl.NewDiagnosticTextWriter(&b, files, DiagWidth, false).WriteDiagnostics(diags); err != nil {
+	if err := schema.WriteDiagnostics(&b, diags, files, DiagWidth, false); err != nil {
 		return nil, err
 	}
 	return append(bytes.TrimRight(b.Bytes(), "\n"), '\n'), nil

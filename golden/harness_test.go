@@ -84,7 +84,7 @@ func TestRenderDiagnostics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Error: Too short\n\n  on cluster.hcl line 2:\n   2:   ttl = 1\n\nMake it longer.\n"
+	want := "Error: Too short\n\n  on cluster.hcl line 2:\n   2:   ttl = 1\n\nMake it longer.\n\ncluster.hcl:2:9: error: Too short\n"
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -56,5 +57,18 @@ func TestDecodeListsKeepRanges(t *testing.T) {
 	}
 	if f.Cluster.Network.ClientCIDRs != nil {
 		t.Errorf("an absent list must decode to nil, got %+v", f.Cluster.Network.ClientCIDRs)
+	}
+}
+
+func TestWriteDiagnosticsLocations(t *testing.T) {
+	f, diags := Decode([]byte("cluster \"a\" {\n  vm {\n    cores = \"x\"\n  }\n}\n"), "c.hcl")
+	var b strings.Builder
+	if err := WriteDiagnostics(&b, diags, f.Files(), 80, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"   3:     cores = \"x\"\n", "\nc.hcl:3:14: error: Unsuitable value type\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/schema"
 )
 
 // diagWidth is the width diagnostics are wrapped to when stderr is not a terminal. The golden
@@ -87,8 +88,7 @@ func (c *cli) printDiags(diags hcl.Diagnostics, files map[string]*hcl.File, name
 	if all[name] == nil {
 		all[name] = &hcl.File{Bytes: src}
 	}
-	w := hcl.NewDiagnosticTextWriter(c.stderr, all, c.width(), c.color())
-	if err := w.WriteDiagnostics(diags); err != nil {
+	if err := schema.WriteDiagnostics(c.stderr, diags, all, c.width(), c.color()); err != nil {
 		fmt.Fprintf(c.stderr, "pghac: writing diagnostics: %v\n", err)
 	}
 }
