@@ -66,6 +66,16 @@ cluster "main" {
     port = 8080
   }
 
+  load_generator {
+    zone    = "ru-central1-d"
+    address = "10.130.0.100"
+  }
+
+  # An internal network load balancer whose only healthy target is the primary.
+  load_balancer {
+    type = "internal"
+  }
+
   load_test "mixed" {
     schedule = "line(10, 500, 2m)"
     ammo     = ["get", "post"]

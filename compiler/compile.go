@@ -52,7 +52,9 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.PgBouncer = compilePgBouncer(&d, sc.PgBouncer)
 	c.HAProxy = compileHAProxy(&d, sc.HAProxy)
 	c.Postgres = compilePostgres(&d, sc, c, osOK)
-	c.Backend = compileBackend(&d, sc.Backend)
+	c.Backend = compileBackend(&d, sc.Backend, c.Network)
+	c.LoadGenerator = compileLoadGenerator(&d, sc, cv, c)
+	c.LoadBalancer = compileLoadBalancer(&d, sc, c.Network)
 	c.LoadTests = compileLoadTests(&d, sc.LoadTests)
 	checkPorts(&d, sc, c)
 
@@ -101,7 +103,8 @@ type clusterVM struct {
 func resolveClusterVM(d *diags, v *schema.VM) clusterVM {
 	cv := clusterVM{
 		vm: model.VM{Platform: defaultPlatform, Cores: defaultCores, CoreFraction: defaultCoreFraction,
-			MemoryGB: defaultMemoryGB, DiskSizeGB: defaultDiskSizeGB, DiskType: defaultDiskType, Preemptible: defaultPreemptible},
+			MemoryGB: defaultMemoryGB, DiskSizeGB: defaultDiskSizeGB, DiskType: defaultDiskType, Preemptible: defaultPreemptible,
+			PublicIP: defaultPublicIP},
 		family: defaultImageFamily,
 	}
 	if v == nil {
@@ -120,6 +123,7 @@ func overlayVM(vm model.VM, v *schema.VM) model.VM {
 	vm.CoreFraction = deref(v.CoreFraction, vm.CoreFraction)
 	vm.MemoryGB = deref(v.MemoryGB, vm.MemoryGB)
 	vm.Preemptible = deref(v.Preemptible, vm.Preemptible)
+	vm.PublicIP = deref(v.PublicIP, vm.PublicIP)
 	if v.Disk != nil {
 		vm.DiskSizeGB = deref(v.Disk.SizeGB, vm.DiskSizeGB)
 		vm.DiskType = deref(v.Disk.Type, vm.DiskType)
@@ -213,10 +217,18 @@ func compileNetwork(d *diags, sc *schema.Cluster) model.Network {
 	}
 	if sc.Network.ClientCIDRs == nil {
 		for _, s := range n.Subnets {
-			n.ClientCIDRs = append(n.ClientCIDRs, s.CIDR)
+			if s.CIDR.IsValid() {
+				n.ClientCIDRs = append(n.ClientCIDRs, s.CIDR)
+			}
 		}
 	} else {
 		n.ClientCIDRs = cidrList(d, sc.Network.ClientCIDRs)
+		for i, p := range n.ClientCIDRs {
+			if p.Bits() == 0 {
+				d.warnf(sc.Network.ClientCIDRs[i].Range, "Database endpoints open to the internet",
+					"%s lets anyone reach HAProxy's primary and replica ports (passwords are all that is left). List your application networks instead.", p)
+			}
+		}
 	}
 	return n
 }
@@ -630,12 +642,23 @@ func compileHAProxy(d *diags, sh *schema.HAProxy) model.HAProxy {
 	return h
 }
 
-func compileBackend(d *diags, sb *schema.Backend) *model.Backend {
+func compileBackend(d *diags, sb *schema.Backend, net model.Network) *model.Backend {
 	if sb == nil {
 		return nil
 	}
 	b := &model.Backend{Port: deref(sb.Port, defaultBackendPort), Database: deref(sb.Database, defaultBackendDatabase),
 		User: deref(sb.User, defaultBackendUser), DeclRange: sb.DefRange}
+	if sb.AllowFrom == nil {
+		b.AllowFrom = net.ClientCIDRs
+	} else {
+		b.AllowFrom = cidrList(d, sb.AllowFrom)
+		for i, p := range b.AllowFrom {
+			if p.Bits() == 0 && !deref(sb.Public, false) {
+				d.warnf(sb.AllowFrom[i].Range, "Backend open to the internet",
+					"%s exposes the backend's port %d to everyone. If that is intended, say so with public = true in the backend block; otherwise list the networks your clients use.", p, b.Port)
+			}
+		}
+	}
 	if !identRE.MatchString(b.Database) {
 		d.errorf(sb.DatabaseRange, "Invalid database name", "%q: use lowercase letters, digits and underscores, starting with a letter.", b.Database)
 	}
@@ -652,6 +675,82 @@ func compileBackend(d *diags, sb *schema.Backend) *model.Backend {
 		}
 	}
 	return b
+}
+
+func compileLoadGenerator(d *diags, sc *schema.Cluster, cv clusterVM, c *model.Cluster) *model.LoadGenerator {
+	sl := sc.LoadGenerator
+	if sl == nil {
+		return nil
+	}
+	lg := &model.LoadGenerator{Name: loadGeneratorName, Zone: sl.Zone, VM: cv.vm, DeclRange: sl.DefRange}
+	def := vmRanges{sl.DefRange, sl.DefRange, sl.DefRange, sl.DefRange, sl.DefRange, sl.DefRange}
+	if sl.VM != nil {
+		lg.VM = overlayVM(lg.VM, sl.VM)
+		if sl.VM.ImageFamily != nil {
+			d.errorf(sl.VM.ImageFamilyRange, "Image family set per VM",
+				"The load generator runs the cluster's image. Set image_family in the cluster's vm block.")
+		}
+	}
+	checkVM(d, lg.VM, sl.Zone, rangesOf(sl.VM, rangesOf(sc.VM, def)))
+	for _, n := range c.Nodes {
+		if n.Name == lg.Name {
+			d.errorf(sl.DefRange, "Duplicate node name", "The load generator's VM is named %q, like the node declared at %s. Rename the node.", lg.Name, at(n.DeclRange))
+		}
+	}
+	if !checkZone(d, sl.Zone, sl.ZoneRange) {
+		return lg
+	}
+	addr, err := netip.ParseAddr(sl.Address)
+	if err != nil || !addr.Is4() {
+		d.errorf(sl.AddressRange, "Invalid address", "%q is not an IPv4 address.", sl.Address)
+		return lg
+	}
+	lg.Address = addr
+	for _, n := range c.Nodes {
+		if n.Address == addr {
+			d.errorf(sl.AddressRange, "Duplicate node address",
+				"%s is already the address of node %q, declared at %s. The load generator needs its own address.", addr, n.Name, at(n.DeclRange))
+		}
+	}
+	checkAddressInSubnet(d, addr, schema.Node{Name: lg.Name, Zone: sl.Zone, ZoneRange: sl.ZoneRange, AddressRange: sl.AddressRange}, c.Network)
+	return lg
+}
+
+func compileLoadBalancer(d *diags, sc *schema.Cluster, net model.Network) *model.LoadBalancer {
+	sb := sc.LoadBalancer
+	if sb == nil {
+		return nil
+	}
+	lb := &model.LoadBalancer{Type: deref(sb.Type, defaultLoadBalancerType), Port: deref(sb.Port, defaultLoadBalancerPort), DeclRange: sb.DefRange}
+	switch lb.Type {
+	case "internal":
+		if len(net.Subnets) > 0 {
+			lb.Zone = net.Subnets[0].Zone
+		}
+		if sb.Zone != nil {
+			lb.Zone = *sb.Zone
+			found := false
+			for _, s := range net.Subnets {
+				found = found || s.Zone == lb.Zone
+			}
+			if !found {
+				d.errorf(sb.ZoneRange, "No subnet for zone",
+					"An internal load balancer takes its address from a subnet, and the network block has none in %s.", lb.Zone)
+			}
+		}
+	case "external":
+		if sb.Zone != nil {
+			d.errorf(sb.ZoneRange, "Zone of an external load balancer", "An external load balancer has a public address and no zone: remove zone.")
+		}
+		d.warnf(sb.TypeRange, "Primary reachable from the internet",
+			"An external load balancer gives the primary's PgBouncer a public address; only passwords protect it. Prefer type = \"internal\".")
+	default:
+		d.errorf(sb.TypeRange, "Invalid load balancer type", "type = %q; use \"internal\" or \"external\".", lb.Type)
+	}
+	if lb.Port < 1 || lb.Port > 65535 {
+		d.errorf(sb.PortRange, "Invalid port", "port = %d; use a port from 1 to 65535.", lb.Port)
+	}
+	return lb
 }
 
 func compileLoadTests(d *diags, in []schema.LoadTest) []model.LoadTest {

@@ -64,7 +64,7 @@ func TestCompileDefaults(t *testing.T) {
 	if diff := cmp.Diff(wantPatroni, c.Patroni); diff != "" {
 		t.Errorf("patroni (-want +got):\n%s", diff)
 	}
-	wantVM := model.VM{Platform: "standard-v3", Cores: 2, CoreFraction: 100, MemoryGB: 4, DiskSizeGB: 20, DiskType: "network-ssd"}
+	wantVM := model.VM{Platform: "standard-v3", Cores: 2, CoreFraction: 100, MemoryGB: 4, DiskSizeGB: 20, DiskType: "network-ssd", PublicIP: true}
 	if diff := cmp.Diff(wantVM, c.Nodes[0].VM); diff != "" {
 		t.Errorf("vm (-want +got):\n%s", diff)
 	}
@@ -224,6 +224,8 @@ func TestDefaultsDocumented(t *testing.T) {
 		"haproxy.replica_max_lag": q(defaultReplicaMaxLag),
 		"backend.port":            itoa(defaultBackendPort), "backend.database": q(defaultBackendDatabase), "backend.user": q(defaultBackendUser),
 		"cluster.dev_single_node": "false",
+		"vm.public_ip": "true", "load_balancer.type": q(defaultLoadBalancerType), "load_balancer.port": itoa(defaultLoadBalancerPort),
+		"backend.public": "false",
 	}
 	if defaultServerLoginRetry != time.Second || defaultQueryWaitTimeout != 30*time.Second || defaultMemoryGB != 4 || defaultPreemptible {
 		t.Fatal("a default changed: update this test's table and docs/cluster-hcl.md")

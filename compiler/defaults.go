@@ -13,6 +13,9 @@ const (
 	defaultDiskType     = "network-ssd"
 	defaultPreemptible  = false
 	defaultImageFamily  = "debian-12"
+	// Without a public address a VM reaches no package archive (the provider version pghac
+	// targets has no NAT gateway resource); security groups still close every inbound port.
+	defaultPublicIP = true
 
 	defaultEtcdClientPort = 2379
 	defaultEtcdPeerPort   = 2380
@@ -50,6 +53,10 @@ const (
 	defaultBackendPort     = 8080
 	defaultBackendDatabase = "notes"
 	defaultBackendUser     = "notes"
+
+	loadGeneratorName       = "loadgen"
+	defaultLoadBalancerType = "internal"
+	defaultLoadBalancerPort = 5432
 
 	sshPort = 22
 

@@ -12,6 +12,7 @@ var images = []model.OS{
 		PostgresMajor:    15,
 		PatroniVersion:   "3.0",
 		SupportsFailsafe: true,
+		DefaultUser:      "debian",
 	},
 	{
 		ImageFamily:      "ubuntu-2204-lts",
@@ -19,6 +20,7 @@ var images = []model.OS{
 		PostgresMajor:    14,
 		PatroniVersion:   "2.1",
 		SupportsFailsafe: false,
+		DefaultUser:      "ubuntu",
 	},
 	{
 		ImageFamily:      "ubuntu-2404-lts",
@@ -26,6 +28,7 @@ var images = []model.OS{
 		PostgresMajor:    16,
 		PatroniVersion:   "3.2",
 		SupportsFailsafe: true,
+		DefaultUser:      "ubuntu",
 	},
 }
 

@@ -69,6 +69,9 @@ func Decode(src []byte, filename string) (*File, hcl.Diagnostics) {
 		c.Network.AdminCIDRs, diags = stringList(c.Network.AdminCIDRsExpr, diags)
 		c.Network.ClientCIDRs, diags = stringList(c.Network.ClientCIDRsExpr, diags)
 	}
+	if c.Backend != nil {
+		c.Backend.AllowFrom, diags = stringList(c.Backend.AllowFromExpr, diags)
+	}
 	for i := range c.LoadTests {
 		c.LoadTests[i].Ammo, diags = stringList(c.LoadTests[i].AmmoExpr, diags)
 	}

@@ -29,6 +29,30 @@ type Cluster struct {
 	HAProxy   *HAProxy   `hcl:"haproxy,block"`
 	Backend   *Backend   `hcl:"backend,block"`
 	LoadTests []LoadTest `hcl:"load_test,block"`
+
+	LoadGenerator *LoadGenerator `hcl:"load_generator,block"`
+	LoadBalancer  *LoadBalancer  `hcl:"load_balancer,block"`
+}
+
+// LoadGenerator is the VM load tests run from: `load_generator { zone = "..."  address = "..." }`.
+type LoadGenerator struct {
+	DefRange     hcl.Range `hcl:",def_range"`
+	Zone         string    `hcl:"zone"`
+	ZoneRange    hcl.Range `hcl:"zone,attr_value_range"`
+	Address      string    `hcl:"address"`
+	AddressRange hcl.Range `hcl:"address,attr_value_range"`
+	VM           *VM       `hcl:"vm,block"`
+}
+
+// LoadBalancer is a network load balancer in front of the primary.
+type LoadBalancer struct {
+	DefRange  hcl.Range `hcl:",def_range"`
+	Type      *string   `hcl:"type,optional"`
+	TypeRange hcl.Range `hcl:"type,attr_value_range"`
+	Port      *int      `hcl:"port,optional"`
+	PortRange hcl.Range `hcl:"port,attr_value_range"`
+	Zone      *string   `hcl:"zone,optional"`
+	ZoneRange hcl.Range `hcl:"zone,attr_value_range"`
 }
 
 // Network is the private network: one subnet per zone, and who may reach the cluster.
@@ -67,6 +91,7 @@ type VM struct {
 	MemoryGB          *float64  `hcl:"memory_gb,optional"`
 	MemoryGBRange     hcl.Range `hcl:"memory_gb,attr_value_range"`
 	Preemptible       *bool     `hcl:"preemptible,optional"`
+	PublicIP          *bool     `hcl:"public_ip,optional"`
 	ImageFamily       *string   `hcl:"image_family,optional"`
 	ImageFamilyRange  hcl.Range `hcl:"image_family,attr_value_range"`
 	Disk              *Disk     `hcl:"disk,block"`
@@ -194,6 +219,11 @@ type Backend struct {
 	User          *string   `hcl:"user,optional"`
 	UserRange     hcl.Range `hcl:"user,attr_value_range"`
 	Artifact      *Artifact `hcl:"artifact,block"`
+	// Public acknowledges that AllowFrom opens the backend to the whole internet.
+	Public        *bool          `hcl:"public,optional"`
+	AllowFromExpr hcl.Expression `hcl:"allow_from,optional"`
+	// AllowFrom is filled by Decode from AllowFromExpr.
+	AllowFrom []String
 }
 
 // Artifact is a downloadable file pinned by its checksum.

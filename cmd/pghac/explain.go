@@ -25,7 +25,15 @@ type explanation struct {
 	HAProxy   explainHAProxy    `yaml:"haproxy"`
 	Backend   *explainBackend   `yaml:"backend,omitempty"`
 	LoadTests []explainLoadTest `yaml:"load_tests,omitempty"`
+	LoadGen   *explainNode      `yaml:"load_generator,omitempty"`
+	LoadBal   *explainLB        `yaml:"load_balancer,omitempty"`
 	Secrets   []string          `yaml:"secrets,flow"`
+}
+
+type explainLB struct {
+	Type string `yaml:"type"`
+	Port int    `yaml:"port"`
+	Zone string `yaml:"zone,omitempty"`
 }
 
 type explainPatroni struct {
@@ -77,6 +85,7 @@ type explainNode struct {
 	DiskSizeGB   int     `yaml:"disk_size_gb"`
 	DiskType     string  `yaml:"disk_type"`
 	Preemptible  bool    `yaml:"preemptible"`
+	PublicIP     bool    `yaml:"public_ip"`
 }
 
 type explainEtcd struct {
@@ -113,10 +122,11 @@ type explainHAProxy struct {
 }
 
 type explainBackend struct {
-	Port     int    `yaml:"port"`
-	Database string `yaml:"database"`
-	User     string `yaml:"user"`
-	Artifact string `yaml:"artifact,omitempty"`
+	Port      int      `yaml:"port"`
+	Database  string   `yaml:"database"`
+	User      string   `yaml:"user"`
+	Artifact  string   `yaml:"artifact,omitempty"`
+	AllowFrom []string `yaml:"allow_from,flow"`
 }
 
 // explain writes c's resolved settings as YAML.
@@ -143,9 +153,14 @@ func explain(w io.Writer, c *model.Cluster) error {
 		e.Network.Subnets = append(e.Network.Subnets, s.Zone+" "+s.CIDR.String())
 	}
 	for _, n := range c.Nodes {
-		e.Nodes = append(e.Nodes, explainNode{Name: n.Name, Zone: n.Zone, Address: n.Address.String(), EtcdMember: n.EtcdMember,
-			Platform: n.VM.Platform, Cores: n.VM.Cores, CoreFraction: n.VM.CoreFraction, MemoryGB: n.VM.MemoryGB,
-			DiskSizeGB: n.VM.DiskSizeGB, DiskType: n.VM.DiskType, Preemptible: n.VM.Preemptible})
+		e.Nodes = append(e.Nodes, explainVM(n.Name, n.Zone, n.Address, n.EtcdMember, n.VM))
+	}
+	if lg := c.LoadGenerator; lg != nil {
+		v := explainVM(lg.Name, lg.Zone, lg.Address, false, lg.VM)
+		e.LoadGen = &v
+	}
+	if lb := c.LoadBalancer; lb != nil {
+		e.LoadBal = &explainLB{Type: lb.Type, Port: lb.Port, Zone: lb.Zone}
 	}
 	for _, p := range c.Postgres.Parameters {
 		src := "derived"
@@ -155,7 +170,7 @@ func explain(w io.Writer, c *model.Cluster) error {
 		e.Postgres.Parameters = append(e.Postgres.Parameters, fmt.Sprintf("%s = %s  (%s)", p.Name, p.Value, src))
 	}
 	if b := c.Backend; b != nil {
-		e.Backend = &explainBackend{Port: b.Port, Database: b.Database, User: b.User, Artifact: b.ArtifactURL}
+		e.Backend = &explainBackend{Port: b.Port, Database: b.Database, User: b.User, Artifact: b.ArtifactURL, AllowFrom: prefixes(b.AllowFrom)}
 	}
 	for _, s := range model.Secrets {
 		e.Secrets = append(e.Secrets, s.Placeholder())
@@ -166,6 +181,12 @@ func explain(w io.Writer, c *model.Cluster) error {
 		return err
 	}
 	return enc.Close()
+}
+
+func explainVM(name, zone string, addr netip.Addr, etcd bool, vm model.VM) explainNode {
+	return explainNode{Name: name, Zone: zone, Address: addr.String(), EtcdMember: etcd,
+		Platform: vm.Platform, Cores: vm.Cores, CoreFraction: vm.CoreFraction, MemoryGB: vm.MemoryGB,
+		DiskSizeGB: vm.DiskSizeGB, DiskType: vm.DiskType, Preemptible: vm.Preemptible, PublicIP: vm.PublicIP}
 }
 
 func prefixes(ps []netip.Prefix) []string {

@@ -36,6 +36,10 @@ type Cluster struct {
 	HAProxy   HAProxy
 	Backend   *Backend   // nil when the file has no backend block
 	LoadTests []LoadTest // sorted by name
+	// LoadGenerator is the VM the load tests run from; nil when the file has none.
+	LoadGenerator *LoadGenerator
+	// LoadBalancer is the optional network load balancer in front of the primary.
+	LoadBalancer *LoadBalancer
 
 	DeclRange hcl.Range
 }
@@ -57,6 +61,8 @@ type OS struct {
 	// DefaultCluster is the cluster the postgresql package creates on install ("15/main"),
 	// which must be dropped before Patroni takes the port.
 	DefaultCluster string
+	// DefaultUser is the login user the cloud image creates for SSH keys ("debian", "ubuntu").
+	DefaultUser string
 }
 
 // Network is the cluster's private network.
@@ -94,6 +100,9 @@ type VM struct {
 	DiskSizeGB   int
 	DiskType     string
 	Preemptible  bool
+	// PublicIP gives the VM a public address (one-to-one NAT) for outbound traffic: the
+	// package archive. Inbound traffic is still limited by the security groups.
+	PublicIP bool
 }
 
 // MemoryMB is the VM's memory in MiB.
@@ -175,7 +184,9 @@ type HealthCheck struct {
 
 // Backend is the notes HTTP API that runs on every node.
 type Backend struct {
-	Port           int
+	Port int
+	// AllowFrom are the networks that may reach Port.
+	AllowFrom      []netip.Prefix
 	ArtifactURL    string
 	ArtifactSHA256 string
 	Database       string
@@ -189,6 +200,26 @@ type LoadTest struct {
 	// Schedule is Yandex Tank's load_profile schedule, e.g. "line(10, 500, 2m)".
 	Schedule  string
 	Ammo      []string
+	DeclRange hcl.Range
+}
+
+// LoadGenerator is the VM that runs load tests against the cluster.
+type LoadGenerator struct {
+	Name      string
+	Zone      string
+	Address   netip.Addr
+	VM        VM
+	DeclRange hcl.Range
+}
+
+// LoadBalancer is a Yandex network load balancer whose only healthy target is the primary
+// (health check: Patroni's /primary), forwarding Port to the primary's PgBouncer.
+type LoadBalancer struct {
+	// Type is "internal" (an address in Zone's subnet) or "external" (a public address).
+	Type string
+	Port int
+	// Zone picks the subnet of an internal load balancer's address.
+	Zone      string
 	DeclRange hcl.Range
 }
 

@@ -14,7 +14,7 @@ import (
 // that the caller may modify.
 func Cluster() *model.Cluster {
 	vm := model.VM{Platform: "standard-v3", Cores: 4, CoreFraction: 50, MemoryGB: 8,
-		DiskSizeGB: 10, DiskType: "network-ssd", Preemptible: true}
+		DiskSizeGB: 10, DiskType: "network-ssd", Preemptible: true, PublicIP: true}
 	subnets := []model.Subnet{
 		{Zone: "ru-central1-a", CIDR: netip.MustParsePrefix("10.128.0.0/24")},
 		{Zone: "ru-central1-b", CIDR: netip.MustParsePrefix("10.129.0.0/24")},
@@ -34,6 +34,7 @@ func Cluster() *model.Cluster {
 			PatroniVersion:   "3.0",
 			SupportsFailsafe: true,
 			DefaultCluster:   "15/main",
+			DefaultUser:      "debian",
 		},
 		Network: model.Network{
 			Subnets:     subnets,

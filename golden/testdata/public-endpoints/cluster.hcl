@@ -1,0 +1,34 @@
+# Endpoints opened to the internet are allowed, and warned about.
+cluster "main" {
+  network {
+    subnet "ru-central1-a" {
+      cidr = "10.128.0.0/24"
+    }
+    subnet "ru-central1-b" {
+      cidr = "10.129.0.0/24"
+    }
+    subnet "ru-central1-d" {
+      cidr = "10.130.0.0/24"
+    }
+    admin_cidrs  = ["203.0.113.0/24"]
+    client_cidrs = ["0.0.0.0/0"] # WARNING: Database endpoints open to the internet
+  }
+  node "node0" {
+    zone    = "ru-central1-a"
+    address = "10.128.0.16"
+  }
+  node "node1" {
+    zone    = "ru-central1-b"
+    address = "10.129.0.14"
+  }
+  node "node2" {
+    zone    = "ru-central1-d"
+    address = "10.130.0.28"
+  }
+  backend {
+    allow_from = ["0.0.0.0/0"] # WARNING: Backend open to the internet
+  }
+  load_balancer {
+    type = "external" # WARNING: Primary reachable from the internet
+  }
+}
