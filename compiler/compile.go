@@ -28,6 +28,10 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	sc := f.Cluster
 	c := &model.Cluster{Name: sc.Name, Target: target, DeclRange: sc.DefRange}
 	checkName(&d, "cluster", sc.Name, sc.NameRange)
+	if len(sc.Name) > maxClusterName {
+		d.errorf(sc.NameRange, "Name too long",
+			"The cluster's name prefixes every cloud resource's name (<cluster>-<node>, <cluster>-<zone>, ...), which Yandex Cloud limits to 63 characters: keep it to %d.", maxClusterName)
+	}
 	if !contains(targetNames(), string(target)) {
 		d.errorf(sc.DefRange, "Unknown target", "pghac cannot build for target %q. Targets: %s.", target, strings.Join(targetNames(), ", "))
 	}
@@ -71,6 +75,10 @@ func targetNames() []string {
 	}
 	return out
 }
+
+// maxClusterName leaves room in 63 characters for the longest suffix pghac adds to it (a zone
+// name, "-ru-central1-a", or a node name as long as the cluster's).
+const maxClusterName = 30
 
 var (
 	nameRE   = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -249,6 +257,10 @@ func parseCIDR(d *diags, s string, rng hcl.Range) (netip.Prefix, bool) {
 		d.errorf(rng, "Invalid CIDR", "%q is not a CIDR block: write an IPv4 network and prefix length, like \"10.128.0.0/24\".", s)
 		return p, false
 	}
+	if !p.Addr().Is4() {
+		d.errorf(rng, "IPv6 not supported", "%q is an IPv6 network; Yandex VPC subnets and security group rules here are IPv4 only.", s)
+		return p, false
+	}
 	if p.Masked() != p {
 		d.errorf(rng, "Invalid CIDR", "%q has host bits set: the network is %s.", s, p.Masked())
 		return p, false
@@ -299,6 +311,10 @@ func compileNodes(d *diags, sc *schema.Cluster, cv clusterVM, net model.Network)
 		}
 		names[sn.Name] = sn.NameRange
 		checkName(d, "node", sn.Name, sn.NameRange)
+		if n := len(sc.Name) + 1 + len(sn.Name); n > 63 && nameRE.MatchString(sn.Name) {
+			d.errorf(sn.NameRange, "Name too long",
+				"Cloud resources are named <cluster>-<node>: %q is %d characters, more than the 63 Yandex Cloud allows. Shorten the cluster or node name.", sc.Name+"-"+sn.Name, n)
+		}
 
 		n := model.Node{Name: sn.Name, Zone: sn.Zone, EtcdMember: deref(sn.EtcdMember, true), DeclRange: sn.DefRange}
 		n.VM = cv.vm

@@ -16,6 +16,7 @@ import (
 	"github.com/pghac/pghac/emit/patroni"
 	"github.com/pghac/pghac/emit/pgbouncer"
 	"github.com/pghac/pghac/emit/systemd"
+	"github.com/pghac/pghac/emit/terraform"
 )
 
 // nodeFamily emits the files cloud-init writes on one node.
@@ -42,7 +43,9 @@ var nodeFamilies = []nodeFamily{
 
 // clusterFamilies run after every node's files are in the set (terraform reads the user-data
 // files by path). terraform and loadtest join here.
-var clusterFamilies = []clusterFamily{}
+var clusterFamilies = []clusterFamily{
+	{"terraform", terraform.Files},
+}
 
 // userDataFamily names the family that packs a node's files into its user-data.
 const userDataFamily = "cloudinit"

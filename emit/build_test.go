@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,6 +41,9 @@ func TestBuild(t *testing.T) {
 		}
 		want = append(want, "nodes/"+n.Name+"/user-data.yaml")
 	}
+	// The Terraform root module, which reads those user-data files.
+	want = append(want, "network.tf", "nodes.tf", "outputs.tf", "provider.tf", "security.tf", "variables.tf", "versions.tf")
+	sort.Strings(want)
 	if diff := cmp.Diff(want, s.Paths()); diff != "" {
 		t.Errorf("paths (-want +got):\n%s", diff)
 	}

@@ -8,6 +8,8 @@ import (
 	"path"
 	"slices"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pghac/pghac/compiler/model"
@@ -19,10 +21,10 @@ import (
 const MaxUserDataSize = 256 << 10
 
 // Check verifies what every emitted file must satisfy beyond artifact.Set's own rules: YAML
-// files parse; each node's user-data is a #cloud-config document Yandex Cloud accepts; and no
-// file holds Terraform template syntax other than the placeholders of model.Secrets
-// (templatefile() renders the user-data, and with it every file it carries). It returns every
-// problem found, each an *Error naming the artifact path, joined.
+// and .tf files parse; each node's user-data is a #cloud-config document Yandex Cloud accepts;
+// and no file but the .tf files holds Terraform template syntax other than the placeholders of
+// model.Secrets (templatefile() renders the user-data, and with it every file it carries). It
+// returns every problem found, each an *Error naming the artifact path, joined.
 func Check(s *artifact.Set) error {
 	problems := check(s)
 	errs := make([]error, len(problems))
@@ -49,7 +51,13 @@ func check(s *artifact.Set) []*Error {
 
 func checkFile(f artifact.File) []error {
 	var errs []error
-	if err := checkTemplateSyntax(f.Bytes); err != nil {
+	if path.Ext(f.Path) == ".tf" {
+		// Interpolation is Terraform's own syntax in its configuration, not left for
+		// templatefile(): parse it instead.
+		if err := checkHCL(f); err != nil {
+			errs = append(errs, err)
+		}
+	} else if err := checkTemplateSyntax(f.Bytes); err != nil {
 		errs = append(errs, err)
 	}
 	if ext := path.Ext(f.Path); ext == ".yaml" || ext == ".yml" {
@@ -71,6 +79,14 @@ func checkFile(f artifact.File) []error {
 func isUserData(p string) bool {
 	ok, _ := path.Match(userDataPath("*"), p)
 	return ok
+}
+
+// checkHCL parses f as Terraform's native syntax.
+func checkHCL(f artifact.File) error {
+	if _, diags := hclsyntax.ParseConfig(f.Bytes, f.Path, hcl.InitialPos); diags.HasErrors() {
+		return fmt.Errorf("invalid HCL: %w", diags)
+	}
+	return nil
 }
 
 // checkYAML parses every document of b.

@@ -58,6 +58,15 @@ func TestCheck(t *testing.T) {
 			want:  []string{"config.yml: self-check: invalid YAML"},
 		},
 		{
+			name:  "terraform interpolation",
+			files: []artifact.File{{Path: "nodes.tf", Bytes: []byte("locals {\n  a = \"${path.module}/x:${var.y}\"\n}\n")}},
+		},
+		{
+			name:  "invalid HCL",
+			files: []artifact.File{{Path: "nodes.tf", Bytes: []byte("locals {\n  a = \n}\n")}},
+			want:  []string{"nodes.tf: self-check: invalid HCL: nodes.tf:2"},
+		},
+		{
 			name:  "user-data without header",
 			files: []artifact.File{{Path: ud, Bytes: []byte("hostname: node0\n")}},
 			want:  []string{`user-data.yaml: self-check: user-data does not start with "#cloud-config"`},

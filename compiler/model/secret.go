@@ -17,8 +17,8 @@ const (
 var Secrets = []Secret{
 	SecretStatsPassword,
 	SecretRestAPIPassword,
-	SecretRewindPassword,
 	SecretReplicationPassword,
+	SecretRewindPassword,
 	SecretSuperuserPassword,
 }
 

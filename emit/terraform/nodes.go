@@ -1,0 +1,144 @@
+package terraform
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pghac/pghac/compiler/model"
+)
+
+// userDataPath is where package emit writes node's user-data, relative to the module.
+func userDataPath(node string) string { return "nodes/" + node + "/user-data.yaml" }
+
+// vmSpec is one VM of the module.
+type vmSpec struct {
+	name, zone string
+	address    netip.Addr
+	vm         model.VM
+	role       string // its "role" label
+	sg         string // its security group resource
+	// userData is the templatefile() call of its user-data; nil for none.
+	userData hclwrite.Tokens
+}
+
+// nodes writes nodes.tf: the image, the locals every VM shares, and one VM per node.
+func (m *module) nodes(b *hclwrite.Body) error {
+	img := block(b, []string{
+		"The newest image of the family when a VM is created. A VM keeps the image it was created",
+		"from: see ignore_changes in its lifecycle block.",
+	}, "data", typeImage, imageName)
+	img.SetAttributeValue("family", cty.StringVal(m.c.OS.ImageFamily))
+
+	locals := block(b, nil, "locals")
+	comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
+	var secrets []item
+	for _, s := range model.Secrets {
+		secrets = append(secrets, item{string(s), ref("var", string(s))})
+	}
+	locals.SetAttributeRaw(localSecrets, object(secrets...))
+	comment(locals, "Every VM's SSH key, as Yandex Cloud's images read it; no key without var.ssh_public_key.")
+	locals.SetAttributeRaw(localSSHMetadata, conditional(
+		binary(ref("var", varSSHPublicKey), hclsyntax.TokenEqualOp, "==", str("")),
+		emptyObject(),
+		object(item{"ssh-keys", template(ref("var", varSSHUser), ":", call("trimspace", ref("var", varSSHPublicKey)))}),
+	))
+
+	for _, n := range m.c.Nodes {
+		ud := call("templatefile",
+			template(ref("path", "module"), "/"+userDataPath(n.Name)),
+			ref("local", localSecrets))
+		err := m.instance(b, vmSpec{name: n.Name, zone: n.Zone, address: n.Address, vm: n.VM,
+			role: "database", sg: nodesSGName, userData: ud})
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// loadgen writes loadgen.tf: the load generator's VM.
+func (m *module) loadgen(b *hclwrite.Body) error {
+	lg := m.c.LoadGenerator
+	return m.instance(b, vmSpec{name: lg.Name, zone: lg.Zone, address: lg.Address, vm: lg.VM,
+		role: "load-generator", sg: loadgenSGName})
+}
+
+// instance appends the yandex_compute_instance of s.
+func (m *module) instance(b *hclwrite.Body, s vmSpec) error {
+	if !s.address.Is4() {
+		return fmt.Errorf("address %s is not IPv4", s.address)
+	}
+	if s.vm.Platform == "" || s.vm.Cores < 1 || s.vm.MemoryGB <= 0 || s.vm.DiskSizeGB < 1 || s.vm.DiskType == "" {
+		return fmt.Errorf("incomplete VM shape %+v", s.vm)
+	}
+	r := block(b, nil, "resource", typeInstance, s.name)
+	r.SetAttributeValue("name", cty.StringVal(m.name(s.name)))
+	r.SetAttributeValue("hostname", cty.StringVal(s.name))
+	r.SetAttributeValue("zone", cty.StringVal(s.zone))
+	// Always explicit: the provider's default, standard-v1, does not exist in every zone.
+	r.SetAttributeValue("platform_id", cty.StringVal(s.vm.Platform))
+	r.SetAttributeRaw("labels", m.labels("node", s.name, "role", s.role))
+	comment(r, "Changing resources, platform or preemptibility needs the VM stopped; without this, apply fails.")
+	r.SetAttributeValue("allow_stopping_for_update", cty.True)
+	metadata := ref("local", localSSHMetadata)
+	if s.userData != nil {
+		r.AppendNewline()
+		comment(r,
+			"A change of user-data updates the metadata in place, but cloud-init applies user-data on",
+			"a VM's first boot only: a running node keeps the configuration it was created with.")
+		metadata = call("merge", metadata, object(item{"user-data", s.userData}))
+	}
+	r.SetAttributeRaw("metadata", metadata)
+
+	res := block(r, nil, "resources")
+	res.SetAttributeRaw("cores", num(s.vm.Cores))
+	res.SetAttributeValue("memory", cty.NumberFloatVal(s.vm.MemoryGB))
+	res.SetAttributeRaw("core_fraction", num(s.vm.CoreFraction))
+
+	init := block(block(r, nil, "boot_disk"), nil, "initialize_params")
+	init.SetAttributeRaw("image_id", ref("data", typeImage, imageName, "id"))
+	init.SetAttributeRaw("size", num(s.vm.DiskSizeGB))
+	init.SetAttributeValue("type", cty.StringVal(s.vm.DiskType))
+
+	ni := block(r, nil, "network_interface")
+	ni.SetAttributeRaw("subnet_id", m.subnetID(s.zone))
+	ni.SetAttributeValue("ip_address", cty.StringVal(s.address.String()))
+	ni.SetAttributeValue("nat", cty.BoolVal(s.vm.PublicIP))
+	ni.SetAttributeRaw("security_group_ids", tuple(m.sgID(s.sg)))
+
+	block(r, nil, "scheduling_policy").SetAttributeValue("preemptible", cty.BoolVal(s.vm.Preemptible))
+
+	lc := block(r, nil, "lifecycle")
+	comment(lc,
+		"A newer image published in the family must not replace the VM (and its disk): the boot",
+		"disk's image is fixed at creation.")
+	lc.SetAttributeRaw("ignore_changes", tuple(ref("boot_disk", 0, "initialize_params", 0, "image_id")))
+	return nil
+}
+
+// conditional is cond ? a : b.
+func conditional(cond, a, b hclwrite.Tokens) hclwrite.Tokens {
+	out := append(hclwrite.Tokens{}, cond...)
+	out = append(out, &hclwrite.Token{Type: hclsyntax.TokenQuestion, Bytes: []byte("?")})
+	out = append(out, a...)
+	out = append(out, &hclwrite.Token{Type: hclsyntax.TokenColon, Bytes: []byte(":")})
+	return append(out, b...)
+}
+
+// binary is x op y, op being a token of type typ.
+func binary(x hclwrite.Tokens, typ hclsyntax.TokenType, op string, y hclwrite.Tokens) hclwrite.Tokens {
+	out := append(hclwrite.Tokens{}, x...)
+	out = append(out, &hclwrite.Token{Type: typ, Bytes: []byte(op)})
+	return append(out, y...)
+}
+
+func emptyObject() hclwrite.Tokens {
+	return hclwrite.Tokens{
+		{Type: hclsyntax.TokenOBrace, Bytes: []byte("{")},
+		{Type: hclsyntax.TokenCBrace, Bytes: []byte("}")},
+	}
+}

@@ -1,0 +1,65 @@
+package terraform
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pghac/pghac/compiler/model"
+)
+
+// outputs writes outputs.tf: where the nodes are and where clients connect. Private addresses
+// are literals (they are fixed in cluster.hcl, so plans show them); public ones are assigned
+// by the cloud.
+func (m *module) outputs(b *hclwrite.Body) error {
+	c := m.c
+	output := func(name, description string, value hclwrite.Tokens) {
+		o := block(b, nil, "output", name)
+		o.SetAttributeValue("description", cty.StringVal(description))
+		o.SetAttributeRaw("value", value)
+	}
+	endpoints := func(format string, port int) hclwrite.Tokens {
+		var out []string
+		for _, n := range c.Nodes {
+			out = append(out, fmt.Sprintf(format, netip.AddrPortFrom(n.Address, uint16(port))))
+		}
+		return strs(out)
+	}
+
+	var private, public []item
+	for _, n := range c.Nodes {
+		private = append(private, item{n.Name, str(n.Address.String())})
+		if n.VM.PublicIP {
+			public = append(public, item{n.Name, m.firstInterface(n.Name, "nat_ip_address")})
+		}
+	}
+	output("node_addresses", "Private address of every node.", object(private...))
+	if len(public) > 0 {
+		output("node_public_addresses", "Public address of every node that has one (SSH goes here).", object(public...))
+	}
+	output("primary_endpoints", "HAProxy on every node: each forwards to the primary's PgBouncer. Connect to any.",
+		endpoints("%s", c.HAProxy.PrimaryPort))
+	output("replica_endpoints", "HAProxy on every node: each balances over the replicas' PgBouncers. Connect to any.",
+		endpoints("%s", c.HAProxy.ReplicaPort))
+	output("haproxy_stats_urls", fmt.Sprintf("HAProxy's statistics page on every node (user %q, from the admin networks).", model.StatsUser),
+		endpoints("http://%s/", c.HAProxy.StatsPort))
+	if c.Backend != nil {
+		output("backend_urls", "The backend's HTTP API on every node.", endpoints("http://%s/", c.Backend.Port))
+	}
+	if lb := c.LoadBalancer; lb != nil {
+		output("load_balancer_address", fmt.Sprintf("Address of the %s network load balancer in front of the primary.", lb.Type),
+			ref("local", localLBAddress))
+		output("load_balancer_endpoint", "The primary's PgBouncer through the network load balancer.",
+			template(ref("local", localLBAddress), fmt.Sprintf(":%d", lb.Port)))
+	}
+	if lg := c.LoadGenerator; lg != nil {
+		output("load_generator_address", "Private address of the load generator.", str(lg.Address.String()))
+		if lg.VM.PublicIP {
+			output("load_generator_public_address", "Public address of the load generator (SSH goes here).",
+				m.firstInterface(lg.Name, "nat_ip_address"))
+		}
+	}
+	return nil
+}

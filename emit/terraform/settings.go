@@ -1,0 +1,125 @@
+package terraform
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pghac/pghac/compiler/model"
+)
+
+const (
+	// RequiredVersion is the Terraform versions the module accepts. The provider speaks plugin
+	// protocol 6 (Terraform 1.1.5+); pghac's plan and apply are tested with 1.11.
+	RequiredVersion = ">= 1.5"
+	// ProviderSource and ProviderVersion pin the Yandex Cloud provider whose schema the module
+	// is written for (0.222.0; the test provider serves that schema).
+	ProviderSource  = "yandex-cloud/yandex"
+	ProviderVersion = "~> 0.222"
+)
+
+// secretPattern is what the secret variables accept: the values land unquoted in YAML, INI and
+// HAProxy files, so they are letters, digits, "_" and "-" (not first), at least 16 of them.
+const secretPattern = `^[A-Za-z0-9][A-Za-z0-9_-]{15,}$`
+
+// secretDescriptions say what each secret is for, in variables.tf.
+var secretDescriptions = map[model.Secret]string{
+	model.SecretStatsPassword: fmt.Sprintf("Password of user %q on HAProxy's statistics page.", model.StatsUser),
+	model.SecretRestAPIPassword: fmt.Sprintf("Password of user %q on Patroni's REST API (needed for its unsafe endpoints).",
+		model.RestAPIUser),
+	model.SecretRewindPassword:      fmt.Sprintf("Password of PostgreSQL role %q, which pg_rewind connects as.", model.RewindUser),
+	model.SecretReplicationPassword: fmt.Sprintf("Password of PostgreSQL role %q, which replicas stream WAL as.", model.ReplicationUser),
+	model.SecretSuperuserPassword:   fmt.Sprintf("Password of PostgreSQL's superuser %q.", model.SuperuserName),
+}
+
+// versions writes versions.tf: the Terraform and provider versions and the state backend.
+func (m *module) versions(b *hclwrite.Body) error {
+	tf := block(b, nil, "terraform")
+	tf.SetAttributeValue("required_version", cty.StringVal(RequiredVersion))
+	rp := block(tf, nil, "required_providers")
+	rp.SetAttributeRaw("yandex", object(
+		item{"source", str(ProviderSource)},
+		item{"version", str(ProviderVersion)},
+	))
+	block(tf, []string{
+		"State and saved plans hold every VM's user-data as rendered, passwords included: for a",
+		"real cluster, keep state in an encrypted remote backend like the one below. Local state",
+		"is for trying things out. pghac plan and apply run Terraform in a copy of this directory",
+		"under .pghac/ (git-ignored), where the state stays; do not run terraform in this",
+		"directory itself: pghac build replaces it, local state included.",
+	}, "backend", "local")
+	tf.AppendNewline()
+	comment(tf,
+		"State in Yandex Object Storage (Terraform 1.6 or later):",
+		"1. Create a bucket with versioning and default encryption by a KMS key, and a service",
+		"   account with role storage.editor on it; export a static access key of that account",
+		"   as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
+		`2. Replace the backend "local" block above with this one, filled in, where you run`,
+		"   Terraform (pghac build rewrites this file), and run terraform init -migrate-state.",
+		"For state locking, see Yandex Cloud's guide to locking Terraform state with YDB.",
+		"",
+		`backend "s3" {`,
+		`  bucket = "<state bucket>"`,
+		fmt.Sprintf(`  key    = "pghac/%s/terraform.tfstate"`, m.c.Name),
+		`  region = "ru-central1"`,
+		`  endpoints = {`,
+		`    s3 = "https://storage.yandexcloud.net"`,
+		`  }`,
+		`  skip_region_validation      = true`,
+		`  skip_credentials_validation = true`,
+		`  skip_requesting_account_id  = true`,
+		`  skip_s3_checksum            = true`,
+		`}`,
+	)
+	return nil
+}
+
+// provider writes provider.tf.
+func (m *module) provider(b *hclwrite.Body) error {
+	p := block(b, []string{
+		"Credentials come from the environment, never from files in this directory: YC_TOKEN (an",
+		"IAM or OAuth token) or YC_SERVICE_ACCOUNT_KEY_FILE (a service account's authorized key).",
+	}, "provider", "yandex")
+	p.SetAttributeRaw("cloud_id", ref("var", varCloudID))
+	p.SetAttributeRaw("folder_id", ref("var", varFolderID))
+	// Every resource that has a zone sets it; this is the default for anything else.
+	p.SetAttributeValue("zone", cty.StringVal(m.c.Nodes[0].Zone))
+	return nil
+}
+
+// variables writes variables.tf: where the cluster goes, SSH access, and the secrets.
+func (m *module) variables(b *hclwrite.Body) error {
+	stringVar := func(name, description string) *hclwrite.Body {
+		v := block(b, nil, "variable", name)
+		v.SetAttributeRaw("type", hclwrite.TokensForIdentifier("string"))
+		v.SetAttributeValue("description", cty.StringVal(description))
+		return v
+	}
+	stringVar(varCloudID, "ID of the Yandex Cloud cloud to build the cluster in.")
+	stringVar(varFolderID, "ID of the folder to build the cluster in.")
+	withDefault := func(v *hclwrite.Body, def string) {
+		v.SetAttributeValue("default", cty.StringVal(def))
+		// null means the default, so that the expressions using it need no null checks.
+		v.SetAttributeValue("nullable", cty.False)
+	}
+	withDefault(stringVar(varSSHPublicKey, `SSH public key (one line, like "ssh-ed25519 AAAA... you@host") allowed to log in to every VM as ssh_user; empty for no SSH login.`), "")
+	withDefault(stringVar(varSSHUser, "User the SSH key logs in as: the image's default user."), m.c.OS.DefaultUser)
+	for _, s := range model.Secrets {
+		desc, ok := secretDescriptions[s]
+		if !ok {
+			return fmt.Errorf("secret %s has no description", s)
+		}
+		name := string(s)
+		if err := checkIdent("secret", name); err != nil {
+			return err
+		}
+		v := stringVar(name, desc+" Pass it in a var file (pghac secrets init writes one), never on the command line.")
+		v.SetAttributeValue("sensitive", cty.True)
+		val := block(v, nil, "validation")
+		val.SetAttributeRaw("condition", call("can", call("regex", str(secretPattern), ref("var", name))))
+		val.SetAttributeValue("error_message", cty.StringVal(
+			`Use at least 16 letters, digits, "_" or "-" (not first): the value is written unquoted into configuration files.`))
+	}
+	return nil
+}
