@@ -224,7 +224,7 @@ func TestDefaultsDocumented(t *testing.T) {
 		"haproxy.replica_max_lag": q(defaultReplicaMaxLag),
 		"backend.port":            itoa(defaultBackendPort), "backend.database": q(defaultBackendDatabase), "backend.user": q(defaultBackendUser),
 		"cluster.dev_single_node": "false",
-		"vm.public_ip": "true", "load_balancer.type": q(defaultLoadBalancerType), "load_balancer.port": itoa(defaultLoadBalancerPort),
+		"vm.public_ip":            "true", "load_balancer.type": q(defaultLoadBalancerType), "load_balancer.port": itoa(defaultLoadBalancerPort),
 		"backend.public": "false",
 	}
 	if defaultServerLoginRetry != time.Second || defaultQueryWaitTimeout != 30*time.Second || defaultMemoryGB != 4 || defaultPreemptible {

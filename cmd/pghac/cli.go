@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,10 @@ const diagWidth = 80
 
 // cli is what a command runs with: its streams and the terminal facts run found out.
 type cli struct {
+	ctx     context.Context         // cancelled by Ctrl-C; commands pass it to Terraform
+	getenv  func(key string) string // the environment, as run read it
+	environ func() []string         // all of it, as KEY=VALUE
+
 	stdin          io.Reader
 	stdout, stderr io.Writer
 

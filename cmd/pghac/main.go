@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 )
@@ -15,17 +18,33 @@ const (
 	exitInvalid  = 1 // invalid configuration, or a --check found a difference
 	exitUsage    = 2 // bad command line
 	exitInternal = 3 // a pghac bug: the configuration was valid but emitting it failed
-	exitRuntime  = 4 // the machine failed us: I/O, later Terraform
+	exitRuntime  = 4 // the machine failed us: I/O, Terraform
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// Ctrl-C (or SIGTERM) cancels the context; Terraform, run through terraform-exec, gets an
+	// interrupt and stops gracefully. A second Ctrl-C kills pghac, and with it Terraform.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(runContext(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes the command line args (without the program name) and returns the exit code.
-// It is the only place that reads the environment; everything below it gets explicit values.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// runContext is run with a context that cancels the command (Terraform runs stop when it is
+// done). It is the only place that reads the environment; everything below it gets explicit
+// values.
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{
+		ctx:     ctx,
+		getenv:  os.Getenv,
+		environ: os.Environ,
 		stdin:   stdin,
 		stdout:  stdout,
 		stderr:  stderr,
@@ -93,13 +112,19 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{validateCommand, buildCommand, fmtCommand, versionCommand, helpCommand}
+	commands = []*command{validateCommand, buildCommand, fmtCommand, planCommand, applyCommand, destroyCommand,
+		secretsCommand, versionCommand, helpCommand}
 }
 
+// hiddenCommands are internal plumbing that help does not list.
+var hiddenCommands = []*command{providerCommand}
+
 func lookup(name string) *command {
-	for _, c := range commands {
-		if c.name == name {
-			return c
+	for _, list := range [][]*command{commands, hiddenCommands} {
+		for _, c := range list {
+			if c.name == name {
+				return c
+			}
 		}
 	}
 	return nil
@@ -168,7 +193,7 @@ func (c *cli) topUsage(w io.Writer) {
 		fmt.Fprintf(&b, "  %-9s %s\n", cmd.name, cmd.summary)
 	}
 	b.WriteString("\nExit codes: 0 ok, 1 invalid configuration or failed check, 2 usage error,\n")
-	b.WriteString("3 internal error (a pghac bug), 4 runtime failure.\n\n")
+	b.WriteString("3 internal error (a pghac bug), 4 runtime failure (I/O, Terraform).\n\n")
 	b.WriteString("Run 'pghac help <command>' for a command's flags.\n")
 	io.WriteString(w, b.String())
 }

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/infra"
+)
+
+var planCommand = &command{
+	name:     "plan",
+	synopsis: "[-f cluster.hcl] [-o deploy] [--target TARGET] [--var-file FILE]... [--offline] [--terraform PATH]",
+	summary:  "build, then show what would change: generated files and Terraform's plan",
+	detail: `Builds DIR/<target>/ from cluster.hcl as build does, printing which generated files
+change and their unified diff. Then it runs Terraform on a copy of the tree, kept
+with Terraform's state in the state folder (.pghac/<target>/terraform/ beside the
+cluster file), and prints the plan: what is added, changed, replaced and destroyed.
+Database VMs that would be replaced or destroyed are called out loudly.
+
+The plan is saved: 'pghac apply' applies exactly it, and refuses once cluster.hcl
+or the generated tree changed.
+
+Terraform gets the secrets from .pghac/<target>/secrets.tfvars ('pghac secrets
+init' writes it) and the files given with --var-file (cloud_id, folder_id, or
+the secrets in CI), in that order. Cloud credentials come from the environment
+(YC_TOKEN or YC_SERVICE_ACCOUNT_KEY_FILE).
+
+With --offline, Terraform runs against pghac's built-in stand-in for the Yandex
+provider instead: it validates and plans against the provider's schema, without
+credentials or network, with fake values for the variables. Such a plan shows
+what the configuration asks for; it cannot be applied.`,
+	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
+		tf := addTFFlags(fs)
+		varFiles := fs.StringArray("var-file", nil, "pass Terraform the variables in `FILE` (repeatable)")
+		offline := fs.Bool("offline", false, "plan against the provider's schema only: no credentials, cannot be applied")
+		strict := fs.Bool("strict", false, "treat warnings as errors")
+		return func(c *cli, _ []string) int {
+			s, code, ok := c.site("plan", tf)
+			if !ok {
+				return code
+			}
+			if *offline && len(*varFiles) > 0 {
+				return c.usageError(lookup("plan"), "--var-file has no use with --offline, which gives every variable a fake value")
+			}
+			return c.plan(s, *tf.terraform, *varFiles, *offline, *strict)
+		}
+	},
+}
+
+func (c *cli) plan(s site, terraform string, extraVarFiles []string, offline, strict bool) int {
+	bin, ok := c.findTerraform("plan", terraform)
+	if !ok {
+		return exitRuntime
+	}
+	var varFiles []string
+	if !offline {
+		if varFiles, ok = c.varFiles("plan", s, extraVarFiles); !ok {
+			return exitInvalid
+		}
+	}
+	cl, code, ok := c.buildForPlan(s, strict)
+	if !ok {
+		return code
+	}
+	fmt.Fprintln(c.stdout)
+	if offline {
+		return c.planOffline(s, bin, cl)
+	}
+	secrets, err := secretValues(varFiles)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
+		return exitInvalid
+	}
+	if err := makeStateDir(s); err != nil {
+		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
+		return exitRuntime
+	}
+	fp, err := fingerprint(s)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
+		return exitRuntime
+	}
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.work, Secrets: secrets})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
+		return exitRuntime
+	}
+	p, code, ok := c.runPlan("plan", w, s, false, infra.PlanOptions{VarFiles: varFiles, Fingerprint: fp})
+	if !ok {
+		return code
+	}
+	color := c.stdoutColor()
+	c.printPlan(p, fmt.Sprintf("Terraform plan (%s, %s)", s.target, bin.Name), nodeNames(cl), color)
+	if !p.Info.HasChanges {
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "\nSaved the plan in %s. Run `pghac apply` to apply exactly this plan.\n", w.Dir())
+	return exitOK
+}
+
+// buildForPlan is build with a diff: it compiles and emits the cluster, prints which
+// generated files change and how, and writes the tree.
+func (c *cli) buildForPlan(s site, strict bool) (*model.Cluster, int, bool) {
+	l, code, ok := c.load("plan", s.file, s.target, strict)
+	if !ok {
+		return nil, code, false
+	}
+	set, err := emitSafely(l.cluster)
+	if err != nil {
+		msg := err.Error()
+		if !strings.Contains(msg, "(a pghac bug)") {
+			msg = "internal error (a pghac bug): " + msg
+		}
+		fmt.Fprintf(c.stderr, "pghac plan: %s\n", msg)
+		return nil, exitInternal, false
+	}
+	drift, err := artifact.Compare(s.deploy, set)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
+		return nil, exitRuntime, false
+	}
+	if err := printFileChanges(c.stdout, s.deploy, set, drift, c.stdoutColor()); err != nil {
+		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
+		return nil, exitRuntime, false
+	}
+	if !drift.Clean() {
+		if err := artifact.WriteDir(s.deploy, set); err != nil {
+			fmt.Fprintf(c.stderr, "pghac plan: write %s: %v\n", s.deploy, err)
+			return nil, exitRuntime, false
+		}
+	}
+	return l.cluster, exitOK, true
+}
+
+// runPlan stages the generated tree into w and runs init, validate (when asked: plan checks
+// the configuration too, but reports its errors as text) and plan.
+func (c *cli) runPlan(cmd string, w *infra.Workdir, s site, validate bool, opts infra.PlanOptions) (*infra.Plan, int, bool) {
+	if err := w.Stage(s.deploy); err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		return nil, exitRuntime, false
+	}
+	if err := w.Init(c.ctx); err != nil {
+		return nil, c.terraformFailed(cmd, err), false
+	}
+	if validate {
+		diags, err := w.Validate(c.ctx)
+		if err != nil {
+			return nil, c.terraformFailed(cmd, err), false
+		}
+		for _, d := range diags {
+			fmt.Fprintf(c.stderr, "%s\n", d)
+		}
+	}
+	p, err := w.Plan(c.ctx, opts)
+	if err != nil {
+		return nil, c.terraformFailed(cmd, err), false
+	}
+	return p, exitOK, true
+}
+
+// printPlan prints Terraform's rendering of the plan and pghac's summary of it.
+func (c *cli) printPlan(p *infra.Plan, title string, nodes []string, color bool) {
+	if p.Info.HasChanges {
+		fmt.Fprint(c.stdout, strings.Trim(p.Text, "\n")+"\n\n")
+	}
+	if p.Summary.Empty() {
+		fmt.Fprintf(c.stdout, "%s: no changes; the infrastructure matches the configuration.\n", ansi(color, "1", title))
+		return
+	}
+	printSummary(c.stdout, title, p, nodes, color)
+}

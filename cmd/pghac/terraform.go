@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/pghac/pghac/compiler"
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
+)
+
+// What plan, apply, destroy and secrets share: where Terraform's files live, which binary runs,
+// what a plan's fingerprint is, how a plan is printed and how a human confirms it.
+
+// stateDirName is pghac's git-ignored state folder, beside the cluster file by default: the
+// Terraform state belongs to the cluster, so it must not depend on the current directory.
+const stateDirName = ".pghac"
+
+// tfFlags are the flags of every command that runs Terraform.
+type tfFlags struct {
+	file, out, stateDir, terraform *string
+	target                         func() (model.Target, error)
+}
+
+func addTFFlags(fs *pflag.FlagSet) tfFlags {
+	return tfFlags{
+		file:      fs.StringP("file", "f", "cluster.hcl", "read the cluster from `FILE`"),
+		out:       fs.StringP("out", "o", "deploy", "the generated tree is `DIR`/<target>/"),
+		target:    addTargetFlag(fs),
+		stateDir:  fs.String("state-dir", "", "keep Terraform's working directory, state and secrets in `DIR` (default .pghac beside FILE)"),
+		terraform: fs.String("terraform", "", "run the Terraform or OpenTofu binary at `PATH` (default $PGHAC_TERRAFORM, else terraform or tofu on PATH)"),
+	}
+}
+
+// site is where one target's files are.
+type site struct {
+	file    string       // the cluster file
+	target  model.Target //
+	deploy  string       // the generated tree, deploy/<target>
+	state   string       // the state folder, .pghac
+	work    string       // Terraform's working directory, .pghac/<target>/terraform
+	offline string       // the offline plan's folder, .pghac/<target>/offline
+	secrets string       // the var file `secrets init` writes, .pghac/<target>/secrets.tfvars
+}
+
+// site checks the flags and resolves the paths. cmd names the command for usage errors.
+func (c *cli) site(cmd string, f tfFlags) (site, int, bool) {
+	t, err := f.target()
+	if err != nil {
+		return site{}, c.usageError(lookup(cmd), err.Error()), false
+	}
+	if *f.file == "-" {
+		return site{}, c.usageError(lookup(cmd), "-f - is not possible here: apply checks that the cluster file did not change since the plan"), false
+	}
+	return newSite(*f.file, *f.out, *f.stateDir, t), exitOK, true
+}
+
+func newSite(file, out, stateDir string, t model.Target) site {
+	if stateDir == "" {
+		stateDir = filepath.Join(filepath.Dir(file), stateDirName)
+	}
+	base := filepath.Join(stateDir, string(t))
+	return site{
+		file:    file,
+		target:  t,
+		deploy:  filepath.Join(out, string(t)),
+		state:   stateDir,
+		work:    filepath.Join(base, "terraform"),
+		offline: filepath.Join(base, "offline"),
+		secrets: filepath.Join(base, "secrets.tfvars"),
+	}
+}
+
+// makeStateDir creates the state folder (mode 0700) with a .gitignore that ignores all of it,
+// so that it stays out of git even where the repository's own .gitignore does not cover it.
+func makeStateDir(s site) error {
+	if err := os.MkdirAll(filepath.Join(s.state, string(s.target)), 0o700); err != nil {
+		return err
+	}
+	ignore := filepath.Join(s.state, ".gitignore")
+	if _, err := os.Stat(ignore); err == nil {
+		return nil
+	}
+	return os.WriteFile(ignore, []byte("# pghac's state: Terraform state, plans and secrets. Never commit it.\n*\n"), 0o644)
+}
+
+// fingerprint identifies what a plan is made from: the target, the cluster file and the
+// generated tree. apply refuses a plan whose fingerprint is not the current one.
+func fingerprint(s site) (string, error) {
+	src, err := os.ReadFile(s.file)
+	if err != nil {
+		return "", err
+	}
+	tree, err := infra.HashTree(s.deploy)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "pghac plan 1\x00%s\x00%x\x00%s", s.target, sha256.Sum256(src), tree)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// findTerraform picks the Terraform binary, printing why none would do.
+func (c *cli) findTerraform(cmd, explicit string) (infra.Binary, bool) {
+	b, err := infra.Find(c.ctx, explicit, c.getenv)
+	if err != nil && c.ctx.Err() != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: interrupted\n", cmd)
+		return b, false
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		if errors.Is(err, infra.ErrNoTerraform) {
+			fmt.Fprintf(c.stderr, "Install Terraform %s or later (or OpenTofu), or name the binary with --terraform PATH or %s.\n",
+				infra.MinVersion, infra.EnvTerraform)
+		}
+		return b, false
+	}
+	return b, true
+}
+
+// terraformFailed reports err from infra and returns the exit code.
+func (c *cli) terraformFailed(cmd string, err error) int {
+	var verr *infra.ValidationError
+	var tferr *infra.TerraformError
+	switch {
+	case errors.As(err, &verr):
+		// Validation runs on freshly generated files, so their errors are pghac's.
+		for _, d := range verr.Diagnostics {
+			fmt.Fprintf(c.stderr, "%s\n", d)
+		}
+		fmt.Fprintf(c.stderr, "pghac %s: internal error (a pghac bug): Terraform rejects the generated configuration\n", cmd)
+		return exitInternal
+	case errors.As(err, &tferr) && tferr.Interrupted():
+		fmt.Fprintf(c.stderr, "pghac %s: interrupted; Terraform stopped\n", cmd)
+		return exitRuntime
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(c.stderr, "pghac %s: interrupted\n", cmd)
+		return exitRuntime
+	}
+	fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+	if tferr != nil && strings.Contains(tferr.Detail, "No value for required variable") {
+		fmt.Fprintf(c.stderr, "Give Terraform the variables in a var file, with --var-file FILE (never -var: command\n"+
+			"lines are visible to other users), or as TF_VAR_<name> environment variables.\n")
+	}
+	return exitRuntime
+}
+
+// secretValues reads the var files and returns the values of the secret variables, so that
+// infra can keep them out of error messages.
+func secretValues(varFiles []string) ([]string, error) {
+	var out []string
+	for _, vf := range varFiles {
+		vars, err := infra.StringVars(vf)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range model.Secrets {
+			if v, ok := vars[string(s)]; ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+// varFiles is the secrets file when it exists, then the --var-file files. Without either,
+// Terraform could only fail asking for the secrets, so varFiles says how to provide them.
+func (c *cli) varFiles(cmd string, s site, extra []string) ([]string, bool) {
+	var files []string
+	if _, err := os.Stat(s.secrets); err == nil {
+		files = append(files, s.secrets)
+	} else if len(extra) == 0 {
+		fmt.Fprintf(c.stderr, "pghac %s: no secrets: %s does not exist and no --var-file was given\n", cmd, s.secrets)
+		fmt.Fprintf(c.stderr, "Run `pghac secrets init` to generate them, or pass a var file with them (and cloud_id, folder_id) with --var-file.\n")
+		return nil, false
+	}
+	for _, f := range extra {
+		if _, err := os.Stat(f); err != nil {
+			fmt.Fprintf(c.stderr, "pghac %s: --var-file: %v\n", cmd, err)
+			return nil, false
+		}
+	}
+	return append(files, extra...), true
+}
+
+// dbNodes returns the names of the cluster's database nodes, compiling the cluster file
+// quietly; nil when it does not compile (every VM then counts as a database VM).
+func dbNodes(s site) []string {
+	src, err := os.ReadFile(s.file)
+	if err != nil {
+		return nil
+	}
+	_, cl, diags := compiler.CompileSource(src, s.file, s.target)
+	if diags.HasErrors() || cl == nil {
+		return nil
+	}
+	return nodeNames(cl)
+}
+
+func nodeNames(cl *model.Cluster) []string {
+	names := make([]string, len(cl.Nodes))
+	for i, n := range cl.Nodes {
+		names[i] = n.Name
+	}
+	return names
+}
+
+// dbNode reports which database node a change concerns: a VM or disk named (or keyed) after a
+// node. With nodes nil, every VM and disk counts.
+func dbNode(ch infra.Change, nodes []string) (string, bool) {
+	switch ch.Type {
+	case "yandex_compute_instance", "yandex_compute_disk":
+	default:
+		return "", false
+	}
+	if nodes == nil {
+		return "(" + ch.Address + ")", true
+	}
+	for _, n := range nodes {
+		if ch.Name == n || ch.Key == n {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// ansi wraps s in an SGR sequence when on.
+func ansi(on bool, code, s string) string {
+	if !on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// stdoutColor reports whether what goes to stdout gets colours: as for diagnostics, but
+// asking whether stdout is a terminal.
+func (c *cli) stdoutColor() bool {
+	switch c.colorMode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	tty, _ := terminal(c.stdout)
+	return tty && !c.noColor
+}
+
+var actionLabels = map[infra.Action]struct{ sym, word, color string }{
+	infra.ActionCreate:  {"+", "create", "32"},
+	infra.ActionUpdate:  {"~", "update", "33"},
+	infra.ActionReplace: {"-/+", "REPLACE", "1;31"},
+	infra.ActionDelete:  {"-", "DESTROY", "1;31"},
+	infra.ActionRead:    {"<=", "read", "36"},
+	infra.ActionForget:  {".", "forget", "33"},
+}
+
+// printSummary prints what a plan does: the tally, one line per resource, the outputs that
+// change, and, loudly, the database VMs it replaces or destroys. It returns how many of those
+// there are.
+func printSummary(w io.Writer, title string, p *infra.Plan, nodes []string, color bool) int {
+	s := p.Summary
+	fmt.Fprintf(w, "%s: %s\n", ansi(color, "1", title), s.Counts())
+	for _, ch := range s.Changes {
+		l := actionLabels[ch.Action]
+		line := fmt.Sprintf("  %-3s %-7s %s", l.sym, l.word, ch.Address)
+		if ch.Deposed {
+			line += " (deposed object)"
+		}
+		if len(ch.ReplacePaths) > 0 {
+			line += "  (forced by " + strings.Join(ch.ReplacePaths, ", ") + ")"
+		}
+		fmt.Fprintln(w, ansi(color, l.color, line))
+	}
+	if len(s.Outputs) > 0 {
+		fmt.Fprint(w, wrapList("  outputs that change: ", s.Outputs, 100))
+	}
+	var lost []string
+	for _, ch := range s.Changes {
+		if node, ok := dbNode(ch, nodes); ok && ch.Destructive() {
+			lost = append(lost, node)
+		}
+	}
+	if len(lost) == 0 {
+		return 0
+	}
+	loud := func(format string, args ...any) {
+		fmt.Fprintln(w, ansi(color, "1;31", "!!! "+fmt.Sprintf(format, args...)))
+	}
+	fmt.Fprintln(w)
+	if p.Info.Destroy {
+		loud("WARNING: this plan DESTROYS the database VMs %s, and the data on them.", strings.Join(lost, ", "))
+		return len(lost)
+	}
+	for _, ch := range s.Changes {
+		node, ok := dbNode(ch, nodes)
+		if !ok || !ch.Destructive() {
+			continue
+		}
+		if ch.Action == infra.ActionReplace {
+			loud("WARNING: this plan REPLACES database VM %s (%s).", node, ch.Address)
+			loud("Its disk and the PostgreSQL data on it are lost; the new, empty VM rejoins the cluster")
+			loud("and copies the data from the primary, and until then the cluster runs one node short.")
+			if len(ch.ReplacePaths) > 0 {
+				loud("The replacement is forced by a change to: %s", strings.Join(ch.ReplacePaths, ", "))
+			}
+		} else {
+			loud("WARNING: this plan DESTROYS database VM %s (%s) and the PostgreSQL data on it.", node, ch.Address)
+		}
+	}
+	return len(lost)
+}
+
+// wrapList writes items after prefix, comma-separated, wrapped at width with continuation
+// lines indented like the first item.
+func wrapList(prefix string, items []string, width int) string {
+	var b strings.Builder
+	line, n := prefix, 0 // n items on line
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		if n > 0 && len(line)+1+len(it) > width {
+			b.WriteString(line + "\n")
+			line, n = strings.Repeat(" ", len(prefix)), 0
+		}
+		if n > 0 {
+			line += " "
+		}
+		line, n = line+it, n+1
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
+// stdinIsTerminal reports whether r is an interactive terminal. Tests replace it.
+var stdinIsTerminal = func(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks question on stdout and reports whether the answer read from stdin is exactly
+// "yes". Ctrl-C while waiting counts as no.
+func (c *cli) confirm(question string) bool {
+	fmt.Fprintf(c.stdout, "\n%s\n  Only 'yes' will be accepted.\n\n  Enter a value: ", question)
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(c.stdin).ReadString('\n')
+		answer <- strings.TrimSpace(line)
+	}()
+	select {
+	case a := <-answer:
+		fmt.Fprintln(c.stdout)
+		return a == "yes"
+	case <-c.ctx.Done():
+		fmt.Fprintln(c.stdout)
+		return false
+	}
+}
+
+// unattended checks, before anything runs, that a command which changes infrastructure can
+// either ask on a terminal or was told not to ask.
+func (c *cli) unattended(cmd string, autoApprove bool) (int, bool) {
+	if autoApprove || stdinIsTerminal(c.stdin) {
+		return exitOK, true
+	}
+	return c.usageError(lookup(cmd), "standard input is not a terminal, so there is nobody to confirm with: pass --auto-approve to "+cmd+" unattended"), false
+}

@@ -1,0 +1,424 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/infra/infratest"
+)
+
+// TestMain lets this test binary serve the offline provider: `plan --offline` installs a
+// wrapper that runs os.Executable() (here, the test binary) with the provider command.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == providerCommand.name {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// session is one temporary project: the repository's cluster.hcl in a directory of its own,
+// with every output of pghac collected to check for leaked secrets at the end.
+type session struct {
+	t      *testing.T
+	dir    string
+	file   string
+	cloud  string // var file with cloud_id and folder_id
+	output strings.Builder
+}
+
+func newSession(t *testing.T) *session {
+	t.Helper()
+	dir := t.TempDir()
+	s := &session{t: t, dir: dir}
+	s.file = writeFile(t, dir, "cluster.hcl", rootCluster(t))
+	s.cloud = writeFile(t, dir, "cloud.tfvars", []byte("cloud_id  = \"b1gcloudoffline\"\nfolder_id = \"b1gfolderoffline\"\n"))
+	return s
+}
+
+// run runs pghac with the session's cluster file and deploy directory.
+func (s *session) run(stdin string, args ...string) (int, string, string) {
+	s.t.Helper()
+	args = append(args, "-f", s.file, "--color=never")
+	if args[0] != "secrets" {
+		args = append(args, "-o", filepath.Join(s.dir, "deploy"))
+	}
+	code, stdout, stderr := pghac(s.t, stdin, args...)
+	s.output.WriteString(stdout + stderr)
+	return code, stdout, stderr
+}
+
+// must runs pghac and fails the test unless it exits with code and prints every want
+// substring on stdout or stderr.
+func (s *session) must(code int, stdin string, args []string, want ...string) string {
+	s.t.Helper()
+	got, stdout, stderr := s.run(stdin, args...)
+	if got != code {
+		s.t.Fatalf("pghac %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), got, code, stdout, stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stdout+stderr, w) {
+			s.t.Errorf("pghac %s: output lacks %q\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), w, stdout, stderr)
+		}
+	}
+	return stdout + stderr
+}
+
+func (s *session) edit(old, new string) {
+	s.t.Helper()
+	b, err := os.ReadFile(s.file)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		s.t.Fatalf("cluster.hcl lacks %q", old)
+	}
+	if err := os.WriteFile(s.file, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// secrets returns the values in the session's secrets file.
+func (s *session) secrets() []string {
+	s.t.Helper()
+	vars, err := infra.StringVars(filepath.Join(s.dir, ".pghac", "yandex", "secrets.tfvars"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var out []string
+	for _, name := range model.Secrets {
+		v := vars[string(name)]
+		if len(v) < 32 {
+			s.t.Fatalf("secret %s is %q", name, v)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// offlineProvider makes Terraform run by the CLI use the offline provider.
+func offlineProvider(t *testing.T) {
+	env := infratest.Provider(t)
+	for k, v := range env.Vars {
+		t.Setenv(k, v)
+	}
+	t.Setenv(infra.EnvTerraform, env.Terraform)
+}
+
+// onTerminal makes the CLI believe stdin is a terminal.
+func onTerminal(t *testing.T) {
+	old := stdinIsTerminal
+	stdinIsTerminal = func(io.Reader) bool { return true }
+	t.Cleanup(func() { stdinIsTerminal = old })
+}
+
+// TestPlanApplyDestroy goes through a cluster's life with the real terraform and the offline
+// provider: secrets, plan, the refusals of apply, apply, an empty replan, a change with its file
+// diff that replaces the database VMs, destroy.
+func TestPlanApplyDestroy(t *testing.T) {
+	offlineProvider(t)
+	s := newSession(t)
+	cloud := []string{"--var-file", s.cloud}
+	plan := append([]string{"plan"}, cloud...)
+	work := filepath.Join(s.dir, ".pghac", "yandex", "terraform")
+
+	s.must(exitInvalid, "", []string{"plan"}, "no secrets", "pghac secrets init")
+	s.must(exitOK, "", []string{"secrets", "init"}, "5 secrets generated")
+	secrets := s.secrets()
+	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan", "run `pghac plan` first")
+
+	out := s.must(exitOK, "", plan,
+		"Generated files ("+filepath.Join(s.dir, "deploy", "yandex")+"): new, ",
+		"# yandex_compute_instance.node0 will be created",
+		"Terraform plan (yandex, terraform): ",
+		"  +   create  yandex_compute_instance.node0\n",
+		"  +   create  yandex_vpc_network.cluster\n",
+		"Saved the plan in "+work)
+	if strings.Contains(out, "WARNING") {
+		t.Errorf("a first plan warns:\n%s", out)
+	}
+
+	// Refusals: no terminal and no --auto-approve; a cluster file edited since the plan.
+	s.must(exitUsage, "yes\n", []string{"apply"}, "standard input is not a terminal", "--auto-approve")
+	s.edit("ttl              = 20", "ttl              = 25")
+	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "changed since the plan was made", "Run `pghac plan` again.")
+	s.edit("ttl              = 25", "ttl              = 20")
+
+	// On a terminal, only "yes" applies; the plan survives a "no".
+	onTerminal(t)
+	s.must(exitInvalid, "no\n", []string{"apply"}, "Apply this plan?", "not confirmed; nothing was changed")
+	s.must(exitOK, "yes\n", []string{"apply"}, "Saved plan (yandex, terraform): ", "Apply complete! Resources: ", "node_addresses = {")
+	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan")
+
+	// Nothing changed: nothing to apply.
+	s.must(exitOK, "", plan, "Generated files", "unchanged", "no changes; the infrastructure matches the configuration")
+	s.must(exitOK, "", []string{"apply", "--auto-approve"}, "nothing to apply")
+
+	// A Patroni setting changes two files per node (the VMs' user-data is updated in place),
+	// and a bigger disk replaces every database VM: loudly, and confirmed with that in mind.
+	s.edit("ttl              = 20", "ttl              = 30")
+	s.edit("size_gb = 10", "size_gb = 20")
+	out = s.must(exitOK, "", plan,
+		" changed, 0 added, 0 removed, ",
+		"  changed  nodes/node0/user-data.yaml ",
+		"  changed  nodes.tf ",
+		"--- a"+filepath.Join(s.dir, "deploy", "yandex", "nodes", "node0", "files", "etc", "patroni", "config.yml"),
+		"-    ttl: 20\n+    ttl: 30\n",
+		"  -/+ REPLACE yandex_compute_instance.node0  (forced by boot_disk[0].initialize_params[0].size)",
+		"!!! WARNING: this plan REPLACES database VM node0 (yandex_compute_instance.node0).",
+		"!!! WARNING: this plan REPLACES database VM node2 (yandex_compute_instance.node2).")
+	if strings.Contains(out, "database VM loadgen") {
+		t.Errorf("the load generator is called a database VM:\n%s", out)
+	}
+	s.must(exitOK, "yes\n", []string{"apply"}, "Apply this plan, losing 3 database VMs as warned above?", "Apply complete!")
+
+	// Destroy: declined, then done; the destroy plan is never left behind.
+	destroy := append([]string{"destroy"}, cloud...)
+	s.must(exitInvalid, "no\n", destroy, "DESTROY plan (yandex, terraform): 0 to add, 0 to change, 0 to replace, ",
+		"!!! WARNING: this plan DESTROYS the database VMs node0, node1, node2, and the data on them.",
+		"not confirmed")
+	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan")
+	s.must(exitOK, "", append(destroy, "--auto-approve"), "Apply complete! Resources: 0 added, 0 changed, ")
+	s.must(exitOK, "", destroy, "Nothing to destroy")
+
+	for _, v := range secrets {
+		if strings.Contains(s.output.String(), v) {
+			t.Errorf("a secret value appears in pghac's output")
+		}
+	}
+}
+
+// TestPlanOffline plans against the provider pghac serves itself, as a PR check would: no
+// secrets, no credentials, no saved plan.
+func TestPlanOffline(t *testing.T) {
+	env := infratest.Provider(t) // builds nothing pghac uses; it only finds terraform
+	t.Setenv(infra.EnvTerraform, env.Terraform)
+	t.Setenv("TF_CLI_CONFIG_FILE", "/nonexistent") // the offline mode brings its own
+	s := newSession(t)
+	out := s.must(exitOK, "", []string{"plan", "--offline"},
+		"*** OFFLINE PLAN: made against the Yandex provider's schema",
+		"# yandex_compute_instance.node0 will be created",
+		"OFFLINE plan (yandex, terraform, fake provider): ",
+		"  +   create  yandex_compute_instance.node1\n")
+	if strings.Count(out, "*** OFFLINE PLAN") != 2 || strings.Contains(out, "Saved the plan") {
+		t.Errorf("the offline plan is not labelled above and below, or claims to be saved:\n%s", out)
+	}
+	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan", "`pghac plan --offline` plans are never saved")
+	if _, err := os.Stat(filepath.Join(s.dir, ".pghac", "yandex", "terraform")); err == nil {
+		t.Error("the offline plan touched the real working directory")
+	}
+}
+
+func TestSecretsInit(t *testing.T) {
+	s := newSession(t)
+	path := filepath.Join(s.dir, ".pghac", "yandex", "secrets.tfvars")
+	s.must(exitUsage, "", []string{"secrets"}, "want a subcommand: init")
+	s.must(exitUsage, "", []string{"secrets", "show"}, "want a subcommand: init")
+
+	s.must(exitOK, "", []string{"secrets", "init"}, path+": 5 secrets generated (mode 0600; values not shown)")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`^([a-z_]+) = "([A-Za-z0-9]{40})"$`)
+	var names []string
+	seen := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("secrets file line %q", l)
+		}
+		names = append(names, m[1])
+		if seen[m[2]] {
+			t.Errorf("a value repeats")
+		}
+		seen[m[2]] = true
+	}
+	if want := strings.Join(secretNames(), " "); strings.Join(names, " ") != want {
+		t.Errorf("secrets file has %v, want %s", names, want)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("secrets file mode %v (%v), want 0600", st.Mode(), err)
+	}
+	if ig, err := os.ReadFile(filepath.Join(s.dir, ".pghac", ".gitignore")); err != nil || !strings.Contains(string(ig), "\n*\n") {
+		t.Errorf(".pghac/.gitignore: %q, %v", ig, err)
+	}
+
+	// Kept without --force, replaced with it.
+	s.must(exitInvalid, "", []string{"secrets", "init"}, "exists; keeping it (pass --force")
+	if again, _ := os.ReadFile(path); !bytes.Equal(again, b) {
+		t.Error("secrets init without --force changed the file")
+	}
+	s.must(exitOK, "", []string{"secrets", "init", "--force"}, "5 secrets generated")
+	if again, _ := os.ReadFile(path); bytes.Equal(again, b) {
+		t.Error("secrets init --force kept the values")
+	}
+	for v := range seen {
+		if strings.Contains(s.output.String(), v) {
+			t.Error("a secret value was printed")
+		}
+	}
+}
+
+func secretNames() []string {
+	var out []string
+	for _, s := range model.Secrets {
+		out = append(out, string(s))
+	}
+	return out
+}
+
+func TestRandomSecret(t *testing.T) {
+	// 248 and above are rejected (62*4 = 248), the rest map modulo 62.
+	src := bytes.NewReader(append(bytes.Repeat([]byte{255, 248, 0, 61, 62, 247}, 40), make([]byte, 80)...))
+	got, err := randomSecret(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Repeat("A9A9", 10)
+	if got != want {
+		t.Errorf("randomSecret = %q, want %q", got, want)
+	}
+	if _, err := randomSecret(bytes.NewReader(nil)); err == nil {
+		t.Error("randomSecret without randomness succeeded")
+	}
+}
+
+func TestPrintSummary(t *testing.T) {
+	p := &infra.Plan{Summary: infra.Summary{
+		Add: 1, Replace: 1, Destroy: 1,
+		Changes: []infra.Change{
+			{Address: "yandex_compute_instance.loadgen", Type: "yandex_compute_instance", Name: "loadgen", Action: infra.ActionReplace},
+			{Address: "yandex_compute_instance.node1", Type: "yandex_compute_instance", Name: "node1", Action: infra.ActionReplace,
+				ReplacePaths: []string{"zone"}},
+			{Address: "yandex_compute_instance.node2", Type: "yandex_compute_instance", Name: "node2", Action: infra.ActionDelete},
+			{Address: `yandex_vpc_subnet.zone["d"]`, Type: "yandex_vpc_subnet", Name: "zone", Key: "d", Action: infra.ActionCreate},
+		},
+		Outputs: []string{"a_rather_long_output_name", "another_rather_long_output_name", "yet_another_output_name", "z"},
+	}}
+	var b bytes.Buffer
+	if n := printSummary(&b, "Plan", p, []string{"node0", "node1", "node2"}, false); n != 2 {
+		t.Errorf("printSummary counted %d database VMs lost, want 2", n)
+	}
+	want := `Plan: 1 to add, 0 to change, 1 to replace, 1 to destroy
+  -/+ REPLACE yandex_compute_instance.loadgen
+  -/+ REPLACE yandex_compute_instance.node1  (forced by zone)
+  -   DESTROY yandex_compute_instance.node2
+  +   create  yandex_vpc_subnet.zone["d"]
+  outputs that change: a_rather_long_output_name, another_rather_long_output_name,
+                       yet_another_output_name, z
+
+!!! WARNING: this plan REPLACES database VM node1 (yandex_compute_instance.node1).
+!!! Its disk and the PostgreSQL data on it are lost; the new, empty VM rejoins the cluster
+!!! and copies the data from the primary, and until then the cluster runs one node short.
+!!! The replacement is forced by a change to: zone
+!!! WARNING: this plan DESTROYS database VM node2 (yandex_compute_instance.node2) and the PostgreSQL data on it.
+`
+	if b.String() != want {
+		t.Errorf("printSummary:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	b.Reset()
+	printSummary(&b, "Plan", p, []string{"node0", "node1", "node2"}, true)
+	if !strings.Contains(b.String(), "\x1b[1;31m!!! WARNING: this plan REPLACES database VM node1") {
+		t.Errorf("coloured summary lacks a red warning:\n%q", b.String())
+	}
+}
+
+func TestTerraformUsage(t *testing.T) {
+	s := newSession(t)
+	if code, _, stderr := pghac(t, "", "plan", "-f", "-"); code != exitUsage || !strings.Contains(stderr, "-f - is not possible here") {
+		t.Errorf("plan -f -: exit %d\n%s", code, stderr)
+	}
+	s.must(exitUsage, "", []string{"apply", "--target", "aws"}, `unknown --target "aws"`)
+	s.must(exitUsage, "", []string{"destroy"}, "standard input is not a terminal", "Usage: pghac destroy")
+	s.must(exitUsage, "", []string{"plan", "--offline", "--var-file", s.cloud}, "--var-file has no use with --offline")
+	s.must(exitRuntime, "", []string{"plan", "--terraform", filepath.Join(s.dir, "nope")},
+		"no usable Terraform or OpenTofu found: --terraform", "Install Terraform 1.5.0 or later (or OpenTofu)")
+	if _, err := os.Stat(filepath.Join(s.dir, "deploy")); err == nil {
+		t.Error("plan built before finding Terraform")
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	env := infratest.Provider(t)
+	s := newSession(t)
+	s.must(exitOK, "", []string{"secrets", "init"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Ctrl-C before anything ran
+	var stdout, stderr bytes.Buffer
+	code := runContext(ctx, []string{"plan", "-f", s.file, "-o", filepath.Join(s.dir, "deploy"), "--terraform", env.Terraform},
+		strings.NewReader(""), &stdout, &stderr)
+	if code != exitRuntime || !strings.Contains(stderr.String(), "pghac plan: interrupted") {
+		t.Errorf("plan with a cancelled context: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+}
+
+func TestPrintFileChanges(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "yandex")
+	var set artifact.Set
+	for _, f := range []artifact.File{
+		{Path: "main.tf", Mode: 0o644, Bytes: []byte("a\nB\nc\n")},
+		{Path: "nodes/n0/new.yaml", Mode: 0o644, Bytes: []byte("new\n")},
+		{Path: "same.tf", Mode: 0o644, Bytes: []byte("same\n")},
+	} {
+		if err := set.Add(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b bytes.Buffer
+	// A tree that does not exist yet: no diff of everything.
+	d, _ := artifact.Compare(dir, &set)
+	if err := printFileChanges(&b, dir, &set, d, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "Generated files ("+dir+"): new, 3 files\n"; got != want {
+		t.Errorf("new tree: %q, want %q", got, want)
+	}
+
+	for name, content := range map[string]string{"main.tf": "a\nb\nc\n", "old.tf": "old\n", "same.tf": "same\n"} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, name, []byte(content))
+	}
+	d, err := artifact.Compare(dir, &set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if err := printFileChanges(&b, dir, &set, d, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "Generated files (" + dir + "): 1 changed, 1 added, 1 removed, 1 unchanged\n" +
+		"  changed  main.tf            +1 -1\n" +
+		"  added    nodes/n0/new.yaml  +1\n" +
+		"  removed  old.tf             -1\n" +
+		"\n--- a" + dir + "/main.tf\n+++ b" + dir + "/main.tf\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n" +
+		"\n--- /dev/null\n+++ b" + dir + "/nodes/n0/new.yaml\n@@ -0,0 +1 @@\n+new\n" +
+		"\n--- a" + dir + "/old.tf\n+++ /dev/null\n@@ -1 +0,0 @@\n-old\n"
+	if b.String() != want {
+		t.Errorf("printFileChanges:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := printFileChanges(&b, dir, &set, d, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"\x1b[31m-b\x1b[0m\n", "\x1b[32m+B\x1b[0m\n", "\x1b[36m@@ -1,3 +1,3 @@\x1b[0m\n"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("coloured diff lacks %q:\n%q", s, b.String())
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package infra
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+)
+
+// Action is what a plan does to one resource instance.
+type Action string
+
+const (
+	ActionCreate  Action = "create"
+	ActionUpdate  Action = "update"  // in place
+	ActionReplace Action = "replace" // destroy and create, in either order
+	ActionDelete  Action = "delete"
+	ActionRead    Action = "read"   // a data source read during apply
+	ActionForget  Action = "forget" // removed from state, left running
+)
+
+// Change is one resource instance a plan touches. It carries addresses and attribute paths,
+// never values: plans hold secrets.
+type Change struct {
+	Address string // e.g. yandex_compute_instance.node["node0"]
+	Type    string // e.g. yandex_compute_instance
+	Name    string // e.g. node
+	Key     string // the count index or for_each key, "" when neither
+	Deposed bool   // an old object left by an interrupted create-before-destroy
+	Action  Action
+	// Reason is Terraform's action_reason, e.g. replace_because_cannot_update; often "".
+	Reason string
+	// ReplacePaths are the attributes whose change forces a replacement, e.g.
+	// boot_disk[0].initialize_params[0].image_id.
+	ReplacePaths []string
+}
+
+// Destructive reports whether the change destroys the existing object.
+func (c Change) Destructive() bool { return c.Action == ActionReplace || c.Action == ActionDelete }
+
+// Summary is what a plan does, counted and listed.
+type Summary struct {
+	// Counts per action. A replacement counts once, as Replace (Terraform counts it as one
+	// add and one destroy).
+	Add, Change, Replace, Destroy, Read, Forget int
+
+	Changes []Change // in Terraform's order (by address); no-ops left out
+	Outputs []string // names of outputs that change, sorted
+}
+
+// Empty reports whether the plan changes nothing, outputs included.
+func (s Summary) Empty() bool { return len(s.Changes) == 0 && len(s.Outputs) == 0 }
+
+// Counts is the one-line tally, e.g. "2 to add, 0 to change, 1 to replace, 0 to destroy".
+func (s Summary) Counts() string {
+	line := fmt.Sprintf("%d to add, %d to change, %d to replace, %d to destroy", s.Add, s.Change, s.Replace, s.Destroy)
+	if s.Read > 0 {
+		line += fmt.Sprintf(", %d to read", s.Read)
+	}
+	if s.Forget > 0 {
+		line += fmt.Sprintf(", %d to forget", s.Forget)
+	}
+	return line
+}
+
+// Summarize reads a plan as `terraform show -json` gives it.
+func Summarize(p *tfjson.Plan) Summary {
+	var s Summary
+	if p == nil {
+		return s
+	}
+	for _, rc := range p.ResourceChanges {
+		if rc == nil || rc.Change == nil {
+			continue
+		}
+		a := rc.Change.Actions
+		var act Action
+		switch {
+		case a.Replace():
+			act = ActionReplace
+			s.Replace++
+		case a.Create():
+			act = ActionCreate
+			s.Add++
+		case a.Update():
+			act = ActionUpdate
+			s.Change++
+		case a.Delete():
+			act = ActionDelete
+			s.Destroy++
+		case a.Read():
+			act = ActionRead
+			s.Read++
+		case a.Forget():
+			act = ActionForget
+			s.Forget++
+		default: // no-op
+			continue
+		}
+		c := Change{
+			Address: rc.Address,
+			Type:    rc.Type,
+			Name:    rc.Name,
+			Key:     indexKey(rc.Index),
+			Deposed: rc.DeposedKey != "",
+			Action:  act,
+			Reason:  string(rc.ActionReason),
+		}
+		for _, rp := range rc.Change.ReplacePaths {
+			c.ReplacePaths = append(c.ReplacePaths, formatPath(rp))
+		}
+		s.Changes = append(s.Changes, c)
+	}
+	for name, oc := range p.OutputChanges {
+		if oc != nil && !oc.Actions.NoOp() {
+			s.Outputs = append(s.Outputs, name)
+		}
+	}
+	sort.Strings(s.Outputs)
+	return s
+}
+
+func indexKey(i any) string {
+	switch v := i.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// formatPath turns a replace path (a list of attribute names, map keys and list indexes) into
+// Terraform's traversal syntax.
+func formatPath(p any) string {
+	steps, ok := p.([]any)
+	if !ok {
+		return fmt.Sprint(p)
+	}
+	var b strings.Builder
+	for i, step := range steps {
+		switch v := step.(type) {
+		case string:
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(v)
+		case float64:
+			b.WriteString("[" + strconv.FormatFloat(v, 'f', -1, 64) + "]")
+		default: // json.Number with UseJSONNumber, or an int
+			fmt.Fprintf(&b, "[%v]", v)
+		}
+	}
+	return b.String()
+}
