@@ -59,6 +59,7 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.Backend = compileBackend(&d, sc.Backend, c.Network)
 	c.LoadGenerator = compileLoadGenerator(&d, sc, cv, c)
 	c.LoadBalancer = compileLoadBalancer(&d, sc, c.Network)
+	c.State = compileState(&d, sc)
 	c.LoadTests = compileLoadTests(&d, sc.LoadTests)
 	checkPorts(&d, sc, c)
 
@@ -767,6 +768,25 @@ func compileLoadBalancer(d *diags, sc *schema.Cluster, net model.Network) *model
 		d.errorf(sb.PortRange, "Invalid port", "port = %d; use a port from 1 to 65535.", lb.Port)
 	}
 	return lb
+}
+
+// bucketRE is Object Storage's rule for bucket names (S3's, without the dotted-IP form).
+var bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func compileState(d *diags, sc *schema.Cluster) *model.State {
+	ss := sc.State
+	if ss == nil {
+		return nil
+	}
+	st := &model.State{Bucket: ss.Bucket, Key: deref(ss.Key, "pghac/"+sc.Name+"/terraform.tfstate"), DeclRange: ss.DefRange}
+	if !bucketRE.MatchString(st.Bucket) || strings.Contains(st.Bucket, "..") {
+		d.errorf(ss.BucketRange, "Invalid bucket name",
+			"%q is not an Object Storage bucket name: 3-63 lowercase letters, digits, dots and dashes, starting and ending with a letter or digit.", st.Bucket)
+	}
+	if st.Key == "" || strings.HasPrefix(st.Key, "/") || strings.HasSuffix(st.Key, "/") {
+		d.errorf(ss.KeyRange, "Invalid state key", "key = %q; give an object name like \"pghac/main/terraform.tfstate\", without a leading or trailing slash.", st.Key)
+	}
+	return st
 }
 
 func compileLoadTests(d *diags, in []schema.LoadTest) []model.LoadTest {

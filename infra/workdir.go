@@ -32,7 +32,14 @@ type Options struct {
 	// Secrets are values that must never appear in an error: they are replaced with
 	// "(redacted)" in Terraform's output before it goes into one.
 	Secrets []string
+	// LocalState keeps state in the working directory whatever backend the configuration
+	// names: Stage adds an override file (offline plans must never touch a real backend).
+	LocalState bool
 }
+
+// localStateOverride is the override file LocalState writes; Terraform merges *_override.tf
+// files over the configuration.
+const localStateOverride = "pghac_local_state_override.tf"
 
 // Workdir is one Terraform working directory and the terraform-exec handle that runs in it.
 // Its methods are not safe for concurrent use.
@@ -44,6 +51,7 @@ type Workdir struct {
 	stderr  bytes.Buffer
 	redact  redactor
 	ignored []string
+	local   bool
 }
 
 // Open prepares a Workdir in opts.Dir.
@@ -62,7 +70,7 @@ func Open(opts Options) (*Workdir, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Workdir{dir: dir, tf: tf, stdout: opts.Stdout, redact: newRedactor(opts.Secrets)}
+	w := &Workdir{dir: dir, tf: tf, stdout: opts.Stdout, redact: newRedactor(opts.Secrets), local: opts.LocalState}
 	if opts.Env != nil {
 		env := map[string]string{}
 		for _, kv := range opts.Env {
@@ -101,6 +109,12 @@ func (w *Workdir) Stage(src string) error {
 		return fmt.Errorf("stage %s into %s: %w", src, w.dir, err)
 	}
 	w.src = src
+	if w.local {
+		const override = "# Written by pghac: this working directory keeps its state locally.\nterraform {\n  backend \"local\" {}\n}\n"
+		if err := os.WriteFile(filepath.Join(w.dir, localStateOverride), []byte(override), 0o600); err != nil {
+			return fmt.Errorf("stage %s: %w", src, err)
+		}
+	}
 	return nil
 }
 

@@ -32,6 +32,16 @@ type Cluster struct {
 
 	LoadGenerator *LoadGenerator `hcl:"load_generator,block"`
 	LoadBalancer  *LoadBalancer  `hcl:"load_balancer,block"`
+	State         *State         `hcl:"state,block"`
+}
+
+// State keeps Terraform's state in Yandex Object Storage: `state { bucket = "my-tfstate" }`.
+type State struct {
+	DefRange    hcl.Range `hcl:",def_range"`
+	Bucket      string    `hcl:"bucket"`
+	BucketRange hcl.Range `hcl:"bucket,attr_value_range"`
+	Key         *string   `hcl:"key,optional"`
+	KeyRange    hcl.Range `hcl:"key,attr_value_range"`
 }
 
 // LoadGenerator is the VM load tests run from: `load_generator { zone = "..."  address = "..." }`.

@@ -83,7 +83,7 @@ func (c *cli) planOffline(s site, bin infra.Binary, cl *model.Cluster) int {
 	for k, v := range fakeyandex.TerraformEnv(cfg) {
 		env = append(env, k+"="+v) // later entries win
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: work, Env: env})
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: work, Env: env, LocalState: true})
 	if err != nil {
 		return fail(err)
 	}

@@ -153,6 +153,11 @@ func (c *cli) terraformFailed(cmd string, err error) int {
 		fmt.Fprintf(c.stderr, "Give Terraform the variables in a var file, with --var-file FILE (never -var: command\n"+
 			"lines are visible to other users), or as TF_VAR_<name> environment variables.\n")
 	}
+	if tferr != nil && tferr.Op == "init" && strings.Contains(tferr.Detail, "could not connect to registry") {
+		fmt.Fprintf(c.stderr, "Terraform could not download the Yandex provider. Without access to the registry (or a\n"+
+			"provider mirror in your Terraform CLI configuration), `pghac plan --offline` still checks the\n"+
+			"generated configuration against the provider's schema.\n")
+	}
 	return exitRuntime
 }
 

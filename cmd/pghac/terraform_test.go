@@ -217,6 +217,22 @@ func TestPlanOffline(t *testing.T) {
 	}
 }
 
+// TestPlanOfflineRemoteState: a cluster whose state lives in Object Storage still plans
+// offline, with local state, never touching the bucket.
+func TestPlanOfflineRemoteState(t *testing.T) {
+	env := infratest.Provider(t)
+	t.Setenv(infra.EnvTerraform, env.Terraform)
+	t.Setenv("TF_CLI_CONFIG_FILE", "/nonexistent")
+	s := newSession(t)
+	src := strings.Replace(string(rootCluster(t)), "  load_generator {", "  state {\n    bucket = \"pghac-tfstate\"\n  }\n\n  load_generator {", 1)
+	s.file = writeFile(t, s.dir, "cluster.hcl", []byte(src))
+	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 12 to add")
+	versions, err := os.ReadFile(filepath.Join(s.dir, "deploy", "yandex", "versions.tf"))
+	if err != nil || !strings.Contains(string(versions), `backend "s3" {`) {
+		t.Fatalf("versions.tf has no s3 backend (%v):\n%s", err, versions)
+	}
+}
+
 func TestSecretsInit(t *testing.T) {
 	s := newSession(t)
 	path := filepath.Join(s.dir, ".pghac", "yandex", "secrets.tfvars")

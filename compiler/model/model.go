@@ -40,6 +40,8 @@ type Cluster struct {
 	LoadGenerator *LoadGenerator
 	// LoadBalancer is the optional network load balancer in front of the primary.
 	LoadBalancer *LoadBalancer
+	// State is the remote Terraform state; nil keeps state in pghac's local working directory.
+	State *State
 
 	DeclRange hcl.Range
 }
@@ -220,6 +222,13 @@ type LoadBalancer struct {
 	Port int
 	// Zone picks the subnet of an internal load balancer's address.
 	Zone      string
+	DeclRange hcl.Range
+}
+
+// State is Terraform state in a Yandex Object Storage bucket.
+type State struct {
+	Bucket    string
+	Key       string
 	DeclRange hcl.Range
 }
 

@@ -42,36 +42,32 @@ func (m *module) versions(b *hclwrite.Body) error {
 		item{"source", str(ProviderSource)},
 		item{"version", str(ProviderVersion)},
 	))
+	if st := m.c.State; st != nil {
+		s3 := block(tf, []string{
+			"State and saved plans hold every VM's user-data as rendered, passwords included: they",
+			"live in Object Storage (cluster.hcl's state block). Give Terraform a static access key of",
+			"a service account with storage.editor on the bucket as AWS_ACCESS_KEY_ID and",
+			"AWS_SECRET_ACCESS_KEY; turn on the bucket's versioning and default encryption by a KMS key.",
+		}, "backend", "s3")
+		s3.SetAttributeValue("bucket", cty.StringVal(st.Bucket))
+		s3.SetAttributeValue("key", cty.StringVal(st.Key))
+		s3.SetAttributeValue("region", cty.StringVal("ru-central1"))
+		s3.SetAttributeRaw("endpoints", object(item{"s3", str("https://storage.yandexcloud.net")}))
+		// Object Storage is S3-compatible, not AWS: skip the AWS-only checks.
+		for _, k := range []string{"skip_region_validation", "skip_credentials_validation", "skip_requesting_account_id", "skip_s3_checksum"} {
+			s3.SetAttributeValue(k, cty.True)
+		}
+		return nil
+	}
 	block(tf, []string{
-		"State and saved plans hold every VM's user-data as rendered, passwords included: for a",
-		"real cluster, keep state in an encrypted remote backend like the one below. Local state",
-		"is for trying things out. pghac plan and apply run Terraform in a copy of this directory",
-		"under .pghac/ (git-ignored), where the state stays; do not run terraform in this",
-		"directory itself: pghac build replaces it, local state included.",
+		"State and saved plans hold every VM's user-data as rendered, passwords included. Here",
+		"they stay in pghac's working directory under .pghac/ (git-ignored, mode 0700): fine for",
+		"trying things out. For a real cluster keep them in an encrypted remote backend: add",
+		`  state { bucket = "<bucket>" }`,
+		"to cluster.hcl and pghac emits a backend \"s3\" for Yandex Object Storage here (create the",
+		"bucket with versioning and default encryption by a KMS key; Terraform 1.6 or later).",
+		"Do not run terraform in this directory itself: pghac build replaces it.",
 	}, "backend", "local")
-	tf.AppendNewline()
-	comment(tf,
-		"State in Yandex Object Storage (Terraform 1.6 or later):",
-		"1. Create a bucket with versioning and default encryption by a KMS key, and a service",
-		"   account with role storage.editor on it; export a static access key of that account",
-		"   as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
-		`2. Replace the backend "local" block above with this one, filled in, where you run`,
-		"   Terraform (pghac build rewrites this file), and run terraform init -migrate-state.",
-		"For state locking, see Yandex Cloud's guide to locking Terraform state with YDB.",
-		"",
-		`backend "s3" {`,
-		`  bucket = "<state bucket>"`,
-		fmt.Sprintf(`  key    = "pghac/%s/terraform.tfstate"`, m.c.Name),
-		`  region = "ru-central1"`,
-		`  endpoints = {`,
-		`    s3 = "https://storage.yandexcloud.net"`,
-		`  }`,
-		`  skip_region_validation      = true`,
-		`  skip_credentials_validation = true`,
-		`  skip_requesting_account_id  = true`,
-		`  skip_s3_checksum            = true`,
-		`}`,
-	)
 	return nil
 }
 

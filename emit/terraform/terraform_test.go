@@ -469,12 +469,21 @@ func TestVersions(t *testing.T) {
 	if b := child(t, tf, "backend"); !slices.Equal(b.Labels, []string{"local"}) {
 		t.Errorf("backend %q, want local", b.Labels)
 	}
-	// The S3 backend is there to uncomment, with the cluster's own state key.
-	for _, want := range []string{`# backend "s3" {`, `#   key    = "pghac/main/terraform.tfstate"`, `#     s3 = "https://storage.yandexcloud.net"`} {
-		if !bytes.Contains(m.src["versions.tf"], []byte(want)) {
-			t.Errorf("versions.tf lacks %q", want)
-		}
+	// The comment tells how to move state to Object Storage.
+	if !bytes.Contains(m.src["versions.tf"], []byte(`#   state { bucket = "<bucket>" }`)) {
+		t.Errorf("versions.tf does not say how to keep state remotely:\n%s", m.src["versions.tf"])
 	}
+
+	// With a state block, the backend is Object Storage.
+	c := modeltest.Cluster()
+	c.State = &model.State{Bucket: "tfstate-bucket", Key: "pghac/main/terraform.tfstate"}
+	m = emitModule(t, c)
+	b := child(t, m.block(t, "versions.tf", "terraform"), "backend")
+	if !slices.Equal(b.Labels, []string{"s3"}) {
+		t.Fatalf("backend %q, want s3", b.Labels)
+	}
+	m.wantAttrs(t, b, map[string]string{"bucket": `"tfstate-bucket"`, "key": `"pghac/main/terraform.tfstate"`,
+		"region": `"ru-central1"`, "skip_requesting_account_id": "true"})
 }
 
 func TestErrors(t *testing.T) {

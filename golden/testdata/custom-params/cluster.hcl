@@ -51,4 +51,7 @@ cluster "main" {
     replica_port    = 15001
     replica_max_lag = "16MB"
   }
+  state {
+    bucket = "pghac-tfstate"
+  }
 }

@@ -42,4 +42,8 @@ cluster "main" {
       sha256 = "abc"                             # ERROR: Invalid SHA-256
     }
   }
+  state {
+    bucket = "Bad_Bucket" # ERROR: Invalid bucket name
+    key    = "/abs/key"   # ERROR: Invalid state key
+  }
 }

@@ -10,32 +10,13 @@ terraform {
     }
   }
 
-  # State and saved plans hold every VM's user-data as rendered, passwords included: for a
-  # real cluster, keep state in an encrypted remote backend like the one below. Local state
-  # is for trying things out. pghac plan and apply run Terraform in a copy of this directory
-  # under .pghac/ (git-ignored), where the state stays; do not run terraform in this
-  # directory itself: pghac build replaces it, local state included.
+  # State and saved plans hold every VM's user-data as rendered, passwords included. Here
+  # they stay in pghac's working directory under .pghac/ (git-ignored, mode 0700): fine for
+  # trying things out. For a real cluster keep them in an encrypted remote backend: add
+  #   state { bucket = "<bucket>" }
+  # to cluster.hcl and pghac emits a backend "s3" for Yandex Object Storage here (create the
+  # bucket with versioning and default encryption by a KMS key; Terraform 1.6 or later).
+  # Do not run terraform in this directory itself: pghac build replaces it.
   backend "local" {
   }
-
-  # State in Yandex Object Storage (Terraform 1.6 or later):
-  # 1. Create a bucket with versioning and default encryption by a KMS key, and a service
-  #    account with role storage.editor on it; export a static access key of that account
-  #    as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
-  # 2. Replace the backend "local" block above with this one, filled in, where you run
-  #    Terraform (pghac build rewrites this file), and run terraform init -migrate-state.
-  # For state locking, see Yandex Cloud's guide to locking Terraform state with YDB.
-  #
-  # backend "s3" {
-  #   bucket = "<state bucket>"
-  #   key    = "pghac/main/terraform.tfstate"
-  #   region = "ru-central1"
-  #   endpoints = {
-  #     s3 = "https://storage.yandexcloud.net"
-  #   }
-  #   skip_region_validation      = true
-  #   skip_credentials_validation = true
-  #   skip_requesting_account_id  = true
-  #   skip_s3_checksum            = true
-  # }
 }
