@@ -62,6 +62,11 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.State = compileState(&d, sc)
 	c.LoadTests = compileLoadTests(&d, sc.LoadTests)
 	checkPorts(&d, sc, c)
+	sandbox := compileSandbox(&d, sc)
+	if target == model.TargetSandbox {
+		c.Sandbox = sandbox
+		localize(&d, sc, c, cv)
+	}
 
 	if d.HasErrors() {
 		return nil, d.Diagnostics

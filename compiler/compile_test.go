@@ -226,6 +226,7 @@ func TestDefaultsDocumented(t *testing.T) {
 		"cluster.dev_single_node": "false",
 		"vm.public_ip":            "true", "load_balancer.type": q(defaultLoadBalancerType), "load_balancer.port": itoa(defaultLoadBalancerPort),
 		"backend.public": "false",
+		"sandbox.cidr":   q(defaultSandboxCIDR),
 	}
 	if defaultServerLoginRetry != time.Second || defaultQueryWaitTimeout != 30*time.Second || defaultMemoryGB != 4 || defaultPreemptible {
 		t.Fatal("a default changed: update this test's table and docs/cluster-hcl.md")

@@ -15,6 +15,7 @@ import (
 	"github.com/pghac/pghac/emit/haproxy"
 	"github.com/pghac/pghac/emit/patroni"
 	"github.com/pghac/pghac/emit/pgbouncer"
+	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/emit/systemd"
 	"github.com/pghac/pghac/emit/terraform"
 )
@@ -42,9 +43,10 @@ var nodeFamilies = []nodeFamily{
 }
 
 // clusterFamilies run after every node's files are in the set (terraform reads the user-data
-// files by path). terraform and loadtest join here.
+// files by path). Each Terraform family emits for its own target only. loadtest joins here.
 var clusterFamilies = []clusterFamily{
 	{"terraform", terraform.Files},
+	{"sandboxtf", sandboxtf.Files},
 }
 
 // userDataFamily names the family that packs a node's files into its user-data.

@@ -35,7 +35,7 @@ func TestDeterminism(t *testing.T) {
 			if bytes.Equal(shuffled, c.src) {
 				t.Fatal("reordering changed nothing: the test would prove nothing")
 			}
-			for i, b := range buildValid(t, goldenCase{name: c.name, file: c.file + " (blocks reordered)", src: shuffled}) {
+			for i, b := range buildValid(t, goldenCase{name: c.name, file: c.file + " (blocks reordered)", src: shuffled, root: c.root}) {
 				if diff := diffSets(first[i].set, b.set); diff != "" {
 					t.Errorf("%s: reordering blocks changes the output (-as written +reordered):\n%s\nreordered file:\n%s", b.target, diff, shuffled)
 				}

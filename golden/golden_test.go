@@ -76,6 +76,34 @@ func cases(t testing.TB) []goldenCase {
 	return out
 }
 
+// targetsRE finds a case's target line: "# TARGETS: yandex sandbox".
+var targetsRE = regexp.MustCompile(`(?m)^#\s*TARGETS:(.*)$`)
+
+// targets are the targets c is built for: every target for the repository's cluster.hcl;
+// for a testdata case those its TARGETS line lists, else the first target only (a case's
+// want/ tree holds <target>/... for each). Unknown names are a test error.
+func (c goldenCase) targets(t testing.TB) []model.Target {
+	t.Helper()
+	if c.root {
+		return model.Targets
+	}
+	m := targetsRE.FindSubmatch(c.src)
+	if m == nil {
+		return model.Targets[:1]
+	}
+	var out []model.Target
+	for _, name := range strings.Fields(string(m[1])) {
+		if !slices.Contains(model.Targets, model.Target(name)) {
+			t.Fatalf("%s: TARGETS names unknown target %q", c.file, name)
+		}
+		out = append(out, model.Target(name))
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: TARGETS lists no target", c.file)
+	}
+	return out
+}
+
 // validCases are the cases without ERROR markers.
 func validCases(t testing.TB) []goldenCase {
 	t.Helper()
@@ -94,12 +122,12 @@ type built struct {
 	set    *artifact.Set
 }
 
-// buildValid builds c for every target and fails the test on any diagnostic error or emit
-// error.
+// buildValid builds c for each of its targets and fails the test on any diagnostic error or
+// emit error.
 func buildValid(t *testing.T, c goldenCase) []built {
 	t.Helper()
 	var out []built
-	for _, target := range model.Targets {
+	for _, target := range c.targets(t) {
 		set, f, diags, err := BuildSource(c.src, "cluster.hcl", target)
 		if diags.HasErrors() {
 			txt, _ := RenderDiagnostics(diags, f.Files())
@@ -197,11 +225,11 @@ type wantTree struct {
 }
 
 // outputs runs c and returns the trees to compare: for a testdata case its want/ directory,
-// holding <target>/... when valid and diagnostics.txt when there are diagnostics; for the root
+// holding <target>/... for each of its targets when valid and diagnostics.txt when there are diagnostics; for the root
 // case deploy/<target>/ for every target.
 func outputs(t *testing.T, c goldenCase) []wantTree {
 	t.Helper()
-	targets := model.Targets
+	targets := c.targets(t)
 	if c.invalid() {
 		targets = targets[:1] // what fails, fails before anything is target-specific
 	}

@@ -33,6 +33,14 @@ type Cluster struct {
 	LoadGenerator *LoadGenerator `hcl:"load_generator,block"`
 	LoadBalancer  *LoadBalancer  `hcl:"load_balancer,block"`
 	State         *State         `hcl:"state,block"`
+	Sandbox       *Sandbox       `hcl:"sandbox,block"`
+}
+
+// Sandbox configures the local target: `sandbox { cidr = "10.213.0.0/24" }`.
+type Sandbox struct {
+	DefRange  hcl.Range `hcl:",def_range"`
+	CIDR      *string   `hcl:"cidr,optional"`
+	CIDRRange hcl.Range `hcl:"cidr,attr_value_range"`
 }
 
 // State keeps Terraform's state in Yandex Object Storage: `state { bucket = "my-tfstate" }`.

@@ -113,11 +113,12 @@ var commands []*command
 
 func init() {
 	commands = []*command{validateCommand, buildCommand, fmtCommand, planCommand, applyCommand, destroyCommand,
-		secretsCommand, versionCommand, helpCommand}
+		secretsCommand, upCommand, downCommand, statusCommand, envCommand, versionCommand, helpCommand}
+	hiddenCommands = []*command{providerCommand, sandboxCommand}
 }
 
-// hiddenCommands are internal plumbing that help does not list.
-var hiddenCommands = []*command{providerCommand}
+// hiddenCommands are internal plumbing that help does not list. Filled in init, like commands.
+var hiddenCommands []*command
 
 func lookup(name string) *command {
 	for _, list := range [][]*command{commands, hiddenCommands} {

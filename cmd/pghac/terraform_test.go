@@ -17,9 +17,10 @@ import (
 )
 
 // TestMain lets this test binary serve the offline provider: `plan --offline` installs a
-// wrapper that runs os.Executable() (here, the test binary) with the provider command.
+// wrapper that runs os.Executable() (here, the test binary) with the provider command. It
+// also runs the sandbox's provisioners, which `pghac up` points at os.Executable().
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == providerCommand.name {
+	if len(os.Args) > 1 && (os.Args[1] == providerCommand.name || os.Args[1] == sandboxCommand.name) {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

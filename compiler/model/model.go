@@ -14,10 +14,13 @@ type Target string
 const (
 	// TargetYandex is Yandex Cloud: three VMs in three zones.
 	TargetYandex Target = "yandex"
+	// TargetSandbox is three local machines (systemd-nspawn) on a host bridge: the same
+	// user-data, with addresses from the sandbox's network.
+	TargetSandbox Target = "sandbox"
 )
 
 // Targets lists every target pghac can build, in the order help texts show them.
-var Targets = []Target{TargetYandex}
+var Targets = []Target{TargetYandex, TargetSandbox}
 
 // Cluster is one compiled cluster.hcl.
 type Cluster struct {
@@ -42,6 +45,8 @@ type Cluster struct {
 	LoadBalancer *LoadBalancer
 	// State is the remote Terraform state; nil keeps state in pghac's local working directory.
 	State *State
+	// Sandbox is the local network of the sandbox target; nil for every other target.
+	Sandbox *Sandbox
 
 	DeclRange hcl.Range
 }
@@ -229,6 +234,18 @@ type LoadBalancer struct {
 type State struct {
 	Bucket    string
 	Key       string
+	DeclRange hcl.Range
+}
+
+// Sandbox is the host side of the sandbox target: one bridge on the host, holding HostAddress,
+// that every machine's interface joins. The nodes' addresses come from CIDR.
+type Sandbox struct {
+	CIDR netip.Prefix
+	// HostAddress is the bridge's address on the host, the network's first usable address. The
+	// host plays the load generator and the client: it reaches every node from here.
+	HostAddress netip.Addr
+	// Bridge is the host's bridge interface (at most 15 characters, Linux's IFNAMSIZ).
+	Bridge    string
 	DeclRange hcl.Range
 }
 

@@ -9,10 +9,29 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/tfwrite"
 )
 
 // userDataPath is where package emit writes node's user-data, relative to the module.
 func userDataPath(node string) string { return "nodes/" + node + "/user-data.yaml" }
+
+// SecretsObject is the object of every secret variable by name: the variables of each node's
+// user-data template, local.secrets (LocalSecrets) in the module.
+func SecretsObject() hclwrite.Tokens {
+	var secrets []tfwrite.Item
+	for _, s := range model.Secrets {
+		secrets = append(secrets, tfwrite.Item{Key: string(s), Value: tfwrite.Ref("var", string(s))})
+	}
+	return tfwrite.Object(secrets...)
+}
+
+// UserData is node's user-data as the machine gets it: the emitted template rendered with
+// local.secrets (which the module must define as SecretsObject).
+func UserData(node string) hclwrite.Tokens {
+	return tfwrite.Call("templatefile",
+		tfwrite.Template(tfwrite.Ref("path", "module"), "/"+userDataPath(node)),
+		tfwrite.Ref("local", LocalSecrets))
+}
 
 // vmSpec is one VM of the module.
 type vmSpec struct {
@@ -27,30 +46,24 @@ type vmSpec struct {
 
 // nodes writes nodes.tf: the image, the locals every VM shares, and one VM per node.
 func (m *module) nodes(b *hclwrite.Body) error {
-	img := block(b, []string{
+	img := tfwrite.Block(b, []string{
 		"The newest image of the family when a VM is created. A VM keeps the image it was created",
 		"from: see ignore_changes in its lifecycle block.",
 	}, "data", typeImage, imageName)
 	img.SetAttributeValue("family", cty.StringVal(m.c.OS.ImageFamily))
 
-	locals := block(b, nil, "locals")
-	comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
-	var secrets []item
-	for _, s := range model.Secrets {
-		secrets = append(secrets, item{string(s), ref("var", string(s))})
-	}
-	locals.SetAttributeRaw(localSecrets, object(secrets...))
-	comment(locals, "Every VM's SSH key, as Yandex Cloud's images read it; no key without var.ssh_public_key.")
+	locals := tfwrite.Block(b, nil, "locals")
+	tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
+	locals.SetAttributeRaw(LocalSecrets, SecretsObject())
+	tfwrite.Comment(locals, "Every VM's SSH key, as Yandex Cloud's images read it; no key without var.ssh_public_key.")
 	locals.SetAttributeRaw(localSSHMetadata, conditional(
-		binary(ref("var", varSSHPublicKey), hclsyntax.TokenEqualOp, "==", str("")),
+		binary(tfwrite.Ref("var", varSSHPublicKey), hclsyntax.TokenEqualOp, "==", tfwrite.Str("")),
 		emptyObject(),
-		object(item{"ssh-keys", template(ref("var", varSSHUser), ":", call("trimspace", ref("var", varSSHPublicKey)))}),
+		tfwrite.Object(tfwrite.Item{Key: "ssh-keys", Value: tfwrite.Template(tfwrite.Ref("var", varSSHUser), ":", tfwrite.Call("trimspace", tfwrite.Ref("var", varSSHPublicKey)))}),
 	))
 
 	for _, n := range m.c.Nodes {
-		ud := call("templatefile",
-			template(ref("path", "module"), "/"+userDataPath(n.Name)),
-			ref("local", localSecrets))
+		ud := UserData(n.Name)
 		err := m.instance(b, vmSpec{name: n.Name, zone: n.Zone, address: n.Address, vm: n.VM,
 			role: "database", sg: nodesSGName, userData: ud})
 		if err != nil {
@@ -75,48 +88,48 @@ func (m *module) instance(b *hclwrite.Body, s vmSpec) error {
 	if s.vm.Platform == "" || s.vm.Cores < 1 || s.vm.MemoryGB <= 0 || s.vm.DiskSizeGB < 1 || s.vm.DiskType == "" {
 		return fmt.Errorf("incomplete VM shape %+v", s.vm)
 	}
-	r := block(b, nil, "resource", typeInstance, s.name)
+	r := tfwrite.Block(b, nil, "resource", typeInstance, s.name)
 	r.SetAttributeValue("name", cty.StringVal(m.name(s.name)))
 	r.SetAttributeValue("hostname", cty.StringVal(s.name))
 	r.SetAttributeValue("zone", cty.StringVal(s.zone))
 	// Always explicit: the provider's default, standard-v1, does not exist in every zone.
 	r.SetAttributeValue("platform_id", cty.StringVal(s.vm.Platform))
 	r.SetAttributeRaw("labels", m.labels("node", s.name, "role", s.role))
-	comment(r, "Changing resources, platform or preemptibility needs the VM stopped; without this, apply fails.")
+	tfwrite.Comment(r, "Changing resources, platform or preemptibility needs the VM stopped; without this, apply fails.")
 	r.SetAttributeValue("allow_stopping_for_update", cty.True)
-	metadata := ref("local", localSSHMetadata)
+	metadata := tfwrite.Ref("local", localSSHMetadata)
 	if s.userData != nil {
 		r.AppendNewline()
-		comment(r,
+		tfwrite.Comment(r,
 			"A change of user-data updates the metadata in place, but cloud-init applies user-data on",
 			"a VM's first boot only: a running node keeps the configuration it was created with.")
-		metadata = call("merge", metadata, object(item{"user-data", s.userData}))
+		metadata = tfwrite.Call("merge", metadata, tfwrite.Object(tfwrite.Item{Key: "user-data", Value: s.userData}))
 	}
 	r.SetAttributeRaw("metadata", metadata)
 
-	res := block(r, nil, "resources")
-	res.SetAttributeRaw("cores", num(s.vm.Cores))
+	res := tfwrite.Block(r, nil, "resources")
+	res.SetAttributeRaw("cores", tfwrite.Num(s.vm.Cores))
 	res.SetAttributeValue("memory", cty.NumberFloatVal(s.vm.MemoryGB))
-	res.SetAttributeRaw("core_fraction", num(s.vm.CoreFraction))
+	res.SetAttributeRaw("core_fraction", tfwrite.Num(s.vm.CoreFraction))
 
-	init := block(block(r, nil, "boot_disk"), nil, "initialize_params")
-	init.SetAttributeRaw("image_id", ref("data", typeImage, imageName, "id"))
-	init.SetAttributeRaw("size", num(s.vm.DiskSizeGB))
+	init := tfwrite.Block(tfwrite.Block(r, nil, "boot_disk"), nil, "initialize_params")
+	init.SetAttributeRaw("image_id", tfwrite.Ref("data", typeImage, imageName, "id"))
+	init.SetAttributeRaw("size", tfwrite.Num(s.vm.DiskSizeGB))
 	init.SetAttributeValue("type", cty.StringVal(s.vm.DiskType))
 
-	ni := block(r, nil, "network_interface")
+	ni := tfwrite.Block(r, nil, "network_interface")
 	ni.SetAttributeRaw("subnet_id", m.subnetID(s.zone))
 	ni.SetAttributeValue("ip_address", cty.StringVal(s.address.String()))
 	ni.SetAttributeValue("nat", cty.BoolVal(s.vm.PublicIP))
-	ni.SetAttributeRaw("security_group_ids", tuple(m.sgID(s.sg)))
+	ni.SetAttributeRaw("security_group_ids", tfwrite.Tuple(m.sgID(s.sg)))
 
-	block(r, nil, "scheduling_policy").SetAttributeValue("preemptible", cty.BoolVal(s.vm.Preemptible))
+	tfwrite.Block(r, nil, "scheduling_policy").SetAttributeValue("preemptible", cty.BoolVal(s.vm.Preemptible))
 
-	lc := block(r, nil, "lifecycle")
-	comment(lc,
+	lc := tfwrite.Block(r, nil, "lifecycle")
+	tfwrite.Comment(lc,
 		"A newer image published in the family must not replace the VM (and its disk): the boot",
 		"disk's image is fixed at creation.")
-	lc.SetAttributeRaw("ignore_changes", tuple(ref("boot_disk", 0, "initialize_params", 0, "image_id")))
+	lc.SetAttributeRaw("ignore_changes", tfwrite.Tuple(tfwrite.Ref("boot_disk", 0, "initialize_params", 0, "image_id")))
 	return nil
 }
 

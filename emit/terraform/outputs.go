@@ -8,6 +8,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/tfwrite"
 )
 
 // outputs writes outputs.tf: where the nodes are and where clients connect. Private addresses
@@ -16,7 +17,7 @@ import (
 func (m *module) outputs(b *hclwrite.Body) error {
 	c := m.c
 	output := func(name, description string, value hclwrite.Tokens) {
-		o := block(b, nil, "output", name)
+		o := tfwrite.Block(b, nil, "output", name)
 		o.SetAttributeValue("description", cty.StringVal(description))
 		o.SetAttributeRaw("value", value)
 	}
@@ -25,19 +26,19 @@ func (m *module) outputs(b *hclwrite.Body) error {
 		for _, n := range c.Nodes {
 			out = append(out, fmt.Sprintf(format, netip.AddrPortFrom(n.Address, uint16(port))))
 		}
-		return strs(out)
+		return tfwrite.Strs(out)
 	}
 
-	var private, public []item
+	var private, public []tfwrite.Item
 	for _, n := range c.Nodes {
-		private = append(private, item{n.Name, str(n.Address.String())})
+		private = append(private, tfwrite.Item{Key: n.Name, Value: tfwrite.Str(n.Address.String())})
 		if n.VM.PublicIP {
-			public = append(public, item{n.Name, m.firstInterface(n.Name, "nat_ip_address")})
+			public = append(public, tfwrite.Item{Key: n.Name, Value: m.firstInterface(n.Name, "nat_ip_address")})
 		}
 	}
-	output("node_addresses", "Private address of every node.", object(private...))
+	output("node_addresses", "Private address of every node.", tfwrite.Object(private...))
 	if len(public) > 0 {
-		output("node_public_addresses", "Public address of every node that has one (SSH goes here).", object(public...))
+		output("node_public_addresses", "Public address of every node that has one (SSH goes here).", tfwrite.Object(public...))
 	}
 	output("primary_endpoints", "HAProxy on every node: each forwards to the primary's PgBouncer. Connect to any.",
 		endpoints("%s", c.HAProxy.PrimaryPort))
@@ -50,12 +51,12 @@ func (m *module) outputs(b *hclwrite.Body) error {
 	}
 	if lb := c.LoadBalancer; lb != nil {
 		output("load_balancer_address", fmt.Sprintf("Address of the %s network load balancer in front of the primary.", lb.Type),
-			ref("local", localLBAddress))
+			tfwrite.Ref("local", localLBAddress))
 		output("load_balancer_endpoint", "The primary's PgBouncer through the network load balancer.",
-			template(ref("local", localLBAddress), fmt.Sprintf(":%d", lb.Port)))
+			tfwrite.Template(tfwrite.Ref("local", localLBAddress), fmt.Sprintf(":%d", lb.Port)))
 	}
 	if lg := c.LoadGenerator; lg != nil {
-		output("load_generator_address", "Private address of the load generator.", str(lg.Address.String()))
+		output("load_generator_address", "Private address of the load generator.", tfwrite.Str(lg.Address.String()))
 		if lg.VM.PublicIP {
 			output("load_generator_public_address", "Public address of the load generator (SSH goes here).",
 				m.firstInterface(lg.Name, "nat_ip_address"))

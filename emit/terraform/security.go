@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pghac/pghac/emit/tfwrite"
 )
 
 // Predefined targets of Yandex security group rules.
@@ -95,7 +97,7 @@ var egressAny = rule{description: "Any outbound connection", protocol: "ANY", ci
 // security writes security.tf: the security group of the database nodes and, with a load
 // generator, its own.
 func (m *module) security(b *hclwrite.Body) error {
-	nodes := block(b, nil, "resource", typeSecurityGroup, nodesSGName)
+	nodes := tfwrite.Block(b, nil, "resource", typeSecurityGroup, nodesSGName)
 	nodes.SetAttributeValue("name", cty.StringVal(m.name(nodesSGName)))
 	nodes.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("Database nodes of cluster %s", m.c.Name)))
 	nodes.SetAttributeRaw("network_id", m.networkID())
@@ -109,7 +111,7 @@ func (m *module) security(b *hclwrite.Body) error {
 	if m.c.LoadGenerator == nil {
 		return nil
 	}
-	lg := block(b, nil, "resource", typeSecurityGroup, loadgenSGName)
+	lg := tfwrite.Block(b, nil, "resource", typeSecurityGroup, loadgenSGName)
 	lg.SetAttributeValue("name", cty.StringVal(m.name(loadgenSGName)))
 	lg.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("Load generator of cluster %s", m.c.Name)))
 	lg.SetAttributeRaw("network_id", m.networkID())
@@ -127,14 +129,14 @@ func (m *module) rules(b *hclwrite.Body, kind string, rules []rule) error {
 		if r.protocol == "ANY" && kind == "egress" {
 			comments = []string{"Packages and downloads come from mirrors over the public address: any destination."}
 		}
-		rb := block(b, comments, kind)
+		rb := tfwrite.Block(b, comments, kind)
 		rb.SetAttributeValue("description", cty.StringVal(r.description))
 		rb.SetAttributeValue("protocol", cty.StringVal(r.protocol))
 		if r.port != 0 {
 			if r.port < 1 || r.port > 65535 {
 				return fmt.Errorf("%s rule %q: port %d", kind, r.description, r.port)
 			}
-			rb.SetAttributeRaw("port", num(r.port))
+			rb.SetAttributeRaw("port", tfwrite.Num(r.port))
 		}
 		switch {
 		case len(r.cidrs) > 0:
@@ -144,7 +146,7 @@ func (m *module) rules(b *hclwrite.Body, kind string, rules []rule) error {
 					return fmt.Errorf("%s rule %q: %s is not an IPv4 network", kind, r.description, p)
 				}
 			}
-			rb.SetAttributeRaw("v4_cidr_blocks", cidrs(r.cidrs))
+			rb.SetAttributeRaw("v4_cidr_blocks", tfwrite.CIDRs(r.cidrs))
 		case r.group != "":
 			rb.SetAttributeRaw("security_group_id", m.sgID(r.group))
 		case r.target != "":

@@ -7,6 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/tfwrite"
 )
 
 const (
@@ -35,15 +36,15 @@ var secretDescriptions = map[model.Secret]string{
 
 // versions writes versions.tf: the Terraform and provider versions and the state backend.
 func (m *module) versions(b *hclwrite.Body) error {
-	tf := block(b, nil, "terraform")
+	tf := tfwrite.Block(b, nil, "terraform")
 	tf.SetAttributeValue("required_version", cty.StringVal(RequiredVersion))
-	rp := block(tf, nil, "required_providers")
-	rp.SetAttributeRaw("yandex", object(
-		item{"source", str(ProviderSource)},
-		item{"version", str(ProviderVersion)},
+	rp := tfwrite.Block(tf, nil, "required_providers")
+	rp.SetAttributeRaw("yandex", tfwrite.Object(
+		tfwrite.Item{Key: "source", Value: tfwrite.Str(ProviderSource)},
+		tfwrite.Item{Key: "version", Value: tfwrite.Str(ProviderVersion)},
 	))
 	if st := m.c.State; st != nil {
-		s3 := block(tf, []string{
+		s3 := tfwrite.Block(tf, []string{
 			"State and saved plans hold every VM's user-data as rendered, passwords included: they",
 			"live in Object Storage (cluster.hcl's state block). Give Terraform a static access key of",
 			"a service account with storage.editor on the bucket as AWS_ACCESS_KEY_ID and",
@@ -52,14 +53,14 @@ func (m *module) versions(b *hclwrite.Body) error {
 		s3.SetAttributeValue("bucket", cty.StringVal(st.Bucket))
 		s3.SetAttributeValue("key", cty.StringVal(st.Key))
 		s3.SetAttributeValue("region", cty.StringVal("ru-central1"))
-		s3.SetAttributeRaw("endpoints", object(item{"s3", str("https://storage.yandexcloud.net")}))
+		s3.SetAttributeRaw("endpoints", tfwrite.Object(tfwrite.Item{Key: "s3", Value: tfwrite.Str("https://storage.yandexcloud.net")}))
 		// Object Storage is S3-compatible, not AWS: skip the AWS-only checks.
 		for _, k := range []string{"skip_region_validation", "skip_credentials_validation", "skip_requesting_account_id", "skip_s3_checksum"} {
 			s3.SetAttributeValue(k, cty.True)
 		}
 		return nil
 	}
-	block(tf, []string{
+	tfwrite.Block(tf, []string{
 		"State and saved plans hold every VM's user-data as rendered, passwords included. Here",
 		"they stay in pghac's working directory under .pghac/ (git-ignored, mode 0700): fine for",
 		"trying things out. For a real cluster keep them in an encrypted remote backend: add",
@@ -73,12 +74,12 @@ func (m *module) versions(b *hclwrite.Body) error {
 
 // provider writes provider.tf.
 func (m *module) provider(b *hclwrite.Body) error {
-	p := block(b, []string{
+	p := tfwrite.Block(b, []string{
 		"Credentials come from the environment, never from files in this directory: YC_TOKEN (an",
 		"IAM or OAuth token) or YC_SERVICE_ACCOUNT_KEY_FILE (a service account's authorized key).",
 	}, "provider", "yandex")
-	p.SetAttributeRaw("cloud_id", ref("var", varCloudID))
-	p.SetAttributeRaw("folder_id", ref("var", varFolderID))
+	p.SetAttributeRaw("cloud_id", tfwrite.Ref("var", varCloudID))
+	p.SetAttributeRaw("folder_id", tfwrite.Ref("var", varFolderID))
 	// Every resource that has a zone sets it; this is the default for anything else.
 	p.SetAttributeValue("zone", cty.StringVal(m.c.Nodes[0].Zone))
 	return nil
@@ -87,7 +88,7 @@ func (m *module) provider(b *hclwrite.Body) error {
 // variables writes variables.tf: where the cluster goes, SSH access, and the secrets.
 func (m *module) variables(b *hclwrite.Body) error {
 	stringVar := func(name, description string) *hclwrite.Body {
-		v := block(b, nil, "variable", name)
+		v := tfwrite.Block(b, nil, "variable", name)
 		v.SetAttributeRaw("type", hclwrite.TokensForIdentifier("string"))
 		v.SetAttributeValue("description", cty.StringVal(description))
 		return v
@@ -101,19 +102,27 @@ func (m *module) variables(b *hclwrite.Body) error {
 	}
 	withDefault(stringVar(varSSHPublicKey, `SSH public key (one line, like "ssh-ed25519 AAAA... you@host") allowed to log in to every VM as ssh_user; empty for no SSH login.`), "")
 	withDefault(stringVar(varSSHUser, "User the SSH key logs in as: the image's default user."), m.c.OS.DefaultUser)
+	return SecretVariables(b)
+}
+
+// SecretVariables appends one sensitive string variable per model.Secrets, each validated
+// against what the configuration files can hold unquoted. Both targets declare them alike.
+func SecretVariables(b *hclwrite.Body) error {
 	for _, s := range model.Secrets {
 		desc, ok := secretDescriptions[s]
 		if !ok {
 			return fmt.Errorf("secret %s has no description", s)
 		}
 		name := string(s)
-		if err := checkIdent("secret", name); err != nil {
+		if err := tfwrite.CheckIdent("secret", name); err != nil {
 			return err
 		}
-		v := stringVar(name, desc+" Pass it in a var file (pghac secrets init writes one), never on the command line.")
+		v := tfwrite.Block(b, nil, "variable", name)
+		v.SetAttributeRaw("type", hclwrite.TokensForIdentifier("string"))
+		v.SetAttributeValue("description", cty.StringVal(desc+" Pass it in a var file (pghac secrets init writes one), never on the command line."))
 		v.SetAttributeValue("sensitive", cty.True)
-		val := block(v, nil, "validation")
-		val.SetAttributeRaw("condition", call("can", call("regex", str(secretPattern), ref("var", name))))
+		val := tfwrite.Block(v, nil, "validation")
+		val.SetAttributeRaw("condition", tfwrite.Call("can", tfwrite.Call("regex", tfwrite.Str(secretPattern), tfwrite.Ref("var", name))))
 		val.SetAttributeValue("error_message", cty.StringVal(
 			`Use at least 16 letters, digits, "_" or "-" (not first): the value is written unquoted into configuration files.`))
 	}

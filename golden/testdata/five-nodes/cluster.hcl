@@ -1,4 +1,5 @@
 # Five nodes, all etcd members; node4 has more memory (parameters follow the smallest node).
+# TARGETS: yandex sandbox
 cluster "main" {
   network {
     subnet "ru-central1-a" {

@@ -1,4 +1,5 @@
 # Everything at its default: only the network and the nodes are given.
+# TARGETS: yandex sandbox
 cluster "main" {
   network {
     subnet "ru-central1-a" {

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/sandboxtf"
+	"github.com/pghac/pghac/internal/sandbox"
+)
+
+// What up, down, status and env share: the sandbox's files and its internal/sandbox Config.
+
+// sandboxFlags are the flags of the sandbox commands.
+type sandboxFlags struct {
+	file, out, stateDir, terraform *string
+}
+
+func addSandboxFlags(fs *pflag.FlagSet, withTerraform bool) sandboxFlags {
+	f := sandboxFlags{
+		file:     fs.StringP("file", "f", "cluster.hcl", "read the cluster from `FILE`"),
+		out:      fs.StringP("out", "o", "deploy", "the generated tree is `DIR`/sandbox/"),
+		stateDir: fs.String("state-dir", "", "keep the sandbox's state, secrets and Terraform files in `DIR`/sandbox/ (default .pghac beside FILE)"),
+	}
+	if withTerraform {
+		f.terraform = fs.String("terraform", "", "run the Terraform or OpenTofu binary at `PATH` (default $PGHAC_TERRAFORM, else terraform or tofu on PATH)")
+	}
+	return f
+}
+
+// sandboxSite is where the sandbox's files are: site for the sandbox target, with absolute
+// paths (Terraform's provisioners run in another directory), plus the files only the sandbox
+// has.
+type sandboxSite struct {
+	site
+	dir      string // .pghac/sandbox: internal/sandbox's StateDir
+	paths    string // the var file of the machine's paths, .pghac/sandbox/paths.tfvars.json
+	pgpass   string // the password file pghac env writes, .pghac/sandbox/pgpass
+	cacheDir string // the cached images
+}
+
+func (c *cli) sandboxSite(cmd string, f sandboxFlags) (sandboxSite, int, bool) {
+	abs := func(p string) (string, bool) {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+			return "", false
+		}
+		return a, true
+	}
+	file, ok1 := abs(*f.file)
+	out, ok2 := abs(*f.out)
+	stateDir := *f.stateDir
+	ok3 := true
+	if stateDir != "" {
+		stateDir, ok3 = abs(stateDir)
+	}
+	if !ok1 || !ok2 || !ok3 {
+		return sandboxSite{}, exitRuntime, false
+	}
+	s := newSite(file, out, stateDir, model.TargetSandbox)
+	dir := filepath.Join(s.state, string(model.TargetSandbox))
+	return sandboxSite{
+		site:     s,
+		dir:      dir,
+		paths:    filepath.Join(dir, "paths.tfvars.json"),
+		pgpass:   filepath.Join(dir, "pgpass"),
+		cacheDir: sandbox.DefaultCacheDir(c.getenv),
+	}, exitOK, true
+}
+
+// config is the internal/sandbox Config of cl in s.
+func (s sandboxSite) config(cl *model.Cluster, log io.Writer) sandbox.Config {
+	return sandbox.Config{
+		StateDir: s.dir,
+		CacheDir: s.cacheDir,
+		Bridge:   cl.Sandbox.Bridge,
+		CIDR:     cl.Sandbox.CIDR,
+		Packages: cl.OS.Packages,
+		Log:      log,
+	}
+}
+
+// sandboxCommand is what the sandbox's Terraform runs (emit/sandboxtf): it starts and stops
+// the network and the machines through internal/sandbox. Nobody else should.
+var sandboxCommand = &command{
+	name:     sandboxtf.Command,
+	synopsis: "[flags] net-up|net-down BRIDGE | machine-up|machine-down MACHINE",
+	summary:  "start or stop the sandbox's network or one machine (internal)",
+	detail: `Starts or stops the sandbox's network (bridge and apt proxy) or one of its machines.
+The sandbox's Terraform runs it from its provisioners during 'pghac up' and
+'pghac down'. machine-up reads the machine's user-data from $` + sandboxtf.EnvUserData + `.
+Everything it prints also goes to the state folder's provisioners/ logs, because
+Terraform hides the output of a provisioner that handles secrets.`,
+	maxArgs: 2,
+	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
+		stateDir := fs.String(strings.TrimPrefix(sandboxtf.FlagStateDir, "--"), "", "the sandbox's state folder `DIR` (absolute)")
+		cacheDir := fs.String(strings.TrimPrefix(sandboxtf.FlagCacheDir, "--"), "", "the image cache `DIR` (absolute)")
+		bridge := fs.String(strings.TrimPrefix(sandboxtf.FlagBridge, "--"), "", "the host bridge `NAME`")
+		cidr := fs.String(strings.TrimPrefix(sandboxtf.FlagCIDR, "--"), "", "the sandbox network `CIDR`")
+		packages := fs.String(strings.TrimPrefix(sandboxtf.FlagPackages, "--"), "", "comma-separated `PACKAGES` baked into the image")
+		address := fs.String(strings.TrimPrefix(sandboxtf.FlagAddress, "--"), "", "machine-up: the machine's `ADDRESS`")
+		return func(c *cli, args []string) int {
+			if len(args) != 2 {
+				return c.usageError(lookup(sandboxtf.Command), "want an action and its object")
+			}
+			action, object := args[0], args[1]
+			p, err := netip.ParsePrefix(*cidr)
+			if err != nil || *stateDir == "" || !filepath.IsAbs(*stateDir) || *cacheDir == "" || !filepath.IsAbs(*cacheDir) || *bridge == "" {
+				return c.usageError(lookup(sandboxtf.Command), "--state-dir, --cache-dir (absolute), --bridge and --cidr are required")
+			}
+			cfg := sandbox.Config{StateDir: *stateDir, CacheDir: *cacheDir, Bridge: *bridge, CIDR: p}
+			if *packages != "" {
+				cfg.Packages = strings.Split(*packages, ",")
+			}
+			return c.sandboxAction(cfg, action, object, *address)
+		}
+	},
+}
+
+// provisionerLog is where one action's output is kept: Terraform shows nothing of a provisioner
+// whose configuration holds a secret.
+func provisionerLog(stateDir, object, action string) string {
+	return filepath.Join(stateDir, "provisioners", object+"."+action+".log")
+}
+
+func (c *cli) sandboxAction(cfg sandbox.Config, action, object, address string) int {
+	logPath := provisionerLog(cfg.StateDir, object, action)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", sandboxtf.Command, err)
+		return exitRuntime
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", sandboxtf.Command, err)
+		return exitRuntime
+	}
+	defer logFile.Close()
+	out := io.MultiWriter(c.stderr, logFile)
+	cfg.Log = out
+	fail := func(err error) int {
+		fmt.Fprintf(out, "pghac %s %s %s: %v\n", sandboxtf.Command, action, object, err)
+		return exitRuntime
+	}
+	switch action {
+	case sandboxtf.NetUp, sandboxtf.NetDown:
+		if object != cfg.Bridge {
+			return c.usageError(lookup(sandboxtf.Command), fmt.Sprintf("%s acts on bridge %s, not %q", action, cfg.Bridge, object))
+		}
+		if action == sandboxtf.NetUp {
+			err = sandbox.NetworkUp(c.ctx, cfg)
+		} else {
+			err = sandbox.NetworkDown(c.ctx, cfg)
+		}
+	case sandboxtf.MachineUp:
+		addr, perr := netip.ParseAddr(address)
+		if perr != nil {
+			return c.usageError(lookup(sandboxtf.Command), "machine-up needs --address: "+perr.Error())
+		}
+		userData := c.getenv(sandboxtf.EnvUserData)
+		if userData == "" {
+			return fail(fmt.Errorf("no user-data: $%s is empty", sandboxtf.EnvUserData))
+		}
+		err = sandbox.MachineUp(c.ctx, cfg, object, addr, []byte(userData))
+	case sandboxtf.MachineDown:
+		err = sandbox.MachineDown(c.ctx, cfg, object)
+	default:
+		return c.usageError(lookup(sandboxtf.Command), fmt.Sprintf("unknown action %q: want net-up, net-down, machine-up or machine-down", action))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(out, "pghac %s %s %s: done\n", sandboxtf.Command, action, object)
+	return exitOK
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
+)
+
+var statusCommand = &command{
+	name:     "status",
+	synopsis: "[-f cluster.hcl] [--state-dir DIR] [--json]",
+	summary:  "show the sandbox cluster's members, roles, replication lag, etcd and HAProxy",
+	detail: `Asks the sandbox's nodes how the cluster is: Patroni's REST API (/cluster) for every
+member's role, state, timeline and replication lag, as 'patronictl list' shows
+them; etcd's /health on every member; and each node's HAProxy statistics page,
+whether it routes the primary port to the leader and the replica port to the
+replicas. With --json the same as one JSON object.
+
+Exits 0 when the cluster is healthy (one leader, every replica streaming with lag
+0, etcd healthy, every HAProxy routing right), 4 otherwise.`,
+	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
+		f := addSandboxFlags(fs, false)
+		asJSON := fs.Bool("json", false, "print the status as JSON")
+		return func(c *cli, _ []string) int {
+			s, code, ok := c.sandboxSite("status", f)
+			if !ok {
+				return code
+			}
+			return c.status(s, *asJSON)
+		}
+	},
+}
+
+func (c *cli) status(s sandboxSite, asJSON bool) int {
+	l, code, ok := c.loadQuiet("status", s.file)
+	if !ok {
+		return code
+	}
+	st := newProber(statsPassword(s)).observe(c.ctx, l)
+	if asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(st); err != nil {
+			fmt.Fprintf(c.stderr, "pghac status: %v\n", err)
+			return exitRuntime
+		}
+	} else {
+		printStatus(c.stdout, st)
+	}
+	if !st.Healthy {
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// loadQuiet compiles the cluster file for the sandbox, printing diagnostics only when it has
+// errors (status and env read an existing sandbox; up has shown the warnings).
+func (c *cli) loadQuiet(cmd, file string) (*model.Cluster, int, bool) {
+	l, code, ok := c.load(cmd, file, model.TargetSandbox, false)
+	if !ok {
+		return nil, code, false
+	}
+	return l.cluster, exitOK, true
+}
+
+// statsPassword is HAProxy's statistics password from the sandbox's secrets, "" when there are
+// none (the HAProxy check is then skipped).
+func statsPassword(s sandboxSite) string {
+	vars, err := infra.StringVars(s.secrets)
+	if err != nil {
+		return ""
+	}
+	return vars[string(model.SecretStatsPassword)]
+}
+
+// roleNames are Patroni's roles as patronictl list shows them.
+var roleNames = map[string]string{
+	"leader":         "Leader",
+	"sync_standby":   "Sync Standby",
+	"replica":        "Replica",
+	"standby_leader": "Standby Leader",
+}
+
+// printStatus writes st as a table like patronictl list's, then the verdict.
+func printStatus(w io.Writer, st clusterStatus) {
+	title := fmt.Sprintf("Cluster %s (%s", st.Cluster, st.Target)
+	if st.Network != "" {
+		title += ", " + st.Network
+	}
+	fmt.Fprintln(w, title+")")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tADDRESS\tROLE\tSTATE\tTL\tLAG\tETCD\tHAPROXY")
+	for _, m := range st.Members {
+		role := roleNames[m.Role]
+		if role == "" {
+			role = m.Role
+		}
+		state, tl, lag := m.State, "", ""
+		if state == "" {
+			state = "-"
+		}
+		if m.Timeline > 0 {
+			tl = strconv.Itoa(m.Timeline)
+		}
+		if m.State != "" && m.Role != roleLeader {
+			lag = "unknown"
+			if m.LagBytes != nil {
+				lag = strconv.FormatInt(*m.LagBytes, 10)
+			}
+		}
+		haproxy := m.HAProxy
+		if haproxy == "" {
+			haproxy = "not checked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Address, dash(role), state, dash(tl), dash(lag), m.Etcd, haproxy)
+	}
+	tw.Flush()
+	if st.Healthy {
+		fmt.Fprintln(w, "Healthy: one leader, every replica streaming with lag 0, etcd healthy, HAProxy routing on every node.")
+		return
+	}
+	fmt.Fprintln(w, "Not healthy:")
+	for _, p := range st.Problems {
+		fmt.Fprintln(w, "  - "+strings.ReplaceAll(p, "\n", "\n    "))
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

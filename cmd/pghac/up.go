@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/sandboxtf"
+	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/sandbox"
+)
+
+var upCommand = &command{
+	name:     "up",
+	synopsis: "[-f cluster.hcl] [-o deploy] [--state-dir DIR] [--timeout DURATION] [--terraform PATH]",
+	summary:  "run the cluster in the local sandbox: three machines on this host",
+	detail: `Builds deploy/sandbox/ from cluster.hcl and runs it on this host: one machine per
+node (systemd-nspawn, booted from a cached Debian 12 root, on bridge pghac0 with
+addresses from the sandbox block's network), each configured by the real
+cloud-init from the same user-data as in the cloud. It needs root.
+
+Secrets are generated into .pghac/sandbox/secrets.tfvars on the first run. The
+machines are started by Terraform (terraform_data resources, no provider to
+download) without asking: the sandbox is local. Then up waits, showing each
+node's progress (booting, cloud-init, etcd, Patroni, replication, HAProxy), until
+every member runs, every replica streams with lag 0 and every node's HAProxy
+routes the primary port to the leader and the replica port to the replicas. If a
+node fails it says which and why, with the tail of its logs.
+
+Running up again changes nothing and reports the running cluster. 'pghac down'
+removes everything, also after an interrupted up.`,
+	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
+		f := addSandboxFlags(fs, true)
+		timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for a healthy cluster after `DURATION`")
+		return func(c *cli, _ []string) int {
+			s, code, ok := c.sandboxSite("up", f)
+			if !ok {
+				return code
+			}
+			return c.up(s, *f.terraform, *timeout)
+		}
+	},
+}
+
+func (c *cli) up(s sandboxSite, terraform string, timeout time.Duration) int {
+	start := time.Now()
+	fail := func(err error) int {
+		if c.ctx.Err() != nil {
+			fmt.Fprintf(c.stderr, "pghac up: interrupted; `pghac down` removes whatever was started\n")
+			return exitRuntime
+		}
+		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
+		return exitRuntime
+	}
+	bin, ok := c.findTerraform("up", terraform)
+	if !ok {
+		return exitRuntime
+	}
+	cl, code, ok := c.buildSandbox("up", s)
+	if !ok {
+		return code
+	}
+	cfg := s.config(cl, prefixWriter{c.stdout, "  "})
+	if err := sandbox.Preflight(cfg); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(c.stderr, "pghac up: %s\n", line)
+		}
+		return exitRuntime
+	}
+	if code, ok := c.ensureSandboxSecrets(s); !ok {
+		return code
+	}
+	if err := writePaths(s); err != nil {
+		return fail(err)
+	}
+	if err := c.resetIfStale(s, bin, cl, cfg); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(c.stdout, "Machine image (Debian 12 with %s):\n", strings.Join(cl.OS.Packages, ", "))
+	if _, err := sandbox.EnsureImage(c.ctx, cfg); err != nil {
+		return fail(fmt.Errorf("machine image: %w", err))
+	}
+
+	varFiles := []string{s.secrets, s.paths}
+	secrets, err := secretValues(varFiles)
+	if err != nil {
+		return fail(err)
+	}
+	fp, err := fingerprint(s.site)
+	if err != nil {
+		return fail(err)
+	}
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.work, Stdout: prefixWriter{c.stdout, "  "}, Secrets: secrets})
+	if err != nil {
+		return fail(err)
+	}
+	p, code, ok := c.runPlan("up", w, s.site, false, infra.PlanOptions{VarFiles: varFiles, Fingerprint: fp})
+	if !ok {
+		c.printProvisionerLogs(s, cl)
+		return code
+	}
+	if p.Info.HasChanges {
+		printSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", bin.Name), p, nil, c.stdoutColor())
+		if err := w.Apply(c.ctx, fp); err != nil {
+			code := c.terraformFailed("up", err)
+			c.printProvisionerLogs(s, cl)
+			if c.ctx.Err() != nil {
+				fmt.Fprintf(c.stderr, "`pghac down` removes whatever was started.\n")
+			}
+			return code
+		}
+	} else {
+		w.ClearPlan()
+		fmt.Fprintf(c.stdout, "The sandbox's machines run already: nothing to start.\n")
+	}
+
+	fmt.Fprintf(c.stdout, "\nWaiting for the cluster (at most %s):\n", timeout)
+	ctx, cancel := context.WithTimeout(c.ctx, timeout)
+	defer cancel()
+	st, err := c.waitHealthy(ctx, cl, cfg, newProber(statsPassword(s)), start)
+	fmt.Fprintln(c.stdout)
+	if err != nil {
+		var merr *sandbox.MachineError
+		if errors.As(err, &merr) {
+			fmt.Fprintf(c.stderr, "pghac up: node %s failed: %s\n%s\n", merr.Machine, merr.Problem, strings.TrimRight(merr.Logs, "\n"))
+			return exitRuntime
+		}
+		if c.ctx.Err() != nil {
+			return fail(err)
+		}
+		printStatus(c.stdout, st)
+		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
+		c.printNodeLogs(cl, cfg, st)
+		return exitRuntime
+	}
+	printStatus(c.stdout, st)
+	fmt.Fprintf(c.stdout, "\nUp in %s. Connect with: eval \"$(pghac env)\"; psql   (pghac status shows the cluster; pghac down removes it)\n",
+		time.Since(start).Round(time.Second))
+	return exitOK
+}
+
+// buildSandbox compiles the cluster for the sandbox and writes deploy/sandbox/ when it changed.
+func (c *cli) buildSandbox(cmd string, s sandboxSite) (*model.Cluster, int, bool) {
+	l, code, ok := c.load(cmd, s.file, model.TargetSandbox, false)
+	if !ok {
+		return nil, code, false
+	}
+	set, err := emitSafely(l.cluster)
+	if err != nil {
+		msg := err.Error()
+		if !strings.Contains(msg, "(a pghac bug)") {
+			msg = "internal error (a pghac bug): " + msg
+		}
+		fmt.Fprintf(c.stderr, "pghac %s: %s\n", cmd, msg)
+		return nil, exitInternal, false
+	}
+	drift, err := artifact.Compare(s.deploy, set)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		return nil, exitRuntime, false
+	}
+	if !drift.Clean() {
+		if err := artifact.WriteDir(s.deploy, set); err != nil {
+			fmt.Fprintf(c.stderr, "pghac %s: write %s: %v\n", cmd, s.deploy, err)
+			return nil, exitRuntime, false
+		}
+		writeSummary(c.stdout, s.deploy, set, drift)
+	}
+	if err := makeStateDir(s.site); err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		return nil, exitRuntime, false
+	}
+	return l.cluster, exitOK, true
+}
+
+// ensureSandboxSecrets generates the sandbox's secrets on the first run.
+func (c *cli) ensureSandboxSecrets(s sandboxSite) (int, bool) {
+	if _, err := os.Stat(s.secrets); err == nil {
+		return exitOK, true
+	}
+	if code := c.secretsInit(s.site, false); code != exitOK {
+		return code, false
+	}
+	return exitOK, true
+}
+
+// writePaths writes the sandbox module's non-secret variables: where pghac, the state and the
+// image cache are on this machine.
+func writePaths(s sandboxSite) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(map[string]string{
+		sandboxtf.VarPghac:    exe,
+		sandboxtf.VarStateDir: s.dir,
+		sandboxtf.VarCacheDir: s.cacheDir,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	// Terraform reads a .tfvars.json file as JSON.
+	return os.WriteFile(s.paths, append(b, '\n'), 0o600)
+}
+
+// stateFile is Terraform's local state in the working directory.
+func stateFile(s sandboxSite) string { return filepath.Join(s.work, "terraform.tfstate") }
+
+// resetIfStale removes a sandbox whose Terraform state says machines run that do not (the
+// host rebooted, or someone killed them): Terraform would see nothing to do.
+func (c *cli) resetIfStale(s sandboxSite, bin infra.Binary, cl *model.Cluster, cfg sandbox.Config) error {
+	if _, err := os.Stat(stateFile(s)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	ms, err := sandbox.Machines(cfg)
+	if err != nil {
+		return err
+	}
+	running := map[string]bool{}
+	for _, m := range ms {
+		running[m.Name] = m.Running()
+	}
+	var missing []string
+	for _, n := range cl.Nodes {
+		if !running[n.Name] {
+			missing = append(missing, n.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "Terraform's state has machines that do not run (%s): removing the sandbox first.\n", strings.Join(missing, ", "))
+	return c.teardown(s, bin, cfg)
+}
+
+// teardown destroys what Terraform's state holds, then removes whatever is left (an
+// interrupted run may have started more than the state knows), and forgets the state.
+func (c *cli) teardown(s sandboxSite, bin infra.Binary, cfg sandbox.Config) error {
+	var destroyErr error
+	if _, err := os.Stat(stateFile(s)); err == nil {
+		destroyErr = c.terraformDestroy(s, bin)
+		if destroyErr != nil {
+			fmt.Fprintf(c.stderr, "pghac: Terraform destroy failed (the cleanup below removes what is left): %v\n", destroyErr)
+		}
+	}
+	if err := sandbox.Cleanup(c.ctx, cfg); err != nil {
+		return fmt.Errorf("cleanup: %w", err)
+	}
+	// Nothing runs any more: a state saying otherwise would make the next up do nothing.
+	for _, f := range []string{stateFile(s), stateFile(s) + ".backup"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cli) terraformDestroy(s sandboxSite, bin infra.Binary) error {
+	varFiles := []string{s.paths}
+	if _, err := os.Stat(s.secrets); err == nil {
+		varFiles = append([]string{s.secrets}, varFiles...)
+	}
+	secrets, err := secretValues(varFiles)
+	if err != nil {
+		return err
+	}
+	if err := writePaths(s); err != nil {
+		return err
+	}
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.work, Stdout: prefixWriter{c.stdout, "  "}, Secrets: secrets})
+	if err != nil {
+		return err
+	}
+	if err := w.Stage(s.deploy); err != nil {
+		return err
+	}
+	if err := w.Init(c.ctx); err != nil {
+		return err
+	}
+	_, err = w.Destroy(c.ctx, varFiles)
+	return err
+}
+
+// printProvisionerLogs prints the logs of the provisioners that failed: Terraform hides the
+// output of those that handle secrets.
+func (c *cli) printProvisionerLogs(s sandboxSite, cl *model.Cluster) {
+	objects := []string{cl.Sandbox.Bridge}
+	for _, n := range cl.Nodes {
+		objects = append(objects, n.Name)
+	}
+	for _, o := range objects {
+		for _, a := range []string{sandboxtf.NetUp, sandboxtf.MachineUp} {
+			b, err := os.ReadFile(provisionerLog(s.dir, o, a))
+			if err != nil || strings.HasSuffix(strings.TrimSpace(string(b)), ": done") {
+				continue
+			}
+			fmt.Fprintf(c.stderr, "== %s %s (%s)\n%s\n", a, o, provisionerLog(s.dir, o, a), tail(string(b), 30))
+		}
+	}
+}
+
+// printNodeLogs prints the logs of every node that is not healthy.
+func (c *cli) printNodeLogs(cl *model.Cluster, cfg sandbox.Config, st clusterStatus) {
+	for _, n := range cl.Nodes {
+		bad := false
+		for _, p := range st.Problems {
+			bad = bad || strings.HasPrefix(p, n.Name+":")
+		}
+		if !bad {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		logs := sandbox.Logs(ctx, cfg, n.Name)
+		for _, unit := range []string{"etcd", "patroni", "pgbouncer", "haproxy"} {
+			out, _, _ := sandbox.Exec(ctx, cfg, n.Name, "journalctl", "-u", unit, "-n", "15", "--no-pager", "-o", "short-monotonic")
+			logs += fmt.Sprintf("== %s (journal, last 15 lines)\n%s", unit, indent(string(out)))
+		}
+		cancel()
+		fmt.Fprintf(c.stderr, "\n==== node %s\n%s\n", n.Name, strings.TrimRight(logs, "\n"))
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return indent(strings.Join(lines, "\n"))
+}
+
+func indent(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
+}

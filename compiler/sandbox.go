@@ -1,0 +1,110 @@
+package compiler
+
+import (
+	"net/netip"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/schema"
+)
+
+// The sandbox's network. The host (bridge) takes the first usable address and the nodes
+// sandboxFirstNode onwards, in name order; the addresses between are left for the host's
+// own use (the apt proxy binds the bridge address).
+const (
+	defaultSandboxCIDR = "10.213.0.0/24"
+	sandboxBridge      = "pghac0"
+	sandboxFirstNode   = 11
+	// maxSandboxNodeName keeps nspawn's host-side veth name, "vb-" + machine name, within
+	// Linux's 15-character interface names.
+	maxSandboxNodeName = 12
+	// sandboxImageFamily is the only image the sandbox's machines run (debootstrap bookworm).
+	sandboxImageFamily = "debian-12"
+)
+
+// compileSandbox checks the sandbox block (for every target: it is part of the file) and
+// returns the sandbox network, invalid when the block is.
+func compileSandbox(d *diags, sc *schema.Cluster) *model.Sandbox {
+	sb := &model.Sandbox{Bridge: sandboxBridge, DeclRange: sc.DefRange}
+	cidr, rng := defaultSandboxCIDR, sc.NameRange
+	if s := sc.Sandbox; s != nil {
+		sb.DeclRange = s.DefRange
+		rng = s.DefRange
+		if s.CIDR != nil {
+			cidr, rng = *s.CIDR, s.CIDRRange
+		}
+	}
+	p, err := netip.ParsePrefix(cidr)
+	switch {
+	case err != nil || !p.Addr().Is4():
+		d.errorf(rng, "Invalid sandbox network", "%q is not an IPv4 network: write one like %q.", cidr, defaultSandboxCIDR)
+		return sb
+	case p.Masked() != p:
+		d.errorf(rng, "Invalid sandbox network", "%q has host bits set: the network is %s.", cidr, p.Masked())
+		return sb
+	case !isPrivate(p):
+		d.errorf(rng, "Sandbox network outside the private ranges",
+			"%s is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16: the sandbox's machines must not take addresses that belong to someone else.", p)
+		return sb
+	case p.Bits() < 16 || p.Bits() > 28:
+		d.errorf(rng, "Invalid sandbox network size", "%s has a /%d prefix; use /16 to /28.", p, p.Bits())
+		return sb
+	}
+	// The host's address is the network's first usable one; node i gets the (sandboxFirstNode+i)th.
+	nodes := len(sc.Nodes)
+	if room := 1<<(32-p.Bits()) - sandboxFirstNode - 1; nodes > room {
+		d.errorf(rng, "Sandbox network too small",
+			"%s has room for %d nodes (from .%d on, below the broadcast address); the cluster has %d. Use a larger network, like %q.",
+			p, room, sandboxFirstNode, nodes, defaultSandboxCIDR)
+		return sb
+	}
+	sb.CIDR = p
+	sb.HostAddress = p.Addr().Next()
+	return sb
+}
+
+// localize turns c, compiled for the cloud, into the sandbox: the nodes take addresses from the
+// sandbox network, which is the cluster's one subnet and the only network that reaches it;
+// the host plays the load generator and the load balancer, so neither exists; Terraform's
+// state stays local. Everything else is as compiled.
+func localize(d *diags, sc *schema.Cluster, c *model.Cluster, cv clusterVM) {
+	for _, sn := range sc.Nodes {
+		if len(sn.Name) > maxSandboxNodeName && nameRE.MatchString(sn.Name) {
+			d.errorf(sn.NameRange, "Node name too long for the sandbox",
+				"The sandbox names each machine's network interface \"vb-<node>\", and Linux allows 15 characters: shorten %q to at most %d characters.",
+				sn.Name, maxSandboxNodeName)
+		}
+	}
+	if cv.family != sandboxImageFamily {
+		d.errorf(orRange(cv.familyRange, cv.familyRange != (hcl.Range{}), sc.NameRange), "Image not available in the sandbox",
+			"The sandbox's machines run %s, built with debootstrap; %q can only be built for the cloud. Use image_family = %q to run this cluster in the sandbox.",
+			"Debian 12 (bookworm)", cv.family, sandboxImageFamily)
+	}
+	sb := c.Sandbox
+	if !sb.CIDR.IsValid() {
+		return
+	}
+	for i := range c.Nodes {
+		c.Nodes[i].Address = nthAddr(sb.CIDR, sandboxFirstNode+i)
+	}
+	c.Network = model.Network{
+		// The nodes keep their zones: they name nothing in the sandbox.
+		Subnets:     []model.Subnet{{Zone: string(model.TargetSandbox), CIDR: sb.CIDR, DeclRange: sb.DeclRange}},
+		AdminCIDRs:  []netip.Prefix{sb.CIDR},
+		ClientCIDRs: []netip.Prefix{sb.CIDR},
+	}
+	if c.Backend != nil && sc.Backend.AllowFrom == nil {
+		c.Backend.AllowFrom = c.Network.ClientCIDRs
+	}
+	c.LoadGenerator = nil
+	c.LoadBalancer = nil
+	c.State = nil
+}
+
+// nthAddr is the address n after p's network address.
+func nthAddr(p netip.Prefix, n int) netip.Addr {
+	a := p.Addr().As4()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]) + uint32(n)
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}

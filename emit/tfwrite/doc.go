@@ -1,0 +1,6 @@
+// Package tfwrite builds Terraform configuration with hclwrite for pghac's Terraform emitters
+// (emit/terraform for the cloud, emit/sandboxtf for the sandbox): references, string
+// templates, calls, objects, commented blocks, and rendering as `terraform fmt` does under the
+// generated-code header. Literal values are always quoted and escaped, so nothing from the
+// model can become Terraform syntax.
+package tfwrite

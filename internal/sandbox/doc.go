@@ -1,0 +1,36 @@
+// Package sandbox is the machinery of pghac's local target: real machines booted
+// with systemd-nspawn on this host, each with its own network namespace, address,
+// cgroups and disk, run by the real systemd and cloud-init inside. The CLI (`pghac
+// up/down/status` and the hidden `pghac __sandbox` commands that the sandbox's
+// Terraform runs) drives it; it knows nothing of the model or of Terraform.
+//
+// The pieces, in the order `pghac up` uses them:
+//
+//   - Preflight: root, the host tools (HostPackages), cgroups, and a sandbox
+//     network that no host address or route uses; each problem is one sentence
+//     naming the fix.
+//   - EnsureImage: one cached Debian 12 (bookworm) root per cache key (recipe,
+//     the host's Debian sources, Config.Packages), under CacheDir/images. It is
+//     debootstrap minbase from the host's own mirror (read from its apt sources,
+//     never hard-coded), then cloud-init and the packages installed in a second
+//     step, with a policy-rc.d so that no daemon starts in the host's network
+//     namespace and a createcluster.d drop-in so that postgresql-NN creates no
+//     cluster of its own. Built in a temporary directory and renamed into place.
+//   - NetworkUp: a bridge with a fixed MAC and the network's first address, and
+//     apt-cacher-ng bound to that address, serving the host's mirror: machines
+//     have no route out, and cloud-init's package_update/packages go through it.
+//   - MachineUp: an overlay (--overlay=ROOT:UPPER:/) on the cached root, whose
+//     upper dir under StateDir/machines/NAME is the machine's disk; the NoCloud
+//     seed (user-data as given, meta-data, a static network-config) and the apt
+//     proxy setting written into it; cgroups of its own in every hierarchy
+//     before nspawn starts (without them, machines started with --keep-unit and
+//     no host systemd share one cgroup tree); nspawn detached in its own session.
+//   - Exec and WaitCloudInit: commands inside a machine through nsenter into its
+//     PID 1 (machinectl needs a host systemd, which this host does not have).
+//   - MachineDown, NetworkDown, Cleanup: stop and remove everything, idempotently.
+//     A machine is stopped through nspawn (SIGTERM) and, failing that, its PID 1
+//     and cgroups: killing nspawn alone orphans the machine.
+//
+// Facts this relies on were measured on this kind of host and are in
+// ../shared/reference/sandbox-notes.md.
+package sandbox

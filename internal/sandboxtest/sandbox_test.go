@@ -1,0 +1,145 @@
+package sandboxtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pghac/pghac/internal/sandbox"
+)
+
+// TestSeedChecks brings the cluster up and repeats what the seed checked by hand, then takes
+// it down and checks that nothing of it is left.
+func TestSeedChecks(t *testing.T) {
+	c := Up(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cl := c.Model
+	addrs := c.Addresses()
+	primary, replica := cl.HAProxy.PrimaryPort, cl.HAProxy.ReplicaPort
+
+	if !strings.Contains(c.UpTwice, "nothing to start") || !strings.Contains(c.UpTwice, "Healthy") {
+		t.Errorf("second up is not a no-op reporting the cluster:\n%s", c.UpTwice)
+	}
+
+	if out, err := c.PSQL(ctx, addrs[0], primary, "", "CREATE TABLE seed (id int primary key, note text)"); err != nil {
+		t.Fatalf("CREATE TABLE through :%d: %v\n%s", primary, err, out)
+	}
+	out, err := c.PSQL(ctx, addrs[1], replica, "", "CREATE TABLE seed2 (id int)")
+	if err == nil || !strings.Contains(out, "cannot execute CREATE TABLE in a read-only transaction") {
+		t.Errorf("CREATE TABLE through :%d: want the read-only error, got %v\n%s", replica, err, out)
+	}
+	if out, err := c.PSQL(ctx, addrs[2], primary, "", "INSERT INTO seed VALUES (1, 'written through the primary port')"); err != nil {
+		t.Fatalf("INSERT: %v\n%s", err, out)
+	}
+	for _, a := range addrs {
+		var got string
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if got, _ = c.PSQL(ctx, a, replica, "", "SELECT note FROM seed WHERE id = 1"); got == "written through the primary port" {
+				break
+			}
+		}
+		if got != "written through the primary port" {
+			t.Errorf("%s:%d: row not read back: %q", a, replica, got)
+		}
+	}
+
+	for _, n := range cl.Nodes {
+		st, err := c.Exec(ctx, n.Name, "cloud-init", "status")
+		if err != nil || !strings.Contains(st, "status: done") {
+			t.Errorf("%s: cloud-init status: %v %q", n.Name, err, st)
+		}
+	}
+	list, err := c.Exec(ctx, cl.Nodes[0].Name, "patronictl", "-c", "/etc/patroni/config.yml", "list")
+	if err != nil {
+		t.Fatalf("patronictl list: %v\n%s", err, list)
+	}
+	members, leaders := 0, 0
+	for _, line := range strings.Split(list, "\n") {
+		for _, n := range cl.Nodes {
+			if strings.HasPrefix(strings.TrimLeft(line, "| "), n.Name+" ") {
+				members++
+				if strings.Contains(line, "| Leader ") {
+					leaders++
+				}
+			}
+		}
+	}
+	if members != 3 || leaders != 1 {
+		t.Errorf("patronictl list: %d members, %d leaders; want 3 and 1:\n%s", members, leaders, list)
+	}
+
+	resp, err := http.Get(fmt.Sprintf("http://%s:%d/", addrs[0], cl.HAProxy.StatsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("HAProxy stats without credentials: HTTP %d, want 401", resp.StatusCode)
+	}
+
+	for _, port := range []int{cl.Postgres.Port, cl.PgBouncer.Port, primary} {
+		out, err := c.PSQL(ctx, addrs[1], port, "WrongPasswordWrongPassword", "SELECT 1")
+		// PostgreSQL says "password authentication failed", PgBouncer "SASL authentication failed".
+		if err == nil || !strings.Contains(out, "authentication failed") {
+			t.Errorf(":%d accepted a wrong password (or failed otherwise): %v %s", port, err, out)
+		}
+		if out, err := c.PSQL(ctx, addrs[1], port, "", "SELECT 1"); err != nil || out != "1" {
+			t.Errorf(":%d refused the right password: %v %s", port, err, out)
+		}
+	}
+
+	// pghac env's settings work as they are, and keep the password in a 0600 file.
+	cmd := exec.CommandContext(ctx, "psql", "-X", "-w", "-At", "-c", "SELECT count(*) FROM seed")
+	cmd.Env = append(os.Environ(), c.Env...)
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Errorf("psql with pghac env's settings: %v %s", err, out)
+	}
+	info, err := os.Stat(filepath.Join(c.Config.StateDir, "pgpass"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("pgpass: %v %v", err, info)
+	}
+	if out, err := c.Run(ctx, "status"); err != nil || !strings.Contains(out, "Healthy") {
+		t.Errorf("pghac status: %v\n%s", err, out)
+	}
+
+	// Down, and nothing is left; down again succeeds.
+	if out, err := c.Run(ctx, "down"); err != nil {
+		t.Fatalf("pghac down: %v\n%s", err, out)
+	}
+	checkNothingLeft(t, c)
+	if out, err := c.Run(ctx, "down"); err != nil {
+		t.Errorf("pghac down with nothing up: %v\n%s", err, out)
+	}
+}
+
+func checkNothingLeft(t *testing.T, c *Cluster) {
+	t.Helper()
+	links, _ := exec.Command("ip", "-br", "link").Output()
+	for _, line := range strings.Split(string(links), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && (strings.HasPrefix(f[0], c.Config.Bridge) || strings.HasPrefix(f[0], "vb-")) {
+			t.Errorf("left after down: interface %s", f[0])
+		}
+	}
+	mounts, _ := os.ReadFile("/proc/mounts")
+	if strings.Contains(string(mounts), c.Dir) {
+		t.Errorf("left after down: a mount under %s", c.Dir)
+	}
+	ms, err := sandbox.Machines(c.Config)
+	if err != nil || len(ms) > 0 {
+		t.Errorf("left after down: machines %v (%v)", ms, err)
+	}
+	procs, _ := exec.Command("ps", "-eo", "stat=,args=").Output()
+	for _, line := range strings.Split(string(procs), "\n") {
+		if strings.Contains(line, "systemd-nspawn") && !strings.HasPrefix(line, "Z") || strings.Contains(line, "apt-cacher-ng -c "+c.Config.StateDir) {
+			t.Errorf("left after down: process %s", line)
+		}
+	}
+}
