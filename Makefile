@@ -12,7 +12,8 @@ LDFLAGS := -X main.version=$(VERSION)
 # The Debian 12 packages the tests run for real: the validators (patroni --validate-config,
 # haproxy -c, cloud-init schema) and the components the sandbox starts.
 DEBS := patroni haproxy cloud-init python3-jsonschema etcd-server etcd-client pgbouncer \
-        postgresql-15 python3-etcd python3-psycopg2
+        postgresql-15 python3-etcd python3-psycopg2 \
+        debootstrap systemd-container apt-cacher-ng nftables iproute2 util-linux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZTIME ?= 10m
@@ -62,13 +63,23 @@ deps:
 	$(SUDO) apt-get update; \
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 
-## demo: install, build pghac, generate deploy/ from cluster.hcl
+## demo: install, build pghac, bring the cluster up in the local sandbox, run the seed's checks
 demo: deps build
 	bin/pghac validate
 	bin/pghac build
+	bin/pghac up
+	@eval "$$(bin/pghac env)"; set -x; \
+	psql "$$PGHAC_PRIMARY_URL" -c 'CREATE TABLE IF NOT EXISTS demo (id serial PRIMARY KEY, note text)'; \
+	out=$$(psql "$$PGHAC_REPLICAS_URL" -c 'CREATE TABLE demo_ro (id int)' 2>&1 || true); echo "$$out"; \
+	case "$$out" in *'read-only transaction'*) ;; *) echo 'the replicas accepted a write' >&2; exit 1;; esac; \
+	psql "$$PGHAC_PRIMARY_URL" -c "INSERT INTO demo (note) VALUES ('written through the primary')"; \
+	sleep 1; psql "$$PGHAC_REPLICAS_URL" -c 'SELECT * FROM demo'
+	bin/pghac status
 	@echo
-	@echo "deploy/yandex/nodes/<node>/ holds each node's cloud-init user-data and, under files/,"
-	@echo "every config file it writes. bin/pghac help lists the commands."
+	bin/pghac env
+	@echo
+	@echo "The cluster runs on three local machines. eval \"\$$(bin/pghac env)\" sets psql up;"
+	@echo "bin/pghac status shows it; bin/pghac down removes it."
 
 ## clean: remove build and test leftovers
 clean:

@@ -83,6 +83,10 @@ func (m patroniMember) lagBytes() *int64 {
 type prober struct {
 	client        *http.Client
 	statsPassword string // HAProxy's statistics page; "" skips the HAProxy check
+	// maxLag is the replica lag, in bytes, still judged healthy. `up` waits for 0; `status`
+	// accepts what HAProxy's replica check accepts, since Patroni's lag figure trails every
+	// write by up to loop_wait.
+	maxLag int64
 }
 
 func newProber(statsPassword string) *prober {
@@ -252,7 +256,7 @@ func (p *prober) observe(ctx context.Context, cl *model.Cluster) clusterStatus {
 		ms.Etcd = p.etcd(ctx, cl, n)
 		st.Members = append(st.Members, ms)
 	}
-	judgeMembers(&st, perr)
+	judgeMembers(&st, perr, p.maxLag)
 	if p.statsPassword != "" {
 		for i, n := range cl.Nodes {
 			st.Members[i].HAProxy = haproxyVerdict(p.haproxyUp(ctx, cl, n))(st.Members)
@@ -268,7 +272,7 @@ func (p *prober) observe(ctx context.Context, cl *model.Cluster) clusterStatus {
 }
 
 // judgeMembers lists what keeps the members from being healthy.
-func judgeMembers(st *clusterStatus, perr error) {
+func judgeMembers(st *clusterStatus, perr error, maxLag int64) {
 	if perr != nil {
 		st.Problems = append(st.Problems, perr.Error())
 	}
@@ -284,7 +288,7 @@ func judgeMembers(st *clusterStatus, perr error) {
 			}
 		case m.State != "streaming":
 			st.Problems = append(st.Problems, fmt.Sprintf("%s: replica is %s, not streaming", m.Name, m.State))
-		case m.LagBytes == nil || *m.LagBytes != 0:
+		case m.LagBytes == nil || *m.LagBytes > maxLag:
 			st.Problems = append(st.Problems, fmt.Sprintf("%s: replica lags %s", m.Name, lagText(m.LagBytes)))
 		}
 		if m.Etcd != "healthy" && m.Etcd != "not a member" {

@@ -44,7 +44,9 @@ func (c *cli) status(s sandboxSite, asJSON bool) int {
 	if !ok {
 		return code
 	}
-	st := newProber(statsPassword(s)).observe(c.ctx, l)
+	p := newProber(statsPassword(s))
+	p.maxLag = l.HAProxy.ReplicaMaxLagBytes
+	st := p.observe(c.ctx, l)
 	if asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -124,7 +126,7 @@ func printStatus(w io.Writer, st clusterStatus) {
 	}
 	tw.Flush()
 	if st.Healthy {
-		fmt.Fprintln(w, "Healthy: one leader, every replica streaming with lag 0, etcd healthy, HAProxy routing on every node.")
+		fmt.Fprintln(w, "Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing on every node.")
 		return
 	}
 	fmt.Fprintln(w, "Not healthy:")

@@ -131,7 +131,7 @@ MEMBER  ADDRESS     ROLE          STATE      TL  LAG  ETCD     HAPROXY
 node0   127.0.0.11  Leader        running    3   -    healthy  ok
 node1   127.0.0.12  Sync Standby  streaming  3   0    healthy  ok
 node2   127.0.0.13  Replica       streaming  3   0    healthy  ok
-Healthy: one leader, every replica streaming with lag 0, etcd healthy, HAProxy routing on every node.
+Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing on every node.
 `
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("status table (-want +got):\n%s", diff)
@@ -262,6 +262,27 @@ export PGHAC_REPLICAS_URL='postgresql://postgres@10.213.0.11:5001,10.213.0.12:50
 	for _, line := range []string{"10.213.0.11:5000:*:postgres:" + secret, "10.213.0.13:5001:*:postgres:" + secret, "10.213.0.12:5432:*:postgres:" + secret} {
 		if !strings.Contains(string(b), line+"\n") {
 			t.Errorf("pgpass lacks %q:\n%s", line, b)
+		}
+	}
+}
+
+// TestJudgeLag: `up` waits for lag 0, `status` accepts a lag HAProxy's replica check accepts.
+func TestJudgeLag(t *testing.T) {
+	lag := int64(504)
+	members := func() []memberStatus {
+		return []memberStatus{
+			{Name: "node0", Role: roleLeader, State: "running", Etcd: "healthy"},
+			{Name: "node1", Role: "replica", State: "streaming", LagBytes: &lag, Etcd: "healthy"},
+		}
+	}
+	for _, tt := range []struct {
+		maxLag  int64
+		healthy bool
+	}{{0, false}, {503, false}, {504, true}, {1 << 20, true}} {
+		st := clusterStatus{Members: members()}
+		judgeMembers(&st, nil, tt.maxLag)
+		if got := len(st.Problems) == 0; got != tt.healthy {
+			t.Errorf("maxLag %d: healthy %v, want %v (problems %q)", tt.maxLag, got, tt.healthy, st.Problems)
 		}
 	}
 }
