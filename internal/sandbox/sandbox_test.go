@@ -330,3 +330,14 @@ func TestTCPListener(t *testing.T) {
 		t.Errorf("tcpListener(127.0.0.2:%d) = %q, want none", port, got)
 	}
 }
+
+// TestPreflightMissingTool: a host without systemd-nspawn gets one sentence naming the package.
+func TestPreflightMissingTool(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // nothing found on PATH; /usr/sbin is still looked at
+	cfg := Config{StateDir: t.TempDir(), CacheDir: t.TempDir(), Bridge: "pghacpf0", CIDR: netip.MustParsePrefix("10.213.198.0/24")}
+	err := Preflight(cfg)
+	want := "systemd-nspawn is missing: install it with `apt-get install systemd-container` (or `make deps`)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Preflight = %v, want it to say %q", err, want)
+	}
+}
