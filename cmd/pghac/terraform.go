@@ -63,6 +63,10 @@ func (c *cli) site(cmd string, f tfFlags) (site, int, bool) {
 	if *f.file == "-" {
 		return site{}, c.usageError(lookup(cmd), "-f - is not possible here: apply checks that the cluster file did not change since the plan"), false
 	}
+	if t == model.TargetSandbox {
+		// The sandbox's Terraform needs the paths `up` passes it, and no confirmation.
+		return site{}, c.usageError(lookup(cmd), "the sandbox is brought up with `pghac up` and removed with `pghac down`"), false
+	}
 	return newSite(*f.file, *f.out, *f.stateDir, t), exitOK, true
 }
 

@@ -439,3 +439,12 @@ func TestPrintFileChanges(t *testing.T) {
 		}
 	}
 }
+
+func TestTerraformCommandsRefuseSandbox(t *testing.T) {
+	for _, cmd := range []string{"plan", "apply", "destroy"} {
+		code, _, stderr := pghac(t, "", cmd, "--target", "sandbox", "-f", filepath.Join(t.TempDir(), "cluster.hcl"))
+		if code != exitUsage || !strings.Contains(stderr, "the sandbox is brought up with `pghac up` and removed with `pghac down`") {
+			t.Errorf("pghac %s --target sandbox: exit %d\n%s", cmd, code, stderr)
+		}
+	}
+}
