@@ -46,14 +46,9 @@ func (c *cli) build(file, out string, target model.Target, check, strict bool) i
 	if !ok {
 		return code
 	}
-	set, err := emitSafely(l.cluster)
-	if err != nil {
-		msg := err.Error()
-		if !strings.Contains(msg, "(a pghac bug)") { // emit's own errors say so already
-			msg = "internal error (a pghac bug): " + msg
-		}
-		fmt.Fprintf(c.stderr, "pghac build: %s\n", msg)
-		return exitInternal
+	set, code, ok := c.emit("build", l.cluster)
+	if !ok {
+		return code
 	}
 	dir := filepath.Join(out, string(target))
 	drift, err := artifact.Compare(dir, set)
@@ -70,6 +65,21 @@ func (c *cli) build(file, out string, target model.Target, check, strict bool) i
 	}
 	writeSummary(c.stdout, dir, set, drift)
 	return exitOK
+}
+
+// emit runs emit.Build for cmd, printing a failure as the pghac bug it is; it returns the
+// exit code when there is no set.
+func (c *cli) emit(cmd string, cl *model.Cluster) (*artifact.Set, int, bool) {
+	set, err := emitSafely(cl)
+	if err != nil {
+		msg := err.Error()
+		if !strings.Contains(msg, "(a pghac bug)") { // emit's own errors say so already
+			msg = "internal error (a pghac bug): " + msg
+		}
+		fmt.Fprintf(c.stderr, "pghac %s: %s\n", cmd, msg)
+		return nil, exitInternal, false
+	}
+	return set, exitOK, true
 }
 
 // emitBuild is emit.Build; tests replace it to see how build reports an emitter bug.

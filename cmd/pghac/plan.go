@@ -109,14 +109,9 @@ func (c *cli) buildForPlan(s site, strict bool) (*model.Cluster, int, bool) {
 	if !ok {
 		return nil, code, false
 	}
-	set, err := emitSafely(l.cluster)
-	if err != nil {
-		msg := err.Error()
-		if !strings.Contains(msg, "(a pghac bug)") {
-			msg = "internal error (a pghac bug): " + msg
-		}
-		fmt.Fprintf(c.stderr, "pghac plan: %s\n", msg)
-		return nil, exitInternal, false
+	set, code, ok := c.emit("plan", l.cluster)
+	if !ok {
+		return nil, code, false
 	}
 	drift, err := artifact.Compare(s.deploy, set)
 	if err != nil {

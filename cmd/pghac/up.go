@@ -155,14 +155,9 @@ func (c *cli) buildSandbox(cmd string, s sandboxSite) (*model.Cluster, int, bool
 	if !ok {
 		return nil, code, false
 	}
-	set, err := emitSafely(l.cluster)
-	if err != nil {
-		msg := err.Error()
-		if !strings.Contains(msg, "(a pghac bug)") {
-			msg = "internal error (a pghac bug): " + msg
-		}
-		fmt.Fprintf(c.stderr, "pghac %s: %s\n", cmd, msg)
-		return nil, exitInternal, false
+	set, code, ok := c.emit(cmd, l.cluster)
+	if !ok {
+		return nil, code, false
 	}
 	drift, err := artifact.Compare(s.deploy, set)
 	if err != nil {
