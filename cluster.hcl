@@ -64,6 +64,13 @@ cluster "main" {
 
   backend {
     port = 8080
+    # Every node downloads the backend from here and checks its SHA-256. Upload your build of
+    # bin/pghac-backend (make build) and put `sha256sum bin/pghac-backend` here. The sandbox
+    # serves its own build instead.
+    artifact {
+      url    = "https://storage.yandexcloud.net/pghac-releases/v0.1.0/pghac-backend-linux-amd64"
+      sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+    }
   }
 
   load_generator {

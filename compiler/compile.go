@@ -57,10 +57,14 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.HAProxy = compileHAProxy(&d, sc.HAProxy)
 	c.Postgres = compilePostgres(&d, sc, c, osOK)
 	c.Backend = compileBackend(&d, sc.Backend, c.Network)
+	if c.Backend != nil && sc.Backend.Artifact == nil && target != model.TargetSandbox {
+		d.errorf(sc.Backend.DefRange, "Backend without artifact",
+			"Every node downloads the backend binary: add artifact { url = \"https://...\", sha256 = \"...\" } with the location of a build of cmd/pghac-backend (make build puts one in bin/, and sha256sum prints its checksum). The sandbox serves its own build and needs none.")
+	}
 	c.LoadGenerator = compileLoadGenerator(&d, sc, cv, c)
 	c.LoadBalancer = compileLoadBalancer(&d, sc, c.Network)
 	c.State = compileState(&d, sc)
-	c.LoadTests = compileLoadTests(&d, sc.LoadTests)
+	c.LoadTests = compileLoadTests(&d, sc, c)
 	checkPorts(&d, sc, c)
 	sandbox := compileSandbox(&d, sc)
 	if target == model.TargetSandbox {
@@ -688,6 +692,9 @@ func compileBackend(d *diags, sb *schema.Backend, net model.Network) *model.Back
 		d.errorf(sb.UserRange, "Invalid database user", "%q: use lowercase letters, digits and underscores, and not one of pghac's own roles (postgres, replicator, rewinder).", b.User)
 	}
 	if a := sb.Artifact; a != nil {
+		if strings.Contains(a.URL, "${") || strings.Contains(a.URL, "%{") {
+			d.errorf(a.URLRange, "Invalid artifact URL", "%q: the URL is written into a Terraform template, where ${ and %%{ start an expression; percent-encode them.", a.URL)
+		}
 		b.ArtifactURL, b.ArtifactSHA256 = a.URL, strings.ToLower(a.SHA256)
 		if !strings.HasPrefix(a.URL, "https://") && !strings.HasPrefix(a.URL, "http://") {
 			d.errorf(a.URLRange, "Invalid artifact URL", "%q: the backend binary is fetched over HTTP(S); give an http:// or https:// URL.", a.URL)
@@ -792,29 +799,6 @@ func compileState(d *diags, sc *schema.Cluster) *model.State {
 		d.errorf(ss.KeyRange, "Invalid state key", "key = %q; give an object name like \"pghac/main/terraform.tfstate\", without a leading or trailing slash.", st.Key)
 	}
 	return st
-}
-
-func compileLoadTests(d *diags, in []schema.LoadTest) []model.LoadTest {
-	seen := map[string]hcl.Range{}
-	var out []model.LoadTest
-	for _, lt := range in {
-		if first, dup := seen[lt.Name]; dup {
-			d.errorf(lt.NameRange, "Duplicate load test", "A load_test named %q was already declared at %s.", lt.Name, at(first))
-			continue
-		}
-		seen[lt.Name] = lt.NameRange
-		checkName(d, "load test", lt.Name, lt.NameRange)
-		if strings.TrimSpace(lt.Schedule) == "" {
-			d.errorf(lt.ScheduleRange, "Empty schedule", `Give a Yandex Tank schedule, like "line(10, 500, 2m)".`)
-		}
-		m := model.LoadTest{Name: lt.Name, Schedule: lt.Schedule, DeclRange: lt.DefRange}
-		for _, a := range lt.Ammo {
-			m.Ammo = append(m.Ammo, a.Value)
-		}
-		out = append(out, m)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 func positive(d *diags, v *int, def int, name string, rng hcl.Range) int {

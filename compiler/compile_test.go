@@ -225,8 +225,12 @@ func TestDefaultsDocumented(t *testing.T) {
 		"backend.port":            itoa(defaultBackendPort), "backend.database": q(defaultBackendDatabase), "backend.user": q(defaultBackendUser),
 		"cluster.dev_single_node": "false",
 		"vm.public_ip":            "true", "load_balancer.type": q(defaultLoadBalancerType), "load_balancer.port": itoa(defaultLoadBalancerPort),
-		"backend.public": "false",
-		"sandbox.cidr":   q(defaultSandboxCIDR),
+		"backend.public":      "false",
+		"sandbox.cidr":        q(defaultSandboxCIDR),
+		"load_test.instances": itoa(defaultLoadInstances), "load_test.timeout": q("5s"),
+	}
+	if defaultLoadTimeout != 5*time.Second || loadLimitSlack != time.Minute {
+		t.Fatal("a load_test default changed: update this test's table and docs/cluster-hcl.md")
 	}
 	if defaultServerLoginRetry != time.Second || defaultQueryWaitTimeout != 30*time.Second || defaultMemoryGB != 4 || defaultPreemptible {
 		t.Fatal("a default changed: update this test's table and docs/cluster-hcl.md")

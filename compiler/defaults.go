@@ -54,6 +54,13 @@ const (
 	defaultBackendDatabase = "notes"
 	defaultBackendUser     = "notes"
 
+	// Tank's default instances (1000) and timeout (11 s) outlast a 2-core node: 100 requests in
+	// flight already queue, and a request slower than 5 s is an error a user would see.
+	defaultLoadInstances = 100
+	defaultLoadTimeout   = 5 * time.Second
+	// The default autostop's limit() ends the test this long after its schedule should have.
+	loadLimitSlack = time.Minute
+
 	loadGeneratorName       = "loadgen"
 	defaultLoadBalancerType = "internal"
 	defaultLoadBalancerPort = 5432

@@ -42,6 +42,7 @@ func image(family string) (model.OS, bool) {
 		// version differs, so paths and package names derive from it.
 		v := itoa(os.PostgresMajor)
 		os.Packages = []string{
+			"curl", // downloads the backend binary
 			"etcd-client", "etcd-server", "haproxy", "patroni", "pgbouncer",
 			"postgresql-" + v,
 			"python3-etcd",     // Patroni's etcd3 DCS imports python-etcd's helpers

@@ -94,8 +94,13 @@ func localize(d *diags, sc *schema.Cluster, c *model.Cluster, cv clusterVM) {
 		AdminCIDRs:  []netip.Prefix{sb.CIDR},
 		ClientCIDRs: []netip.Prefix{sb.CIDR},
 	}
-	if c.Backend != nil && sc.Backend.AllowFrom == nil {
-		c.Backend.AllowFrom = c.Network.ClientCIDRs
+	if c.Backend != nil {
+		if sc.Backend.AllowFrom == nil {
+			c.Backend.AllowFrom = c.Network.ClientCIDRs
+		}
+		// `pghac up` serves the backend binary it has from the host and renders these.
+		c.Backend.ArtifactURL = "${" + model.BackendURLVar + "}"
+		c.Backend.ArtifactSHA256 = "${" + model.BackendSHA256Var + "}"
 	}
 	c.LoadGenerator = nil
 	c.LoadBalancer = nil

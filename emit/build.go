@@ -10,9 +10,11 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/backend"
 	"github.com/pghac/pghac/emit/cloudinit"
 	"github.com/pghac/pghac/emit/etcd"
 	"github.com/pghac/pghac/emit/haproxy"
+	"github.com/pghac/pghac/emit/loadtest"
 	"github.com/pghac/pghac/emit/patroni"
 	"github.com/pghac/pghac/emit/pgbouncer"
 	"github.com/pghac/pghac/emit/sandboxtf"
@@ -40,6 +42,7 @@ var nodeFamilies = []nodeFamily{
 	{"pgbouncer", pgbouncer.Files},
 	{"haproxy", haproxy.Files},
 	{"systemd", systemd.Files},
+	{"backend", backend.Files},
 }
 
 // clusterFamilies run after every node's files are in the set (terraform reads the user-data
@@ -47,6 +50,7 @@ var nodeFamilies = []nodeFamily{
 var clusterFamilies = []clusterFamily{
 	{"terraform", terraform.Files},
 	{"sandboxtf", sandboxtf.Files},
+	{"loadtest", loadtest.Files},
 }
 
 // userDataFamily names the family that packs a node's files into its user-data.

@@ -104,7 +104,8 @@ func checkYAML(b []byte) error {
 	}
 }
 
-// checkTemplateSyntax allows "${name}" only for a name in model.Secrets, and no "%{" at all:
+// checkTemplateSyntax allows "${name}" only for a name in model.Secrets or the sandbox's
+// backend location (model.BackendURLVar, model.BackendSHA256Var), and no "%{" at all:
 // Terraform would try to interpolate anything else, or fail on it.
 func checkTemplateSyntax(b []byte) error {
 	if i := bytes.Index(b, []byte("%{")); i >= 0 {
@@ -123,8 +124,8 @@ func checkTemplateSyntax(b []byte) error {
 		if end < 0 || b[j+end] != '}' {
 			return fmt.Errorf("line %d: unterminated %q", lineOf(b, j), "${")
 		}
-		name := model.Secret(b[j+2 : j+end])
-		if !slices.Contains(model.Secrets, name) {
+		name := string(b[j+2 : j+end])
+		if !slices.Contains(model.Secrets, model.Secret(name)) && name != model.BackendURLVar && name != model.BackendSHA256Var {
 			return fmt.Errorf("line %d: %q is not a secret's placeholder", lineOf(b, j), b[j:j+end+1])
 		}
 		i = j + end + 1

@@ -85,6 +85,10 @@ func secretProblems(p string, b []byte) (problems []string, fields int) {
 			continue
 		}
 		for _, m := range templateRE.FindAllString(line, -1) {
+			// The sandbox's backend location: template variables, but not secrets.
+			if m == "${"+model.BackendURLVar+"}" || m == "${"+model.BackendSHA256Var+"}" {
+				continue
+			}
 			if !isPlaceholder(m) {
 				problems = append(problems, fmt.Sprintf("%s: %q is template syntax but no secret placeholder: Terraform's templatefile() would evaluate it", at, m))
 			}

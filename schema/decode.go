@@ -74,6 +74,7 @@ func Decode(src []byte, filename string) (*File, hcl.Diagnostics) {
 	}
 	for i := range c.LoadTests {
 		c.LoadTests[i].Ammo, diags = stringList(c.LoadTests[i].AmmoExpr, diags)
+		c.LoadTests[i].Autostop, diags = stringList(c.LoadTests[i].AutostopExpr, diags)
 	}
 	f.Cluster = c
 	return f, diags

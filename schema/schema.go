@@ -263,6 +263,17 @@ type LoadTest struct {
 	AmmoExpr      hcl.Expression `hcl:"ammo,optional"`
 	// Ammo is filled by Decode from AmmoExpr.
 	Ammo []String
+	// Node names the node whose backend the test loads; the first node when unset.
+	Node      *string   `hcl:"node,optional"`
+	NodeRange hcl.Range `hcl:"node,attr_value_range"`
+	// Instances is Tank's limit of concurrent requests.
+	Instances      *int           `hcl:"instances,optional"`
+	InstancesRange hcl.Range      `hcl:"instances,attr_value_range"`
+	Timeout        *string        `hcl:"timeout,optional"`
+	TimeoutRange   hcl.Range      `hcl:"timeout,attr_value_range"`
+	AutostopExpr   hcl.Expression `hcl:"autostop,optional"`
+	// Autostop is filled by Decode from AutostopExpr; nil when the attribute is absent.
+	Autostop []String
 }
 
 // String is a string value with the range it was written at.

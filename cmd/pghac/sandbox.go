@@ -41,6 +41,7 @@ type sandboxSite struct {
 	site
 	dir      string // .pghac/sandbox: internal/sandbox's StateDir
 	paths    string // the var file of the machine's paths, .pghac/sandbox/paths.tfvars.json
+	backend  string // the var file of the backend binary's location, .pghac/sandbox/backend.tfvars.json
 	pgpass   string // the password file pghac env writes, .pghac/sandbox/pgpass
 	cacheDir string // the cached images
 }
@@ -70,6 +71,7 @@ func (c *cli) sandboxSite(cmd string, f sandboxFlags) (sandboxSite, int, bool) {
 		site:     s,
 		dir:      dir,
 		paths:    filepath.Join(dir, "paths.tfvars.json"),
+		backend:  filepath.Join(dir, "backend.tfvars.json"),
 		pgpass:   filepath.Join(dir, "pgpass"),
 		cacheDir: sandbox.DefaultCacheDir(c.getenv),
 	}, exitOK, true

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
 )
 
 var secretsCommand = &command{
@@ -57,6 +58,16 @@ const (
 func (c *cli) secretsInit(s site, force bool) int {
 	if !force {
 		if _, err := os.Stat(s.secrets); err == nil {
+			added, err := addMissingSecrets(s.secrets, rand.Reader)
+			if err != nil {
+				fmt.Fprintf(c.stderr, "pghac secrets: %v\n", err)
+				return exitRuntime
+			}
+			if len(added) > 0 {
+				fmt.Fprintf(c.stdout, "%s: kept its values and added %s: %s (values not shown)\n",
+					s.secrets, plural(len(added), "secret"), strings.Join(added, ", "))
+				return exitOK
+			}
 			fmt.Fprintf(c.stderr, "pghac secrets: %s exists; keeping it (pass --force to replace its values)\n", s.secrets)
 			return exitInvalid
 		}
@@ -81,6 +92,39 @@ func (c *cli) secretsInit(s site, force bool) int {
 	fmt.Fprintf(c.stdout, "%s: %s generated (mode 0600; values not shown)\n", s.secrets, plural(len(model.Secrets), "secret"))
 	fmt.Fprintf(c.stdout, "`pghac plan` passes it to Terraform. Keep it out of git, and back it up: the running cluster uses these passwords.\n")
 	return exitOK
+}
+
+// addMissingSecrets appends a fresh value for every secret that the var file at path lacks (a
+// newer pghac needs more), keeping the others, and returns the names it added.
+func addMissingSecrets(path string, random io.Reader) ([]string, error) {
+	have, err := infra.StringVars(path)
+	if err != nil {
+		return nil, err
+	}
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	var added []string
+	for _, s := range model.Secrets {
+		if _, ok := have[string(s)]; ok {
+			continue
+		}
+		v, err := randomSecret(random)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%s = %q\n", s, v)
+		added = append(added, string(s))
+	}
+	if len(added) == 0 {
+		return nil, nil
+	}
+	if len(old) > 0 && old[len(old)-1] != '\n' {
+		old = append(old, '\n')
+	}
+	return added, writePrivate(path, append(old, b.String()...), true)
 }
 
 // secretsFile renders the var file with a fresh value for every secret, read from random.

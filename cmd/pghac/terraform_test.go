@@ -132,7 +132,7 @@ func TestPlanApplyDestroy(t *testing.T) {
 	work := filepath.Join(s.dir, ".pghac", "yandex", "terraform")
 
 	s.must(exitInvalid, "", []string{"plan"}, "no secrets", "pghac secrets init")
-	s.must(exitOK, "", []string{"secrets", "init"}, "5 secrets generated")
+	s.must(exitOK, "", []string{"secrets", "init"}, "6 secrets generated")
 	secrets := s.secrets()
 	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan", "run `pghac plan` first")
 
@@ -240,7 +240,7 @@ func TestSecretsInit(t *testing.T) {
 	s.must(exitUsage, "", []string{"secrets"}, "want a subcommand: init")
 	s.must(exitUsage, "", []string{"secrets", "show"}, "want a subcommand: init")
 
-	s.must(exitOK, "", []string{"secrets", "init"}, path+": 5 secrets generated (mode 0600; values not shown)")
+	s.must(exitOK, "", []string{"secrets", "init"}, path+": 6 secrets generated (mode 0600; values not shown)")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +278,22 @@ func TestSecretsInit(t *testing.T) {
 	if again, _ := os.ReadFile(path); !bytes.Equal(again, b) {
 		t.Error("secrets init without --force changed the file")
 	}
-	s.must(exitOK, "", []string{"secrets", "init", "--force"}, "5 secrets generated")
+	// A file from an older pghac lacks a newer secret: init adds it and keeps the rest.
+	var older []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, string(model.SecretBackendPassword)+" ") {
+			older = append(older, l)
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(older, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.must(exitOK, "", []string{"secrets", "init"}, "kept its values and added 1 secret: "+string(model.SecretBackendPassword))
+	upgraded, _ := os.ReadFile(path)
+	if !bytes.HasPrefix(upgraded, []byte(strings.Join(older, "\n"))) || !regexp.MustCompile(`\n`+string(model.SecretBackendPassword)+` = "[A-Za-z0-9]{40}"\n$`).Match(upgraded) {
+		t.Errorf("upgraded secrets file:\n%s", upgraded)
+	}
+	s.must(exitOK, "", []string{"secrets", "init", "--force"}, "6 secrets generated")
 	if again, _ := os.ReadFile(path); bytes.Equal(again, b) {
 		t.Error("secrets init --force kept the values")
 	}

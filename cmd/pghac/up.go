@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -42,17 +44,18 @@ removes everything, also after an interrupted up.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		f := addSandboxFlags(fs, true)
 		timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for a healthy cluster after `DURATION`")
+		backend := fs.String("backend", "", "serve the backend binary at `PATH` to the machines (default pghac-backend beside pghac, else on PATH)")
 		return func(c *cli, _ []string) int {
 			s, code, ok := c.sandboxSite("up", f)
 			if !ok {
 				return code
 			}
-			return c.up(s, *f.terraform, *timeout)
+			return c.up(s, *f.terraform, *backend, *timeout)
 		}
 	},
 }
 
-func (c *cli) up(s sandboxSite, terraform string, timeout time.Duration) int {
+func (c *cli) up(s sandboxSite, terraform, backendBin string, timeout time.Duration) int {
 	start := time.Now()
 	fail := func(err error) int {
 		if c.ctx.Err() != nil {
@@ -92,6 +95,20 @@ func (c *cli) up(s sandboxSite, terraform string, timeout time.Duration) int {
 	}
 
 	varFiles := []string{s.secrets, s.paths}
+	if cl.Backend != nil {
+		a, err := backendArtifact(s, cfg, backendBin)
+		if err != nil {
+			return fail(err)
+		}
+		varFiles = append(varFiles, s.backend)
+		serveCtx, stopServing := context.WithCancel(c.ctx)
+		defer stopServing()
+		go func() {
+			if err := a.Serve(serveCtx); err != nil {
+				fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
+			}
+		}()
+	}
 	secrets, err := secretValues(varFiles)
 	if err != nil {
 		return fail(err)
@@ -178,9 +195,18 @@ func (c *cli) buildSandbox(cmd string, s sandboxSite) (*model.Cluster, int, bool
 	return l.cluster, exitOK, true
 }
 
-// ensureSandboxSecrets generates the sandbox's secrets on the first run.
+// ensureSandboxSecrets generates the sandbox's secrets on the first run, and those a newer
+// pghac added since.
 func (c *cli) ensureSandboxSecrets(s sandboxSite) (int, bool) {
 	if _, err := os.Stat(s.secrets); err == nil {
+		added, err := addMissingSecrets(s.secrets, rand.Reader)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
+			return exitRuntime, false
+		}
+		if len(added) > 0 {
+			fmt.Fprintf(c.stdout, "%s: added %s: %s\n", s.secrets, plural(len(added), "secret"), strings.Join(added, ", "))
+		}
 		return exitOK, true
 	}
 	if code := c.secretsInit(s.site, false); code != exitOK {
@@ -209,6 +235,33 @@ func writePaths(s sandboxSite) error {
 	}
 	// Terraform reads a .tfvars.json file as JSON.
 	return os.WriteFile(s.paths, append(b, '\n'), 0o600)
+}
+
+// backendArtifact finds the backend binary the machines download and writes the var file
+// that tells their user-data where it is and what its checksum is.
+func backendArtifact(s sandboxSite, cfg sandbox.Config, flag string) (*sandbox.Artifact, error) {
+	bin := flag
+	if bin == "" {
+		exe, err := os.Executable()
+		if err == nil {
+			bin = filepath.Join(filepath.Dir(exe), "pghac-backend")
+		}
+		if _, err := os.Stat(bin); err != nil {
+			if bin, err = exec.LookPath("pghac-backend"); err != nil {
+				return nil, fmt.Errorf("the cluster has a backend block, and the machines download its binary from this host: " +
+					"there is no pghac-backend beside pghac or on PATH (make build puts one in bin/; or pass --backend PATH)")
+			}
+		}
+	}
+	a, err := sandbox.NewArtifact(cfg, bin, "pghac-backend")
+	if err != nil {
+		return nil, fmt.Errorf("backend binary: %w", err)
+	}
+	b, err := json.MarshalIndent(map[string]string{model.BackendURLVar: a.URL, model.BackendSHA256Var: a.SHA256}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return a, os.WriteFile(s.backend, append(b, '\n'), 0o600)
 }
 
 // stateFile is Terraform's local state in the working directory.

@@ -193,7 +193,10 @@ type HealthCheck struct {
 type Backend struct {
 	Port int
 	// AllowFrom are the networks that may reach Port.
-	AllowFrom      []netip.Prefix
+	AllowFrom []netip.Prefix
+	// ArtifactURL and ArtifactSHA256 locate the backend binary every node downloads and
+	// verifies. For the sandbox they are the placeholders of BackendURLVar and
+	// BackendSHA256Var: `pghac up` serves the binary it has and renders them.
 	ArtifactURL    string
 	ArtifactSHA256 string
 	Database       string
@@ -201,12 +204,39 @@ type Backend struct {
 	DeclRange      hcl.Range
 }
 
+// The sandbox's user-data template variables that locate the backend binary. They are not
+// secrets; only `pghac up` knows them, as it serves the binary from the host.
+const (
+	BackendURLVar    = "backend_artifact_url"
+	BackendSHA256Var = "backend_artifact_sha256"
+)
+
+// Ammo kinds a load test can fire at the backend.
+const (
+	AmmoGet  = "get"  // GET /notes/?skip=&take=: reads, served by the replicas
+	AmmoPost = "post" // POST /notes/: writes, served by the primary
+)
+
+// AmmoKinds lists every ammo kind, in the order help texts show them.
+var AmmoKinds = []string{AmmoGet, AmmoPost}
+
 // LoadTest is one named load-test scenario.
 type LoadTest struct {
 	Name string
 	// Schedule is Yandex Tank's load_profile schedule, e.g. "line(10, 500, 2m)".
-	Schedule  string
-	Ammo      []string
+	Schedule string
+	// Duration is the schedule's total length.
+	Duration time.Duration
+	// Ammo are the request kinds (AmmoKinds) the ammo file interleaves, in the given order.
+	Ammo []string
+	// Node is the node whose backend receives the load.
+	Node string
+	// Instances is Tank's limit of requests in flight.
+	Instances int
+	// Timeout is how long a request may take before it counts as a network error.
+	Timeout time.Duration
+	// Autostop are Tank's autostop criteria, e.g. "http(5xx,10%,5s)".
+	Autostop  []string
 	DeclRange hcl.Range
 }
 

@@ -11,10 +11,13 @@ const (
 	SecretRewindPassword      Secret = "postgres_rewind_password"
 	SecretRestAPIPassword     Secret = "patroni_restapi_password"
 	SecretStatsPassword       Secret = "haproxy_stats_password"
+	// SecretBackendPassword is the password of the backend's database role (Backend.User).
+	SecretBackendPassword Secret = "backend_db_password"
 )
 
 // Secrets lists every secret, sorted by name.
 var Secrets = []Secret{
+	SecretBackendPassword,
 	SecretStatsPassword,
 	SecretRestAPIPassword,
 	SecretReplicationPassword,

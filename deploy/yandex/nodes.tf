@@ -9,6 +9,7 @@ data "yandex_compute_image" "image" {
 locals {
   # The variables of every node's user-data template: the secrets it holds placeholders for.
   secrets = {
+    backend_db_password           = var.backend_db_password
     haproxy_stats_password        = var.haproxy_stats_password
     patroni_restapi_password      = var.patroni_restapi_password
     postgres_replication_password = var.postgres_replication_password

@@ -15,6 +15,9 @@ type File struct {
 	Path  string
 	Mode  fs.FileMode
 	Bytes []byte
+	// Wire marks bytes in a wire format with CRLF line ends (raw HTTP requests in load-test
+	// ammo): they keep them, and need only a final newline.
+	Wire bool
 }
 
 // NodeFile is a file that cloud-init writes on a node: an absolute path there, its owner
@@ -38,7 +41,7 @@ func (s *Set) Add(f File) error {
 	if err := checkPath(f.Path); err != nil {
 		return err
 	}
-	if err := checkBytes(f.Bytes); err != nil {
+	if err := checkBytes(f.Bytes, f.Wire); err != nil {
 		return fmt.Errorf("%s: %w", f.Path, err)
 	}
 	i := sort.Search(len(s.files), func(i int) bool { return s.files[i].Path >= f.Path })
@@ -91,10 +94,15 @@ func checkPath(p string) error {
 	return nil
 }
 
-func checkBytes(b []byte) error {
+func checkBytes(b []byte, wire bool) error {
 	switch {
 	case len(b) == 0:
 		return fmt.Errorf("empty file")
+	case wire:
+		if b[len(b)-1] != '\n' {
+			return fmt.Errorf("want a final newline")
+		}
+		return nil
 	case bytes.Contains(b, []byte("\r")):
 		return fmt.Errorf("carriage return in output")
 	case b[len(b)-1] != '\n' || bytes.HasSuffix(b, []byte("\n\n")):

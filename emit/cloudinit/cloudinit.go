@@ -13,6 +13,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/backend"
 )
 
 // Header starts every user-data document: cloud-init only reads a document whose first line
@@ -226,5 +227,7 @@ func runcmd(c *model.Cluster, n model.Node) ([]string, error) {
 	for _, u := range []string{unitPgBouncer, unitHAProxy} {
 		cmds = append(cmds, "systemctl enable "+u, "systemctl restart "+u)
 	}
+	// Last: it serves through HAProxy, and waits for the database by itself.
+	cmds = append(cmds, backend.Install(c)...)
 	return cmds, nil
 }

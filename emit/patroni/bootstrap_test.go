@@ -20,6 +20,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/emit/backend"
 	"github.com/pghac/pghac/emit/etcd"
 	"github.com/pghac/pghac/golden/realcheck"
 )
@@ -41,6 +42,7 @@ func TestBootstrap(t *testing.T) {
 	c.Etcd.ClientPort, c.Etcd.PeerPort = freePort(t), freePort(t)
 	c.Patroni.RestAPIPort, c.Postgres.Port = freePort(t), freePort(t)
 	c.Patroni.SynchronousMode = false // one member: no standby to wait for
+	c.Backend = &model.Backend{Port: 8080, Database: "notes", User: "notes"}
 	for i, p := range c.Postgres.Parameters {
 		if p.Name == "shared_buffers" {
 			c.Postgres.Parameters[i].Value = "128MB" // a test host's shared memory
@@ -79,7 +81,15 @@ func TestBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(files) != 2 || files[1].Path != backend.PostBootstrapPath {
+		t.Fatalf("Files = %d files, want config.yml and %s", len(files), backend.PostBootstrapPath)
+	}
+	postBootstrap := filepath.Join(dir, "post-bootstrap.sh")
+	if err := os.WriteFile(postBootstrap, realcheck.Render(files[1].Bytes), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	cfg := realcheck.Render(files[0].Bytes)
+	cfg = bytes.ReplaceAll(cfg, []byte(backend.PostBootstrapPath), []byte(postBootstrap))
 	cfg = bytes.ReplaceAll(cfg, []byte("/var/lib/postgresql/patroni-node0.pgpass"), []byte(filepath.Join(dir, "pgpass")))
 	cfg = bytes.ReplaceAll(cfg, []byte(SocketDir), []byte(sockets))
 	cfgPath := filepath.Join(dir, "config.yml")
@@ -113,12 +123,13 @@ func TestBootstrap(t *testing.T) {
 		t.Errorf("POST /restart without credentials = %d, want 401", got)
 	}
 
-	psql := func(password, query string) (string, error) {
-		conn := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres password=%s connect_timeout=5",
-			c.Postgres.Port, password)
+	psqlAs := func(user, db, password, query string) (string, error) {
+		conn := fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=%s password=%s connect_timeout=5",
+			c.Postgres.Port, user, db, password)
 		out, err := exec.Command(filepath.Join(c.OS.BinDir, "psql"), conn, "-XAtc", query).CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
+	psql := func(password, query string) (string, error) { return psqlAs("postgres", "postgres", password, query) }
 	if out, err := psql("wrong-password", "select 1"); err == nil || !strings.Contains(out, "password authentication failed") {
 		t.Errorf("wrong password: %v %s; want password authentication failed", err, out)
 	}
@@ -144,6 +155,10 @@ func TestBootstrap(t *testing.T) {
 		if out, err := psql(superuser, "select count(*) from pg_roles where rolname = '"+role+"'"); err != nil || out != "1" {
 			t.Errorf("role %s: %q %v", role, out, err)
 		}
+	}
+	// post_bootstrap made the backend's role, which owns its database and logs in with its password.
+	if out, err := psqlAs("notes", "notes", realcheck.TestSecrets[model.SecretBackendPassword], "select current_user || '@' || current_database() || ' ' || pg_catalog.pg_get_userbyid(datdba) from pg_database where datname = 'notes'"); err != nil || out != "notes@notes notes" {
+		t.Errorf("backend role: %q %v; want notes@notes owning database notes", out, err)
 	}
 }
 

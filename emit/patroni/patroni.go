@@ -11,6 +11,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/backend"
 )
 
 const (
@@ -58,6 +59,8 @@ type bootstrap struct {
 	// PgHBA is ignored while postgresql.pg_hba is set, but Patroni 3.0's --validate-config
 	// requires it; it repeats postgresql.pg_hba so the two can never disagree.
 	PgHBA []string `yaml:"pg_hba"`
+	// PostBootstrap runs once after initdb on the bootstrapping node (the backend's role).
+	PostBootstrap string `yaml:"post_bootstrap,omitempty"`
 }
 
 // dcs is the cluster-wide configuration Patroni writes to etcd once, at bootstrap; later
@@ -185,7 +188,11 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 		return nil, fmt.Errorf("patroni: %s: %w", ConfigPath, err)
 	}
 	// 0600: the file holds every database password once rendered.
-	return []artifact.NodeFile{{Path: ConfigPath, Owner: "postgres:postgres", Mode: 0o600, Bytes: b}}, nil
+	files := []artifact.NodeFile{{Path: ConfigPath, Owner: "postgres:postgres", Mode: 0o600, Bytes: b}}
+	if pb := backend.PostBootstrap(c); pb != nil {
+		files = append(files, *pb)
+	}
+	return files, nil
 }
 
 // marshal returns the bytes of node n's config.yml, secrets as placeholders.
@@ -237,7 +244,8 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 				{Name: "auth-host", Value: "scram-sha-256"},
 				{Name: "auth-local", Value: "peer"},
 			},
-			PgHBA: hba,
+			PgHBA:         hba,
+			PostBootstrap: postBootstrap(c),
 		},
 		PostgreSQL: postgresql{
 			// Patroni's listen format: hosts separated by commas, one port for all of them.
@@ -297,4 +305,12 @@ func pgHBA(c *model.Cluster) []string {
 
 func hostPort(addr netip.Addr, port int) string {
 	return netip.AddrPortFrom(addr, uint16(port)).String()
+}
+
+// postBootstrap is the post_bootstrap script's path, "" when there is none.
+func postBootstrap(c *model.Cluster) string {
+	if backend.PostBootstrap(c) == nil {
+		return ""
+	}
+	return backend.PostBootstrapPath
 }

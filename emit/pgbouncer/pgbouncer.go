@@ -72,6 +72,9 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	// to PostgreSQL. Rendered, the line is `"postgres" "<password>"`, so generated passwords
 	// carry no double quote.
 	userlist := `"` + model.SuperuserName + `" "` + model.SecretSuperuserPassword.Placeholder() + `"` + "\n"
+	if b := c.Backend; b != nil {
+		userlist += `"` + b.User + `" "` + model.SecretBackendPassword.Placeholder() + `"` + "\n"
+	}
 	return []artifact.NodeFile{
 		// PgBouncer runs as postgres. The ini holds no secret, but nothing outside the group
 		// needs to read it.

@@ -136,7 +136,7 @@ func versions(_ *model.Cluster, b *hclwrite.Body) error {
 }
 
 // variables writes variables.tf: the paths of the machine pghac runs on, and the secrets.
-func variables(_ *model.Cluster, b *hclwrite.Body) error {
+func variables(c *model.Cluster, b *hclwrite.Body) error {
 	for _, v := range []struct{ name, desc string }{
 		{VarPghac, "Absolute path of the pghac binary the provisioners run (pghac up passes its own)."},
 		{VarStateDir, "Absolute path of the sandbox's state folder (.pghac/sandbox): the machines' writable layers, pid files and logs."},
@@ -149,6 +149,18 @@ func variables(_ *model.Cluster, b *hclwrite.Body) error {
 		val.SetAttributeRaw("condition", tfwrite.Call("startswith", tfwrite.Ref("var", v.name), tfwrite.Str("/")))
 		val.SetAttributeValue("error_message", cty.StringVal("Give an absolute path: the provisioners run in a copy of this directory."))
 	}
+	if c.Backend != nil {
+		for _, v := range []struct{ name, desc string }{
+			{model.BackendURLVar, "URL on the host's bridge address where the machines download the backend binary (pghac up serves it there)."},
+			{model.BackendSHA256Var, "SHA-256 of the backend binary pghac up serves; a machine refuses any other."},
+		} {
+			vb := tfwrite.Block(b, nil, "variable", v.name)
+			vb.SetAttributeRaw("type", hclwrite.TokensForIdentifier("string"))
+			vb.SetAttributeValue("description", cty.StringVal(v.desc))
+			// pghac down destroys without serving anything.
+			vb.SetAttributeValue("default", cty.StringVal(""))
+		}
+	}
 	return terraform.SecretVariables(b)
 }
 
@@ -156,8 +168,17 @@ func variables(_ *model.Cluster, b *hclwrite.Body) error {
 func machines(c *model.Cluster, b *hclwrite.Body) error {
 	sb := c.Sandbox
 	locals := tfwrite.Block(b, nil, "locals")
-	tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
-	locals.SetAttributeRaw(terraform.LocalSecrets, terraform.SecretsObject())
+	var extra []tfwrite.Item
+	if c.Backend != nil {
+		tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for, and")
+		tfwrite.Comment(locals, "where the backend binary pghac up serves is.")
+		for _, v := range []string{model.BackendURLVar, model.BackendSHA256Var} {
+			extra = append(extra, tfwrite.Item{Key: v, Value: tfwrite.Ref("var", v)})
+		}
+	} else {
+		tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
+	}
+	locals.SetAttributeRaw(terraform.LocalSecrets, terraform.SecretsObject(extra...))
 	tfwrite.Comment(locals, "Every node's user-data as its machine gets it: the same file as in the cloud, rendered.")
 	var uds []tfwrite.Item
 	for _, n := range c.Nodes {

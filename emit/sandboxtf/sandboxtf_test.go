@@ -117,7 +117,9 @@ func TestTerraformApply(t *testing.T) {
 	log := filepath.Join(tmp, "calls.log")
 	secret := "SecretValueForTheTest0123456789"
 	var vars strings.Builder
-	for k, v := range map[string]string{"pghac": fake, "state_dir": tmp + "/state dir", "cache_dir": tmp + "/cache"} {
+	backendURL := "http://10.213.0.1:8099/pghac-backend"
+	for k, v := range map[string]string{"pghac": fake, "state_dir": tmp + "/state dir", "cache_dir": tmp + "/cache",
+		model.BackendURLVar: backendURL, model.BackendSHA256Var: strings.Repeat("ab", 32)} {
 		vars.WriteString(k + " = \"" + v + "\"\n")
 	}
 	for _, s := range model.Secrets {
@@ -170,6 +172,8 @@ func TestTerraformApply(t *testing.T) {
 		for _, s := range model.Secrets {
 			rendered = strings.ReplaceAll(rendered, s.Placeholder(), secret+string(s[:4]))
 		}
+		rendered = strings.ReplaceAll(rendered, "${"+model.BackendURLVar+"}", backendURL)
+		rendered = strings.ReplaceAll(rendered, "${"+model.BackendSHA256Var+"}", strings.Repeat("ab", 32))
 		if string(got) != rendered {
 			t.Errorf("%s: machine-up got user-data that is not its template rendered with the secrets:\n%s", n.Name, cmp.Diff(rendered, string(got)))
 		}

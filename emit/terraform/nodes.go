@@ -17,12 +17,13 @@ func userDataPath(node string) string { return "nodes/" + node + "/user-data.yam
 
 // SecretsObject is the object of every secret variable by name: the variables of each node's
 // user-data template, local.secrets (LocalSecrets) in the module.
-func SecretsObject() hclwrite.Tokens {
+// Extra items (the sandbox's backend location) join them.
+func SecretsObject(extra ...tfwrite.Item) hclwrite.Tokens {
 	var secrets []tfwrite.Item
 	for _, s := range model.Secrets {
 		secrets = append(secrets, tfwrite.Item{Key: string(s), Value: tfwrite.Ref("var", string(s))})
 	}
-	return tfwrite.Object(secrets...)
+	return tfwrite.Object(append(secrets, extra...)...)
 }
 
 // UserData is node's user-data as the machine gets it: the emitted template rendered with

@@ -32,6 +32,7 @@ var secretDescriptions = map[model.Secret]string{
 	model.SecretRewindPassword:      fmt.Sprintf("Password of PostgreSQL role %q, which pg_rewind connects as.", model.RewindUser),
 	model.SecretReplicationPassword: fmt.Sprintf("Password of PostgreSQL role %q, which replicas stream WAL as.", model.ReplicationUser),
 	model.SecretSuperuserPassword:   fmt.Sprintf("Password of PostgreSQL's superuser %q.", model.SuperuserName),
+	model.SecretBackendPassword:     "Password of the PostgreSQL role the notes backend connects as (backend.user).",
 }
 
 // versions writes versions.tf: the Terraform and provider versions and the state backend.

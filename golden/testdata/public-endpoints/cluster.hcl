@@ -27,6 +27,10 @@ cluster "main" {
   }
   backend {
     allow_from = ["0.0.0.0/0"] # WARNING: Backend open to the internet
+    artifact {
+      url    = "https://example.com/pghac-backend"
+      sha256 = "5d5b09f6dcb2d53a5fffc60c4ac0d55fabdf556069d6631545f42aa6e3500f2e"
+    }
   }
   load_balancer {
     type = "external" # WARNING: Primary reachable from the internet

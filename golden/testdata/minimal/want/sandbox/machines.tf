@@ -3,6 +3,7 @@
 locals {
   # The variables of every node's user-data template: the secrets it holds placeholders for.
   secrets = {
+    backend_db_password           = var.backend_db_password
     haproxy_stats_password        = var.haproxy_stats_password
     patroni_restapi_password      = var.patroni_restapi_password
     postgres_replication_password = var.postgres_replication_password
@@ -32,7 +33,7 @@ resource "terraform_data" "network" {
   }
 
   provisioner "local-exec" {
-    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "net-up"]
+    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "net-up"]
     command     = "pghac0"
   }
 
@@ -61,7 +62,7 @@ resource "terraform_data" "node0" {
   # The user-data holds the secrets: it goes in the environment, never on the command line.
   # Terraform therefore hides this provisioner's output; machine-up logs to the state folder.
   provisioner "local-exec" {
-    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.11", "machine-up"]
+    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.11", "machine-up"]
     command     = "node0"
     environment = {
       PGHAC_USER_DATA = local.user_data.node0
@@ -93,7 +94,7 @@ resource "terraform_data" "node1" {
   # The user-data holds the secrets: it goes in the environment, never on the command line.
   # Terraform therefore hides this provisioner's output; machine-up logs to the state folder.
   provisioner "local-exec" {
-    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.12", "machine-up"]
+    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.12", "machine-up"]
     command     = "node1"
     environment = {
       PGHAC_USER_DATA = local.user_data.node1
@@ -125,7 +126,7 @@ resource "terraform_data" "node2" {
   # The user-data holds the secrets: it goes in the environment, never on the command line.
   # Terraform therefore hides this provisioner's output; machine-up logs to the state folder.
   provisioner "local-exec" {
-    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.13", "machine-up"]
+    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.13", "machine-up"]
     command     = "node2"
     environment = {
       PGHAC_USER_DATA = local.user_data.node2

@@ -24,6 +24,17 @@ variable "ssh_user" {
   nullable    = false
 }
 
+variable "backend_db_password" {
+  type        = string
+  description = "Password of the PostgreSQL role the notes backend connects as (backend.user). Pass it in a var file (pghac secrets init writes one), never on the command line."
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{15,}$", var.backend_db_password))
+    error_message = "Use at least 16 letters, digits, \"_\" or \"-\" (not first): the value is written unquoted into configuration files."
+  }
+}
+
 variable "haproxy_stats_password" {
   type        = string
   description = "Password of user \"stats\" on HAProxy's statistics page. Pass it in a var file (pghac secrets init writes one), never on the command line."
