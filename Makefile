@@ -20,9 +20,9 @@ FUZZTIME ?= 10m
 
 .PHONY: build test golden bench fuzz deps demo clean
 
-## build: compile bin/pghac
+## build: compile bin/pghac and bin/pghac-backend (which pghac up serves to the sandbox)
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o bin/pghac ./cmd/pghac
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/pghac ./cmd/pghac-backend
 
 ## test: formatting, vet, every test, a short fuzz run, and deploy/ up to date with cluster.hcl
 test: build

@@ -37,6 +37,9 @@ type memberStatus struct {
 	// HAProxy is "ok" when the node's HAProxy routes the primary port to the leader and the
 	// replica port to the replicas, or what is wrong.
 	HAProxy string `json:"haproxy"`
+	// Backend is "ready" when the node's notes API answers /readyz with 200 (both its database
+	// pools work), or what is wrong; empty without a backend block.
+	Backend string `json:"backend,omitempty"`
 }
 
 // clusterStatus is the whole cluster as status reports it.
@@ -262,9 +265,17 @@ func (p *prober) observe(ctx context.Context, cl *model.Cluster) clusterStatus {
 			st.Members[i].HAProxy = haproxyVerdict(p.haproxyUp(ctx, cl, n))(st.Members)
 		}
 	}
+	if cl.Backend != nil {
+		for i, n := range cl.Nodes {
+			st.Members[i].Backend = p.backend(ctx, cl, n)
+		}
+	}
 	for _, m := range st.Members {
 		if m.HAProxy != "" && m.HAProxy != "ok" {
 			st.Problems = append(st.Problems, fmt.Sprintf("%s: HAProxy %s", m.Name, m.HAProxy))
+		}
+		if m.Backend != "" && m.Backend != backendReady {
+			st.Problems = append(st.Problems, fmt.Sprintf("%s: backend %s", m.Name, m.Backend))
 		}
 	}
 	st.Healthy = len(st.Problems) == 0
@@ -335,4 +346,24 @@ func lagText(lag *int64) string {
 
 func hostPort(addr netip.Addr, port int) string {
 	return netip.AddrPortFrom(addr, uint16(port)).String()
+}
+
+const backendReady = "ready"
+
+// backend asks node n's notes API whether both its database pools work.
+func (p *prober) backend(ctx context.Context, cl *model.Cluster, n model.Node) string {
+	body, code, err := p.get(ctx, "http://"+hostPort(n.Address, cl.Backend.Port)+"/readyz", false)
+	switch {
+	case err != nil:
+		return "unreachable"
+	case code == http.StatusOK:
+		return backendReady
+	}
+	var e struct {
+		Detail string `json:"detail"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Detail != "" {
+		return "not ready: " + e.Detail
+	}
+	return fmt.Sprintf("not ready (HTTP %d)", code)
 }

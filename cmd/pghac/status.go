@@ -99,7 +99,12 @@ func printStatus(w io.Writer, st clusterStatus) {
 	}
 	fmt.Fprintln(w, title+")")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEMBER\tADDRESS\tROLE\tSTATE\tTL\tLAG\tETCD\tHAPROXY")
+	head := "MEMBER\tADDRESS\tROLE\tSTATE\tTL\tLAG\tETCD\tHAPROXY"
+	withBackend := len(st.Members) > 0 && st.Members[0].Backend != ""
+	if withBackend {
+		head += "\tBACKEND"
+	}
+	fmt.Fprintln(tw, head)
 	for _, m := range st.Members {
 		role := roleNames[m.Role]
 		if role == "" {
@@ -122,11 +127,19 @@ func printStatus(w io.Writer, st clusterStatus) {
 		if haproxy == "" {
 			haproxy = "not checked"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Address, dash(role), state, dash(tl), dash(lag), m.Etcd, haproxy)
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", m.Name, m.Address, dash(role), state, dash(tl), dash(lag), m.Etcd, haproxy)
+		if withBackend {
+			row += "\t" + m.Backend
+		}
+		fmt.Fprintln(tw, row)
 	}
 	tw.Flush()
 	if st.Healthy {
-		fmt.Fprintln(w, "Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing on every node.")
+		if withBackend {
+			fmt.Fprintln(w, "Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing and the backend ready on every node.")
+		} else {
+			fmt.Fprintln(w, "Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing on every node.")
+		}
 		return
 	}
 	fmt.Fprintln(w, "Not healthy:")

@@ -27,6 +27,8 @@ type fakeNode struct {
 	patroni string // /patroni's JSON
 	primary []string
 	replica []string
+	// notReady is the backend's /readyz detail; "" answers ready.
+	notReady string
 }
 
 const statsPass = "StatsPasswordForTheTest00"
@@ -44,6 +46,13 @@ func (f *fakeNode) serve(t *testing.T, addr string, which string) {
 			fmt.Fprint(w, f.cluster)
 		case which == "patroni" && r.URL.Path == "/patroni":
 			fmt.Fprint(w, f.patroni)
+		case which == "backend" && r.URL.Path == "/readyz":
+			if f.notReady != "" {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, `{"detail": %q}`, f.notReady)
+				return
+			}
+			fmt.Fprint(w, `{"status": "ready"}`)
 		case which == "etcd" && r.URL.Path == "/health":
 			fmt.Fprint(w, `{"health":"true","reason":""}`)
 		case which == "stats" && r.URL.Path == "/;csv":
@@ -91,10 +100,10 @@ func fakeCluster(t *testing.T, nodes []*fakeNode) *model.Cluster {
 		defer ln.Close()
 		return ln.Addr().(*net.TCPAddr).Port
 	}
-	cl.Patroni.RestAPIPort, cl.Etcd.ClientPort, cl.HAProxy.StatsPort = port(), port(), port()
+	cl.Patroni.RestAPIPort, cl.Etcd.ClientPort, cl.HAProxy.StatsPort, cl.Backend.Port = port(), port(), port(), port()
 	for i := range cl.Nodes {
 		cl.Nodes[i].Address = netip.MustParseAddr("127.0.0." + strconv.Itoa(11+i))
-		for which, p := range map[string]int{"patroni": cl.Patroni.RestAPIPort, "etcd": cl.Etcd.ClientPort, "stats": cl.HAProxy.StatsPort} {
+		for which, p := range map[string]int{"patroni": cl.Patroni.RestAPIPort, "etcd": cl.Etcd.ClientPort, "stats": cl.HAProxy.StatsPort, "backend": cl.Backend.Port} {
 			nodes[i].serve(t, hostPort(cl.Nodes[i].Address, p), which)
 		}
 	}
@@ -127,11 +136,11 @@ func TestStatusHealthy(t *testing.T) {
 	var out bytes.Buffer
 	printStatus(&out, st)
 	want := `Cluster main (sandbox, 10.213.0.0/24)
-MEMBER  ADDRESS     ROLE          STATE      TL  LAG  ETCD     HAPROXY
-node0   127.0.0.11  Leader        running    3   -    healthy  ok
-node1   127.0.0.12  Sync Standby  streaming  3   0    healthy  ok
-node2   127.0.0.13  Replica       streaming  3   0    healthy  ok
-Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing on every node.
+MEMBER  ADDRESS     ROLE          STATE      TL  LAG  ETCD     HAPROXY  BACKEND
+node0   127.0.0.11  Leader        running    3   -    healthy  ok       ready
+node1   127.0.0.12  Sync Standby  streaming  3   0    healthy  ok       ready
+node2   127.0.0.13  Replica       streaming  3   0    healthy  ok       ready
+Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing and the backend ready on every node.
 `
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("status table (-want +got):\n%s", diff)
@@ -169,7 +178,7 @@ func TestStatusProblems(t *testing.T) {
 		{cluster: lagging, patroni: notStreaming, primary: []string{"node0"}, replica: []string{"node1", "node2"}},
 		// A node whose HAProxy still sends writes to a replica.
 		{cluster: lagging, patroni: notStreaming, primary: []string{"node0", "node1"}, replica: []string{"node1", "node2"}},
-		{cluster: lagging, patroni: notStreaming, primary: []string{"node0"}, replica: []string{"node1", "node2"}},
+		{cluster: lagging, patroni: notStreaming, primary: []string{"node0"}, replica: []string{"node1", "node2"}, notReady: "write pool: connection refused"},
 	}
 	cl := fakeCluster(t, nodes)
 	st := newProber(statsPass).observe(context.Background(), cl)
@@ -177,6 +186,7 @@ func TestStatusProblems(t *testing.T) {
 		"node1: replica is running, not streaming",
 		"node2: replica lags 2048 bytes",
 		"node1: HAProxy routes the primary port to [node0 node1], want [node0]",
+		"node2: backend not ready: write pool: connection refused",
 	}
 	if diff := cmp.Diff(want, st.Problems); diff != "" || st.Healthy {
 		t.Errorf("problems (-want +got):\n%s", diff)

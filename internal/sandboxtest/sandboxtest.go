@@ -55,7 +55,8 @@ func Up(t testing.TB) *Cluster {
 		t.Fatal(diags)
 	}
 	c := &Cluster{Model: cl, Dir: dir, Pghac: filepath.Join(dir, "bin", "pghac")}
-	build := exec.Command("go", "build", "-o", c.Pghac, "./cmd/pghac")
+	// pghac up serves the backend binary beside it to the machines.
+	build := exec.Command("go", "build", "-o", filepath.Dir(c.Pghac)+"/", "./cmd/pghac", "./cmd/pghac-backend")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
