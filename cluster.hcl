@@ -76,6 +76,11 @@ cluster "main" {
   load_generator {
     zone    = "ru-central1-d"
     address = "10.130.0.100"
+    # It installs pghac from here to run the load tests (`sha256sum bin/pghac` after make build).
+    artifact {
+      url    = "https://storage.yandexcloud.net/pghac-releases/v0.1.0/pghac-linux-amd64"
+      sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+    }
   }
 
   # An internal network load balancer whose only healthy target is the primary.

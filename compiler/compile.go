@@ -62,6 +62,10 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 			"Every node downloads the backend binary: add artifact { url = \"https://...\", sha256 = \"...\" } with the location of a build of cmd/pghac-backend (make build puts one in bin/, and sha256sum prints its checksum). The sandbox serves its own build and needs none.")
 	}
 	c.LoadGenerator = compileLoadGenerator(&d, sc, cv, c)
+	if c.LoadGenerator != nil && sc.LoadGenerator.Artifact == nil && target != model.TargetSandbox {
+		d.errorf(sc.LoadGenerator.DefRange, "Load generator without artifact",
+			"The load generator installs pghac to run the load tests: add artifact { url = \"https://...\", sha256 = \"...\" } with the location of a linux/amd64 build of cmd/pghac (bin/pghac after make build). The sandbox has none: the host runs the tests.")
+	}
 	c.LoadBalancer = compileLoadBalancer(&d, sc, c.Network)
 	c.State = compileState(&d, sc)
 	c.LoadTests = compileLoadTests(&d, sc, c)
@@ -691,19 +695,25 @@ func compileBackend(d *diags, sb *schema.Backend, net model.Network) *model.Back
 	if !identRE.MatchString(b.User) || b.User == model.SuperuserName || b.User == model.ReplicationUser || b.User == model.RewindUser {
 		d.errorf(sb.UserRange, "Invalid database user", "%q: use lowercase letters, digits and underscores, and not one of pghac's own roles (postgres, replicator, rewinder).", b.User)
 	}
-	if a := sb.Artifact; a != nil {
-		if strings.Contains(a.URL, "${") || strings.Contains(a.URL, "%{") {
-			d.errorf(a.URLRange, "Invalid artifact URL", "%q: the URL is written into a Terraform template, where ${ and %%{ start an expression; percent-encode them.", a.URL)
-		}
-		b.ArtifactURL, b.ArtifactSHA256 = a.URL, strings.ToLower(a.SHA256)
-		if !strings.HasPrefix(a.URL, "https://") && !strings.HasPrefix(a.URL, "http://") {
-			d.errorf(a.URLRange, "Invalid artifact URL", "%q: the backend binary is fetched over HTTP(S); give an http:// or https:// URL.", a.URL)
-		}
-		if !sha256RE.MatchString(a.SHA256) {
-			d.errorf(a.SHA256Range, "Invalid SHA-256", "sha256 must be 64 hexadecimal digits (the output of sha256sum).")
-		}
-	}
+	b.ArtifactURL, b.ArtifactSHA256 = compileArtifact(d, sb.Artifact)
 	return b
+}
+
+// compileArtifact checks a downloadable binary's location and checksum; "" for a nil block.
+func compileArtifact(d *diags, a *schema.Artifact) (url, sha256 string) {
+	if a == nil {
+		return "", ""
+	}
+	if strings.Contains(a.URL, "${") || strings.Contains(a.URL, "%{") {
+		d.errorf(a.URLRange, "Invalid artifact URL", "%q: the URL is written into a Terraform template, where ${ and %%{ start an expression; percent-encode them.", a.URL)
+	}
+	if !strings.HasPrefix(a.URL, "https://") && !strings.HasPrefix(a.URL, "http://") {
+		d.errorf(a.URLRange, "Invalid artifact URL", "%q: the binary is fetched over HTTP(S); give an http:// or https:// URL.", a.URL)
+	}
+	if !sha256RE.MatchString(a.SHA256) {
+		d.errorf(a.SHA256Range, "Invalid SHA-256", "sha256 must be 64 hexadecimal digits (the output of sha256sum).")
+	}
+	return a.URL, strings.ToLower(a.SHA256)
 }
 
 func compileLoadGenerator(d *diags, sc *schema.Cluster, cv clusterVM, c *model.Cluster) *model.LoadGenerator {
@@ -712,6 +722,7 @@ func compileLoadGenerator(d *diags, sc *schema.Cluster, cv clusterVM, c *model.C
 		return nil
 	}
 	lg := &model.LoadGenerator{Name: loadGeneratorName, Zone: sl.Zone, VM: cv.vm, DeclRange: sl.DefRange}
+	lg.ArtifactURL, lg.ArtifactSHA256 = compileArtifact(d, sl.Artifact)
 	def := vmRanges{sl.DefRange, sl.DefRange, sl.DefRange, sl.DefRange, sl.DefRange, sl.DefRange}
 	if sl.VM != nil {
 		lg.VM = overlayVM(lg.VM, sl.VM)

@@ -34,6 +34,10 @@ func TestSandboxAddresses(t *testing.T) {
   load_generator {
     zone    = "ru-central1-d"
     address = "10.130.0.100"
+    artifact {
+      url    = "https://example.com/pghac"
+      sha256 = "5d5b09f6dcb2d53a5fffc60c4ac0d55fabdf556069d6631545f42aa6e3500f2e"
+    }
   }
   load_balancer {}
   state { bucket = "tfstate" }

@@ -51,6 +51,7 @@ var clusterFamilies = []clusterFamily{
 	{"terraform", terraform.Files},
 	{"sandboxtf", sandboxtf.Files},
 	{"loadtest", loadtest.Files},
+	{"loadgen", cloudinit.LoadGeneratorFiles},
 }
 
 // userDataFamily names the family that packs a node's files into its user-data.

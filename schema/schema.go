@@ -60,6 +60,8 @@ type LoadGenerator struct {
 	Address      string    `hcl:"address"`
 	AddressRange hcl.Range `hcl:"address,attr_value_range"`
 	VM           *VM       `hcl:"vm,block"`
+	// Artifact is the pghac binary the VM installs to run the load tests.
+	Artifact *Artifact `hcl:"artifact,block"`
 }
 
 // LoadBalancer is a network load balancer in front of the primary.

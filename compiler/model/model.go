@@ -242,11 +242,14 @@ type LoadTest struct {
 
 // LoadGenerator is the VM that runs load tests against the cluster.
 type LoadGenerator struct {
-	Name      string
-	Zone      string
-	Address   netip.Addr
-	VM        VM
-	DeclRange hcl.Range
+	Name    string
+	Zone    string
+	Address netip.Addr
+	VM      VM
+	// ArtifactURL and ArtifactSHA256 locate the pghac binary the VM installs.
+	ArtifactURL    string
+	ArtifactSHA256 string
+	DeclRange      hcl.Range
 }
 
 // LoadBalancer is a Yandex network load balancer whose only healthy target is the primary

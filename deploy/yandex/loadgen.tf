@@ -13,7 +13,12 @@ resource "yandex_compute_instance" "loadgen" {
   }
   # Changing resources, platform or preemptibility needs the VM stopped; without this, apply fails.
   allow_stopping_for_update = true
-  metadata                  = local.ssh_metadata
+
+  # A change of user-data updates the metadata in place, but cloud-init applies user-data on
+  # a VM's first boot only: a running node keeps the configuration it was created with.
+  metadata = merge(local.ssh_metadata, {
+    user-data = file("${path.module}/loadgen/user-data.yaml")
+  })
 
   resources {
     cores         = 4

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/fetch"
 )
 
 // Paths on a node.
@@ -101,19 +102,7 @@ func Install(c *model.Cluster) []string {
 	if b == nil {
 		return nil
 	}
-	tmp := BinaryPath + ".download"
-	return []string{
-		fmt.Sprintf("curl --fail --silent --show-error --location --retry 10 --retry-connrefused --retry-delay 2 --output %s %s",
-			tmp, shellQuote(b.ArtifactURL)),
-		fmt.Sprintf("echo %s | sha256sum --check --strict", shellQuote(b.ArtifactSHA256+"  "+tmp)),
-		fmt.Sprintf("install --mode 0755 %s %s", tmp, BinaryPath),
-		"rm -f " + tmp,
-		"systemctl enable " + Unit,
-		"systemctl restart " + Unit,
-	}
-}
-
-// shellQuote quotes s for sh.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return append(fetch.Commands(b.ArtifactURL, b.ArtifactSHA256, BinaryPath),
+		"systemctl enable "+Unit,
+		"systemctl restart "+Unit)
 }

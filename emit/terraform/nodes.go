@@ -12,6 +12,10 @@ import (
 	"github.com/pghac/pghac/emit/tfwrite"
 )
 
+// loadgenUserDataPath is where package emit writes the load generator's user-data
+// (cloudinit.LoadGeneratorUserDataPath; that package imports this one's neighbours, not this).
+const loadgenUserDataPath = "loadgen/user-data.yaml"
+
 // userDataPath is where package emit writes node's user-data, relative to the module.
 func userDataPath(node string) string { return "nodes/" + node + "/user-data.yaml" }
 
@@ -77,8 +81,10 @@ func (m *module) nodes(b *hclwrite.Body) error {
 // loadgen writes loadgen.tf: the load generator's VM.
 func (m *module) loadgen(b *hclwrite.Body) error {
 	lg := m.c.LoadGenerator
+	// No secrets in it: file(), not templatefile().
+	ud := tfwrite.Call("file", tfwrite.Template(tfwrite.Ref("path", "module"), "/"+loadgenUserDataPath))
 	return m.instance(b, vmSpec{name: lg.Name, zone: lg.Zone, address: lg.Address, vm: lg.VM,
-		role: "load-generator", sg: loadgenSGName})
+		role: "load-generator", sg: loadgenSGName, userData: ud})
 }
 
 // instance appends the yandex_compute_instance of s.

@@ -166,8 +166,9 @@ func TestOfflinePlan(t *testing.T) {
 			t.Errorf("%s: ssh-keys = %v", node, got)
 		}
 	}
-	if md := plan.after(t, "yandex_compute_instance.loadgen")["metadata"]; !cmp.Equal(md, map[string]any{"ssh-keys": "debian:" + testSSHKey}) {
-		t.Errorf("load generator metadata = %v, want the SSH key only", md)
+	lgUD, _ := set.Get("loadgen/user-data.yaml")
+	if md := plan.after(t, "yandex_compute_instance.loadgen")["metadata"]; !cmp.Equal(md, map[string]any{"ssh-keys": "debian:" + testSSHKey, "user-data": string(lgUD.Bytes)}) {
+		t.Errorf("load generator metadata: %d keys, want the SSH key and its user-data file as it is", len(md.(map[string]any)))
 	}
 	if got := plan.PlannedValues.Outputs["primary_endpoints"].Value; !cmp.Equal(got, []any{"10.128.0.16:5000", "10.129.0.14:5000", "10.130.0.28:5000"}) {
 		t.Errorf("primary_endpoints = %v", got)
@@ -216,8 +217,8 @@ func TestOfflinePlan(t *testing.T) {
 		if _, ok := md["ssh-keys"]; ok {
 			t.Errorf("%s: ssh-keys without a public key: %v", address, md)
 		}
-		if _, ok := md["user-data"]; ok != (vm != "loadgen") {
-			t.Errorf("%s: metadata %v", address, md)
+		if _, ok := md["user-data"]; !ok {
+			t.Errorf("%s: metadata without user-data", address)
 		}
 	}
 }

@@ -454,8 +454,11 @@ func TestSecrets(t *testing.T) {
 	}
 	m.wantAttrs(t, m.block(t, "variables.tf", "variable", "ssh_user"), map[string]string{"default": `"debian"`})
 	m.wantAttrs(t, m.block(t, "variables.tf", "variable", "ssh_public_key"), map[string]string{"default": `""`})
-	// The load generator gets SSH access and no user-data yet.
-	m.wantAttrs(t, m.block(t, "loadgen.tf", "resource", "yandex_compute_instance", "loadgen"), map[string]string{"metadata": "local.ssh_metadata"})
+	// The load generator gets SSH access and its user-data as a plain file: it holds no secret.
+	md := m.attrs(m.block(t, "loadgen.tf", "resource", "yandex_compute_instance", "loadgen"))["metadata"]
+	if !strings.HasPrefix(md, "merge(local.ssh_metadata, {") || !strings.Contains(md, `user-data = file("${path.module}/loadgen/user-data.yaml")`) {
+		t.Errorf("load generator metadata = %s, want the SSH key and file() of its user-data", md)
+	}
 }
 
 func TestVersions(t *testing.T) {
