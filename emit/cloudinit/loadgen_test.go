@@ -31,7 +31,7 @@ func TestLoadGenerator(t *testing.T) {
 	}
 	var ud struct {
 		WriteFiles []struct{ Path, Encoding, Content string } `yaml:"write_files"`
-		RunCmd     []string                                  `yaml:"runcmd"`
+		RunCmd     []string                                   `yaml:"runcmd"`
 	}
 	if err := yaml.Unmarshal(files[0].Bytes, &ud); err != nil {
 		t.Fatal(err)
