@@ -88,8 +88,14 @@ cluster "main" {
     type = "internal"
   }
 
+  # `pghac loadtest --scenario mixed`: reads and writes ramping up to 500 requests per second.
   load_test "mixed" {
     schedule = "line(10, 500, 2m)"
     ammo     = ["get", "post"]
+  }
+
+  # A quick end-to-end check of the backend under a light, steady load.
+  load_test "smoke" {
+    schedule = "const(20, 15s)"
   }
 }
