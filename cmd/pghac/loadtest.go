@@ -1,0 +1,222 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/cloudinit"
+	"github.com/pghac/pghac/internal/load"
+)
+
+var loadtestCommand = &command{
+	name:     "loadtest",
+	synopsis: "[--scenario NAME] [--target TARGET] [--dir deploy] [--config load.yaml] [--address HOST:PORT] [--report DIR] [--progress WHEN]",
+	summary:  "run a load test of the bundle 'build' emitted (Yandex Tank format) and report",
+	detail: `Runs one load-test scenario of the bundle that 'pghac build' writes to
+DIR/TARGET/loadtest/NAME/ (load.yaml and ammo.txt, in Yandex Tank's phantom
+format), or with --config any Tank load.yaml and its ammo: requests per second
+follow the schedule (line, const, step) whatever the target's latency, at most
+phantom.instances in flight, and Tank's autostop criteria (http, net, quantile,
+time, instances, limit) are checked every second. Without --scenario, the only
+scenario there is runs; with several, it says which there are.
+
+Progress goes to stderr, one line a second (rewritten in place on a terminal).
+The summary is printed and written with report.json (every second's numbers) and
+a self-contained report.html (charts of rate, latency and codes over time) into
+--report, by default .pghac/TARGET/loadtest/NAME-<UTC time>/. Ctrl-C stops the
+test and still writes the reports.
+
+With --target yandex (and no --config) the test runs on the load generator VM,
+and loadtest prints the command that runs it there.
+
+Exits 0 when the test passed (no autostop criterion fired; limit is a scheduled
+end, not a failure), 1 when a criterion failed it or the load.yaml or ammo is
+invalid, 2 on a bad command line, 4 when the target is unreachable at the start,
+on I/O errors, or when interrupted.`,
+	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
+		o := loadtestOptions{}
+		fs.StringVar(&o.scenario, "scenario", "", "run scenario `NAME` (a folder of DIR/TARGET/loadtest)")
+		fs.StringVar(&o.target, "target", string(model.TargetSandbox), "the bundle's `TARGET`: "+targetList())
+		fs.StringVar(&o.dir, "dir", "deploy", "the deploy tree `DIR` that build wrote")
+		fs.StringVar(&o.config, "config", "", "run the Tank load.yaml at `FILE` instead of a bundle scenario")
+		fs.StringVar(&o.address, "address", "", "send to `HOST:PORT` instead of phantom.address (and as the Host header)")
+		fs.StringVar(&o.report, "report", "", "write the reports into `DIR` (default .pghac/TARGET/loadtest/NAME-<UTC time>)")
+		fs.StringVar(&o.progress, "progress", "auto", "show progress `WHEN`: auto (on a terminal), always or never")
+		return func(c *cli, _ []string) int {
+			return c.loadtest(o)
+		}
+	},
+}
+
+type loadtestOptions struct {
+	scenario, target, dir, config, address, report, progress string
+}
+
+func targetList() string {
+	names := make([]string, len(model.Targets))
+	for i, t := range model.Targets {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+// yandexLoadtestCommand is the command that runs scenario on the cloud's load generator,
+// where 'pghac build' put the bundle (cloudinit.BundleDir). The user and address are
+// placeholders until the load generator's are known here.
+func yandexLoadtestCommand(scenario string) string {
+	return fmt.Sprintf("ssh %s@%s sudo pghac loadtest --config %s",
+		"<user>", "<load generator address>", path.Join(cloudinit.BundleDir, scenario, "load.yaml"))
+}
+
+func (c *cli) loadtest(o loadtestOptions) int {
+	const cmd = "loadtest"
+	fail := func(code int, format string, args ...any) int {
+		fmt.Fprintf(c.stderr, "pghac %s: %s\n", cmd, fmt.Sprintf(format, args...))
+		return code
+	}
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		return c.usageError(lookup("loadtest"), fmt.Sprintf("invalid --progress %q: want auto, always or never", o.progress))
+	}
+	known := false
+	for _, t := range model.Targets {
+		known = known || string(t) == o.target
+	}
+	if !known {
+		return c.usageError(lookup("loadtest"), fmt.Sprintf("unknown --target %q: want one of %s", o.target, targetList()))
+	}
+
+	file, scenario := o.config, o.scenario
+	if file == "" {
+		if scenario == "" || o.target != string(model.TargetYandex) {
+			var code int
+			var ok bool
+			if scenario, code, ok = c.pickScenario(o); !ok {
+				return code
+			}
+		}
+		if o.target == string(model.TargetYandex) {
+			fmt.Fprintf(c.stdout, "The %s scenario runs on the load generator VM. Run there:\n\n  %s\n", scenario, yandexLoadtestCommand(scenario))
+			return exitOK
+		}
+		file = filepath.Join(o.dir, o.target, "loadtest", scenario, "load.yaml")
+	} else if scenario == "" {
+		scenario = filepath.Base(filepath.Dir(file))
+		if abs, err := filepath.Abs(file); err == nil {
+			scenario = filepath.Base(filepath.Dir(abs))
+		}
+	}
+
+	cfg, err := load.LoadConfig(file)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fail(exitRuntime, "%v", err)
+		}
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(c.stderr, line)
+		}
+		return fail(exitInvalid, "%s is not a load test pghac can run", file)
+	}
+	if o.address != "" {
+		if err := cfg.SetAddress(o.address); err != nil {
+			return c.usageError(lookup("loadtest"), fmt.Sprintf("invalid --address: %v", err))
+		}
+	}
+	ammo, err := cfg.ReadAmmo()
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fail(exitRuntime, "%v", err)
+		}
+		return fail(exitInvalid, "%v", err)
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(c.stderr, "pghac %s: warning: %s\n", cmd, w)
+	}
+
+	reportDir := o.report
+	if reportDir == "" {
+		reportDir = filepath.Join(".pghac", o.target, "loadtest", scenario+"-"+time.Now().UTC().Format("20060102T150405Z"))
+	}
+	fmt.Fprintf(c.stdout, "Load test %s: %s against %s, %d requests of ammo (%s).\n",
+		scenario, cfg.Schedule, cfg.URL(), len(ammo), file)
+	opts := load.Options{}
+	switch {
+	case o.progress == "always" || (o.progress == "auto" && c.tty):
+		opts.Progress, opts.InPlace = c.stderr, c.tty
+	}
+	res, err := load.Run(c.ctx, cfg, ammo, opts)
+	if err != nil {
+		if errors.Is(err, load.ErrUnreachable) || c.ctx.Err() != nil {
+			return fail(exitRuntime, "%v", err)
+		}
+		return fail(exitInvalid, "%v", err)
+	}
+	fmt.Fprintln(c.stdout)
+	if err := res.WriteText(c.stdout); err != nil {
+		return fail(exitRuntime, "%v", err)
+	}
+	paths, err := res.WriteReports(reportDir)
+	if err != nil {
+		return fail(exitRuntime, "writing the reports: %v", err)
+	}
+	fmt.Fprintf(c.stdout, "\nReports:\n")
+	for _, p := range paths {
+		fmt.Fprintf(c.stdout, "  %s\n", p)
+	}
+	switch {
+	case res.Summary.Passed:
+		return exitOK
+	case res.Summary.Verdict == "INTERRUPTED":
+		return exitRuntime
+	}
+	return exitInvalid
+}
+
+// pickScenario is the scenario to run: --scenario, or the only folder with a load.yaml in
+// DIR/TARGET/loadtest.
+func (c *cli) pickScenario(o loadtestOptions) (string, int, bool) {
+	dir := filepath.Join(o.dir, o.target, "loadtest")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac loadtest: no load-test bundle: %v; run 'pghac build --target %s' first, or give --config\n", err, o.target)
+		return "", exitRuntime, false
+	}
+	var names []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), "load.yaml")); e.IsDir() && err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	choices := strings.Join(names, ", ")
+	switch {
+	case o.scenario != "":
+		for _, n := range names {
+			if n == o.scenario {
+				return n, exitOK, true
+			}
+		}
+		if len(names) == 0 {
+			fmt.Fprintf(c.stderr, "pghac loadtest: no scenario %q: %s has no scenario folders with a load.yaml\n", o.scenario, dir)
+			return "", exitRuntime, false
+		}
+		return "", c.usageError(lookup("loadtest"), fmt.Sprintf("no scenario %q in %s: want one of %s", o.scenario, dir, choices)), false
+	case len(names) == 1:
+		return names[0], exitOK, true
+	case len(names) == 0:
+		fmt.Fprintf(c.stderr, "pghac loadtest: %s has no scenario folders with a load.yaml; run 'pghac build --target %s' first\n", dir, o.target)
+		return "", exitRuntime, false
+	}
+	return "", c.usageError(lookup("loadtest"), fmt.Sprintf("%s has %d scenarios; choose one with --scenario: %s", dir, len(names), choices)), false
+}
