@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -71,11 +72,26 @@ func targetList() string {
 }
 
 // yandexLoadtestCommand is the command that runs scenario on the cloud's load generator,
-// where 'pghac build' put the bundle (cloudinit.BundleDir). The user and address are
-// placeholders until the load generator's are known here.
-func yandexLoadtestCommand(scenario string) string {
-	return fmt.Sprintf("ssh %s@%s sudo pghac loadtest --config %s",
-		"<user>", "<load generator address>", path.Join(cloudinit.BundleDir, scenario, "load.yaml"))
+// where its cloud-init put the bundle (cloudinit.BundleDir). The address is the load
+// generator's public one from the local Terraform state in stateDir when `pghac apply` has
+// run, else a placeholder naming the output to take it from.
+func yandexLoadtestCommand(scenario, stateDir string) string {
+	addr := "<load_generator_public_address, printed by pghac apply>"
+	if b, err := os.ReadFile(filepath.Join(stateDir, string(model.TargetYandex), "terraform", "terraform.tfstate")); err == nil {
+		var st struct {
+			Outputs map[string]struct {
+				Value any `json:"value"`
+			} `json:"outputs"`
+		}
+		if json.Unmarshal(b, &st) == nil {
+			if v, ok := st.Outputs["load_generator_public_address"].Value.(string); ok && v != "" {
+				addr = v
+			}
+		}
+	}
+	// The images' default user is what the VMs' ssh_user variable defaults to.
+	return fmt.Sprintf("ssh <ssh_user, debian by default>@%s sudo pghac loadtest --config %s",
+		addr, path.Join(cloudinit.BundleDir, scenario, "load.yaml"))
 }
 
 func (c *cli) loadtest(o loadtestOptions) int {
@@ -107,7 +123,7 @@ func (c *cli) loadtest(o loadtestOptions) int {
 			}
 		}
 		if o.target == string(model.TargetYandex) {
-			fmt.Fprintf(c.stdout, "The %s scenario runs on the load generator VM. Run there:\n\n  %s\n", scenario, yandexLoadtestCommand(scenario))
+			fmt.Fprintf(c.stdout, "The %s scenario runs on the load generator VM. Run there:\n\n  %s\n", scenario, yandexLoadtestCommand(scenario, ".pghac"))
 			return exitOK
 		}
 		file = filepath.Join(o.dir, o.target, "loadtest", scenario, "load.yaml")

@@ -187,11 +187,20 @@ func TestLoadtestYandex(t *testing.T) {
 	dir := loadtestBundle(t, "const(5, 1s)", "    - limit(1m)\n", "smoke")
 	os.Rename(filepath.Join(dir, "sandbox"), filepath.Join(dir, "yandex"))
 	code, stdout, stderr := pghac(t, "", "loadtest", "--dir", dir, "--target", "yandex")
-	want := "ssh <user>@<load generator address> sudo pghac loadtest --config /opt/pghac/loadtest/smoke/load.yaml"
+	want := "@<load_generator_public_address, printed by pghac apply> sudo pghac loadtest --config /opt/pghac/loadtest/smoke/load.yaml"
 	if code != exitOK || !strings.Contains(stdout, want) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s\nwant %q", code, stdout, stderr, want)
 	}
-	if got := yandexLoadtestCommand("mixed"); got != strings.ReplaceAll(want, "smoke", "mixed") {
+	// After pghac apply, the local state has the load generator's public address.
+	state := t.TempDir()
+	tfstate := filepath.Join(state, "yandex", "terraform", "terraform.tfstate")
+	if err := os.MkdirAll(filepath.Dir(tfstate), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tfstate, []byte(`{"version": 4, "outputs": {"load_generator_public_address": {"value": "203.0.113.7", "type": "string"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := yandexLoadtestCommand("mixed", state); !strings.HasSuffix(got, "@203.0.113.7 sudo pghac loadtest --config /opt/pghac/loadtest/mixed/load.yaml") {
 		t.Errorf("yandexLoadtestCommand = %q", got)
 	}
 }
