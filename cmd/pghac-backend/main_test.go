@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pghac/pghac/internal/pgtest"
+)
+
+const password = "pw-from-the-credential"
+
+// build compiles the command into a temporary directory with version test-1.
+func build(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = "/usr/local/go/bin/go"
+	}
+	bin := filepath.Join(t.TempDir(), "pghac-backend")
+	out, err := exec.Command(goBin, "build", "-ldflags", "-X main.version=test-1", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// result is how a run of the binary ended.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runBin runs the binary to completion with env (and nothing else of the test's) and args.
+func runBin(t *testing.T, bin string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("running %s: %v", bin, err)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestBinary(t *testing.T) {
+	bin := build(t)
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+
+	t.Run("version", func(t *testing.T) {
+		r := runBin(t, bin, env, "--version")
+		if r.code != 0 || r.stdout != "pghac-backend test-1\n" {
+			t.Errorf("--version: exit %d, stdout %q", r.code, r.stdout)
+		}
+	})
+	t.Run("usage errors exit 2", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"--nope"},
+			{"--max-conns", "0"},
+			{"--request-timeout", "0s"},
+			{"--request-timeout", "soon"},
+			{"extra"},
+			{"--write-dsn", "postgres://notes:hunter2@[::1"},
+		} {
+			r := runBin(t, bin, env, args...)
+			if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "pghac-backend: ") {
+				t.Errorf("%v: exit %d, stderr %q; want 2 and one line", args, r.code, r.stderr)
+			}
+			if strings.Contains(r.stderr, "hunter2") {
+				t.Errorf("%v: the error shows the DSN's password: %s", args, r.stderr)
+			}
+		}
+	})
+	t.Run("fatal errors exit 1", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "nope")
+		r := runBin(t, bin, env, "--password-file", missing)
+		if r.code != 1 || !strings.Contains(r.stderr, "cannot read the password file "+missing) {
+			t.Errorf("missing password file: exit %d, stderr %q", r.code, r.stderr)
+		}
+		empty := filepath.Join(t.TempDir(), "empty")
+		if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if r := runBin(t, bin, env, "--password-file", empty); r.code != 1 || !strings.Contains(r.stderr, "is empty") {
+			t.Errorf("empty password file: exit %d, stderr %q", r.code, r.stderr)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		r = runBin(t, bin, env, "--listen", l.Addr().String())
+		if r.code != 1 || !strings.Contains(r.stderr, "cannot listen on "+l.Addr().String()) {
+			t.Errorf("address in use: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+	t.Run("serves with the credential and stops on SIGTERM", func(t *testing.T) {
+		pg := pgtest.StartPostgres(t)
+		pg.CreateRole(t, "notes", password)
+		pg.CreateDatabase(t, "notes", "notes")
+		creds := t.TempDir()
+		if err := os.WriteFile(filepath.Join(creds, "db-password"), []byte(password+"\n"), 0o400); err != nil {
+			t.Fatal(err)
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		dsn := pg.DSN("notes", "", "notes") // no password: it comes from the credential
+		cmd := exec.Command(bin, "--listen", addr, "--write-dsn", dsn, "--read-dsn", dsn, "--request-timeout", "2s")
+		cmd.Env = append(env, "CREDENTIALS_DIRECTORY="+creds)
+		var stderr syncBuffer
+		cmd.Stdout = io.Discard
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() {
+			if cmd.ProcessState == nil {
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
+
+		get := func(path string) int {
+			resp, err := http.Get("http://" + addr + path)
+			if err != nil {
+				return 0
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for get("/readyz") != 200 {
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz is not 200 after 15 s (healthz %d); stderr:\n%s", get("/healthz"), stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if code := get("/healthz"); code != 200 {
+			t.Errorf("/healthz: %d", code)
+		}
+		resp, err := http.Post("http://"+addr+"/notes/", "application/json", strings.NewReader(`{"text": "hello"}`))
+		if err != nil || resp.StatusCode != 201 {
+			t.Errorf("POST /notes/: %v %v", resp, err)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("after SIGTERM: %v, want exit 0; stderr:\n%s", err, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("still running 15 s after SIGTERM; stderr:\n%s", stderr.String())
+		}
+		log := stderr.String()
+		for _, want := range []string{`msg="serving the notes API"`, `msg="notes table ready"`, `msg="shutting down`, `msg=stopped`} {
+			if !strings.Contains(log, want) {
+				t.Errorf("stderr has no %s:\n%s", want, log)
+			}
+		}
+		if strings.Contains(log, password) {
+			t.Errorf("stderr shows the password:\n%s", log)
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer that the process's output goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
