@@ -109,6 +109,8 @@ func TestSeedChecks(t *testing.T) {
 		t.Errorf("pghac status: %v\n%s", err, out)
 	}
 
+	checkBackend(ctx, t, c)
+
 	// Down, and nothing is left; down again succeeds.
 	if out, err := c.Run(ctx, "down"); err != nil {
 		t.Fatalf("pghac down: %v\n%s", err, out)
