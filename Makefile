@@ -13,7 +13,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # haproxy -c, cloud-init schema) and the components the sandbox starts.
 DEBS := patroni haproxy cloud-init python3-jsonschema etcd-server etcd-client pgbouncer \
         postgresql-15 python3-etcd python3-psycopg2 \
-        debootstrap systemd-container apt-cacher-ng nftables iproute2 util-linux
+        debootstrap systemd-container apt-cacher-ng nftables iproute2 util-linux curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZTIME ?= 10m
