@@ -41,16 +41,6 @@ func hierarchies() ([]string, error) {
 	return hs, nil
 }
 
-// unifiedHierarchy is the cgroup2 hierarchy (cgroup.kill, cgroup.freeze), or "".
-func unifiedHierarchy(hs []string) string {
-	for _, h := range hs {
-		if _, err := os.Stat(filepath.Join(h, "cgroup.kill")); err == nil {
-			return h
-		}
-	}
-	return ""
-}
-
 // cgroupRel is a machine's cgroup path relative to each hierarchy.
 func (c Config) cgroupRel(name string) string { return filepath.Join(cgroupTop, c.Bridge, name) }
 

@@ -30,6 +30,11 @@
 //   - MachineDown, NetworkDown, Cleanup: stop and remove everything, idempotently.
 //     A machine is stopped through nspawn (SIGTERM) and, failing that, its PID 1
 //     and cgroups: killing nspawn alone orphans the machine.
+//   - Faults, for failover drills (fault.go): Kill (cgroup.kill on the whole
+//     machine, a power loss) and Start (boot it again on its disk), Restart
+//     (graceful), Freeze/Thaw (cgroup freezer: every process stopped), and
+//     Partition/Heal (nft bridge rules in the sandbox's table: no frame in or out
+//     of the machine's port, to other machines or to the host).
 //
 // Facts this relies on were measured on this kind of host and are in
 // ../shared/reference/sandbox-notes.md.
