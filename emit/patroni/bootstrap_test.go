@@ -145,6 +145,7 @@ func TestBootstrap(t *testing.T) {
 		"local|all|postgres||peer",
 		"local|all|all||scram-sha-256",
 		"host|all|all|127.0.0.1|scram-sha-256",
+		"host|replication|replicator|127.0.0.1|scram-sha-256",
 		"host|replication|replicator|127.0.0.0|scram-sha-256",
 		"host|all|all|127.0.0.0|scram-sha-256",
 	}, "\n")

@@ -93,8 +93,10 @@ type postgresql struct {
 	BinDir         string         `yaml:"bin_dir"`
 	Pgpass         string         `yaml:"pgpass"`
 	Authentication authentication `yaml:"authentication"`
-	Parameters     localParams    `yaml:"parameters"`
-	PgHBA          []string       `yaml:"pg_hba"`
+	// Basebackup are pg_basebackup's options when a replica is created (or reinitialized).
+	Basebackup []map[string]string `yaml:"basebackup"`
+	Parameters localParams         `yaml:"parameters"`
+	PgHBA      []string            `yaml:"pg_hba"`
 }
 
 type authentication struct {
@@ -262,6 +264,10 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 				Replication: credentials{Username: model.ReplicationUser, Password: secret(model.SecretReplicationPassword)},
 				Rewind:      credentials{Username: model.RewindUser, Password: secret(model.SecretRewindPassword)},
 			},
+			// pg_basebackup's default spread checkpoint paces the leader's dirty buffers over
+			// checkpoint_completion_target of checkpoint_timeout: after bootstrap (CREATE
+			// DATABASE dirties thousands) a replica waited 1-2 minutes for its copy to start.
+			Basebackup: []map[string]string{{"checkpoint": "fast"}},
 			Parameters: localParams{UnixSocketDirectories: SocketDir},
 			PgHBA:      hba,
 		},
@@ -292,6 +298,10 @@ func pgHBA(c *model.Cluster) []string {
 		"local all all scram-sha-256",
 		// PgBouncer, which reaches PostgreSQL over loopback.
 		"host all all 127.0.0.1/32 scram-sha-256",
+		// Patroni's own replication connection to its replica (timeline and LSN for GET
+		// /cluster and /patroni), which goes to localhost even with use_unix_socket:
+		// without it every such request logs a traceback and answers without them.
+		"host replication " + model.ReplicationUser + " 127.0.0.1/32 scram-sha-256",
 	}
 	for _, cidr := range c.SubnetCIDRs() {
 		hba = append(hba,

@@ -165,6 +165,7 @@ func TestPgHBA(t *testing.T) {
 		"local all postgres peer",
 		"local all all scram-sha-256",
 		"host all all 127.0.0.1/32 scram-sha-256",
+		"host replication replicator 127.0.0.1/32 scram-sha-256",
 		"host replication replicator 10.128.0.0/24 scram-sha-256",
 		"host all all 10.128.0.0/24 scram-sha-256",
 		"host replication replicator 10.129.0.0/24 scram-sha-256",
