@@ -410,7 +410,9 @@ func TestCheckReadOutage(t *testing.T) {
 }
 
 func TestCheckLeadershipTimeline(t *testing.T) {
-	m := func(name, role, state string, tl int) MemberSample { return MemberSample{name, role, state, tl} }
+	m := func(name, role, state string, tl int) MemberSample {
+		return MemberSample{Name: name, Role: role, State: state, Timeline: tl}
+	}
 	ss := []LeaderSample{
 		{At: at(0), Leader: "A", Members: []MemberSample{m("A", "leader", "running", 1), m("B", "replica", "streaming", 1), m("C", "replica", "streaming", 1)}},
 		{At: at(200), Leader: "A", Members: []MemberSample{m("C", "replica", "streaming", 1), m("B", "replica", "streaming", 1), m("A", "leader", "running", 1)}},

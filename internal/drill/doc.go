@@ -21,11 +21,17 @@
 //     "ambiguous". Writes with an unknown outcome are right either way.
 //   - Report: the figures; Violations (one sentence per broken invariant or limit),
 //     OK, WriteJSON (durations in milliseconds) and WriteText.
+//   - Run, WriteSummary and WriteHTML: a set of runs (scenario × repetition) as a
+//     fixed-width table with the spread of the write outage per scenario and the
+//     failed runs' violations, or as one self-contained HTML page with, per run, the
+//     figures, an SVG timeline of acked/failed/unknown writes and failed reads around
+//     the fault (gonum/plot) and the changes the monitor saw.
 //
 // Problems of the history itself (duplicate ids, a missing final read, writes that end
 // before they start) are input errors that make the report fail: a checker that
 // quietly skips what it cannot check would pass broken drills.
 //
 // The package is pure: no clock, no I/O besides the writers it is given, no cluster.
-// It knows nothing of the sandbox, the model or the CLI.
+// It knows nothing of the sandbox, the model or the CLI. The drills themselves run in
+// internal/drill/scenario, with the load and the monitor of internal/drill/workload.
 package drill

@@ -105,6 +105,7 @@ type MemberSample struct {
 	Role     string `json:"role"`  // leader, replica, sync_standby, ...
 	State    string `json:"state"` // running, streaming, stopped, ...
 	Timeline int    `json:"timeline,omitempty"`
+	Lag      *int64 `json:"lag,omitempty"` // a replica's lag in bytes; nil when not known
 }
 
 // History is everything one drill recorded: the input of Check.
