@@ -113,7 +113,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{validateCommand, buildCommand, fmtCommand, planCommand, applyCommand, destroyCommand,
-		secretsCommand, upCommand, downCommand, statusCommand, loadtestCommand, envCommand, versionCommand, helpCommand}
+		secretsCommand, upCommand, downCommand, statusCommand, loadtestCommand, drillCommand, switchoverCommand, nodeCommand, envCommand, versionCommand, helpCommand}
 	hiddenCommands = []*command{providerCommand, sandboxCommand}
 }
 
@@ -191,7 +191,7 @@ func (c *cli) topUsage(w io.Writer) {
 	b.WriteString("PostgreSQL cluster (etcd, Patroni, PgBouncer, HAProxy, set up by cloud-init).\n\n")
 	b.WriteString("Usage: pghac [--color auto|always|never] <command> [flags]\n\nCommands:\n")
 	for _, cmd := range commands {
-		fmt.Fprintf(&b, "  %-9s %s\n", cmd.name, cmd.summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", cmd.name, cmd.summary)
 	}
 	b.WriteString("\nExit codes: 0 ok, 1 invalid configuration or failed check, 2 usage error,\n")
 	b.WriteString("3 internal error (a pghac bug), 4 runtime failure (I/O, Terraform).\n\n")

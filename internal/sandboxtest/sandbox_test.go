@@ -110,6 +110,7 @@ func TestSeedChecks(t *testing.T) {
 	}
 
 	checkBackend(ctx, t, c)
+	checkDrills(t, c)
 
 	// Down, and nothing is left; down again succeeds.
 	if out, err := c.Run(ctx, "down"); err != nil {

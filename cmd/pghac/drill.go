@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/drill"
+	"github.com/pghac/pghac/internal/drill/scenario"
+	"github.com/pghac/pghac/internal/drill/workload"
+	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/sandbox"
+)
+
+var drillCommand = &command{
+	name:     "drill",
+	synopsis: "[SCENARIO...] [--repeat N] [--report DIR] [--steady DURATION] [--list] [-f FILE] [--state-dir DIR]",
+	summary:  "run failover drills on the sandbox under load and check that no acknowledged write is lost",
+	detail: `Runs failover scenarios on the running sandbox (pghac up), each under a steady
+load: two writers per node insert unique ids through the node's HAProxy primary
+port (5000) and record every acknowledgement, one reader per node reads through
+the replica port (5001), and a monitor samples the leader lock in etcd and every
+member's role, state, timeline and lag five times a second. After a few seconds
+of load the scenario injects its fault, undoes it, waits until every member is
+healthy and caught up, and reads every id back from the final primary.
+
+Each run is judged on: acknowledged writes lost (must be 0), split-brain writes
+(acknowledged by a server that did not hold the leader lock: must be 0), the write
+outage (longest gap between acknowledgements after the fault) against the
+scenario's limit, read errors, the time until the cluster was whole again, and the
+leader changes (none allowed where the scenario keeps the leader).
+
+Scenarios (all of them, in this order, when none is named; --list prints them):
+` + scenarioList() + `
+A table of the runs is printed; --report (default .pghac/sandbox/drill/<UTC time>/)
+gets summary.txt, report.html (a timeline chart per run: writes acknowledged,
+failed and unknown over time, with the fault, the heal, the recovery and every
+leader change marked), and per run NAME-REP.history.json and NAME-REP.report.json.
+
+Exits 0 when every run passed, 1 when any broke an invariant or a limit, 2 on a
+bad command line, 4 when a drill could not run (the sandbox is not up or not
+healthy, a fault could not be injected) or was interrupted.`,
+	maxArgs: 64,
+	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
+		f := addSandboxFlags(fs, false)
+		repeat := fs.Int("repeat", 1, "run each scenario `N` times")
+		report := fs.String("report", "", "write the reports into `DIR` (default .pghac/sandbox/drill/<UTC time>)")
+		steady := fs.Duration("steady", 10*time.Minute, "how long the steady scenario runs (`DURATION`)")
+		list := fs.Bool("list", false, "list the scenarios and exit")
+		return func(c *cli, args []string) int {
+			if *list {
+				fmt.Fprint(c.stdout, scenarioList())
+				return exitOK
+			}
+			var picked []scenario.Scenario
+			for _, a := range args {
+				s, ok := scenario.Lookup(a)
+				if !ok {
+					return c.usageError(lookup("drill"), fmt.Sprintf("no scenario %q: want one of %s", a, strings.Join(scenario.Names(), ", ")))
+				}
+				picked = append(picked, s)
+			}
+			if len(picked) == 0 {
+				picked = scenario.All()
+			}
+			if *repeat < 1 {
+				return c.usageError(lookup("drill"), "--repeat must be at least 1")
+			}
+			if *steady <= 0 {
+				return c.usageError(lookup("drill"), "--steady must be positive")
+			}
+			s, code, ok := c.sandboxSite("drill", f)
+			if !ok {
+				return code
+			}
+			return c.drill(s, picked, *repeat, *report, *steady)
+		}
+	},
+}
+
+func scenarioList() string {
+	var b strings.Builder
+	for _, s := range scenario.All() {
+		fmt.Fprintf(&b, "  %-17s %s\n", s.Name, s.Summary)
+	}
+	return b.String()
+}
+
+func (c *cli) drill(s sandboxSite, picked []scenario.Scenario, repeat int, reportDir string, steady time.Duration) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(c.stderr, "pghac drill: "+format+"\n", args...)
+		return exitRuntime
+	}
+	cl, code, ok := c.loadQuiet("drill", s.file)
+	if !ok {
+		return code
+	}
+	vars, err := infra.StringVars(s.secrets)
+	if err != nil {
+		return fail("the sandbox's secrets: %v; is the sandbox up (pghac up)?", err)
+	}
+	env := drillEnv(cl, s, vars)
+	// The sandbox's addresses lead elsewhere when its bridge is down: say so first.
+	ms, err := sandbox.Machines(env.Sandbox)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var running []string
+	for _, m := range ms {
+		if m.Running() {
+			running = append(running, m.Name)
+		}
+	}
+	if len(running) == 0 {
+		return fail("the sandbox is not running: start it with 'pghac up'")
+	}
+	env.Steady = steady
+	env.Progress = prefixWriter{c.stderr, "  "}
+	if reportDir == "" {
+		reportDir = filepath.Join(s.dir, "drill", time.Now().UTC().Format("20060102T150405Z"))
+	}
+	if err := os.MkdirAll(reportDir, 0o755); err != nil {
+		return fail("%v", err)
+	}
+
+	var runs []drill.Run
+	exit := exitOK
+	for _, sc := range picked {
+		for rep := 1; rep <= repeat; rep++ {
+			fmt.Fprintf(c.stderr, "drill %s (%d/%d): %s\n", sc.Name, rep, repeat, sc.Summary)
+			h, err := scenario.Run(c.ctx, env, sc)
+			base := filepath.Join(reportDir, fmt.Sprintf("%s-%d", sc.Name, rep))
+			if werr := writeJSONFile(base+".history.json", h.WriteJSON); werr != nil {
+				return fail("%v", werr)
+			}
+			if err != nil {
+				fmt.Fprintf(c.stderr, "pghac drill: %s: %v\n", sc.Name, err)
+				writeDrillReports(c, reportDir, runs)
+				return exitRuntime
+			}
+			r := drill.Check(h, sc.Limits)
+			if werr := writeJSONFile(base+".report.json", r.WriteJSON); werr != nil {
+				return fail("%v", werr)
+			}
+			runs = append(runs, drill.Run{Scenario: sc.Name, Rep: rep, History: h, Report: r})
+			verdict := "PASS"
+			if !r.OK() {
+				verdict, exit = "FAIL", exitInvalid
+			}
+			fmt.Fprintf(c.stderr, "drill %s (%d/%d): %s: write outage %s, %d lost, %d split-brain\n\n",
+				sc.Name, rep, repeat, verdict, r.Writes.Outage.Length, r.Writes.Lost, r.Writes.SplitBrain)
+		}
+	}
+	if code := writeDrillReports(c, reportDir, runs); code != exitOK {
+		return code
+	}
+	return exit
+}
+
+// writeDrillReports prints the table of runs and writes summary.txt and report.html.
+func writeDrillReports(c *cli, dir string, runs []drill.Run) int {
+	if len(runs) == 0 {
+		return exitOK
+	}
+	var table bytes.Buffer
+	if err := drill.WriteSummary(&table, runs); err != nil {
+		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
+		return exitRuntime
+	}
+	c.stdout.Write(table.Bytes())
+	if err := os.WriteFile(filepath.Join(dir, "summary.txt"), table.Bytes(), 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
+		return exitRuntime
+	}
+	var page bytes.Buffer
+	if err := drill.WriteHTML(&page, "pghac drill "+filepath.Base(dir), runs); err != nil {
+		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
+		return exitRuntime
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), page.Bytes(), 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintf(c.stdout, "\nReports: %s\n", dir)
+	return exitOK
+}
+
+// writeJSONFile writes what write produces into path.
+func writeJSONFile(path string, write func(io.Writer) error) error {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// drillEnv is where the drill finds cl in the sandbox, with the secrets of vars.
+func drillEnv(cl *model.Cluster, s sandboxSite, vars map[string]string) scenario.Env {
+	env := scenario.Env{
+		Sandbox: s.config(cl, nil),
+		Load: workload.Config{
+			PrimaryPort: cl.HAProxy.PrimaryPort,
+			ReplicaPort: cl.HAProxy.ReplicaPort,
+			User:        model.SuperuserName,
+			Password:    vars[string(model.SecretSuperuserPassword)],
+			Database:    model.SuperuserName,
+		},
+		Monitor: workload.MonitorConfig{LeaderKey: leaderKey(cl.Patroni)},
+		MaxLag:  cl.HAProxy.ReplicaMaxLagBytes,
+	}
+	for _, n := range cl.Nodes {
+		env.Nodes = append(env.Nodes, n.Name)
+		env.Load.Nodes = append(env.Load.Nodes, workload.Node{Name: n.Name, Addr: n.Address})
+		env.Monitor.Etcd = append(env.Monitor.Etcd, "http://"+hostPort(n.Address, cl.Etcd.ClientPort))
+		env.Monitor.Patroni = append(env.Monitor.Patroni, patroniEndpoint(n.Name, n.Address, cl.Patroni.RestAPIPort))
+	}
+	env.Patroni = &patroni.Client{
+		Endpoints: env.Monitor.Patroni,
+		Username:  model.RestAPIUser,
+		Password:  vars[string(model.SecretRestAPIPassword)],
+	}
+	return env
+}
+
+func patroniEndpoint(name string, addr netip.Addr, port int) patroni.Endpoint {
+	return patroni.Endpoint{Name: name, URL: "http://" + hostPort(addr, port)}
+}
+
+// leaderKey is Patroni's leader key in etcd: /<namespace>/<scope>/leader.
+func leaderKey(p model.Patroni) string {
+	return "/" + strings.Trim(p.Namespace, "/") + "/" + p.Scope + "/leader"
+}

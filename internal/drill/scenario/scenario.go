@@ -1,0 +1,411 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pghac/pghac/internal/drill"
+	"github.com/pghac/pghac/internal/drill/workload"
+	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/sandbox"
+)
+
+// Env is the cluster a drill runs on and how to reach it.
+type Env struct {
+	Sandbox sandbox.Config
+	Nodes   []string // member names, which are also the machines' names
+	Load    workload.Config
+	Monitor workload.MonitorConfig
+	// Patroni reaches the members' REST APIs with the password (switchover, reinit).
+	Patroni *patroni.Client
+	// MaxLag is the replica lag, in bytes, still counted as caught up: what HAProxy's
+	// replica check accepts, since Patroni's figure trails every write by up to
+	// loop_wait.
+	MaxLag int64
+	// Progress gets a line per step and a status line every ProgressEvery (default
+	// 2 s); nil is silent.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	// Warmup is the steady load before the fault (default 5 s), Settle the load
+	// after recovery (default 3 s). ReadyTimeout bounds the wait for a healthy
+	// cluster before the run (default 3 min), RecoveryTimeout the wait after the
+	// heal (default 3 min), FaultTimeout the wait for the fault's effect, such as a
+	// new leader (default 2 min).
+	Warmup, Settle                              time.Duration
+	ReadyTimeout, RecoveryTimeout, FaultTimeout time.Duration
+	// Steady is how long the steady scenario runs (default 10 min).
+	Steady time.Duration
+}
+
+func (e Env) withDefaults() Env {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&e.ProgressEvery, 2*time.Second)
+	def(&e.Warmup, 5*time.Second)
+	def(&e.Settle, 3*time.Second)
+	def(&e.ReadyTimeout, 3*time.Minute)
+	def(&e.RecoveryTimeout, 3*time.Minute)
+	def(&e.FaultTimeout, 2*time.Minute)
+	def(&e.Steady, 10*time.Minute)
+	if e.Progress == nil {
+		e.Progress = io.Discard
+	}
+	return e
+}
+
+// Scenario is one kind of fault and the limits pghac's defaults must meet under it.
+type Scenario struct {
+	Name    string
+	Summary string
+	Limits  drill.Limits
+	// inject causes the fault and undoes it, recording FaultAt and HealAt through
+	// r.fault and r.heal.
+	inject func(ctx context.Context, r *run) error
+}
+
+// The limits of issue 6.
+const (
+	crashOutage    = 25 * time.Second
+	gracefulOutage = 5 * time.Second
+	recoveryLimit  = 2 * time.Minute
+)
+
+var scenarios = []Scenario{
+	{
+		Name:    "leader-crash",
+		Summary: "the leader's machine killed at once, started again once another member leads",
+		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		inject: func(ctx context.Context, r *run) error {
+			return r.leaderFault(ctx, "kill", sandbox.Kill, "start", func(name string) error { return sandbox.Start(ctx, r.env.Sandbox, name) }, 0)
+		},
+	},
+	{
+		Name:    "leader-freeze",
+		Summary: "every process of the leader's machine frozen, thawed once another member leads",
+		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		inject: func(ctx context.Context, r *run) error {
+			return r.leaderFault(ctx, "freeze", sandbox.Freeze, "thaw", func(name string) error { return sandbox.Thaw(r.env.Sandbox, name) }, 0)
+		},
+	},
+	{
+		Name:    "leader-partition",
+		Summary: "the leader's machine cut from the others and from clients, healed once another member leads",
+		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		inject: func(ctx context.Context, r *run) error {
+			return r.leaderFault(ctx, "partition", sandbox.Partition, "heal", func(name string) error { return sandbox.Heal(r.env.Sandbox, name) }, 0)
+		},
+	},
+	{
+		Name:    "leader-stop",
+		Summary: "Patroni stopped on the leader as systemd stops it, started again once another member leads",
+		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		inject: func(ctx context.Context, r *run) error {
+			return r.leaderFault(ctx, "systemctl stop patroni on", func(_ sandbox.Config, name string) error {
+				return r.systemctl(ctx, name, "stop", "patroni")
+			}, "systemctl start patroni on", func(name string) error {
+				return r.systemctl(ctx, name, "start", "patroni")
+			}, 0)
+		},
+	},
+	{
+		Name:    "switchover",
+		Summary: "a planned switchover to a replica through Patroni's REST API",
+		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		inject:  switchover,
+	},
+	{
+		Name:    "replica-crash",
+		Summary: "the synchronous standby's machine killed at once, started again after 15 s",
+		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit},
+		inject:  replicaCrash,
+	},
+	{
+		Name:    "etcd-loss",
+		Summary: "etcd killed on the leader's machine (one of three members), started again after 20 s",
+		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit},
+		inject:  etcdLoss,
+	},
+	{
+		Name:    "all-restart",
+		Summary: "every machine killed at once, then all started again",
+		Limits:  drill.Limits{MaxRecovery: 5 * time.Minute, AllowFailover: true},
+		inject:  allRestart,
+	},
+	{
+		Name:    "leader-return",
+		Summary: "the leader's machine killed and kept down for 30 s of writes on the new timeline; it must rejoin by itself (pg_rewind)",
+		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		inject: func(ctx context.Context, r *run) error {
+			return r.leaderFault(ctx, "kill", sandbox.Kill, "start", func(name string) error { return sandbox.Start(ctx, r.env.Sandbox, name) }, 30*time.Second)
+		},
+	},
+	{
+		Name:    "steady",
+		Summary: "no fault: steady load for Env.Steady (10 min by default); the leader must not change",
+		Limits:  drill.Limits{},
+		inject: func(ctx context.Context, r *run) error {
+			r.logf("steady load for %s, no fault", r.env.Steady)
+			sleep(ctx, r.env.Steady)
+			return ctx.Err()
+		},
+	},
+	{
+		Name:    "reinit",
+		Summary: "a replica's WAL wiped while Patroni is stopped, so that it cannot start; pghac node reinit rebuilds it from the leader",
+		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: 5 * time.Minute},
+		inject:  reinit,
+	},
+}
+
+// All returns every scenario, in the order `pghac drill` runs them.
+func All() []Scenario { return slices.Clone(scenarios) }
+
+// Lookup finds a scenario by name.
+func Lookup(name string) (Scenario, bool) {
+	for _, s := range scenarios {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// Names lists the scenarios' names.
+func Names() []string {
+	out := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// run is one scenario's run in progress.
+type run struct {
+	env   Env
+	mon   *workload.Monitor
+	load  *workload.Load
+	h     drill.History
+	start time.Time
+	// effect is when the fault was seen to take effect (another member leads).
+	effect time.Time
+}
+
+func (r *run) logf(format string, args ...any) {
+	fmt.Fprintf(r.env.Progress, "%7.1fs  %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// fault records FaultAt and runs f. The time is taken before f, so that the
+// outage measured from it includes the injection itself.
+func (r *run) fault(what string, f func() error) error {
+	r.logf("fault: %s", what)
+	r.h.FaultAt = time.Now()
+	if err := f(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// heal records HealAt and runs f.
+func (r *run) heal(what string, f func() error) error {
+	r.logf("heal: %s", what)
+	r.h.HealAt = time.Now()
+	if err := f(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// leader is the current lock holder, from the latest sample.
+func (r *run) leader() (string, error) {
+	s, ok := r.mon.Latest()
+	if !ok || s.Leader == "" {
+		return "", errors.New("no leader")
+	}
+	return s.Leader, nil
+}
+
+// waitLeaderNot waits until a member other than old holds the lock.
+func (r *run) waitLeaderNot(ctx context.Context, old string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.env.FaultTimeout)
+	defer cancel()
+	s, err := r.mon.WaitFor(ctx, r.h.FaultAt, func(s drill.LeaderSample) bool {
+		return s.Err == "" && s.Leader != "" && s.Leader != old
+	})
+	if err != nil {
+		return "", fmt.Errorf("no member other than %s took the leader lock within %s", old, r.env.FaultTimeout)
+	}
+	r.effect = s.At
+	r.logf("%s holds the leader lock", s.Leader)
+	return s.Leader, nil
+}
+
+// leaderFault applies fault to the leader, waits for another member to lead,
+// keeps the fault for hold more, then undoes it.
+func (r *run) leaderFault(ctx context.Context, faultName string, fault func(sandbox.Config, string) error,
+	healName string, heal func(string) error, hold time.Duration) error {
+	l, err := r.leader()
+	if err != nil {
+		return err
+	}
+	if err := r.fault(faultName+" "+l+" (the leader)", func() error { return fault(r.env.Sandbox, l) }); err != nil {
+		return err
+	}
+	if _, err := r.waitLeaderNot(ctx, l); err != nil {
+		return err
+	}
+	if hold > 0 {
+		r.logf("keeping %s down for %s", l, hold)
+		sleep(ctx, hold)
+	}
+	return r.heal(healName+" "+l, func() error { return heal(l) })
+}
+
+func switchover(ctx context.Context, r *run) error {
+	l, err := r.leader()
+	if err != nil {
+		return err
+	}
+	var msg string
+	err = r.fault("switchover from "+l, func() error {
+		var err error
+		msg, err = r.env.Patroni.Switchover(ctx, l, "")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.logf("Patroni: %s", strings.TrimSpace(msg))
+	_, err = r.waitLeaderNot(ctx, l)
+	return err
+}
+
+// syncStandby is the member Patroni lists as synchronous standby, else any replica.
+func (r *run) syncStandby() (string, error) {
+	s, _ := r.mon.Latest()
+	var replica string
+	for _, m := range s.Members {
+		if m.Name == s.Leader {
+			continue
+		}
+		if m.Role == "sync_standby" {
+			return m.Name, nil
+		}
+		if replica == "" {
+			replica = m.Name
+		}
+	}
+	if replica == "" {
+		return "", errors.New("no replica")
+	}
+	return replica, nil
+}
+
+func replicaCrash(ctx context.Context, r *run) error {
+	rep, err := r.syncStandby()
+	if err != nil {
+		return err
+	}
+	if err := r.fault("kill "+rep+" (a replica)", func() error { return sandbox.Kill(r.env.Sandbox, rep) }); err != nil {
+		return err
+	}
+	sleep(ctx, 15*time.Second)
+	return r.heal("start "+rep, func() error { return sandbox.Start(ctx, r.env.Sandbox, rep) })
+}
+
+func etcdLoss(ctx context.Context, r *run) error {
+	l, err := r.leader()
+	if err != nil {
+		return err
+	}
+	// kill, not stop: a lost member does not say goodbye. The unit's restart policy
+	// must not bring it back, hence stop right after, which only records the state.
+	if err := r.fault("kill etcd on "+l+" (the leader's machine)", func() error {
+		if err := r.systemctl(ctx, l, "kill", "--signal=SIGKILL", "etcd"); err != nil {
+			return err
+		}
+		return r.systemctl(ctx, l, "stop", "etcd")
+	}); err != nil {
+		return err
+	}
+	sleep(ctx, 20*time.Second)
+	return r.heal("start etcd on "+l, func() error { return r.systemctl(ctx, l, "start", "etcd") })
+}
+
+func allRestart(ctx context.Context, r *run) error {
+	err := r.fault("kill every machine", func() error {
+		var errs []error
+		for _, n := range r.env.Nodes {
+			errs = append(errs, sandbox.Kill(r.env.Sandbox, n))
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil {
+		return err
+	}
+	return r.heal("start every machine", func() error {
+		var wg sync.WaitGroup
+		errs := make([]error, len(r.env.Nodes))
+		for i, n := range r.env.Nodes {
+			wg.Go(func() { errs[i] = sandbox.Start(ctx, r.env.Sandbox, n) })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	})
+}
+
+// dataDir is where Debian's PostgreSQL 15 keeps the cluster Patroni manages.
+const dataDir = "/var/lib/postgresql/15/main"
+
+func reinit(ctx context.Context, r *run) error {
+	rep, err := r.syncStandby()
+	if err != nil {
+		return err
+	}
+	err = r.fault("stop Patroni on "+rep+" and wipe its WAL", func() error {
+		if err := r.systemctl(ctx, rep, "stop", "patroni"); err != nil {
+			return err
+		}
+		if _, _, err := sandbox.Exec(ctx, r.env.Sandbox, rep, "find", dataDir+"/pg_wal", "-maxdepth", "1", "-type", "f", "-delete"); err != nil {
+			return err
+		}
+		return r.systemctl(ctx, rep, "start", "patroni")
+	})
+	if err != nil {
+		return err
+	}
+	// Let Patroni find out that PostgreSQL cannot start, as a user would see it.
+	sleep(ctx, 15*time.Second)
+	var msg string
+	err = r.heal("pghac node reinit "+rep, func() error {
+		var err error
+		msg, err = r.env.Patroni.Reinitialize(ctx, rep, true)
+		return err
+	})
+	if err == nil {
+		r.logf("Patroni: %s", strings.TrimSpace(msg))
+	}
+	return err
+}
+
+func (r *run) systemctl(ctx context.Context, machine string, args ...string) error {
+	_, _, err := sandbox.Exec(ctx, r.env.Sandbox, machine, append([]string{"systemctl"}, args...)...)
+	return err
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,194 @@
+package workload
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pghac/pghac/internal/drill"
+	"github.com/pghac/pghac/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m)) }
+
+// loopbackConfig loads one real PostgreSQL through both ports, as "n1".
+func loopbackConfig(pg *pgtest.Postgres) Config {
+	return Config{
+		Nodes:       []Node{{Name: "n1", Addr: netip.MustParseAddr("127.0.0.1")}},
+		PrimaryPort: pg.Port,
+		ReplicaPort: pg.Port,
+		User:        pgtest.Superuser,
+		Password:    pg.SuperuserPassword(),
+		Database:    "postgres",
+		Timeout:     2 * time.Second,
+		RetryDelay:  20 * time.Millisecond,
+	}
+}
+
+func prepare(t *testing.T, cfg Config) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := Prepare(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func finalIDSet(t *testing.T, cfg Config) map[int64]bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ids, server, err := FinalIDs(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if server != "n1" {
+		t.Errorf("final read named server %q, want n1 (from listen_addresses)", server)
+	}
+	set := map[int64]bool{}
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set
+}
+
+func TestLoadRecordsAcknowledgedWrites(t *testing.T) {
+	pg := pgtest.StartPostgres(t)
+	cfg := loopbackConfig(pg)
+	prepare(t, cfg)
+
+	l := Start(context.Background(), cfg)
+	time.Sleep(time.Second)
+	writes, reads := l.Stop()
+
+	if len(writes) < 20 || len(reads) < 5 {
+		t.Fatalf("%d writes and %d reads in 1 s, want at least 20 and 5", len(writes), len(reads))
+	}
+	final := finalIDSet(t, cfg)
+	seen := map[int64]bool{}
+	for _, w := range writes {
+		if w.Outcome != drill.Acked || w.Server != "n1" || w.Timeline != 1 || w.End.Before(w.Start) {
+			t.Fatalf("write %+v: want acked by n1 on timeline 1", w)
+		}
+		if seen[w.ID] {
+			t.Fatalf("id %d written twice", w.ID)
+		}
+		seen[w.ID] = true
+		if !final[w.ID] {
+			t.Errorf("acknowledged id %d is not in the table", w.ID)
+		}
+	}
+	if len(final) != len(writes) {
+		t.Errorf("the table holds %d ids, %d were written", len(final), len(writes))
+	}
+	for _, r := range reads {
+		if !r.OK {
+			t.Fatalf("read %+v failed", r)
+		}
+	}
+	h := drill.History{Scenario: "steady", Writes: writes, Reads: reads, FinalIDs: slices.Sorted(func(yield func(int64) bool) {
+		for id := range final {
+			if !yield(id) {
+				return
+			}
+		}
+	})}
+	if rep := drill.Check(h, drill.Limits{}); rep.Writes.Lost != 0 || rep.Writes.Acked != len(writes) {
+		t.Errorf("checker: %d lost, %d acked of %d", rep.Writes.Lost, rep.Writes.Acked, len(writes))
+	}
+}
+
+// A crash and restart of the server: writes fail or are unknown meanwhile, every
+// acknowledged one survives, none that failed is in the table, and writing resumes.
+func TestLoadThroughACrash(t *testing.T) {
+	pg := pgtest.StartPostgres(t)
+	cfg := loopbackConfig(pg)
+	prepare(t, cfg)
+	// pgtest runs with synchronous_commit off, which does lose acknowledged commits on
+	// a crash (this test catches that). A killed server keeps the OS page cache, so
+	// fsync off does not matter.
+	pg.Exec(t, "postgres", "ALTER DATABASE postgres SET synchronous_commit = on")
+
+	l := Start(context.Background(), cfg)
+	time.Sleep(500 * time.Millisecond)
+	pg.Kill(t)
+	down := time.Now()
+	time.Sleep(500 * time.Millisecond)
+	pg.Start(t)
+	up := time.Now()
+	time.Sleep(time.Second)
+	writes, _ := l.Stop()
+
+	final := finalIDSet(t, cfg)
+	var failed, ackedAfter int
+	for _, w := range writes {
+		switch w.Outcome {
+		case drill.Acked:
+			if !final[w.ID] {
+				t.Errorf("acknowledged id %d was lost in a crash of a single server", w.ID)
+			}
+			if w.Start.After(up) {
+				ackedAfter++
+			}
+		case drill.Failed:
+			failed++
+			if final[w.ID] {
+				t.Errorf("write %d was classified failed (%s) but is in the table", w.ID, w.Err)
+			}
+			if w.Err == "" {
+				t.Errorf("failed write %d has no error text", w.ID)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Errorf("no write failed while the server was down from %s to %s", down.Format(time.StampMilli), up.Format(time.StampMilli))
+	}
+	if ackedAfter == 0 {
+		t.Error("no write was acknowledged after the server came back")
+	}
+}
+
+// Inserts refused by a read-only server (as a demoted primary refuses them) are Failed.
+func TestLoadReadOnlyIsFailed(t *testing.T) {
+	pg := pgtest.StartPostgres(t)
+	cfg := loopbackConfig(pg)
+	prepare(t, cfg)
+	pg.Exec(t, "postgres", "ALTER DATABASE postgres SET default_transaction_read_only = on")
+
+	l := Start(context.Background(), cfg)
+	time.Sleep(300 * time.Millisecond)
+	writes, _ := l.Stop()
+	if len(writes) == 0 {
+		t.Fatal("no writes")
+	}
+	for _, w := range writes {
+		if w.Outcome != drill.Failed || w.Err != "ERROR: cannot execute INSERT in a read-only transaction (SQLSTATE 25006)" {
+			t.Fatalf("write %+v: want failed with the read-only error", w)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		connecting bool
+		want       drill.Outcome
+	}{
+		{"connect refused", errors.New("dial tcp: connection refused"), true, drill.Failed},
+		{"statement error", &pgconn.PgError{Severity: "ERROR", Code: "25006"}, false, drill.Failed},
+		{"shutdown during commit", &pgconn.PgError{Severity: "FATAL", Code: "57P01"}, false, drill.Unknown},
+		{"timeout", context.DeadlineExceeded, false, drill.Unknown},
+		{"reset", errors.New("read: connection reset by peer"), false, drill.Unknown},
+	} {
+		if got := classify(tc.err, tc.connecting); got != tc.want {
+			t.Errorf("%s: classify = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

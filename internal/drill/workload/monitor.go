@@ -1,0 +1,284 @@
+package workload
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pghac/pghac/internal/drill"
+	"github.com/pghac/pghac/internal/patroni"
+)
+
+// MonitorConfig says what the monitor watches.
+type MonitorConfig struct {
+	// Etcd are the client URLs of the etcd members ("http://10.213.0.11:2379").
+	Etcd []string
+	// LeaderKey is Patroni's leader key: namespace + scope + "/leader".
+	LeaderKey string
+	// Patroni are the members' REST APIs (GET /cluster needs no password).
+	Patroni []patroni.Endpoint
+	// Interval between samples (default 200 ms); Timeout bounds each request
+	// (default 1 s). All members are asked at once and the first answer wins, so a
+	// partitioned member does not slow the sampling down.
+	Interval, Timeout time.Duration
+}
+
+// Monitor samples the leader lock and the members until stopped.
+type Monitor struct {
+	cfg    MonitorConfig
+	client *http.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	samples []drill.LeaderSample
+	changed chan struct{} // closed and replaced on every new sample
+}
+
+// StartMonitor starts sampling.
+func StartMonitor(ctx context.Context, cfg MonitorConfig) *Monitor {
+	if cfg.Interval == 0 {
+		cfg.Interval = 200 * time.Millisecond
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	m := &Monitor{
+		cfg:     cfg,
+		client:  &http.Client{Timeout: cfg.Timeout},
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		changed: make(chan struct{}),
+	}
+	go m.loop(ctx)
+	return m
+}
+
+func (m *Monitor) loop(ctx context.Context) {
+	defer close(m.done)
+	tick := time.NewTicker(m.cfg.Interval)
+	defer tick.Stop()
+	for {
+		s := m.Sample(ctx)
+		if ctx.Err() != nil {
+			return // a sample cut short by Stop says nothing
+		}
+		m.mu.Lock()
+		m.samples = append(m.samples, s)
+		close(m.changed)
+		m.changed = make(chan struct{})
+		m.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop stops sampling and returns every sample, oldest first.
+func (m *Monitor) Stop() []drill.LeaderSample {
+	m.cancel()
+	<-m.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.samples)
+}
+
+// Latest is the newest sample; false before the first.
+func (m *Monitor) Latest() (drill.LeaderSample, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.samples) == 0 {
+		return drill.LeaderSample{}, false
+	}
+	return m.samples[len(m.samples)-1], true
+}
+
+// WaitFor waits for the first sample taken after since that satisfies cond.
+func (m *Monitor) WaitFor(ctx context.Context, since time.Time, cond func(drill.LeaderSample) bool) (drill.LeaderSample, error) {
+	seen := 0
+	for {
+		m.mu.Lock()
+		fresh := m.samples[seen:]
+		seen = len(m.samples)
+		changed := m.changed
+		m.mu.Unlock()
+		for _, s := range fresh {
+			if s.At.After(since) && cond(s) {
+				return s, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			last, _ := m.Latest()
+			return last, ctx.Err()
+		case <-m.done:
+			return drill.LeaderSample{}, errors.New("the monitor stopped")
+		case <-changed:
+		}
+	}
+}
+
+// Sample takes one sample: the lock holder from etcd (a linearizable read, so a
+// member cut off from the quorum cannot answer with a stale holder), then the members
+// from Patroni. At is when etcd's answer arrived.
+func (m *Monitor) Sample(ctx context.Context) drill.LeaderSample {
+	leader, err := m.leader(ctx)
+	s := drill.LeaderSample{At: time.Now(), Leader: leader}
+	if err != nil {
+		s.Err = err.Error()
+		return s
+	}
+	if pc, err := m.cluster(ctx); err == nil {
+		for _, mb := range pc.Members {
+			s.Members = append(s.Members, drill.MemberSample{Name: mb.Name, Role: mb.Role, State: mb.State, Timeline: mb.Timeline, Lag: mb.Lag})
+		}
+		slices.SortFunc(s.Members, func(a, b drill.MemberSample) int { return cmpString(a.Name, b.Name) })
+	}
+	return s
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// first runs ask against every target at once and returns the first success, or all
+// the errors.
+func first[T any](ctx context.Context, targets []string, ask func(context.Context, string) (T, error)) (T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		v   T
+		err error
+	}
+	ch := make(chan answer, len(targets))
+	for _, t := range targets {
+		go func() {
+			v, err := ask(ctx, t)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", t, err)
+			}
+			ch <- answer{v, err}
+		}()
+	}
+	var errs []error
+	for range targets {
+		a := <-ch
+		if a.err == nil {
+			return a.v, nil
+		}
+		errs = append(errs, a.err)
+	}
+	var zero T
+	return zero, errors.Join(errs...)
+}
+
+func (m *Monitor) leader(ctx context.Context) (string, error) {
+	body, _ := json.Marshal(map[string]string{"key": base64.StdEncoding.EncodeToString([]byte(m.cfg.LeaderKey))})
+	return first(ctx, m.cfg.Etcd, func(ctx context.Context, base string) (string, error) {
+		return etcdGet(ctx, m.client, base, body)
+	})
+}
+
+// etcdGet reads one key through etcd's JSON gateway (/v3/kv/range); "" when absent.
+func etcdGet(ctx context.Context, client *http.Client, base string, body []byte) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v3/kv/range", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	var r struct {
+		Kvs []struct {
+			Value []byte `json:"value"` // base64 in JSON, decoded by encoding/json
+		} `json:"kvs"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return "", fmt.Errorf("etcd range: %w", err)
+	}
+	if len(r.Kvs) == 0 {
+		return "", nil
+	}
+	return string(r.Kvs[0].Value), nil
+}
+
+func (m *Monitor) cluster(ctx context.Context) (patroni.Cluster, error) {
+	urls := make([]string, len(m.cfg.Patroni))
+	byURL := map[string]patroni.Endpoint{}
+	for i, e := range m.cfg.Patroni {
+		urls[i] = e.URL
+		byURL[e.URL] = e
+	}
+	return first(ctx, urls, func(ctx context.Context, u string) (patroni.Cluster, error) {
+		c := patroni.Client{Endpoints: []patroni.Endpoint{byURL[u]}, HTTP: m.client}
+		return c.Cluster(ctx)
+	})
+}
+
+// Healthy says whether s shows the cluster whole again: a lock holder that Patroni
+// lists as the running leader, and every other member of names a running replica on
+// the leader's timeline lagging at most maxLag bytes. Otherwise it says what is not so.
+func Healthy(s drill.LeaderSample, names []string, maxLag int64) (bool, string) {
+	if s.Err != "" {
+		return false, "DCS unreachable"
+	}
+	if s.Leader == "" {
+		return false, "no leader"
+	}
+	by := map[string]drill.MemberSample{}
+	for _, m := range s.Members {
+		by[m.Name] = m
+	}
+	l, ok := by[s.Leader]
+	if !ok || l.Role != "leader" || l.State != "running" {
+		return false, fmt.Sprintf("leader %s is not running yet", s.Leader)
+	}
+	for _, n := range names {
+		if n == s.Leader {
+			continue
+		}
+		m, ok := by[n]
+		switch {
+		case !ok:
+			return false, n + " is not a member"
+		case m.Role == "leader":
+			return false, n + " also says it is the leader"
+		case m.State != "running" && m.State != "streaming":
+			return false, fmt.Sprintf("%s is %s", n, m.State)
+		case m.Timeline != l.Timeline:
+			return false, fmt.Sprintf("%s is on timeline %d, the leader on %d", n, m.Timeline, l.Timeline)
+		case m.Lag == nil:
+			return false, n + "'s lag is unknown"
+		case *m.Lag > maxLag:
+			return false, fmt.Sprintf("%s lags %d bytes", n, *m.Lag)
+		}
+	}
+	return true, ""
+}
