@@ -190,6 +190,20 @@ type Leadership struct {
 	// sample to the next sample with one (a lower bound of the real period).
 	Leaderless Gap      `json:"leaderless"`
 	Changes    []Change `json:"changes,omitempty"`
+	// Diverged lists the times the lock holder was on an older timeline than another
+	// member, in two samples in a row: a member was promoted, and the lock then went
+	// (back) to one that was not. The histories diverged; what the newer timeline
+	// acknowledged is rewound away. Always a violation.
+	Diverged []Divergence `json:"diverged,omitempty"`
+}
+
+// Divergence is a lock holder behind another member's timeline.
+type Divergence struct {
+	At             time.Time `json:"at"`
+	Leader         string    `json:"leader"`
+	LeaderTimeline int       `json:"leader_timeline"`
+	Member         string    `json:"member"`
+	MemberTimeline int       `json:"member_timeline"`
 }
 
 // Check judges a drill's history. It never fails: problems of the history itself are
@@ -554,6 +568,7 @@ func leadership(samples []LeaderSample, failed int) Leadership {
 		if i > 0 {
 			l.Changes = append(l.Changes, diff(samples[i-1], s)...)
 		}
+		l.Diverged = divergence(l.Diverged, samples, i)
 	}
 	if inGap && len(samples) > 0 {
 		if g := mkGap(leaderlessFrom, samples[len(samples)-1].At, false); g.Length > l.Leaderless.Length || l.Leaderless.To.IsZero() {
@@ -564,6 +579,37 @@ func leadership(samples []LeaderSample, failed int) Leadership {
 		l.Failovers = len(l.Leaders) - 1
 	}
 	return l
+}
+
+// divergence appends to seen a Divergence first shown by samples[i]: its holder behind
+// a member's timeline, as in samples[i-1] too (one sample may mix a fresh lock with a
+// stale view of the members). Each holder and member pair is reported once.
+func divergence(seen []Divergence, samples []LeaderSample, i int) []Divergence {
+	if i == 0 {
+		return seen
+	}
+	behind := func(s LeaderSample, member string) (int, int, bool) {
+		lt := leaderTimeline(s)
+		for _, m := range s.Members {
+			if m.Name == member && m.Name != s.Leader && lt > 0 && m.Timeline > lt {
+				return lt, m.Timeline, true
+			}
+		}
+		return 0, 0, false
+	}
+	cur, prev := samples[i], samples[i-1]
+	for _, m := range cur.Members {
+		lt, mt, now := behind(cur, m.Name)
+		_, _, before := behind(prev, m.Name)
+		if !now || !before || prev.Leader != cur.Leader {
+			continue
+		}
+		dup := slices.ContainsFunc(seen, func(d Divergence) bool { return d.Leader == cur.Leader && d.Member == m.Name })
+		if !dup {
+			seen = append(seen, Divergence{At: prev.At, Leader: cur.Leader, LeaderTimeline: lt, Member: m.Name, MemberTimeline: mt})
+		}
+	}
+	return seen
 }
 
 // diff lists what changed from a to b: the lock first, then members by name.

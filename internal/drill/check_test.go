@@ -608,3 +608,37 @@ func TestCheckFaultOutageBoundary(t *testing.T) {
 		t.Errorf("recovery = %+v, want 100ms after the fault", d)
 	}
 }
+
+// The lock stolen back: node1 (frozen past its lease, timeline 4) takes the lock again
+// after node0 was promoted to timeline 5, as Patroni 3.0.2's etcd3 update_leader does
+// after a thaw. No write need be lost for this to be reported.
+func TestCheckDivergedLock(t *testing.T) {
+	ws := []Write{ack(1, 0, 10, "node1", 4), ack(2, 100, 110, "node1", 4), ack(3, 200, 250, "node1", 4)}
+	h := History{Scenario: "leader-freeze", Writes: ws, FinalIDs: allIDs(ws)}
+	h.Samples = samples(0, 400, "node1", 4)
+	promoted := lead(600, "node0", 5)
+	h.Samples = append(h.Samples, promoted)
+	for ms := 800; ms <= 1200; ms += 200 {
+		s := lead(ms, "node1", 4)
+		s.Members[0].Timeline, s.Members[0].Role = 5, "replica" // node0 still on its timeline
+		h.Samples = append(h.Samples, s)
+	}
+	r := Check(h, Limits{AllowFailover: true})
+	want := []Divergence{{At: at(800), Leader: "node1", LeaderTimeline: 4, Member: "node0", MemberTimeline: 5}}
+	if diff := cmp.Diff(want, r.Leadership.Diverged); diff != "" {
+		t.Fatalf("Diverged (-want +got):\n%s", diff)
+	}
+	if v := r.Violations(); len(v) != 1 || !strings.Contains(v[0], "held by node1 on timeline 4 while node0 was on timeline 5") {
+		t.Errorf("violations: %q", v)
+	}
+
+	// One sample of a stale member view is not a divergence.
+	h.Samples = append(samples(0, 400, "node1", 4), promoted)
+	s := lead(800, "node0", 5)
+	s.Members[0].Timeline = 4
+	s.Members[1].Timeline = 5
+	h.Samples = append(h.Samples, s, lead(1000, "node0", 5))
+	if r := Check(h, Limits{AllowFailover: true}); len(r.Leadership.Diverged) != 0 || !r.OK() {
+		t.Errorf("a single stale sample reported: %+v %q", r.Leadership.Diverged, r.Violations())
+	}
+}

@@ -57,6 +57,12 @@ func (r Report) Violations() []string {
 		v = append(v, fmt.Sprintf("The cluster took %s after the %s to become healthy, more than the limit of %s.",
 			rc.Duration, rc.From, r.Limits.MaxRecovery))
 	}
+	for _, d := range r.Leadership.Diverged {
+		v = append(v, fmt.Sprintf("From %s the leader lock was held by %s on timeline %d while %s was on timeline %d: "+
+			"a promoted member lost the lock to one that was not promoted, so the histories diverged and "+
+			"what the newer timeline acknowledged is rewound away.",
+			clock(d.At), d.Leader, d.LeaderTimeline, d.Member, d.MemberTimeline))
+	}
 	if l := r.Leadership; !r.Limits.AllowFailover && l.Failovers > 0 {
 		v = append(v, fmt.Sprintf("%d %s happened (leader %s) although the scenario allows none.",
 			l.Failovers, plural(l.Failovers, "failover", "failovers"), strings.Join(l.Leaders, " → ")))
