@@ -106,9 +106,16 @@ func Kill(cfg Config, name string) error {
 		return fmt.Errorf("machine %s: nspawn (pid %d) still runs %s after the kill", name, m.NspawnPID, killTimeout)
 	}
 	// The host end of the veth goes when the machine's network namespace is freed,
-	// which the kernel does asynchronously.
-	if err := waitLinkGone("vb-"+name, killTimeout); err != nil {
-		return fmt.Errorf("machine %s: %w", name, err)
+	// which the kernel does asynchronously: with several machines killed at once that
+	// took over 15 s here, and a Start meanwhile fails ("File exists"). Nothing of the
+	// machine runs any more, so the veth is deleted rather than waited for.
+	if waitLinkGone("vb-"+name, 2*time.Second) != nil {
+		if _, err := run(context.Background(), "ip", "link", "del", "vb-"+name); err != nil {
+			cfg.logf("%s: ip link del vb-%s: %v", name, name, err) // it may have gone meanwhile
+		}
+		if err := waitLinkGone("vb-"+name, killTimeout); err != nil {
+			return fmt.Errorf("machine %s: %w", name, err)
+		}
 	}
 	var errs []error
 	if err := removeTree(filepath.Join("/run/systemd/nspawn/propagate", name)); err != nil {
