@@ -106,6 +106,13 @@ type MemberSample struct {
 	State    string `json:"state"` // running, streaming, stopped, ...
 	Timeline int    `json:"timeline,omitempty"`
 	Lag      *int64 `json:"lag,omitempty"` // a replica's lag in bytes; nil when not known
+	// Alive: the member's own REST API answered just before the sample. /cluster is
+	// read from the DCS, where a dead member's last report stays until its lease
+	// expires.
+	Alive bool `json:"alive,omitempty"`
+	// Streaming: the leader's own PostgreSQL lists this replica as streaming
+	// (pg_stat_replication, through the leader's GET /patroni).
+	Streaming bool `json:"streaming,omitempty"`
 }
 
 // History is everything one drill recorded: the input of Check.

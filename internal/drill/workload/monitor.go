@@ -41,6 +41,13 @@ type Monitor struct {
 	mu      sync.Mutex
 	samples []drill.LeaderSample
 	changed chan struct{} // closed and replaced on every new sample
+	status  map[string]memberStatus
+}
+
+// memberStatus is a member's latest answer to GET /patroni on its own endpoint.
+type memberStatus struct {
+	at     time.Time
+	status patroni.Status
 }
 
 // StartMonitor starts sampling.
@@ -58,10 +65,37 @@ func StartMonitor(ctx context.Context, cfg MonitorConfig) *Monitor {
 		cancel:  cancel,
 		done:    make(chan struct{}),
 		changed: make(chan struct{}),
+		status:  map[string]memberStatus{},
+	}
+	for _, e := range cfg.Patroni {
+		go m.probe(ctx, e)
 	}
 	go m.loop(ctx)
 	return m
 }
+
+// probe asks one member for its own status every interval, apart from the samples so
+// that a dead member's timeouts do not slow them down.
+func (m *Monitor) probe(ctx context.Context, e patroni.Endpoint) {
+	c := patroni.Client{Endpoints: []patroni.Endpoint{e}, HTTP: m.client}
+	tick := time.NewTicker(m.cfg.Interval)
+	defer tick.Stop()
+	for {
+		if st, err := c.Status(ctx, e.Name); err == nil {
+			m.mu.Lock()
+			m.status[e.Name] = memberStatus{at: time.Now(), status: st}
+			m.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// aliveWithin is how recent a member's own answer must be for it to count as alive.
+func (m *Monitor) aliveWithin() time.Duration { return 2*m.cfg.Interval + m.cfg.Timeout }
 
 func (m *Monitor) loop(ctx context.Context) {
 	defer close(m.done)
@@ -140,9 +174,19 @@ func (m *Monitor) Sample(ctx context.Context) drill.LeaderSample {
 		return s
 	}
 	if pc, err := m.cluster(ctx); err == nil {
-		for _, mb := range pc.Members {
-			s.Members = append(s.Members, drill.MemberSample{Name: mb.Name, Role: mb.Role, State: mb.State, Timeline: mb.Timeline, Lag: mb.Lag})
+		now := time.Now()
+		m.mu.Lock()
+		fresh := func(name string) (patroni.Status, bool) {
+			st, ok := m.status[name]
+			return st.status, ok && now.Sub(st.at) <= m.aliveWithin()
 		}
+		leaderStatus, leaderAlive := fresh(leader)
+		for _, mb := range pc.Members {
+			_, alive := fresh(mb.Name)
+			s.Members = append(s.Members, drill.MemberSample{Name: mb.Name, Role: mb.Role, State: mb.State, Timeline: mb.Timeline, Lag: mb.Lag,
+				Alive: alive, Streaming: leaderAlive && mb.Name != leader && leaderStatus.Streams(mb.Name)})
+		}
+		m.mu.Unlock()
 		slices.SortFunc(s.Members, func(a, b drill.MemberSample) int { return cmpString(a.Name, b.Name) })
 	}
 	return s
@@ -260,6 +304,9 @@ func Healthy(s drill.LeaderSample, names []string, maxLag int64) (bool, string) 
 	if !ok || l.Role != "leader" || l.State != "running" {
 		return false, fmt.Sprintf("leader %s is not running yet", s.Leader)
 	}
+	if !l.Alive {
+		return false, fmt.Sprintf("leader %s does not answer", s.Leader)
+	}
 	for _, n := range names {
 		if n == s.Leader {
 			continue
@@ -272,6 +319,10 @@ func Healthy(s drill.LeaderSample, names []string, maxLag int64) (bool, string) 
 			return false, n + " also says it is the leader"
 		case m.State != "running" && m.State != "streaming":
 			return false, fmt.Sprintf("%s is %s", n, m.State)
+		case !m.Alive:
+			return false, n + " does not answer"
+		case !m.Streaming:
+			return false, fmt.Sprintf("%s does not stream from %s", n, s.Leader)
 		case m.Timeline != l.Timeline:
 			return false, fmt.Sprintf("%s is on timeline %d, the leader on %d", n, m.Timeline, l.Timeline)
 		case m.Lag == nil:

@@ -134,7 +134,7 @@ func TestMonitorLeaderFromEtcd(t *testing.T) {
 func TestHealthy(t *testing.T) {
 	lag := func(n int64) *int64 { return &n }
 	member := func(name, role, state string, tl int, l *int64) drill.MemberSample {
-		return drill.MemberSample{Name: name, Role: role, State: state, Timeline: tl, Lag: l}
+		return drill.MemberSample{Name: name, Role: role, State: state, Timeline: tl, Lag: l, Alive: true, Streaming: role != "leader"}
 	}
 	whole := func() drill.LeaderSample {
 		return drill.LeaderSample{Leader: "a", Members: []drill.MemberSample{
@@ -160,6 +160,9 @@ func TestHealthy(t *testing.T) {
 		{"unknown lag", func(s *drill.LeaderSample) { s.Members[1].Lag = nil }, "b's lag is unknown"},
 		{"stopped", func(s *drill.LeaderSample) { s.Members[1].State = "stopped" }, "b is stopped"},
 		{"leader starting", func(s *drill.LeaderSample) { s.Members[0].State = "starting" }, "leader a is not running yet"},
+		{"leader dead, its key not yet expired", func(s *drill.LeaderSample) { s.Members[0].Alive = false }, "leader a does not answer"},
+		{"replica dead, its key not yet expired", func(s *drill.LeaderSample) { s.Members[2].Alive = false }, "c does not answer"},
+		{"replica not streaming", func(s *drill.LeaderSample) { s.Members[1].Streaming = false }, "b does not stream from a"},
 	} {
 		s := whole()
 		tc.break_(&s)
