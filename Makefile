@@ -18,7 +18,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZTIME ?= 10m
 
-.PHONY: build test golden bench fuzz deps demo clean
+.PHONY: build test golden bench fuzz deps demo drill clean
 
 ## build: compile bin/pghac and bin/pghac-backend (which pghac up serves to the sandbox)
 build:
@@ -47,6 +47,14 @@ bench: build
 	else \
 		TIMEFORMAT='pghac build: %R s'; for i in 1 2 3 4 5; do time bin/pghac build -o "$$tmp" >/dev/null; done; \
 	fi
+
+## drill: every failover scenario on the sandbox (brought up first), REPEAT times each (default 1;
+## the steady scenario runs STEADY, default 10m); reports in .pghac/sandbox/drill/<time>/
+REPEAT ?= 1
+STEADY ?= 10m
+drill: build
+	bin/pghac up
+	bin/pghac drill --repeat $(REPEAT) --steady $(STEADY)
 
 ## fuzz: a longer fuzz run (FUZZTIME=10m); failing inputs land in golden/testdata/fuzz/
 fuzz:
