@@ -14,6 +14,7 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/emit/backend"
+	"github.com/pghac/pghac/emit/patroni"
 )
 
 // Header starts every user-data document: cloud-init only reads a document whose first line
@@ -84,6 +85,10 @@ func UserData(c *model.Cluster, n model.Node, files []artifact.NodeFile) ([]byte
 		{Path: CreateClusterPath, Owner: "root:root", Permissions: "0644", Content: createCluster},
 	}
 	seen := map[string]bool{PolicyRCPath: true, CreateClusterPath: true}
+	// The script that patches Patroni's etcd3 module before Patroni starts (runcmd runs it).
+	if fix := patroni.Etcd3Fix(c); fix != nil {
+		files = append(files[:len(files):len(files)], *fix)
+	}
 	for _, f := range files {
 		if err := checkFile(f); err != nil {
 			return nil, fmt.Errorf("write_files %s: %w", f.Path, err)
@@ -221,6 +226,7 @@ func runcmd(c *model.Cluster, n model.Node) ([]string, error) {
 	// Patroni's start may wait for etcd's (ordered after it, ready only at quorum), and Patroni
 	// has nothing to report at start anyway: don't hold PgBouncer and HAProxy back for it.
 	// Those two do report a bad config at start, so wait for them and fail the script.
+	cmds = append(cmds, patroni.Etcd3FixCommands(c)...)
 	cmds = append(cmds,
 		"systemctl enable "+unitPatroni,
 		"systemctl restart --no-block "+unitPatroni)

@@ -17,6 +17,7 @@ import (
 	"github.com/pghac/pghac/compiler/model/modeltest"
 	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/emit/cloudinit"
+	"github.com/pghac/pghac/emit/patroni"
 	"github.com/pghac/pghac/golden/realcheck"
 )
 
@@ -80,8 +81,9 @@ func TestUserData(t *testing.T) {
 	}
 
 	const early = 2 // policy-rc.d and the createcluster drop-in come before the node's files
-	if len(p.WriteFiles) != len(files)+early {
-		t.Fatalf("%d write_files, want %d", len(p.WriteFiles), len(files)+early)
+	// and Patroni 3.0's etcd3 fix after them.
+	if len(p.WriteFiles) != len(files)+early+1 {
+		t.Fatalf("%d write_files, want %d", len(p.WriteFiles), len(files)+early+1)
 	}
 	first := p.WriteFiles[0]
 	if first.Path != cloudinit.PolicyRCPath || first.Defer || first.Permissions != "0755" ||
@@ -104,6 +106,12 @@ func TestUserData(t *testing.T) {
 			t.Errorf("write_files %s content = %q, want %q", f.Path, got.Content, f.Bytes)
 		}
 	}
+	fix := p.WriteFiles[len(p.WriteFiles)-1]
+	if fix.Path != patroni.Etcd3FixPath || !fix.Defer || fix.Owner != "root:root" || fix.Permissions != "0755" ||
+		fix.Content != string(patroni.Etcd3Fix(c).Bytes) {
+		t.Errorf("last write_files entry %s owner %s permissions %s defer %v: want the deferred etcd3 fix script %s, root's, 0755",
+			fix.Path, fix.Owner, fix.Permissions, fix.Defer, patroni.Etcd3FixPath)
+	}
 	// Literal blocks, so that the config reads in the user-data as it does on its own.
 	if !bytes.Contains(b, []byte("    content: |\n      # haproxy\n      global\n      \tmaxconn 1000\n\n          # indented comment\n")) {
 		t.Errorf("haproxy.cfg is not a literal block:\n%s", b)
@@ -116,6 +124,7 @@ func TestUserData(t *testing.T) {
 		"systemctl daemon-reload",
 		"systemctl enable etcd",
 		"systemctl restart --no-block etcd",
+		"/usr/bin/python3 -I /usr/local/lib/pghac/patroni-etcd3-fix.py /usr/lib/python3/dist-packages/patroni/dcs/etcd3.py",
 		"systemctl enable patroni",
 		"systemctl restart --no-block patroni",
 		"systemctl enable pgbouncer",
@@ -142,6 +151,32 @@ func TestUserData(t *testing.T) {
 	again, err := cloudinit.UserData(c, c.Nodes[1], testFiles())
 	if err != nil || !bytes.Equal(again, b) {
 		t.Errorf("second UserData differs (err %v)", err)
+	}
+}
+
+// TestUserDataEtcd3Fix checks that the etcd3 fix is written and run only for Patroni 3.0, and
+// that its script runs before Patroni is enabled or started.
+func TestUserDataEtcd3Fix(t *testing.T) {
+	for _, version := range []string{"3.0", "2.1", "3.2"} {
+		t.Run(version, func(t *testing.T) {
+			c := modeltest.Cluster()
+			c.OS.PatroniVersion = version
+			_, p := render(t, c, c.Nodes[0], testFiles())
+			written := false
+			for _, f := range p.WriteFiles {
+				written = written || f.Path == patroni.Etcd3FixPath
+			}
+			run := slices.IndexFunc(p.RunCmd, func(cmd string) bool { return strings.Contains(cmd, patroni.Etcd3FixPath) })
+			if want := version == "3.0"; written != want || (run >= 0) != want {
+				t.Fatalf("Patroni %s: fix written %v, run %v; want both %v", version, written, run >= 0, want)
+			}
+			if run >= 0 {
+				enable, restart := slices.Index(p.RunCmd, "systemctl enable patroni"), slices.Index(p.RunCmd, "systemctl restart --no-block patroni")
+				if enable < run || restart < run {
+					t.Errorf("the fix runs after Patroni is enabled or started:\n%s", strings.Join(p.RunCmd, "\n"))
+				}
+			}
+		})
 	}
 }
 

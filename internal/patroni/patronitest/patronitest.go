@@ -30,22 +30,61 @@ const (
 	PGBin      = "/usr/lib/postgresql/15/bin"
 )
 
+// Scope and Namespace are the cluster's Patroni scope and namespace: its keys in etcd start
+// with Namespace+Scope+"/", the leader lock is LeaderKey.
+const (
+	Scope     = "patronitest"
+	Namespace = "/service/"
+	LeaderKey = Namespace + Scope + "/leader"
+)
+
 // Options shape the cluster Start runs.
 type Options struct {
 	Members         int           // Patroni members, node0..; 0 means 2
 	SynchronousMode bool          // Patroni's synchronous_mode (not strict)
 	ReadyTimeout    time.Duration // how long Start waits for a ready cluster; 0 means 90 s
+	// PythonPath, when set, is Patroni's PYTHONPATH: a directory holding a patched copy of
+	// the patroni package is imported instead of Debian's. The postgres user must be able to
+	// read it (Start checks).
+	PythonPath string
 }
 
 // Cluster is a running cluster. Its fields are for reading.
 type Cluster struct {
 	Dir       string             // the temporary directory of everything: data, configs, logs
 	Endpoints []patroni.Endpoint // the members' REST APIs, node0 first
+	EtcdURL   string             // etcd's client URL, http://127.0.0.1:PORT (v3 JSON gateway)
 	// Username and Password are the REST API's credentials.
 	Username, Password string
 
-	members int
-	logs    []string // the processes' log files, etcd first
+	members  int
+	logs     []string // the processes' log files, etcd first
+	patronis []*proc  // the members' Patroni processes, node0 first
+}
+
+// PatroniPID returns the PID of member name's Patroni process (python3 running
+// /usr/bin/patroni). It leads a process group of its own, which PostgreSQL is not in.
+func (c *Cluster) PatroniPID(name string) (int, error) {
+	for _, p := range c.patronis {
+		if p.name == name {
+			return p.cmd.Process.Pid, nil
+		}
+	}
+	return 0, fmt.Errorf("patronitest: no member %q", name)
+}
+
+// SignalPatroni sends sig to member name's Patroni process group: SIGSTOP freezes Patroni
+// (its HA loop, REST API and etcd lease keepalives) while its PostgreSQL keeps running,
+// SIGCONT thaws it. The cleanup thaws a frozen Patroni before it stops it.
+func (c *Cluster) SignalPatroni(name string, sig syscall.Signal) error {
+	pid, err := c.PatroniPID(name)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(-pid, sig); err != nil {
+		return fmt.Errorf("patronitest: signal %v to %s's Patroni (group %d): %w", sig, name, pid, err)
+	}
+	return nil
 }
 
 // Client returns a client of the cluster's REST APIs with its credentials.
@@ -132,6 +171,13 @@ func Start(t testing.TB, opt Options) *Cluster {
 	if err != nil {
 		t.Fatalf("patronitest: %v", err)
 	}
+	var patroniEnv []string
+	if opt.PythonPath != "" {
+		if err := readableByAll(opt.PythonPath); err != nil {
+			t.Fatalf("patronitest: Options.PythonPath: %v", err)
+		}
+		patroniEnv = append(patroniEnv, "PYTHONPATH="+opt.PythonPath)
+	}
 	// Not t.TempDir: its parents are the test's own and closed to the postgres user.
 	dir, err := os.MkdirTemp("", "patronitest-")
 	if err != nil {
@@ -155,6 +201,7 @@ func Start(t testing.TB, opt Options) *Cluster {
 	etcdClient, etcdPeer := freePort(t), freePort(t)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
 	clientURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
+	c.EtcdURL = clientURL
 	if err := os.Mkdir(filepath.Join(dir, "etcd"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +237,7 @@ func Start(t testing.TB, opt Options) *Cluster {
 		t.Fatal(err)
 	}
 
-	etcd, err := start(dir, "etcd", cred, EtcdBin,
+	etcd, err := start(dir, "etcd", cred, nil, EtcdBin,
 		"--name", "etcd0", "--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
@@ -207,11 +254,12 @@ func Start(t testing.TB, opt Options) *Cluster {
 		t.Fatalf("patronitest: etcd did not start: %v\n%s", err, c.Logs())
 	}
 	for _, n := range nodes {
-		p, err := start(dir, n.name, cred, PatroniBin, n.cfg)
+		p, err := start(dir, n.name, cred, patroniEnv, PatroniBin, n.cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		procs = append(procs, p)
+		c.patronis = append(c.patronis, p)
 		c.logs = append(c.logs, p.log)
 	}
 	if _, err := c.WaitReady(ctx); err != nil {
@@ -228,8 +276,8 @@ func config(name, home string, api, pg int, etcd string, sync bool, restPassword
 		"host replication replicator 127.0.0.1/32 scram-sha-256",
 	}
 	return map[string]any{
-		"scope":     "patronitest",
-		"namespace": "/service/",
+		"scope":     Scope,
+		"namespace": Namespace,
 		"name":      name,
 		"restapi": map[string]any{
 			"listen":          fmt.Sprintf("127.0.0.1:%d", api),
@@ -297,6 +345,33 @@ func account() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
+// readableByAll checks that dir and its parents can be searched, and dir read, by any user:
+// Patroni runs as postgres and would silently fall back to Debian's modules otherwise.
+func readableByAll(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("%s: want an absolute path", dir)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() || fi.Mode().Perm()&0o005 != 0o005 {
+		return fmt.Errorf("%s: want a directory that every user can read and search (mode %v)", dir, fi.Mode())
+	}
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s: its parent %s cannot be searched by every user (mode %v)", dir, d, fi.Mode())
+		}
+		if d == "/" {
+			return nil
+		}
+	}
+}
+
 func chownTree(dir string, cred *syscall.Credential) error {
 	if cred == nil {
 		return nil
@@ -359,8 +434,9 @@ type proc struct {
 	done chan struct{} // closed once the leader is reaped
 }
 
-// start runs bin with args as cred in a process group of its own, its output in dir/name.log.
-func start(dir, name string, cred *syscall.Credential, bin string, args ...string) (*proc, error) {
+// start runs bin with args as cred in a process group of its own, its output in dir/name.log,
+// with env added to the fixed environment.
+func start(dir, name string, cred *syscall.Credential, env []string, bin string, args ...string) (*proc, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -369,7 +445,7 @@ func start(dir, name string, cred *syscall.Credential, bin string, args ...strin
 	defer f.Close() // the child has its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TZ=UTC", "HOME=" + dir}
+	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TZ=UTC", "HOME=" + dir}, env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
@@ -383,10 +459,12 @@ func start(dir, name string, cred *syscall.Credential, bin string, args ...strin
 	return p, nil
 }
 
-// stop sends SIGTERM to p's group, and SIGKILL when it has not ended within grace.
+// stop sends SIGTERM to p's group, and SIGKILL when it has not ended within grace. SIGCONT
+// follows SIGTERM, so that a group a test left frozen (SignalPatroni) handles it.
 func (p *proc) stop(grace time.Duration) {
 	pgid := p.cmd.Process.Pid
 	syscall.Kill(-pgid, syscall.SIGTERM)
+	syscall.Kill(-pgid, syscall.SIGCONT)
 	select {
 	case <-p.done:
 	case <-time.After(grace):
