@@ -190,8 +190,8 @@ type Leadership struct {
 	// sample to the next sample with one (a lower bound of the real period).
 	Leaderless Gap      `json:"leaderless"`
 	Changes    []Change `json:"changes,omitempty"`
-	// Diverged lists the times the lock holder was on an older timeline than another
-	// member, in two samples in a row: a member was promoted, and the lock then went
+	// Diverged lists the times the lock went to a member on an older timeline than
+	// one a member had reached before: a member was promoted, and the lock then went
 	// (back) to one that was not. The histories diverged; what the newer timeline
 	// acknowledged is rewound away. Always a violation.
 	Diverged []Divergence `json:"diverged,omitempty"`
@@ -568,7 +568,6 @@ func leadership(samples []LeaderSample, failed int) Leadership {
 		if i > 0 {
 			l.Changes = append(l.Changes, diff(samples[i-1], s)...)
 		}
-		l.Diverged = divergence(l.Diverged, samples, i)
 	}
 	if inGap && len(samples) > 0 {
 		if g := mkGap(leaderlessFrom, samples[len(samples)-1].At, false); g.Length > l.Leaderless.Length || l.Leaderless.To.IsZero() {
@@ -578,38 +577,66 @@ func leadership(samples []LeaderSample, failed int) Leadership {
 	if len(l.Leaders) > 1 {
 		l.Failovers = len(l.Leaders) - 1
 	}
+	l.Diverged = divergences(samples)
 	return l
 }
 
-// divergence appends to seen a Divergence first shown by samples[i]: its holder behind
-// a member's timeline, as in samples[i-1] too (one sample may mix a fresh lock with a
-// stale view of the members). Each holder and member pair is reported once.
-func divergence(seen []Divergence, samples []LeaderSample, i int) []Divergence {
-	if i == 0 {
-		return seen
-	}
-	behind := func(s LeaderSample, member string) (int, int, bool) {
-		lt := leaderTimeline(s)
-		for _, m := range s.Members {
-			if m.Name == member && m.Name != s.Leader && lt > 0 && m.Timeline > lt {
-				return lt, m.Timeline, true
-			}
-		}
-		return 0, 0, false
-	}
-	cur, prev := samples[i], samples[i-1]
-	for _, m := range cur.Members {
-		lt, mt, now := behind(cur, m.Name)
-		_, _, before := behind(prev, m.Name)
-		if !now || !before || prev.Leader != cur.Leader {
+// divergenceHold is how long a holder must stay behind another member's timeline,
+// without the lock changing hands, to count as diverged: a holder's own timeline shows
+// its promotion a moment after its replicas follow it (over 2 s in the DCS's view).
+const divergenceHold = 3 * time.Second
+
+// divergences lists the times a promoted member lost the lock to one that was not
+// promoted: the lock went to a member on an older timeline than another member had
+// reached (in that sample or before), or the holder stayed behind another member's
+// timeline for divergenceHold.
+func divergences(samples []LeaderSample) []Divergence {
+	var out []Divergence
+	maxTL, maxMember, holder := 0, "", ""
+	var behindSince time.Time
+	pending, reported := false, false
+	for _, s := range samples {
+		if s.Err != "" {
 			continue
 		}
-		dup := slices.ContainsFunc(seen, func(d Divergence) bool { return d.Leader == cur.Leader && d.Member == m.Name })
-		if !dup {
-			seen = append(seen, Divergence{At: prev.At, Leader: cur.Leader, LeaderTimeline: lt, Member: m.Name, MemberTimeline: mt})
+		lt := leaderTimeline(s)
+		ahead, aheadTL := "", 0
+		for _, m := range s.Members {
+			if m.Name != s.Leader && m.Timeline > aheadTL {
+				ahead, aheadTL = m.Name, m.Timeline
+			}
+			if m.Name != s.Leader && m.Timeline > maxTL {
+				maxTL, maxMember = m.Timeline, m.Name
+			}
+		}
+		if s.Leader != "" && s.Leader != holder {
+			// The new holder is judged in the first sample that shows its timeline: a
+			// member whose key had expired is listed again only a moment later.
+			holder, pending, reported, behindSince = s.Leader, true, false, time.Time{}
+		}
+		if pending && lt > 0 {
+			pending = false
+			if lt < maxTL {
+				out = append(out, Divergence{At: s.At, Leader: s.Leader, LeaderTimeline: lt, Member: maxMember, MemberTimeline: maxTL})
+				reported = true
+			}
+		}
+		switch {
+		case s.Leader == "" || lt == 0 || aheadTL <= lt:
+			behindSince = time.Time{}
+		case behindSince.IsZero():
+			behindSince = s.At
+		case !reported && s.At.Sub(behindSince) >= divergenceHold:
+			out = append(out, Divergence{At: behindSince, Leader: s.Leader, LeaderTimeline: lt, Member: ahead, MemberTimeline: aheadTL})
+			reported = true
+		}
+		for _, m := range s.Members {
+			if m.Timeline > maxTL {
+				maxTL, maxMember = m.Timeline, m.Name
+			}
 		}
 	}
-	return seen
+	return out
 }
 
 // diff lists what changed from a to b: the lock first, then members by name.

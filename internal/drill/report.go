@@ -58,7 +58,7 @@ func (r Report) Violations() []string {
 			rc.Duration, rc.From, r.Limits.MaxRecovery))
 	}
 	for _, d := range r.Leadership.Diverged {
-		v = append(v, fmt.Sprintf("From %s the leader lock was held by %s on timeline %d while %s was on timeline %d: "+
+		v = append(v, fmt.Sprintf("At %s the leader lock went to %s on timeline %d although %s had reached timeline %d: "+
 			"a promoted member lost the lock to one that was not promoted, so the histories diverged and "+
 			"what the newer timeline acknowledged is rewound away.",
 			clock(d.At), d.Leader, d.LeaderTimeline, d.Member, d.MemberTimeline))

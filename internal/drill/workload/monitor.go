@@ -182,9 +182,15 @@ func (m *Monitor) Sample(ctx context.Context) drill.LeaderSample {
 		}
 		leaderStatus, leaderAlive := fresh(leader)
 		for _, mb := range pc.Members {
-			_, alive := fresh(mb.Name)
-			s.Members = append(s.Members, drill.MemberSample{Name: mb.Name, Role: mb.Role, State: mb.State, Timeline: mb.Timeline, Lag: mb.Lag,
-				Alive: alive, Streaming: leaderAlive && mb.Name != leader && leaderStatus.Streams(mb.Name)})
+			own, alive := fresh(mb.Name)
+			ms := drill.MemberSample{Name: mb.Name, Role: mb.Role, State: mb.State, Timeline: mb.Timeline, Lag: mb.Lag,
+				Alive: alive, Streaming: leaderAlive && mb.Name != leader && leaderStatus.Streams(mb.Name)}
+			// The member's own answer is fresher than its DCS key, which it rewrites
+			// once per loop_wait: a promotion shows there first.
+			if alive && own.Timeline > 0 {
+				ms.Timeline = own.Timeline
+			}
+			s.Members = append(s.Members, ms)
 		}
 		m.mu.Unlock()
 		slices.SortFunc(s.Members, func(a, b drill.MemberSample) int { return cmpString(a.Name, b.Name) })
