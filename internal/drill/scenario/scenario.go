@@ -160,7 +160,7 @@ var scenarios = []Scenario{
 	},
 	{
 		Name:    "reinit",
-		Summary: "a replica's WAL wiped while Patroni is stopped, so that it cannot start; pghac node reinit rebuilds it from the leader",
+		Summary: "a replica stopped until the leader recycled the WAL it needs (the seed's last paragraph); pghac node reinit rebuilds it",
 		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: 5 * time.Minute},
 		inject:  reinit,
 	},
@@ -362,19 +362,41 @@ func allRestart(ctx context.Context, r *run) error {
 	})
 }
 
-// dataDir is where Debian's PostgreSQL 15 keeps the cluster Patroni manages.
-const dataDir = "/var/lib/postgresql/15/main"
+// walGone makes the leader drop the WAL a stopped replica needs: with the replica's
+// Patroni stopped for longer than ttl its member key expires and the leader drops its
+// replication slot; then 48 WAL segments (more than wal_keep_size's 512 MB) and a
+// checkpoint let the leader remove the segments the replica would resume from.
+const walGone = `CREATE TABLE IF NOT EXISTS pghac_wal_filler (x int);
+DO $$ BEGIN FOR i IN 1..48 LOOP INSERT INTO pghac_wal_filler VALUES (i); PERFORM pg_switch_wal(); END LOOP; END $$;
+CHECKPOINT;
+DROP TABLE pghac_wal_filler;
+CHECKPOINT;`
 
+// reinit is the seed's last paragraph: a replica away for so long that the WAL it
+// needs is gone from the leader cannot catch up by itself, and pghac node reinit
+// rebuilds it (what the seed did by stopping Patroni and deleting the data directory).
 func reinit(ctx context.Context, r *run) error {
 	rep, err := r.syncStandby()
 	if err != nil {
 		return err
 	}
-	err = r.fault("stop Patroni on "+rep+" and wipe its WAL", func() error {
+	l, err := r.leader()
+	if err != nil {
+		return err
+	}
+	err = r.fault("stop Patroni on "+rep+" and let the leader recycle the WAL it needs", func() error {
 		if err := r.systemctl(ctx, rep, "stop", "patroni"); err != nil {
 			return err
 		}
-		if _, _, err := sandbox.Exec(ctx, r.env.Sandbox, rep, "find", dataDir+"/pg_wal", "-maxdepth", "1", "-type", "f", "-delete"); err != nil {
+		// The leader keeps the slot of a member listed in the DCS.
+		if _, err := r.mon.WaitFor(ctx, time.Now(), func(s drill.LeaderSample) bool {
+			return s.Err == "" && len(s.Members) > 0 && !slices.ContainsFunc(s.Members, func(m drill.MemberSample) bool { return m.Name == rep })
+		}); err != nil {
+			return fmt.Errorf("%s stayed a member: %w", rep, err)
+		}
+		sleep(ctx, 3*time.Second) // the leader's next loop drops the slot
+		_, _, err := sandbox.Exec(ctx, r.env.Sandbox, l, "runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", walGone)
+		if err != nil {
 			return err
 		}
 		return r.systemctl(ctx, rep, "start", "patroni")
@@ -382,8 +404,16 @@ func reinit(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	// Let Patroni find out that PostgreSQL cannot start, as a user would see it.
-	sleep(ctx, 15*time.Second)
+	// The replica must not catch up by itself, or the scenario tested nothing.
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	_, err = r.mon.WaitFor(wctx, time.Now(), func(s drill.LeaderSample) bool {
+		return slices.ContainsFunc(s.Members, func(m drill.MemberSample) bool { return m.Name == rep && m.Streaming })
+	})
+	cancel()
+	if err == nil {
+		return fmt.Errorf("%s caught up by itself: its WAL was not gone", rep)
+	}
+	r.logf("%s cannot catch up: the WAL it needs is gone from %s", rep, l)
 	var msg string
 	err = r.heal("pghac node reinit "+rep, func() error {
 		var err error

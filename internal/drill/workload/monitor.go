@@ -209,10 +209,9 @@ func cmpString(a, b string) int {
 }
 
 // first runs ask against every target at once and returns the first success, or all
-// the errors.
+// the errors. The slower requests are left to finish (within the client's timeout):
+// cancelling them makes Patroni log a traceback for every broken pipe.
 func first[T any](ctx context.Context, targets []string, ask func(context.Context, string) (T, error)) (T, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	type answer struct {
 		v   T
 		err error
