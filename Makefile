@@ -18,7 +18,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZTIME ?= 10m
 
-.PHONY: build test golden bench fuzz deps demo drill clean
+.PHONY: build test golden bench fuzz deps demo drill drill-compare clean
 
 ## build: compile bin/pghac and bin/pghac-backend (which pghac up serves to the sandbox)
 build:
@@ -55,6 +55,22 @@ STEADY ?= 10m
 drill: build
 	bin/pghac up
 	bin/pghac drill --repeat $(REPEAT) --steady $(STEADY)
+
+## drill-compare: the timed scenarios COMPARE_REPEAT times (default 3) with pghac's defaults, then with
+## Patroni's and HAProxy's stock timings (internal/drill/scenario/testdata/stock-timings.hcl),
+## one sandbox after the other; reports in .pghac/drill-compare/{pghac,stock}/ (BENCHMARKS.md)
+COMPARE   := leader-crash leader-freeze leader-partition leader-stop switchover
+STOCK     := internal/drill/scenario/testdata/stock-timings.hcl
+STOCK_DIR := .pghac/drill-compare
+COMPARE_REPEAT ?= 3
+drill-compare: build
+	bin/pghac down
+	bin/pghac up
+	-bin/pghac drill --repeat $(COMPARE_REPEAT) --report $(STOCK_DIR)/pghac $(COMPARE)
+	bin/pghac down
+	bin/pghac up -f $(STOCK) -o $(STOCK_DIR)/deploy --state-dir $(STOCK_DIR)
+	-bin/pghac drill -f $(STOCK) --state-dir $(STOCK_DIR) --repeat $(COMPARE_REPEAT) --report $(STOCK_DIR)/stock $(COMPARE)
+	bin/pghac down -f $(STOCK) --state-dir $(STOCK_DIR)
 
 ## fuzz: a longer fuzz run (FUZZTIME=10m); failing inputs land in golden/testdata/fuzz/
 fuzz:

@@ -1,0 +1,45 @@
+package scenario
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/pghac/pghac/compiler"
+	"github.com/pghac/pghac/compiler/model"
+)
+
+// testdata/stock-timings.hcl is what BENCHMARKS.md compares pghac's defaults with: it must
+// compile, and carry Patroni's and HAProxy's stock timings and nothing else of its own.
+func TestStockTimingsFile(t *testing.T) {
+	src, err := os.ReadFile("testdata/stock-timings.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stock, diags := compiler.CompileSource(src, "stock-timings.hcl", model.TargetSandbox)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	p, c := stock.Patroni, stock.HAProxy.Check
+	if p.TTL != 30 || p.LoopWait != 10 || p.RetryTimeout != 10 {
+		t.Errorf("patroni ttl/loop_wait/retry_timeout = %d/%d/%d, want Patroni's defaults 30/10/10", p.TTL, p.LoopWait, p.RetryTimeout)
+	}
+	if c.Inter != 3*time.Second || c.Fall != 3 || c.Rise != 2 {
+		t.Errorf("haproxy check = inter %s fall %d rise %d, want inter 3s fall 3 rise 2", c.Inter, c.Fall, c.Rise)
+	}
+
+	// Everything else is the repository's cluster.
+	root, err := os.ReadFile("../../../cluster.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ours, diags := compiler.CompileSource(root, "cluster.hcl", model.TargetSandbox)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	stock.Patroni.TTL, stock.Patroni.LoopWait, stock.Patroni.RetryTimeout = ours.Patroni.TTL, ours.Patroni.LoopWait, ours.Patroni.RetryTimeout
+	stock.HAProxy.Check = ours.HAProxy.Check
+	if a, b := stock.Nodes, ours.Nodes; len(a) != len(b) || stock.Patroni != ours.Patroni || stock.Etcd.ClientPort != ours.Etcd.ClientPort {
+		t.Errorf("stock-timings.hcl differs from cluster.hcl in more than the timings")
+	}
+}
