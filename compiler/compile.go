@@ -48,7 +48,7 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.Nodes = compileNodes(&d, sc, cv, c.Network)
 	c.DevSingleNode = deref(sc.DevSingleNode, false)
 	checkQuorum(&d, sc, c)
-	c.Etcd = compileEtcd(sc)
+	c.Etcd = compileEtcd(&d, sc)
 	for _, n := range c.EtcdNodes() {
 		c.Etcd.Members = append(c.Etcd.Members, n.Name)
 	}
@@ -495,13 +495,68 @@ func checkQuorum(d *diags, sc *schema.Cluster, c *model.Cluster) {
 	}
 }
 
-func compileEtcd(sc *schema.Cluster) model.Etcd {
-	e := model.Etcd{ClientPort: defaultEtcdClientPort, PeerPort: defaultEtcdPeerPort, Token: "pghac-" + sc.Name}
-	if sc.Etcd != nil {
-		e.ClientPort = deref(sc.Etcd.ClientPort, e.ClientPort)
-		e.PeerPort = deref(sc.Etcd.PeerPort, e.PeerPort)
+func compileEtcd(d *diags, sc *schema.Cluster) model.Etcd {
+	e := model.Etcd{ClientPort: defaultEtcdClientPort, PeerPort: defaultEtcdPeerPort, Token: "pghac-" + sc.Name,
+		HeartbeatInterval: defaultEtcdHeartbeat, ElectionTimeout: defaultEtcdElection}
+	se := sc.Etcd
+	if se == nil {
+		return e
+	}
+	e.ClientPort = deref(se.ClientPort, e.ClientPort)
+	e.PeerPort = deref(se.PeerPort, e.PeerPort)
+	hbOK := raftTiming(d, se.HeartbeatInterval, &e.HeartbeatInterval, "heartbeat_interval", se.HeartbeatIntervalRange)
+	elOK := raftTiming(d, se.ElectionTimeout, &e.ElectionTimeout, "election_timeout", se.ElectionTimeoutRange)
+	hb, el := e.HeartbeatInterval, e.ElectionTimeout
+	if elOK && el > maxEtcdElection {
+		d.errorf(se.ElectionTimeoutRange, "etcd election timeout too long",
+			"election_timeout = %s; etcd refuses to start with more than %dms. Members would also take that long to notice a lost leader: about 10 heartbeats is enough.",
+			el, maxEtcdElection.Milliseconds())
+		return e
+	}
+	if !elOK || !hbOK {
+		return e
+	}
+	// A rule between the two belongs to the one the user wrote; election_timeout when both.
+	ruleRange := orRange(se.ElectionTimeoutRange, se.ElectionTimeout != nil, se.HeartbeatIntervalRange)
+	elText, fix := el.String(), "Raise"
+	if se.ElectionTimeout == nil {
+		elText, fix = elText+" (the default)", "Set"
+	}
+	if minimum := minEtcdElectionHeartbeats * hb; el < minimum {
+		d.errorf(ruleRange, "etcd election timeout too short",
+			"election_timeout = %s is less than %d x heartbeat_interval (%d x %s = %s), and etcd refuses to start then. %s election_timeout to at least %dms (pghac's default is 10 heartbeats) or lower heartbeat_interval.",
+			elText, minEtcdElectionHeartbeats, minEtcdElectionHeartbeats, hb, minimum, fix, minimum.Milliseconds())
+	} else if el%hb != 0 {
+		// etcd counts the timeout in whole heartbeats, rounding down.
+		d.warnf(ruleRange, "etcd election timeout not a multiple of the heartbeat",
+			"etcd counts election_timeout in whole heartbeats: %s with heartbeat_interval = %s acts as %s. Use a multiple of heartbeat_interval.",
+			elText, hb, el/hb*hb)
 	}
 	return e
+}
+
+// raftTiming sets *dst from an etcd timing attribute, when it is set and valid: a positive
+// whole number of milliseconds, which is all etcd's flags take. It reports whether the value
+// (or the default) can be used.
+func raftTiming(d *diags, v *string, dst *time.Duration, name string, rng hcl.Range) bool {
+	if v == nil {
+		return true
+	}
+	if strings.HasPrefix(strings.TrimSpace(*v), "-") {
+		d.errorf(rng, "Invalid duration", "%s = %q; it must be positive.", name, *v)
+		return false
+	}
+	n := len(d.Diagnostics)
+	dur := duration(d, v, 0, name, rng, time.Millisecond)
+	switch {
+	case len(d.Diagnostics) > n:
+		return false
+	case dur == 0:
+		d.errorf(rng, "Invalid duration", "%s = %q; it must be positive: etcd refuses to start with 0.", name, *v)
+		return false
+	}
+	*dst = dur
+	return true
 }
 
 func compilePatroni(d *diags, sc *schema.Cluster, c *model.Cluster) model.Patroni {
@@ -661,7 +716,11 @@ func compileHAProxy(d *diags, sh *schema.HAProxy) model.HAProxy {
 		h.Check.Inter = duration(d, ck.Inter, h.Check.Inter, "inter", ck.InterRange, time.Millisecond)
 		h.Check.Fall = positive(d, ck.Fall, h.Check.Fall, "fall", ck.FallRange)
 		h.Check.Rise = positive(d, ck.Rise, h.Check.Rise, "rise", ck.RiseRange)
-		if h.Check.Inter > 0 && h.Check.Inter < 100*time.Millisecond {
+		switch {
+		case h.Check.Inter <= 0:
+			// "0s" parses; HAProxy would refuse it, after the build.
+			d.errorf(ck.InterRange, "Invalid duration", "inter = %s: the check interval must be positive (at least 100ms).", h.Check.Inter)
+		case h.Check.Inter < 100*time.Millisecond:
 			d.errorf(ck.InterRange, "Health check too frequent", "inter = %s would flood Patroni's REST API; use at least 100ms.", h.Check.Inter)
 		}
 		if slow := h.Check.Inter * time.Duration(h.Check.Fall); slow > 5*time.Second {

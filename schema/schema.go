@@ -141,12 +141,19 @@ type Node struct {
 	VM              *VM       `hcl:"vm,block"`
 }
 
-// Etcd is the DCS that Patroni keeps its leader lock in.
+// Etcd is the DCS that Patroni keeps its leader lock in:
+// `etcd { heartbeat_interval = "50ms"  election_timeout = "500ms" }`.
 type Etcd struct {
+	DefRange        hcl.Range `hcl:",def_range"`
 	ClientPort      *int      `hcl:"client_port,optional"`
 	ClientPortRange hcl.Range `hcl:"client_port,attr_value_range"`
 	PeerPort        *int      `hcl:"peer_port,optional"`
 	PeerPortRange   hcl.Range `hcl:"peer_port,attr_value_range"`
+	// HeartbeatInterval and ElectionTimeout are raft's timings, durations with units.
+	HeartbeatInterval      *string   `hcl:"heartbeat_interval,optional"`
+	HeartbeatIntervalRange hcl.Range `hcl:"heartbeat_interval,attr_value_range"`
+	ElectionTimeout        *string   `hcl:"election_timeout,optional"`
+	ElectionTimeoutRange   hcl.Range `hcl:"election_timeout,attr_value_range"`
 }
 
 // Patroni holds the failover timings and the replication policy.

@@ -89,10 +89,12 @@ type explainNode struct {
 }
 
 type explainEtcd struct {
-	ClientPort int      `yaml:"client_port"`
-	PeerPort   int      `yaml:"peer_port"`
-	Members    []string `yaml:"members,flow"`
-	Token      string   `yaml:"token"`
+	ClientPort        int      `yaml:"client_port"`
+	PeerPort          int      `yaml:"peer_port"`
+	HeartbeatInterval string   `yaml:"heartbeat_interval"`
+	ElectionTimeout   string   `yaml:"election_timeout"`
+	Members           []string `yaml:"members,flow"`
+	Token             string   `yaml:"token"`
 }
 
 type explainPostgres struct {
@@ -135,8 +137,10 @@ func explain(w io.Writer, c *model.Cluster) error {
 		Cluster: c.Name, Target: string(c.Target),
 		Image: explainImage{Family: c.OS.ImageFamily, OS: c.OS.Name, PostgreSQL: c.OS.PostgresMajor,
 			Patroni: c.OS.PatroniVersion, Packages: c.OS.Packages, PostgresBinDir: c.OS.BinDir, PostgresData: c.OS.DataDir},
-		Network:  explainNetwork{AdminCIDRs: prefixes(c.Network.AdminCIDRs), ClientCIDRs: prefixes(c.Network.ClientCIDRs)},
-		Etcd:     explainEtcd{ClientPort: c.Etcd.ClientPort, PeerPort: c.Etcd.PeerPort, Members: c.Etcd.Members, Token: c.Etcd.Token},
+		Network: explainNetwork{AdminCIDRs: prefixes(c.Network.AdminCIDRs), ClientCIDRs: prefixes(c.Network.ClientCIDRs)},
+		Etcd: explainEtcd{ClientPort: c.Etcd.ClientPort, PeerPort: c.Etcd.PeerPort,
+			HeartbeatInterval: c.Etcd.HeartbeatInterval.String(), ElectionTimeout: c.Etcd.ElectionTimeout.String(),
+			Members: c.Etcd.Members, Token: c.Etcd.Token},
 		Patroni:  explainPatroni(c.Patroni),
 		Postgres: explainPostgres{Major: c.Postgres.Major, Port: c.Postgres.Port},
 		PgBouncer: explainPgBouncer{Port: c.PgBouncer.Port, PoolMode: c.PgBouncer.PoolMode, DefaultPoolSize: c.PgBouncer.DefaultPoolSize,

@@ -182,6 +182,8 @@ func TestValidateExplain(t *testing.T) {
 		"    - work_mem = 64MB  (cluster.hcl)\n",     // a user parameter, marked
 		"    - shared_buffers = 2048MB  (derived)\n", // derived from 8 GB
 		"  check_inter: 1s\n",
+		"  heartbeat_interval: 50ms\n",
+		"  election_timeout: 500ms\n",
 		"<stdin>: valid (3 nodes, 0 warnings)\n",
 	} {
 		if !strings.Contains(stdout, want) {

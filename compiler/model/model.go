@@ -119,6 +119,11 @@ func (v VM) MemoryMB() int { return int(v.MemoryGB * 1024) }
 type Etcd struct {
 	ClientPort int
 	PeerPort   int
+	// HeartbeatInterval and ElectionTimeout are raft's timings, the same on every member: whole
+	// milliseconds, positive, ElectionTimeout at least 5 x HeartbeatInterval and at most 50 s
+	// (etcd refuses to start otherwise).
+	HeartbeatInterval time.Duration
+	ElectionTimeout   time.Duration
 	// Members are the names of the nodes that run etcd, sorted.
 	Members []string
 	// Token is the initial cluster token, unique per cluster name.

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
@@ -40,6 +41,9 @@ type envData struct {
 	PeerURL            string
 	InitialCluster     string
 	Token              string
+	// HeartbeatMs and ElectionMs are raft's timings in etcd's unit, milliseconds.
+	HeartbeatMs int64
+	ElectionMs  int64
 }
 
 // Files returns the etcd files of node n: its environment file when n is an etcd member,
@@ -56,6 +60,14 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	for i, m := range members {
 		initial[i] = m.Name + "=" + url(m.Address, c.Etcd.PeerPort)
 	}
+	hb, err := millis(c.Etcd.HeartbeatInterval)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %s: heartbeat interval: %w", EnvPath, err)
+	}
+	el, err := millis(c.Etcd.ElectionTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %s: election timeout: %w", EnvPath, err)
+	}
 	d := envData{
 		Name:               n.Name,
 		Cluster:            c.Name,
@@ -65,6 +77,8 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 		PeerURL:            url(n.Address, c.Etcd.PeerPort),
 		InitialCluster:     strings.Join(initial, ","),
 		Token:              c.Etcd.Token,
+		HeartbeatMs:        hb,
+		ElectionMs:         el,
 	}
 	var b bytes.Buffer
 	if err := envTmpl.Execute(&b, d); err != nil {
@@ -76,4 +90,12 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 // url is an http URL of addr:port; netip brackets IPv6 addresses as URLs need.
 func url(addr netip.Addr, port int) string {
 	return "http://" + netip.AddrPortFrom(addr, uint16(port)).String()
+}
+
+// millis is d in whole milliseconds, the only unit etcd's timing flags take.
+func millis(d time.Duration) (int64, error) {
+	if d <= 0 || d%time.Millisecond != 0 {
+		return 0, fmt.Errorf("%s is not a positive whole number of milliseconds", d)
+	}
+	return d.Milliseconds(), nil
 }

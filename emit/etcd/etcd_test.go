@@ -70,6 +70,8 @@ func TestFiles(t *testing.T) {
 				"ETCD_INITIAL_CLUSTER":             "node0=http://10.128.0.16:2380,node1=http://10.129.0.14:2380,node2=http://10.130.0.28:2380",
 				"ETCD_INITIAL_CLUSTER_TOKEN":       "pghac-main",
 				"ETCD_INITIAL_CLUSTER_STATE":       "new",
+				"ETCD_HEARTBEAT_INTERVAL":          "50",
+				"ETCD_ELECTION_TIMEOUT":            "500",
 				"ETCD_ENABLE_V2":                   "false",
 				"ETCD_AUTO_COMPACTION_MODE":        "periodic",
 				"ETCD_AUTO_COMPACTION_RETENTION":   "1h",
@@ -80,6 +82,7 @@ func TestFiles(t *testing.T) {
 			cluster: func() *model.Cluster {
 				c := modeltest.Cluster()
 				c.Etcd.ClientPort, c.Etcd.PeerPort, c.Etcd.Token = 12379, 12380, "pghac-other"
+				c.Etcd.HeartbeatInterval, c.Etcd.ElectionTimeout = 100*time.Millisecond, 1500*time.Millisecond
 				return c
 			}(),
 			node: 2,
@@ -93,6 +96,8 @@ func TestFiles(t *testing.T) {
 				"ETCD_INITIAL_CLUSTER":             "node0=http://10.128.0.16:12380,node1=http://10.129.0.14:12380,node2=http://10.130.0.28:12380",
 				"ETCD_INITIAL_CLUSTER_TOKEN":       "pghac-other",
 				"ETCD_INITIAL_CLUSTER_STATE":       "new",
+				"ETCD_HEARTBEAT_INTERVAL":          "100",
+				"ETCD_ELECTION_TIMEOUT":            "1500",
 				"ETCD_ENABLE_V2":                   "false",
 				"ETCD_AUTO_COMPACTION_MODE":        "periodic",
 				"ETCD_AUTO_COMPACTION_RETENTION":   "1h",
@@ -136,6 +141,28 @@ func TestFiles(t *testing.T) {
 				if _, ok := tt.want[k]; !ok {
 					t.Errorf("unexpected %s=%s", k, got[k])
 				}
+			}
+		})
+	}
+}
+
+// TestBadTimings: the compiler refuses timings etcd can't take; a model that has them anyway is a
+// pghac bug, reported as an error naming the file rather than written out.
+func TestBadTimings(t *testing.T) {
+	for _, tt := range []struct {
+		name                string
+		heartbeat, election time.Duration
+	}{
+		{"zero heartbeat", 0, 500 * time.Millisecond},
+		{"sub-millisecond election", 50 * time.Millisecond, 500*time.Millisecond + time.Microsecond},
+		{"negative election", 50 * time.Millisecond, -time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := modeltest.Cluster()
+			c.Etcd.HeartbeatInterval, c.Etcd.ElectionTimeout = tt.heartbeat, tt.election
+			_, err := Files(c, c.Nodes[0])
+			if err == nil || !strings.Contains(err.Error(), "/etc/default/etcd") {
+				t.Errorf("got error %v, want one naming /etc/default/etcd", err)
 			}
 		})
 	}
@@ -198,8 +225,15 @@ func TestEtcdStarts(t *testing.T) {
 	if !healthy {
 		t.Fatalf("etcd did not become healthy on both client URLs; its output:\n%s", out.String())
 	}
-	if s := out.String(); strings.Contains(s, "unrecognized environment variable") || strings.Contains(s, "shadowed") {
+	s := out.String()
+	if strings.Contains(s, "unrecognized environment variable") || strings.Contains(s, "shadowed") {
 		t.Errorf("etcd did not take every variable:\n%s", s)
+	}
+	// etcd logs the raft timings it runs with; the model's are not etcd's defaults.
+	for _, want := range []string{"heartbeat = 50ms", "election = 500ms"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("etcd did not log %q: it did not take the emitted timings:\n%s", want, s)
+		}
 	}
 }
 

@@ -46,7 +46,8 @@ func Cluster() *model.Cluster {
 			{Name: "node1", Zone: "ru-central1-b", Address: netip.MustParseAddr("10.129.0.14"), VM: vm, EtcdMember: true},
 			{Name: "node2", Zone: "ru-central1-d", Address: netip.MustParseAddr("10.130.0.28"), VM: vm, EtcdMember: true},
 		},
-		Etcd: model.Etcd{ClientPort: 2379, PeerPort: 2380, Members: []string{"node0", "node1", "node2"}, Token: "pghac-main"},
+		Etcd: model.Etcd{ClientPort: 2379, PeerPort: 2380, HeartbeatInterval: 50 * time.Millisecond,
+			ElectionTimeout: 500 * time.Millisecond, Members: []string{"node0", "node1", "node2"}, Token: "pghac-main"},
 		Patroni: model.Patroni{
 			Scope: "main", Namespace: "/service/",
 			TTL: 20, LoopWait: 2, RetryTimeout: 4, MaximumLagOnFailover: 1 << 20,
