@@ -14,6 +14,11 @@
 // directory (its data directory, under the cluster's temporary directory). Nothing else on the
 // machine is touched.
 //
+// Fault tests reach below the REST API: Cluster.EtcdURL is etcd's client URL (its v3 JSON
+// gateway), LeaderKey the leader lock's key, and SignalPatroni stops (SIGSTOP) and continues
+// (SIGCONT) a member's Patroni while its PostgreSQL runs on. Options.PythonPath runs Patroni
+// with a patched copy of its package (PYTHONPATH) instead of Debian's.
+//
 // The binaries come from Debian 12's packages: etcd-server (/usr/bin/etcd), patroni
 // (/usr/bin/patroni) and postgresql-15 (/usr/lib/postgresql/15/bin).
 package patronitest

@@ -73,6 +73,16 @@ func (c *Cluster) PatroniPID(name string) (int, error) {
 	return 0, fmt.Errorf("patronitest: no member %q", name)
 }
 
+// PatroniLog returns what member name's Patroni has logged so far (its stdout and stderr).
+func (c *Cluster) PatroniLog(name string) ([]byte, error) {
+	for _, p := range c.patronis {
+		if p.name == name {
+			return os.ReadFile(p.log)
+		}
+	}
+	return nil, fmt.Errorf("patronitest: no member %q", name)
+}
+
 // SignalPatroni sends sig to member name's Patroni process group: SIGSTOP freezes Patroni
 // (its HA loop, REST API and etcd lease keepalives) while its PostgreSQL keeps running,
 // SIGCONT thaws it. The cleanup thaws a frozen Patroni before it stops it.
