@@ -150,7 +150,7 @@ var scenarios = []Scenario{
 	},
 	{
 		Name:    "steady",
-		Summary: "no fault: steady load for Env.Steady (10 min by default); the leader must not change",
+		Summary: "no fault: steady load for 10 min (drill --steady); the leader must not change",
 		Limits:  drill.Limits{},
 		inject: func(ctx context.Context, r *run) error {
 			r.logf("steady load for %s, no fault", r.env.Steady)

@@ -37,9 +37,14 @@ func TestStockTimingsFile(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
+	if e := stock.Etcd; e.HeartbeatInterval != 100*time.Millisecond || e.ElectionTimeout != time.Second {
+		t.Errorf("etcd heartbeat %s, election %s; want etcd's defaults 100ms, 1s", e.HeartbeatInterval, e.ElectionTimeout)
+	}
+	stock.Etcd.HeartbeatInterval, stock.Etcd.ElectionTimeout = ours.Etcd.HeartbeatInterval, ours.Etcd.ElectionTimeout
 	stock.Patroni.TTL, stock.Patroni.LoopWait, stock.Patroni.RetryTimeout = ours.Patroni.TTL, ours.Patroni.LoopWait, ours.Patroni.RetryTimeout
 	stock.HAProxy.Check = ours.HAProxy.Check
-	if a, b := stock.Nodes, ours.Nodes; len(a) != len(b) || stock.Patroni != ours.Patroni || stock.Etcd.ClientPort != ours.Etcd.ClientPort {
+	if a, b := stock.Nodes, ours.Nodes; len(a) != len(b) || stock.Patroni != ours.Patroni || stock.HAProxy.ReplicaMaxLagBytes != ours.HAProxy.ReplicaMaxLagBytes ||
+		stock.Etcd.ClientPort != ours.Etcd.ClientPort || stock.Etcd.HeartbeatInterval != ours.Etcd.HeartbeatInterval {
 		t.Errorf("stock-timings.hcl differs from cluster.hcl in more than the timings")
 	}
 }
