@@ -214,8 +214,9 @@ func drillEnv(cl *model.Cluster, s sandboxSite, vars map[string]string) scenario
 			Password:    vars[string(model.SecretSuperuserPassword)],
 			Database:    model.SuperuserName,
 		},
-		Monitor: workload.MonitorConfig{LeaderKey: leaderKey(cl.Patroni)},
-		MaxLag:  cl.HAProxy.ReplicaMaxLagBytes,
+		Monitor:     workload.MonitorConfig{LeaderKey: leaderKey(cl.Patroni)},
+		MaxLag:      cl.HAProxy.ReplicaMaxLagBytes,
+		Synchronous: cl.Patroni.SynchronousMode,
 	}
 	for _, n := range cl.Nodes {
 		env.Nodes = append(env.Nodes, n.Name)

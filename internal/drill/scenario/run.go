@@ -101,7 +101,7 @@ func (r *run) waitHealthy(ctx context.Context, since time.Time, timeout time.Dur
 	defer cancel()
 	var why string
 	s, err := r.mon.WaitFor(ctx, since, func(s drill.LeaderSample) bool {
-		ok, w := workload.Healthy(s, r.env.Nodes, r.env.MaxLag)
+		ok, w := workload.Healthy(s, r.env.Nodes, r.env.MaxLag, r.env.Synchronous)
 		why = w
 		return ok
 	})

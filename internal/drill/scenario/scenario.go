@@ -28,6 +28,9 @@ type Env struct {
 	// replica check accepts, since Patroni's figure trails every write by up to
 	// loop_wait.
 	MaxLag int64
+	// Synchronous: the cluster runs in synchronous mode, and is whole only with a
+	// synchronous standby.
+	Synchronous bool
 	// Progress gets a line per step and a status line every ProgressEvery (default
 	// 2 s); nil is silent.
 	Progress      io.Writer

@@ -293,8 +293,9 @@ func (m *Monitor) cluster(ctx context.Context) (patroni.Cluster, error) {
 
 // Healthy says whether s shows the cluster whole again: a lock holder that Patroni
 // lists as the running leader, and every other member of names a running replica on
-// the leader's timeline lagging at most maxLag bytes. Otherwise it says what is not so.
-func Healthy(s drill.LeaderSample, names []string, maxLag int64) (bool, string) {
+// the leader's timeline lagging at most maxLag bytes, and with sync one of them the
+// synchronous standby (a switchover needs one). Otherwise it says what is not so.
+func Healthy(s drill.LeaderSample, names []string, maxLag int64, sync bool) (bool, string) {
 	if s.Err != "" {
 		return false, "DCS unreachable"
 	}
@@ -335,6 +336,9 @@ func Healthy(s drill.LeaderSample, names []string, maxLag int64) (bool, string) 
 		case *m.Lag > maxLag:
 			return false, fmt.Sprintf("%s lags %d bytes", n, *m.Lag)
 		}
+	}
+	if sync && !slices.ContainsFunc(s.Members, func(m drill.MemberSample) bool { return m.Role == "sync_standby" }) {
+		return false, "no synchronous standby yet"
 	}
 	return true, ""
 }

@@ -144,7 +144,7 @@ func TestHealthy(t *testing.T) {
 		}}
 	}
 	names := []string{"a", "b", "c"}
-	if ok, why := Healthy(whole(), names, 1024); !ok {
+	if ok, why := Healthy(whole(), names, 1024, true); !ok {
 		t.Fatalf("whole cluster judged unhealthy: %s", why)
 	}
 	for _, tc := range []struct {
@@ -162,11 +162,12 @@ func TestHealthy(t *testing.T) {
 		{"leader starting", func(s *drill.LeaderSample) { s.Members[0].State = "starting" }, "leader a is not running yet"},
 		{"leader dead, its key not yet expired", func(s *drill.LeaderSample) { s.Members[0].Alive = false }, "leader a does not answer"},
 		{"replica dead, its key not yet expired", func(s *drill.LeaderSample) { s.Members[2].Alive = false }, "c does not answer"},
+		{"no sync standby", func(s *drill.LeaderSample) { s.Members[1].Role = "replica" }, "no synchronous standby yet"},
 		{"replica not streaming", func(s *drill.LeaderSample) { s.Members[1].Streaming = false }, "b does not stream from a"},
 	} {
 		s := whole()
 		tc.break_(&s)
-		if ok, why := Healthy(s, names, 1024); ok || why != tc.want {
+		if ok, why := Healthy(s, names, 1024, true); ok || why != tc.want {
 			t.Errorf("%s: Healthy = %v, %q; want false, %q", tc.name, ok, why, tc.want)
 		}
 	}
