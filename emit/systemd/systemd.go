@@ -10,6 +10,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/patroni"
 )
 
 //go:embed templates/dropin.conf.tmpl
@@ -51,7 +52,7 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	if n.EtcdMember {
 		units = append(units, etcdDropIn())
 	}
-	units = append(units, patroniDropIn(n), pgbouncerDropIn(c))
+	units = append(units, patroniDropIn(c, n), pgbouncerDropIn(c))
 
 	files := make([]artifact.NodeFile, 0, len(units))
 	for _, u := range units {
@@ -82,7 +83,7 @@ func etcdDropIn() dropIn {
 	}}
 }
 
-func patroniDropIn(n model.Node) dropIn {
+func patroniDropIn(c *model.Cluster, n model.Node) dropIn {
 	unit := []directive{
 		{"After", "network-online.target",
 			"PostgreSQL binds the node's address and, if it is not up yet, only warns and never listens there."},
@@ -94,14 +95,19 @@ func patroniDropIn(n model.Node) dropIn {
 				"Stop before this node's etcd member, so that a leader hands over while its DCS member still serves."},
 			directive{"Wants", "etcd.service", "Starting Patroni also starts this node's etcd member."})
 	}
+	service := []directive{
+		{"Restart", "always",
+			"Patroni is the node's HA agent: however it ends, the node must rejoin by itself; Debian restarts on-failure only."},
+		{"RestartSec", restartSec,
+			"Stay under systemd's start limit (5 starts in 10 s), past which it stops restarting."},
+	}
+	for _, cmd := range patroni.Etcd3FixCommands(c) {
+		service = append(service, directive{"ExecStartPre", "+" + cmd,
+			"Re-apply the etcd3 leader-lock backport before every start (as root): a reinstalled 3.0.2 package would bring the split-brain back. A no-op on a patched or unknown file."})
+	}
 	return dropIn{Unit: "patroni.service", Sections: []section{
 		{Name: "Unit", Directives: unit},
-		{Name: "Service", Directives: []directive{
-			{"Restart", "always",
-				"Patroni is the node's HA agent: however it ends, the node must rejoin by itself; Debian restarts on-failure only."},
-			{"RestartSec", restartSec,
-				"Stay under systemd's start limit (5 starts in 10 s), past which it stops restarting."},
-		}},
+		{Name: "Service", Directives: service},
 	}}
 }
 

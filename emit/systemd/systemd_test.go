@@ -57,8 +57,10 @@ func TestFiles(t *testing.T) {
 		"Unit/Wants=etcd.service",
 		"Service/Restart=always",
 		"Service/RestartSec=5s",
+		// Debian 12's Patroni 3.0.2: the leader-lock backport, re-applied at every start.
+		"Service/ExecStartPre=+/usr/bin/python3 -I /usr/local/lib/pghac/patroni-etcd3-fix.py /usr/lib/python3/dist-packages/patroni/dcs/etcd3.py",
 	}
-	patroniOther := slices.DeleteFunc(slices.Clone(patroniMember), func(s string) bool { return strings.Contains(s, "etcd") })
+	patroniOther := slices.DeleteFunc(slices.Clone(patroniMember), func(s string) bool { return strings.Contains(s, "etcd.service") })
 	pgbouncer := func(nofile string) []string {
 		return []string{
 			"Unit/After=network-online.target",
