@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -254,26 +253,57 @@ func (l *Load) Stop() ([]drill.Write, []drill.Read) {
 	return l.writes, l.reads
 }
 
-func (l *Load) writer(ctx context.Context, cfg Config, n Node, next *atomic.Int64, names map[string]string) {
-	var conn *pgx.Conn
-	defer func() {
-		if conn != nil {
-			conn.Close(context.Background())
+// session is one worker's connection through an HAProxy port, opened on demand and
+// dropped after any error, since its state is then unknown.
+type session struct {
+	cfg  Config
+	addr netip.Addr
+	port int
+	conn *pgx.Conn
+}
+
+func (s *session) open(ctx context.Context) (*pgx.Conn, error) {
+	if s.conn == nil {
+		c, err := s.cfg.connect(ctx, s.addr, s.port)
+		if err != nil {
+			return nil, err
 		}
-	}()
+		s.conn = c
+	}
+	return s.conn, nil
+}
+
+func (s *session) drop() {
+	if s.conn != nil {
+		s.conn.Close(context.Background())
+		s.conn = nil
+	}
+}
+
+// pause waits before a worker's next attempt: RetryDelay after a failure, so that an
+// outage is not a busy loop, else the next tick.
+func pause(ctx context.Context, tick *time.Ticker, failed bool, retry time.Duration) {
+	if failed {
+		sleep(ctx, retry)
+		return
+	}
+	select {
+	case <-ctx.Done():
+	case <-tick.C:
+	}
+}
+
+func (l *Load) writer(ctx context.Context, cfg Config, n Node, next *atomic.Int64, names map[string]string) {
+	s := &session{cfg: cfg, addr: n.Addr, port: cfg.PrimaryPort}
+	defer s.drop()
 	tick := time.NewTicker(cfg.WriteInterval)
 	defer tick.Stop()
 	for ctx.Err() == nil {
 		w := drill.Write{ID: next.Add(1), Node: n.Name, Start: time.Now()}
-		var err error
-		connecting := conn == nil
-		if connecting {
-			if conn, err = cfg.connect(ctx, n.Addr, cfg.PrimaryPort); err != nil {
-				conn = nil
-				if ctx.Err() != nil {
-					return // stopped while connecting: the id was never sent
-				}
-			}
+		connecting := s.conn == nil
+		conn, err := s.open(ctx)
+		if err != nil && ctx.Err() != nil {
+			return // stopped while connecting: the id was never sent
 		}
 		if err == nil {
 			connecting = false
@@ -283,20 +313,10 @@ func (l *Load) writer(ctx context.Context, cfg Config, n Node, next *atomic.Int6
 		w.Outcome = drill.Acked
 		if err != nil {
 			w.Outcome, w.Err = classify(err, connecting), errText(err)
-			if conn != nil {
-				conn.Close(context.Background())
-				conn = nil
-			}
+			s.drop()
 		}
 		l.recordWrite(w)
-		if err != nil {
-			sleep(ctx, cfg.RetryDelay)
-			continue
-		}
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
+		pause(ctx, tick, err != nil, cfg.RetryDelay)
 	}
 }
 
@@ -378,53 +398,33 @@ func (l *Load) recordWrite(w drill.Write) {
 }
 
 func (l *Load) reader(ctx context.Context, cfg Config, n Node) {
-	var conn *pgx.Conn
-	defer func() {
-		if conn != nil {
-			conn.Close(context.Background())
-		}
-	}()
+	s := &session{cfg: cfg, addr: n.Addr, port: cfg.ReplicaPort}
+	defer s.drop()
 	tick := time.NewTicker(cfg.ReadInterval)
 	defer tick.Stop()
 	for ctx.Err() == nil {
 		r := drill.Read{Node: n.Name, Start: time.Now()}
-		var err error
-		if conn == nil {
-			conn, err = cfg.connect(ctx, n.Addr, cfg.ReplicaPort)
-			if err != nil {
-				conn = nil
-			}
-		}
+		conn, err := s.open(ctx)
 		if err == nil {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Timeout)
 			var max *int64
 			err = conn.QueryRow(sctx, "SELECT max(id) FROM "+Table).Scan(&max)
 			cancel()
-			if err != nil {
-				conn.Close(context.Background())
-				conn = nil
-			}
 		}
 		r.End = time.Now()
-		if err != nil && ctx.Err() != nil {
-			return // stopped: not a read the cluster failed
-		}
-		r.OK = err == nil
 		if err != nil {
+			s.drop()
+			if ctx.Err() != nil {
+				return // stopped: not a read the cluster failed
+			}
 			r.Err = errText(err)
 			l.readErrs.Add(1)
 		}
+		r.OK = err == nil
 		l.mu.Lock()
 		l.reads = append(l.reads, r)
 		l.mu.Unlock()
-		if err != nil {
-			sleep(ctx, cfg.RetryDelay)
-			continue
-		}
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
+		pause(ctx, tick, err != nil, cfg.RetryDelay)
 	}
 }
 
@@ -435,9 +435,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// hostPort is addr:port.
-func hostPort(addr netip.Addr, port int) string {
-	return net.JoinHostPort(addr.String(), strconv.Itoa(port))
 }
