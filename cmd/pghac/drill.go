@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/pghac/pghac/internal/drill/scenario"
 	"github.com/pghac/pghac/internal/drill/workload"
 	"github.com/pghac/pghac/internal/patroni"
-	"github.com/pghac/pghac/internal/sandbox"
 )
 
 var drillCommand = &command{
@@ -104,25 +102,15 @@ func (c *cli) drill(s sandboxSite, picked []scenario.Scenario, repeat int, repor
 	if !ok {
 		return code
 	}
-	vars, err := infra.StringVars(s.secrets)
+	pc, ok := c.sandboxPatroni("drill", s, cl)
+	if !ok {
+		return exitRuntime
+	}
+	vars, err := infra.StringVars(s.secrets) // read once already by sandboxPatroni
 	if err != nil {
-		return fail("the sandbox's secrets: %v; is the sandbox up (pghac up)?", err)
+		return fail("the sandbox's secrets: %v", err)
 	}
-	env := drillEnv(cl, s, vars)
-	// The sandbox's addresses lead elsewhere when its bridge is down: say so first.
-	ms, err := sandbox.Machines(env.Sandbox)
-	if err != nil {
-		return fail("%v", err)
-	}
-	var running []string
-	for _, m := range ms {
-		if m.Running() {
-			running = append(running, m.Name)
-		}
-	}
-	if len(running) == 0 {
-		return fail("the sandbox is not running: start it with 'pghac up'")
-	}
+	env := drillEnv(cl, s, vars, pc)
 	env.Steady = steady
 	env.Progress = prefixWriter{c.stderr, "  "}
 	if reportDir == "" {
@@ -203,8 +191,9 @@ func writeJSONFile(path string, write func(io.Writer) error) error {
 	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
-// drillEnv is where the drill finds cl in the sandbox, with the secrets of vars.
-func drillEnv(cl *model.Cluster, s sandboxSite, vars map[string]string) scenario.Env {
+// drillEnv is where the drill finds cl in the sandbox, with the secrets of vars and pc for
+// Patroni's REST APIs.
+func drillEnv(cl *model.Cluster, s sandboxSite, vars map[string]string, pc *patroni.Client) scenario.Env {
 	env := scenario.Env{
 		Sandbox: s.config(cl, nil),
 		Load: workload.Config{
@@ -214,7 +203,8 @@ func drillEnv(cl *model.Cluster, s sandboxSite, vars map[string]string) scenario
 			Password:    vars[string(model.SecretSuperuserPassword)],
 			Database:    model.SuperuserName,
 		},
-		Monitor:     workload.MonitorConfig{LeaderKey: leaderKey(cl.Patroni)},
+		Monitor:     workload.MonitorConfig{LeaderKey: leaderKey(cl.Patroni), Patroni: pc.Endpoints},
+		Patroni:     pc,
 		MaxLag:      cl.HAProxy.ReplicaMaxLagBytes,
 		Synchronous: cl.Patroni.SynchronousMode,
 	}
@@ -222,18 +212,8 @@ func drillEnv(cl *model.Cluster, s sandboxSite, vars map[string]string) scenario
 		env.Nodes = append(env.Nodes, n.Name)
 		env.Load.Nodes = append(env.Load.Nodes, workload.Node{Name: n.Name, Addr: n.Address})
 		env.Monitor.Etcd = append(env.Monitor.Etcd, "http://"+hostPort(n.Address, cl.Etcd.ClientPort))
-		env.Monitor.Patroni = append(env.Monitor.Patroni, patroniEndpoint(n.Name, n.Address, cl.Patroni.RestAPIPort))
-	}
-	env.Patroni = &patroni.Client{
-		Endpoints: env.Monitor.Patroni,
-		Username:  model.RestAPIUser,
-		Password:  vars[string(model.SecretRestAPIPassword)],
 	}
 	return env
-}
-
-func patroniEndpoint(name string, addr netip.Addr, port int) patroni.Endpoint {
-	return patroni.Endpoint{Name: name, URL: "http://" + hostPort(addr, port)}
 }
 
 // leaderKey is Patroni's leader key in etcd: /<namespace>/<scope>/leader.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -193,19 +194,9 @@ func (m *Monitor) Sample(ctx context.Context) drill.LeaderSample {
 			s.Members = append(s.Members, ms)
 		}
 		m.mu.Unlock()
-		slices.SortFunc(s.Members, func(a, b drill.MemberSample) int { return cmpString(a.Name, b.Name) })
+		slices.SortFunc(s.Members, func(a, b drill.MemberSample) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return s
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // first runs ask against every target at once and returns the first success, or all
