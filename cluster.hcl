@@ -50,16 +50,22 @@ cluster "main" {
     use_pg_rewind    = true
   }
 
-  pgbouncer {
-    pool_mode = "transaction"
-  }
-
   haproxy {
     check {
       inter = "1s"
       fall  = 2
       rise  = 1
     }
+  }
+
+  # An application's role and database, created through the leader; the role's password is
+  # generated like pghac's own. Roles created by hand (CREATE ROLE ... LOGIN PASSWORD) log in
+  # through PgBouncer too.
+  role "app" {
+    connection_limit = 100
+  }
+  database "app" {
+    owner = "app"
   }
 
   backend {

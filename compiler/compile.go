@@ -61,6 +61,8 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 		d.errorf(sc.Backend.DefRange, "Backend without artifact",
 			"Every node downloads the backend binary: add artifact { url = \"https://...\", sha256 = \"...\" } with the location of a build of cmd/pghac-backend (make build puts one in bin/, and sha256sum prints its checksum). The sandbox serves its own build and needs none.")
 	}
+	c.Roles = compileRoles(&d, sc, c)
+	c.Databases = compileDatabases(&d, sc, c)
 	c.LoadGenerator = compileLoadGenerator(&d, sc, cv, c)
 	if c.LoadGenerator != nil && sc.LoadGenerator.Artifact == nil && target != model.TargetSandbox {
 		d.errorf(sc.LoadGenerator.DefRange, "Load generator without artifact",
@@ -677,20 +679,29 @@ func compilePostgres(d *diags, sc *schema.Cluster, c *model.Cluster, osOK bool) 
 }
 
 func compilePgBouncer(d *diags, sp *schema.PgBouncer) model.PgBouncer {
-	b := model.PgBouncer{Port: defaultPgBouncerPort, PoolMode: defaultPoolMode, DefaultPoolSize: defaultPoolSize,
+	b := model.PgBouncer{Port: defaultPgBouncerPort, PoolMode: defaultPoolMode,
 		MaxClientConn: defaultMaxClientConn, ServerLoginRetry: defaultServerLoginRetry, QueryWaitTimeout: defaultQueryWaitTimeout}
-	if sp == nil {
-		return b
+	var poolSize *int
+	var poolSizeRange hcl.Range
+	if sp != nil {
+		b.Port = deref(sp.Port, b.Port)
+		b.PoolMode = deref(sp.PoolMode, b.PoolMode)
+		if checkPoolMode(d, b.PoolMode, sp.PoolModeRange) && b.PoolMode != model.PoolSession {
+			d.warnf(sp.PoolModeRange, "Pooling that breaks prepared statements",
+				"pool_mode = %q applies to every client of the HAProxy ports, whatever it is. PgBouncer 1.18 (Debian 12) does not keep protocol-level prepared statements across server connections, so clients that prepare them fail with \"prepared statement ... does not exist\": asyncpg, JDBC (after 5 executions), Npgsql, pgx in its default mode and many ORMs. Keep the default \"session\", or set pool_mode on the database blocks of the clients you know use the simple protocol.", b.PoolMode)
+		}
+		poolSize, poolSizeRange = sp.DefaultPoolSize, sp.DefaultPoolSizeRange
+		b.MaxClientConn = positive(d, sp.MaxClientConn, b.MaxClientConn, "max_client_conn", sp.MaxClientConnRange)
+		b.ServerLoginRetry = duration(d, sp.ServerLoginRetry, b.ServerLoginRetry, "server_login_retry", sp.ServerLoginRetryRange, time.Second)
+		b.QueryWaitTimeout = duration(d, sp.QueryWaitTimeout, b.QueryWaitTimeout, "query_wait_timeout", sp.QueryWaitTimeoutRange, time.Second)
 	}
-	b.Port = deref(sp.Port, b.Port)
-	b.PoolMode = deref(sp.PoolMode, b.PoolMode)
-	if !contains([]string{"session", "transaction", "statement"}, b.PoolMode) {
-		d.errorf(sp.PoolModeRange, "Invalid pool mode", "pool_mode = %q; use \"session\", \"transaction\" or \"statement\".", b.PoolMode)
+	// In session pooling every client session holds a server connection as long as it
+	// lasts, idle or not: a pool must be as large as the sessions it serves.
+	def := defaultSessionPoolSize
+	if b.PoolMode != model.PoolSession {
+		def = defaultTransactionPoolSize
 	}
-	b.DefaultPoolSize = positive(d, sp.DefaultPoolSize, b.DefaultPoolSize, "default_pool_size", sp.DefaultPoolSizeRange)
-	b.MaxClientConn = positive(d, sp.MaxClientConn, b.MaxClientConn, "max_client_conn", sp.MaxClientConnRange)
-	b.ServerLoginRetry = duration(d, sp.ServerLoginRetry, b.ServerLoginRetry, "server_login_retry", sp.ServerLoginRetryRange, time.Second)
-	b.QueryWaitTimeout = duration(d, sp.QueryWaitTimeout, b.QueryWaitTimeout, "query_wait_timeout", sp.QueryWaitTimeoutRange, time.Second)
+	b.DefaultPoolSize = positive(d, poolSize, def, "default_pool_size", poolSizeRange)
 	return b
 }
 

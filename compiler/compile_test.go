@@ -277,7 +277,7 @@ func TestDefaultsDocumented(t *testing.T) {
 		"patroni.restapi_port": itoa(defaultRestAPIPort), "patroni.watchdog": q(defaultWatchdog),
 		"postgres.port":  itoa(defaultPostgresPort),
 		"pgbouncer.port": itoa(defaultPgBouncerPort), "pgbouncer.pool_mode": q(defaultPoolMode),
-		"pgbouncer.default_pool_size": itoa(defaultPoolSize), "pgbouncer.max_client_conn": itoa(defaultMaxClientConn),
+		"pgbouncer.default_pool_size": itoa(defaultSessionPoolSize), "pgbouncer.max_client_conn": itoa(defaultMaxClientConn),
 		"pgbouncer.server_login_retry": q("1s"), "pgbouncer.query_wait_timeout": q("30s"),
 		"haproxy.primary_port": itoa(defaultPrimaryPort), "haproxy.replica_port": itoa(defaultReplicaPort),
 		"haproxy.stats_port": itoa(defaultStatsPort), "haproxy.maxconn": itoa(defaultHAProxyMaxCon),
@@ -288,6 +288,7 @@ func TestDefaultsDocumented(t *testing.T) {
 		"backend.public":      "false",
 		"sandbox.cidr":        q(defaultSandboxCIDR),
 		"load_test.instances": itoa(defaultLoadInstances), "load_test.timeout": q("5s"),
+		"role.connection_limit": "-1", "database.connection_limit": "-1",
 	}
 	if defaultLoadTimeout != 5*time.Second || loadLimitSlack != time.Minute {
 		t.Fatal("a load_test default changed: update this test's table and docs/cluster-hcl.md")

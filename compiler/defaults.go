@@ -40,12 +40,17 @@ const (
 
 	defaultPostgresPort = 5432
 
-	defaultPgBouncerPort    = 6432
-	defaultPoolMode         = "transaction"
-	defaultPoolSize         = 20
-	defaultMaxClientConn    = 1000
-	defaultServerLoginRetry = time.Second // PgBouncer's 15 s refuses logins long after a failover
-	defaultQueryWaitTimeout = 30 * time.Second
+	defaultPgBouncerPort = 6432
+	// Session pooling serves every client correctly; transaction pooling breaks protocol-level
+	// prepared statements on PgBouncer 1.18 (asyncpg, JDBC, pgx's default mode).
+	defaultPoolMode = "session"
+	// A session pool holds one server connection per client session: room for the backend
+	// (10 per node, so 30 on the primary) and a few applications' pools of each pair.
+	defaultSessionPoolSize     = 100
+	defaultTransactionPoolSize = 20
+	defaultMaxClientConn       = 1000
+	defaultServerLoginRetry    = time.Second // PgBouncer's 15 s refuses logins long after a failover
+	defaultQueryWaitTimeout    = 30 * time.Second
 
 	defaultPrimaryPort   = 5000
 	defaultReplicaPort   = 5001

@@ -11,7 +11,7 @@ import (
 // reservedParameters are set by Patroni or pghac on every member; a user value would be
 // overwritten or would break replication, failover or PgBouncer.
 var reservedParameters = map[string]string{
-	"cluster_name":              "Patroni sets it to the member name.",
+	"cluster_name":              "Patroni sets it to the cluster's scope.",
 	"config_file":               "Patroni manages the configuration files.",
 	"data_directory":            "It is fixed by the image's PostgreSQL layout.",
 	"hba_file":                  "Patroni writes pg_hba.conf from pghac's rules.",

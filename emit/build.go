@@ -17,6 +17,7 @@ import (
 	"github.com/pghac/pghac/emit/loadtest"
 	"github.com/pghac/pghac/emit/patroni"
 	"github.com/pghac/pghac/emit/pgbouncer"
+	"github.com/pghac/pghac/emit/roles"
 	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/emit/systemd"
 	"github.com/pghac/pghac/emit/terraform"
@@ -39,6 +40,7 @@ type clusterFamily struct {
 var nodeFamilies = []nodeFamily{
 	{"etcd", etcd.Files},
 	{"patroni", patroni.Files},
+	{"roles", roles.Files},
 	{"pgbouncer", pgbouncer.Files},
 	{"haproxy", haproxy.Files},
 	{"systemd", systemd.Files},
@@ -128,7 +130,7 @@ func build(c *model.Cluster, nodeFams []nodeFamily, clusterFams []clusterFamily)
 			}
 		}
 	}
-	if problems := check(s); len(problems) > 0 {
+	if problems := check(s, c); len(problems) > 0 {
 		errs := make([]error, len(problems))
 		for i, e := range problems {
 			e.Family = owner[e.Path]

@@ -21,6 +21,9 @@ var nodeFiles = []string{
 	"/etc/default/etcd",
 	"/etc/haproxy/haproxy.cfg",
 	"/etc/patroni/config.yml",
+	"/etc/patroni/pgbouncer-admin.pgpass",
+	"/etc/patroni/pgbouncer-reconnect.sh",
+	"/etc/patroni/post-bootstrap.sh",
 	"/etc/pgbouncer/pgbouncer.ini",
 	"/etc/pgbouncer/userlist.txt",
 	"/etc/systemd/system/etcd.service.d/pghac.conf",
@@ -47,7 +50,7 @@ func TestBuild(t *testing.T) {
 	if diff := cmp.Diff(want, s.Paths()); diff != "" {
 		t.Errorf("paths (-want +got):\n%s", diff)
 	}
-	if err := emit.Check(s); err != nil {
+	if err := emit.Check(s, c); err != nil {
 		t.Errorf("Build's output fails Check: %v", err)
 	}
 

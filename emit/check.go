@@ -23,10 +23,10 @@ const MaxUserDataSize = 256 << 10
 // Check verifies what every emitted file must satisfy beyond artifact.Set's own rules: YAML
 // and .tf files parse; each node's user-data is a #cloud-config document Yandex Cloud accepts;
 // and no file but the .tf files holds Terraform template syntax other than the placeholders of
-// model.Secrets (templatefile() renders the user-data, and with it every file it carries). It
+// c's secrets (templatefile() renders the user-data, and with it every file it carries). It
 // returns every problem found, each an *Error naming the artifact path, joined.
-func Check(s *artifact.Set) error {
-	problems := check(s)
+func Check(s *artifact.Set, c *model.Cluster) error {
+	problems := check(s, c)
 	errs := make([]error, len(problems))
 	for i, e := range problems {
 		errs[i] = e
@@ -35,11 +35,12 @@ func Check(s *artifact.Set) error {
 }
 
 // check returns the problems of s in path order, with Family left for the caller to fill in.
-func check(s *artifact.Set) []*Error {
+func check(s *artifact.Set, c *model.Cluster) []*Error {
 	files := s.Files()
 	perFile := make([][]error, len(files))
+	secrets := c.Secrets()
 	// Re-parsing the YAML is most of emit's time on a large cluster: spread it over the cores.
-	parallel(len(files), func(i int) { perFile[i] = checkFile(files[i]) })
+	parallel(len(files), func(i int) { perFile[i] = checkFile(files[i], secrets) })
 	var problems []*Error
 	for i, errs := range perFile {
 		for _, err := range errs {
@@ -49,7 +50,7 @@ func check(s *artifact.Set) []*Error {
 	return problems
 }
 
-func checkFile(f artifact.File) []error {
+func checkFile(f artifact.File, secrets []model.Secret) []error {
 	var errs []error
 	if path.Ext(f.Path) == ".tf" {
 		// Interpolation is Terraform's own syntax in its configuration, not left for
@@ -57,7 +58,7 @@ func checkFile(f artifact.File) []error {
 		if err := checkHCL(f); err != nil {
 			errs = append(errs, err)
 		}
-	} else if err := checkTemplateSyntax(f.Bytes); err != nil {
+	} else if err := checkTemplateSyntax(f.Bytes, secrets); err != nil {
 		errs = append(errs, err)
 	}
 	if ext := path.Ext(f.Path); ext == ".yaml" || ext == ".yml" {
@@ -104,10 +105,10 @@ func checkYAML(b []byte) error {
 	}
 }
 
-// checkTemplateSyntax allows "${name}" only for a name in model.Secrets or the sandbox's
+// checkTemplateSyntax allows "${name}" only for a name in secrets or the sandbox's
 // backend location (model.BackendURLVar, model.BackendSHA256Var), and no "%{" at all:
 // Terraform would try to interpolate anything else, or fail on it.
-func checkTemplateSyntax(b []byte) error {
+func checkTemplateSyntax(b []byte, secrets []model.Secret) error {
 	if i := bytes.Index(b, []byte("%{")); i >= 0 {
 		return fmt.Errorf("line %d: %q would start a Terraform template directive", lineOf(b, i), "%{")
 	}
@@ -125,7 +126,7 @@ func checkTemplateSyntax(b []byte) error {
 			return fmt.Errorf("line %d: unterminated %q", lineOf(b, j), "${")
 		}
 		name := string(b[j+2 : j+end])
-		if !slices.Contains(model.Secrets, model.Secret(name)) && name != model.BackendURLVar && name != model.BackendSHA256Var {
+		if !slices.Contains(secrets, model.Secret(name)) && name != model.BackendURLVar && name != model.BackendSHA256Var {
 			return fmt.Errorf("line %d: %q is not a secret's placeholder", lineOf(b, j), b[j:j+end+1])
 		}
 		i = j + end + 1

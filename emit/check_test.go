@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/compiler/model/modeltest"
 	"github.com/pghac/pghac/emit/artifact"
 )
 
@@ -94,7 +95,7 @@ func TestCheck(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			err := Check(&s)
+			err := Check(&s, modeltest.Cluster())
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("Check: %v", err)

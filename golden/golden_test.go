@@ -17,7 +17,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit"
 	"github.com/pghac/pghac/emit/artifact"
 )
 
@@ -118,8 +120,9 @@ func validCases(t testing.TB) []goldenCase {
 
 // built is a valid case built for one target.
 type built struct {
-	target model.Target
-	set    *artifact.Set
+	target  model.Target
+	cluster *model.Cluster
+	set     *artifact.Set
 }
 
 // buildValid builds c for each of its targets and fails the test on any diagnostic error or
@@ -128,15 +131,16 @@ func buildValid(t *testing.T, c goldenCase) []built {
 	t.Helper()
 	var out []built
 	for _, target := range c.targets(t) {
-		set, f, diags, err := BuildSource(c.src, "cluster.hcl", target)
+		f, cl, diags := compiler.CompileSource(c.src, "cluster.hcl", target)
 		if diags.HasErrors() {
 			txt, _ := RenderDiagnostics(diags, f.Files())
 			t.Fatalf("%s for %s: unexpected errors:\n%s", c.file, target, txt)
 		}
+		set, err := emit.Build(cl)
 		if err != nil {
 			t.Fatalf("%s for %s: emit: %v", c.file, target, err)
 		}
-		out = append(out, built{target, set})
+		out = append(out, built{target, cl, set})
 	}
 	return out
 }

@@ -29,6 +29,8 @@ type Cluster struct {
 	HAProxy   *HAProxy   `hcl:"haproxy,block"`
 	Backend   *Backend   `hcl:"backend,block"`
 	LoadTests []LoadTest `hcl:"load_test,block"`
+	Roles     []Role     `hcl:"role,block"`
+	Databases []Database `hcl:"database,block"`
 
 	LoadGenerator *LoadGenerator `hcl:"load_generator,block"`
 	LoadBalancer  *LoadBalancer  `hcl:"load_balancer,block"`
@@ -251,6 +253,30 @@ type Backend struct {
 	AllowFromExpr hcl.Expression `hcl:"allow_from,optional"`
 	// AllowFrom is filled by Decode from AllowFromExpr.
 	AllowFrom []String
+}
+
+// Role is an application's login role: `role "app" { connection_limit = 50 }`. Its password
+// is a generated secret.
+type Role struct {
+	Name                 string    `hcl:"name,label"`
+	NameRange            hcl.Range `hcl:"name,label_range"`
+	DefRange             hcl.Range `hcl:",def_range"`
+	ConnectionLimit      *int      `hcl:"connection_limit,optional"`
+	ConnectionLimitRange hcl.Range `hcl:"connection_limit,attr_value_range"`
+}
+
+// Database is an application's database: `database "app" { owner = "app" }`.
+type Database struct {
+	Name                 string    `hcl:"name,label"`
+	NameRange            hcl.Range `hcl:"name,label_range"`
+	DefRange             hcl.Range `hcl:",def_range"`
+	Owner                string    `hcl:"owner"`
+	OwnerRange           hcl.Range `hcl:"owner,attr_value_range"`
+	ConnectionLimit      *int      `hcl:"connection_limit,optional"`
+	ConnectionLimitRange hcl.Range `hcl:"connection_limit,attr_value_range"`
+	// PoolMode overrides PgBouncer's pool mode for this database's clients.
+	PoolMode      *string   `hcl:"pool_mode,optional"`
+	PoolModeRange hcl.Range `hcl:"pool_mode,attr_value_range"`
 }
 
 // Artifact is a downloadable file pinned by its checksum.

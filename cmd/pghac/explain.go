@@ -24,10 +24,24 @@ type explanation struct {
 	PgBouncer explainPgBouncer  `yaml:"pgbouncer"`
 	HAProxy   explainHAProxy    `yaml:"haproxy"`
 	Backend   *explainBackend   `yaml:"backend,omitempty"`
+	Roles     []explainRole     `yaml:"roles,omitempty"`
+	Databases []explainDatabase `yaml:"databases,omitempty"`
 	LoadTests []explainLoadTest `yaml:"load_tests,omitempty"`
 	LoadGen   *explainNode      `yaml:"load_generator,omitempty"`
 	LoadBal   *explainLB        `yaml:"load_balancer,omitempty"`
 	Secrets   []string          `yaml:"secrets,flow"`
+}
+
+type explainRole struct {
+	Name            string `yaml:"name"`
+	ConnectionLimit int    `yaml:"connection_limit"`
+}
+
+type explainDatabase struct {
+	Name            string `yaml:"name"`
+	Owner           string `yaml:"owner"`
+	ConnectionLimit int    `yaml:"connection_limit"`
+	PoolMode        string `yaml:"pool_mode"`
 }
 
 type explainLB struct {
@@ -176,7 +190,17 @@ func explain(w io.Writer, c *model.Cluster) error {
 	if b := c.Backend; b != nil {
 		e.Backend = &explainBackend{Port: b.Port, Database: b.Database, User: b.User, Artifact: b.ArtifactURL, AllowFrom: prefixes(b.AllowFrom)}
 	}
-	for _, s := range model.Secrets {
+	for _, r := range c.Roles {
+		e.Roles = append(e.Roles, explainRole{Name: r.Name, ConnectionLimit: r.ConnectionLimit})
+	}
+	for _, d := range c.Databases {
+		mode := d.PoolMode
+		if mode == "" {
+			mode = c.PgBouncer.PoolMode
+		}
+		e.Databases = append(e.Databases, explainDatabase{Name: d.Name, Owner: d.Owner, ConnectionLimit: d.ConnectionLimit, PoolMode: mode})
+	}
+	for _, s := range c.Secrets() {
 		e.Secrets = append(e.Secrets, s.Placeholder())
 	}
 	enc := yaml.NewEncoder(w)

@@ -174,8 +174,8 @@ func secretValues(varFiles []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range model.Secrets {
-			if v, ok := vars[string(s)]; ok {
+		for name, v := range vars {
+			if model.IsSecretName(name) {
 				out = append(out, v)
 			}
 		}

@@ -80,7 +80,7 @@ func (c *cli) up(s sandboxSite, terraform, backendBin string, timeout time.Durat
 		}
 		return exitRuntime
 	}
-	if code, ok := c.ensureSandboxSecrets(s); !ok {
+	if code, ok := c.ensureSandboxSecrets(s, cl.Secrets()); !ok {
 		return code
 	}
 	if err := writePaths(s); err != nil {
@@ -196,10 +196,10 @@ func (c *cli) buildSandbox(cmd string, s sandboxSite) (*model.Cluster, int, bool
 }
 
 // ensureSandboxSecrets generates the sandbox's secrets on the first run, and those a newer
-// pghac added since.
-func (c *cli) ensureSandboxSecrets(s sandboxSite) (int, bool) {
+// pghac or a new role added since.
+func (c *cli) ensureSandboxSecrets(s sandboxSite, secrets []model.Secret) (int, bool) {
 	if _, err := os.Stat(s.secrets); err == nil {
-		added, err := addMissingSecrets(s.secrets, rand.Reader)
+		added, err := addMissingSecrets(s.secrets, secrets, rand.Reader)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
 			return exitRuntime, false
@@ -209,7 +209,7 @@ func (c *cli) ensureSandboxSecrets(s sandboxSite) (int, bool) {
 		}
 		return exitOK, true
 	}
-	if code := c.secretsInit(s.site, false); code != exitOK {
+	if code := c.secretsInit(s.site, secrets, false); code != exitOK {
 		return code, false
 	}
 	return exitOK, true

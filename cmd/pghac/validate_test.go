@@ -178,13 +178,13 @@ func TestValidateExplain(t *testing.T) {
 	}
 	for _, want := range []string{
 		"  ttl: 20\n",                                // a Patroni default
-		"  pool_mode: session\n",                     // set in the file
+		"  pool_mode: transaction\n",                 // set in the file
 		"    - work_mem = 64MB  (cluster.hcl)\n",     // a user parameter, marked
 		"    - shared_buffers = 2048MB  (derived)\n", // derived from 8 GB
 		"  check_inter: 1s\n",
 		"  heartbeat_interval: 50ms\n",
 		"  election_timeout: 500ms\n",
-		"<stdin>: valid (3 nodes, 0 warnings)\n",
+		"<stdin>: valid (3 nodes, 1 warning)\n",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("--explain output lacks %q:\n%s", want, stdout)

@@ -39,6 +39,10 @@ type Cluster struct {
 	HAProxy   HAProxy
 	Backend   *Backend   // nil when the file has no backend block
 	LoadTests []LoadTest // sorted by name
+	// Roles and Databases are the applications' own, created through the leader; sorted by
+	// name.
+	Roles     []Role
+	Databases []Database
 	// LoadGenerator is the VM the load tests run from; nil when the file has none.
 	LoadGenerator *LoadGenerator
 	// LoadBalancer is the optional network load balancer in front of the primary.
@@ -174,6 +178,32 @@ type PgBouncer struct {
 	MaxClientConn    int
 	ServerLoginRetry time.Duration
 	QueryWaitTimeout time.Duration
+}
+
+// Pool modes of PgBouncer.
+const (
+	PoolSession     = "session"
+	PoolTransaction = "transaction"
+	PoolStatement   = "statement"
+)
+
+// Role is an application's login role. Its password is the secret RolePassword(Name).
+type Role struct {
+	Name string
+	// ConnectionLimit is PostgreSQL's CONNECTION LIMIT; -1 is none.
+	ConnectionLimit int
+	DeclRange       hcl.Range
+}
+
+// Database is an application's database, owned by one of Cluster.Roles.
+type Database struct {
+	Name  string
+	Owner string
+	// ConnectionLimit is PostgreSQL's CONNECTION LIMIT; -1 is none.
+	ConnectionLimit int
+	// PoolMode is PgBouncer's pool mode for this database; "" is the cluster's.
+	PoolMode  string
+	DeclRange hcl.Range
 }
 
 // HAProxy is the per-node router to the primary and the replicas.

@@ -1,5 +1,10 @@
 package model
 
+import (
+	"slices"
+	"strings"
+)
+
 // Secret names a secret value that emitted files refer to but never contain. Emitted files carry
 // its Placeholder, a Terraform templatefile() variable reference; Terraform (yandex) or the
 // sandbox renders the real value when the node's user-data is made.
@@ -13,16 +18,53 @@ const (
 	SecretStatsPassword       Secret = "haproxy_stats_password"
 	// SecretBackendPassword is the password of the backend's database role (Backend.User).
 	SecretBackendPassword Secret = "backend_db_password"
+	// SecretPgBouncerAuthPassword is PgBouncerAuthUser's: PgBouncer looks clients' SCRAM
+	// secrets up with it.
+	SecretPgBouncerAuthPassword Secret = "pgbouncer_auth_password"
+	// SecretPgBouncerAdminPassword is PgBouncerAdminUser's, for PgBouncer's admin console.
+	SecretPgBouncerAdminPassword Secret = "pgbouncer_admin_password"
 )
 
-// Secrets lists every secret, sorted by name.
-var Secrets = []Secret{
+// fixedSecrets are the secrets of every cluster, sorted by name.
+var fixedSecrets = []Secret{
 	SecretBackendPassword,
 	SecretStatsPassword,
 	SecretRestAPIPassword,
+	SecretPgBouncerAdminPassword,
+	SecretPgBouncerAuthPassword,
 	SecretReplicationPassword,
 	SecretRewindPassword,
 	SecretSuperuserPassword,
+}
+
+// RolePassword is the secret holding the password of the application role named role.
+func RolePassword(role string) Secret { return Secret("role_" + role + "_password") }
+
+// Secrets lists every secret of the cluster, sorted by name: pghac's own and one password per
+// declared role.
+func (c *Cluster) Secrets() []Secret {
+	out := slices.Clone(fixedSecrets)
+	for _, r := range c.Roles {
+		out = append(out, RolePassword(r.Name))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// IsSecret reports whether name is one of the cluster's secrets.
+func (c *Cluster) IsSecret(name string) bool {
+	return slices.Contains(c.Secrets(), Secret(name))
+}
+
+// IsSecretName reports whether name has the form of a secret of some cluster: one of pghac's
+// own, or a role's password.
+func IsSecretName(name string) bool {
+	if slices.Contains(fixedSecrets, Secret(name)) {
+		return true
+	}
+	role, ok := strings.CutPrefix(name, "role_")
+	role, ok2 := strings.CutSuffix(role, "_password")
+	return ok && ok2 && role != ""
 }
 
 // Placeholder is the text emitted in place of the secret's value.
@@ -35,4 +77,12 @@ const (
 	RewindUser      = "rewinder"
 	RestAPIUser     = "patroni"
 	StatsUser       = "stats"
+	// PgBouncerAuthUser is the role PgBouncer runs auth_query as: it may execute one
+	// function that returns a login role's SCRAM secret, and nothing else.
+	PgBouncerAuthUser = "pgbouncer_auth"
+	// PgBouncerAdminUser is PgBouncer's admin console user (not a PostgreSQL role): Patroni's
+	// callback reconnects PgBouncer's pools as it.
+	PgBouncerAdminUser = "pgbouncer_admin"
+	// PgBouncerAdminDB is the admin console's database name in PgBouncer.
+	PgBouncerAdminDB = "pgbouncer"
 )

@@ -12,9 +12,12 @@ locals {
     backend_db_password           = var.backend_db_password
     haproxy_stats_password        = var.haproxy_stats_password
     patroni_restapi_password      = var.patroni_restapi_password
+    pgbouncer_admin_password      = var.pgbouncer_admin_password
+    pgbouncer_auth_password       = var.pgbouncer_auth_password
     postgres_replication_password = var.postgres_replication_password
     postgres_rewind_password      = var.postgres_rewind_password
     postgres_superuser_password   = var.postgres_superuser_password
+    role_app_password             = var.role_app_password
   }
   # Every VM's SSH key, as Yandex Cloud's images read it; no key without var.ssh_public_key.
   ssh_metadata = var.ssh_public_key == "" ? {} : {

@@ -25,9 +25,8 @@ func TestNoBackendNoFiles(t *testing.T) {
 	c := modeltest.Cluster()
 	c.Backend = nil
 	files, err := Files(c, c.Nodes[0])
-	if err != nil || files != nil || PostBootstrap(c) != nil || Install(c) != nil {
-		t.Errorf("without a backend block: files %v, err %v, post_bootstrap %v, install %v; want none",
-			files, err, PostBootstrap(c), Install(c))
+	if err != nil || files != nil || Install(c) != nil {
+		t.Errorf("without a backend block: files %v, err %v, install %v; want none", files, err, Install(c))
 	}
 }
 
@@ -139,16 +138,5 @@ func TestInstall(t *testing.T) {
 				t.Fatalf("script succeeded (%v) or installed the binary (%v); want a failure before install:\n%s", err, readErr, out)
 			}
 		})
-	}
-}
-
-func TestPostBootstrap(t *testing.T) {
-	pb := PostBootstrap(withBackend("", ""))
-	if pb.Owner != "postgres:postgres" || pb.Mode.Perm() != 0o700 || pb.Path != PostBootstrapPath {
-		t.Errorf("post_bootstrap file = %s %s %v", pb.Path, pb.Owner, pb.Mode)
-	}
-	// The real script runs in emit/patroni's TestBootstrap; here, that sh parses it.
-	if out, err := exec.Command("sh", "-n", "-c", string(pb.Bytes)).CombinedOutput(); err != nil {
-		t.Errorf("sh -n: %v\n%s", err, out)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,8 +21,8 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
-	"github.com/pghac/pghac/emit/backend"
 	"github.com/pghac/pghac/emit/etcd"
+	"github.com/pghac/pghac/emit/roles"
 	"github.com/pghac/pghac/golden/realcheck"
 )
 
@@ -43,6 +44,8 @@ func TestBootstrap(t *testing.T) {
 	c.Patroni.RestAPIPort, c.Postgres.Port = freePort(t), freePort(t)
 	c.Patroni.SynchronousMode = false // one member: no standby to wait for
 	c.Backend = &model.Backend{Port: 8080, Database: "notes", User: "notes"}
+	c.Roles = []model.Role{{Name: "app", ConnectionLimit: 7}}
+	c.Databases = []model.Database{{Name: "appdb", Owner: "app", ConnectionLimit: -1}}
 	for i, p := range c.Postgres.Parameters {
 		if p.Name == "shared_buffers" {
 			c.Postgres.Parameters[i].Value = "128MB" // a test host's shared memory
@@ -81,15 +84,21 @@ func TestBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 2 || files[1].Path != backend.PostBootstrapPath {
-		t.Fatalf("Files = %d files, want config.yml and %s", len(files), backend.PostBootstrapPath)
+	if files[0].Path != ConfigPath {
+		t.Fatalf("Files[0] = %s, want %s", files[0].Path, ConfigPath)
+	}
+	rolesFiles, err := roles.Files(c, n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	postBootstrap := filepath.Join(dir, "post-bootstrap.sh")
-	if err := os.WriteFile(postBootstrap, realcheck.Render(files[1].Bytes), 0o700); err != nil {
+	if err := os.WriteFile(postBootstrap, realcheck.Render(rolesFiles[0].Bytes), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	cfg := realcheck.Render(files[0].Bytes)
-	cfg = bytes.ReplaceAll(cfg, []byte(backend.PostBootstrapPath), []byte(postBootstrap))
+	cfg = bytes.ReplaceAll(cfg, []byte(roles.PostBootstrapPath), []byte(postBootstrap))
+	// Callbacks need a PgBouncer; TestCallback runs them.
+	cfg = regexp.MustCompile(`(?m)^  callbacks:\n(    .*\n)+`).ReplaceAll(cfg, nil)
 	cfg = bytes.ReplaceAll(cfg, []byte("/var/lib/postgresql/patroni-node0.pgpass"), []byte(filepath.Join(dir, "pgpass")))
 	cfg = bytes.ReplaceAll(cfg, []byte(SocketDir), []byte(sockets))
 	cfgPath := filepath.Join(dir, "config.yml")
@@ -133,7 +142,7 @@ func TestBootstrap(t *testing.T) {
 	if out, err := psql("wrong-password", "select 1"); err == nil || !strings.Contains(out, "password authentication failed") {
 		t.Errorf("wrong password: %v %s; want password authentication failed", err, out)
 	}
-	superuser := realcheck.TestSecrets[model.SecretSuperuserPassword]
+	superuser := realcheck.TestSecret(model.SecretSuperuserPassword)
 	if out, err := psql(superuser, "show data_checksums"); err != nil || out != "on" {
 		t.Errorf("data_checksums = %q (%v), want on", out, err)
 	}
@@ -158,8 +167,41 @@ func TestBootstrap(t *testing.T) {
 		}
 	}
 	// post_bootstrap made the backend's role, which owns its database and logs in with its password.
-	if out, err := psqlAs("notes", "notes", realcheck.TestSecrets[model.SecretBackendPassword], "select current_user || '@' || current_database() || ' ' || pg_catalog.pg_get_userbyid(datdba) from pg_database where datname = 'notes'"); err != nil || out != "notes@notes notes" {
+	if out, err := psqlAs("notes", "notes", realcheck.TestSecret(model.SecretBackendPassword), "select current_user || '@' || current_database() || ' ' || pg_catalog.pg_get_userbyid(datdba) from pg_database where datname = 'notes'"); err != nil || out != "notes@notes notes" {
 		t.Errorf("backend role: %q %v; want notes@notes owning database notes", out, err)
+	}
+	// The declared role and database, with their limits.
+	app := realcheck.TestSecret(model.RolePassword("app"))
+	if out, err := psqlAs("app", "appdb", app, "select current_user || '@' || current_database() || ' ' || pg_catalog.pg_get_userbyid(datdba) || ' ' || datconnlimit || ' ' || (select rolconnlimit from pg_roles where rolname = current_user) from pg_database where datname = current_database()"); err != nil || out != "app@appdb app -1 7" {
+		t.Errorf("declared role and database: %q %v; want app@appdb app -1 7", out, err)
+	}
+	// PgBouncer's lookup: in every database, callable by its role only, and silent on roles
+	// that may not log in through PgBouncer.
+	auth := realcheck.TestSecret(model.SecretPgBouncerAuthPassword)
+	for _, db := range []string{"postgres", "template1", "notes", "appdb"} {
+		lookup := "select count(*) from pgbouncer.get_auth('app') where password like 'SCRAM-SHA-256$%'"
+		if db == "template1" {
+			out, err := psql(superuser, "select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'pgbouncer' and p.proname = 'get_auth' and p.prosecdef")
+			if err != nil || out != "1" {
+				t.Errorf("template1 has no pgbouncer.get_auth: %q %v", out, err)
+			}
+			continue
+		}
+		if out, err := psqlAs(model.PgBouncerAuthUser, db, auth, lookup); err != nil || out != "1" {
+			t.Errorf("%s: lookup of app as %s: %q %v; want one SCRAM secret", db, model.PgBouncerAuthUser, out, err)
+		}
+	}
+	if out, err := psqlAs(model.PgBouncerAuthUser, "postgres", auth, "select (select count(*) from pgbouncer.get_auth('postgres')) + (select count(*) from pgbouncer.get_auth('replicator'))"); err != nil || out != "0" {
+		t.Errorf("the lookup returns the superuser or the replication role: %q %v", out, err)
+	}
+	if out, err := psqlAs("app", "appdb", app, "select * from pgbouncer.get_auth('app')"); err == nil || !strings.Contains(out, "permission denied") {
+		t.Errorf("app may call the lookup: %q %v; want permission denied", out, err)
+	}
+	// post_bootstrap may run again (a later rollout does): nothing changes, nothing fails.
+	again := exec.Command(postBootstrap, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres", c.Postgres.Port))
+	again.Env = append(os.Environ(), "PGPASSWORD="+superuser)
+	if out, err := again.CombinedOutput(); err != nil {
+		t.Errorf("post_bootstrap again: %v\n%s", err, out)
 	}
 }
 

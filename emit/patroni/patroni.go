@@ -11,7 +11,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
-	"github.com/pghac/pghac/emit/backend"
+	"github.com/pghac/pghac/emit/roles"
 )
 
 const (
@@ -59,8 +59,8 @@ type bootstrap struct {
 	// PgHBA is ignored while postgresql.pg_hba is set, but Patroni 3.0's --validate-config
 	// requires it; it repeats postgresql.pg_hba so the two can never disagree.
 	PgHBA []string `yaml:"pg_hba"`
-	// PostBootstrap runs once after initdb on the bootstrapping node (the backend's role).
-	PostBootstrap string `yaml:"post_bootstrap,omitempty"`
+	// PostBootstrap runs once after initdb on the bootstrapping node: roles and databases.
+	PostBootstrap string `yaml:"post_bootstrap"`
 }
 
 // dcs is the cluster-wide configuration Patroni writes to etcd once, at bootstrap; later
@@ -97,6 +97,8 @@ type postgresql struct {
 	Basebackup []map[string]string `yaml:"basebackup"`
 	Parameters localParams         `yaml:"parameters"`
 	PgHBA      []string            `yaml:"pg_hba"`
+	// Callbacks keep PgBouncer's cached server parameters in step with the role.
+	Callbacks callbacks `yaml:"callbacks"`
 }
 
 type authentication struct {
@@ -191,10 +193,7 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	}
 	// 0600: the file holds every database password once rendered.
 	files := []artifact.NodeFile{{Path: ConfigPath, Owner: "postgres:postgres", Mode: 0o600, Bytes: b}}
-	if pb := backend.PostBootstrap(c); pb != nil {
-		files = append(files, *pb)
-	}
-	return files, nil
+	return append(files, callbackFiles(c)...), nil
 }
 
 // marshal returns the bytes of node n's config.yml, secrets as placeholders.
@@ -247,7 +246,7 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 				{Name: "auth-local", Value: "peer"},
 			},
 			PgHBA:         hba,
-			PostBootstrap: postBootstrap(c),
+			PostBootstrap: roles.PostBootstrapPath,
 		},
 		PostgreSQL: postgresql{
 			// Patroni's listen format: hosts separated by commas, one port for all of them.
@@ -270,6 +269,7 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 			Basebackup: []map[string]string{{"checkpoint": "fast"}},
 			Parameters: localParams{UnixSocketDirectories: SocketDir},
 			PgHBA:      hba,
+			Callbacks:  callbacks{OnStart: CallbackPath, OnRestart: CallbackPath, OnRoleChange: CallbackPath},
 		},
 		Watchdog: watchdog{Mode: c.Patroni.Watchdog},
 	}
@@ -315,12 +315,4 @@ func pgHBA(c *model.Cluster) []string {
 
 func hostPort(addr netip.Addr, port int) string {
 	return netip.AddrPortFrom(addr, uint16(port)).String()
-}
-
-// postBootstrap is the post_bootstrap script's path, "" when there is none.
-func postBootstrap(c *model.Cluster) string {
-	if backend.PostBootstrap(c) == nil {
-		return ""
-	}
-	return backend.PostBootstrapPath
 }

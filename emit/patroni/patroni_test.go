@@ -3,8 +3,10 @@ package patroni
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,7 +43,8 @@ type parsed struct {
 		Pgpass         string `yaml:"pgpass"`
 		Authentication map[string]struct{ Username, Password string }
 		Parameters     map[string]string
-		PgHBA          []string `yaml:"pg_hba"`
+		PgHBA          []string          `yaml:"pg_hba"`
+		Callbacks      map[string]string `yaml:"callbacks"`
 	} `yaml:"postgresql"`
 	Watchdog struct{ Mode string }
 	Tags     map[string]bool
@@ -53,8 +56,8 @@ func emit(t *testing.T, c *model.Cluster, node int) ([]byte, parsed) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 1 {
-		t.Fatalf("got %d files, want 1", len(files))
+	if len(files) != 3 {
+		t.Fatalf("got %d files, want config.yml, the callback and its password file", len(files))
 	}
 	f := files[0]
 	if f.Path != "/etc/patroni/config.yml" || f.Owner != "postgres:postgres" || f.Mode != 0o600 {
@@ -80,7 +83,7 @@ func TestFiles(t *testing.T) {
 	if p.RestAPI.Listen != "10.129.0.14:8008" || p.RestAPI.ConnectAddress != "10.129.0.14:8008" {
 		t.Errorf("restapi = %+v", p.RestAPI)
 	}
-	if a := p.RestAPI.Authentication; a.Username != "patroni" || a.Password != realcheck.TestSecrets[model.SecretRestAPIPassword] {
+	if a := p.RestAPI.Authentication; a.Username != "patroni" || a.Password != realcheck.TestSecret(model.SecretRestAPIPassword) {
 		t.Errorf("restapi.authentication = %+v", a)
 	}
 	if p.Etcd != nil {
@@ -134,13 +137,17 @@ func TestFiles(t *testing.T) {
 		t.Errorf("pgpass = %q", q.Pgpass)
 	}
 	for role, want := range map[string][2]string{
-		"superuser":   {"postgres", realcheck.TestSecrets[model.SecretSuperuserPassword]},
-		"replication": {"replicator", realcheck.TestSecrets[model.SecretReplicationPassword]},
-		"rewind":      {"rewinder", realcheck.TestSecrets[model.SecretRewindPassword]},
+		"superuser":   {"postgres", realcheck.TestSecret(model.SecretSuperuserPassword)},
+		"replication": {"replicator", realcheck.TestSecret(model.SecretReplicationPassword)},
+		"rewind":      {"rewinder", realcheck.TestSecret(model.SecretRewindPassword)},
 	} {
 		if got := q.Authentication[role]; got.Username != want[0] || got.Password != want[1] {
 			t.Errorf("authentication.%s = %+v, want %q", role, got, want)
 		}
+	}
+	wantCallbacks := map[string]string{"on_start": CallbackPath, "on_restart": CallbackPath, "on_role_change": CallbackPath}
+	if !maps.Equal(q.Callbacks, wantCallbacks) {
+		t.Errorf("postgresql.callbacks = %v, want %v", q.Callbacks, wantCallbacks)
 	}
 	if q.Parameters["unix_socket_directories"] != "/var/run/postgresql" {
 		t.Errorf("postgresql.parameters = %v", q.Parameters)
@@ -317,4 +324,38 @@ func equalYAML(a, b []any) bool {
 	x, _ := yaml.Marshal(a)
 	y, _ := yaml.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// TestCallbackFiles: the callback parses, runs as root's file with postgres's password file,
+// and sends RECONNECT as the admin console's own user, never the superuser. It runs for real
+// in the sandbox test (internal/sandboxtest: switchover, then what new clients are told).
+func TestCallbackFiles(t *testing.T) {
+	c := modeltest.Cluster()
+	files, err := Files(c, c.Nodes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]string{}
+	for _, f := range files {
+		byPath[f.Path] = f.Owner + " " + f.Mode.String() + "\n" + string(f.Bytes)
+	}
+	pgpass, script := byPath[AdminPgpassPath], byPath[CallbackPath]
+	if want := "postgres:postgres -rw-------\nlocalhost:6432:pgbouncer:pgbouncer_admin:${pgbouncer_admin_password}\n"; pgpass != want {
+		t.Errorf("%s = %q, want %q", AdminPgpassPath, pgpass, want)
+	}
+	if !strings.HasPrefix(script, "root:root -rwxr-xr-x\n#!/bin/sh\n") {
+		t.Errorf("%s: not an executable shell script:\n%s", CallbackPath, script)
+	}
+	if out, err := exec.Command("sh", "-n", "-c", script[strings.Index(script, "\n")+1:]).CombinedOutput(); err != nil {
+		t.Errorf("sh -n: %v\n%s", err, out)
+	}
+	for _, want := range []string{"--username pgbouncer_admin --dbname pgbouncer --command RECONNECT", "PGPASSFILE=" + AdminPgpassPath,
+		"master | primary) want=f", "replica | standby_leader) want=t", "SELECT pg_is_in_recovery()"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("callback lacks %q", want)
+		}
+	}
+	if strings.Contains(script, "${") || strings.Contains(script, "--username postgres") {
+		t.Errorf("callback holds a secret or uses the superuser:\n%s", script)
+	}
 }

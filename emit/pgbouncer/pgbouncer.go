@@ -10,6 +10,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/roles"
 )
 
 const (
@@ -34,6 +35,9 @@ type iniData struct {
 	SocketDir        string
 	AuthFile         string
 	AdminUser        string
+	AuthUser         string
+	AuthQuery        string
+	Databases        []model.Database // those with a pool mode of their own
 	PoolMode         string
 	DefaultPoolSize  int
 	MaxClientConn    int
@@ -44,10 +48,18 @@ type iniData struct {
 // Files returns node n's PgBouncer files, in path order.
 func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	p := c.PgBouncer
-	switch p.PoolMode {
-	case "session", "transaction", "statement":
-	default:
-		return nil, fmt.Errorf("pgbouncer: %s: unknown pool_mode %q", ConfigPath, p.PoolMode)
+	if err := checkPoolMode(p.PoolMode); err != nil {
+		return nil, err
+	}
+	var dbs []model.Database
+	for _, db := range c.Databases {
+		if db.PoolMode == "" {
+			continue
+		}
+		if err := checkPoolMode(db.PoolMode); err != nil {
+			return nil, err
+		}
+		dbs = append(dbs, db)
 	}
 	d := iniData{
 		Node:         n.Name,
@@ -57,7 +69,10 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 		Port:             p.Port,
 		SocketDir:        SocketDir,
 		AuthFile:         UserlistPath,
-		AdminUser:        model.SuperuserName,
+		AdminUser:        model.PgBouncerAdminUser,
+		AuthUser:         model.PgBouncerAuthUser,
+		AuthQuery:        roles.AuthQuery,
+		Databases:        dbs,
 		PoolMode:         p.PoolMode,
 		DefaultPoolSize:  p.DefaultPoolSize,
 		MaxClientConn:    p.MaxClientConn,
@@ -68,12 +83,19 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	if err := iniTmpl.Execute(&ini, d); err != nil {
 		return nil, fmt.Errorf("pgbouncer: %s: %w", ConfigPath, err)
 	}
-	// PgBouncer keeps the plain password and answers SCRAM with it both ways: to clients and
-	// to PostgreSQL. Rendered, the line is `"postgres" "<password>"`, so generated passwords
-	// carry no double quote.
-	userlist := `"` + model.SuperuserName + `" "` + model.SecretSuperuserPassword.Placeholder() + `"` + "\n"
-	if b := c.Backend; b != nil {
-		userlist += `"` + b.User + `" "` + model.SecretBackendPassword.Placeholder() + `"` + "\n"
+	// PgBouncer keeps these plain passwords and answers SCRAM with them both ways: to clients
+	// and to PostgreSQL. Every other role comes from auth_query. Rendered, a line is
+	// `"user" "<password>"`, so generated passwords carry no double quote.
+	var userlist string
+	for _, u := range []struct {
+		name   string
+		secret model.Secret
+	}{
+		{model.SuperuserName, model.SecretSuperuserPassword},
+		{model.PgBouncerAdminUser, model.SecretPgBouncerAdminPassword},
+		{model.PgBouncerAuthUser, model.SecretPgBouncerAuthPassword},
+	} {
+		userlist += `"` + u.name + `" "` + u.secret.Placeholder() + `"` + "\n"
 	}
 	return []artifact.NodeFile{
 		// PgBouncer runs as postgres. The ini holds no secret, but nothing outside the group
@@ -81,6 +103,14 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 		{Path: ConfigPath, Owner: "postgres:postgres", Mode: 0o640, Bytes: ini.Bytes()},
 		{Path: UserlistPath, Owner: "postgres:postgres", Mode: 0o600, Bytes: []byte(userlist)},
 	}, nil
+}
+
+func checkPoolMode(mode string) error {
+	switch mode {
+	case model.PoolSession, model.PoolTransaction, model.PoolStatement:
+		return nil
+	}
+	return fmt.Errorf("pgbouncer: %s: unknown pool_mode %q", ConfigPath, mode)
 }
 
 // seconds formats d as PgBouncer's time settings take it: seconds, fractions allowed.

@@ -79,9 +79,11 @@ func TestFiles(t *testing.T) {
 				"pgbouncer/unix_socket_dir":           "/var/run/postgresql",
 				"pgbouncer/auth_type":                 "scram-sha-256",
 				"pgbouncer/auth_file":                 "/etc/pgbouncer/userlist.txt",
-				"pgbouncer/admin_users":               "postgres",
-				"pgbouncer/pool_mode":                 "transaction",
-				"pgbouncer/default_pool_size":         "20",
+				"pgbouncer/admin_users":               "pgbouncer_admin",
+				"pgbouncer/auth_user":                 "pgbouncer_auth",
+				"pgbouncer/auth_query":                "SELECT username, password FROM pgbouncer.get_auth($1)",
+				"pgbouncer/pool_mode":                 "session",
+				"pgbouncer/default_pool_size":         "100",
 				"pgbouncer/max_client_conn":           "1000",
 				"pgbouncer/server_login_retry":        "1",
 				"pgbouncer/query_wait_timeout":        "30",
@@ -89,22 +91,27 @@ func TestFiles(t *testing.T) {
 			},
 		},
 		{
-			name: "session pooling, other ports, sub-second retry",
+			name: "transaction pooling, a database's own, other ports, sub-second retry",
 			modify: func(c *model.Cluster) {
-				c.PgBouncer.PoolMode, c.PgBouncer.Port, c.Postgres.Port = "session", 16432, 15432
+				c.Roles = []model.Role{{Name: "app", ConnectionLimit: -1}}
+				c.Databases = []model.Database{{Name: "app", Owner: "app", PoolMode: "session"}, {Name: "other", Owner: "app"}}
+				c.PgBouncer.PoolMode, c.PgBouncer.Port, c.Postgres.Port = "transaction", 16432, 15432
 				c.PgBouncer.DefaultPoolSize, c.PgBouncer.MaxClientConn = 60, 500
 				c.PgBouncer.ServerLoginRetry, c.PgBouncer.QueryWaitTimeout = 500*time.Millisecond, 2*time.Minute
 			},
 			node: 2,
 			want: map[string]string{
+				"databases/app":                       "host=127.0.0.1 port=15432 pool_mode=session",
 				"databases/*":                         "host=127.0.0.1 port=15432",
 				"pgbouncer/listen_addr":               "10.130.0.28,127.0.0.1",
 				"pgbouncer/listen_port":               "16432",
 				"pgbouncer/unix_socket_dir":           "/var/run/postgresql",
 				"pgbouncer/auth_type":                 "scram-sha-256",
 				"pgbouncer/auth_file":                 "/etc/pgbouncer/userlist.txt",
-				"pgbouncer/admin_users":               "postgres",
-				"pgbouncer/pool_mode":                 "session",
+				"pgbouncer/admin_users":               "pgbouncer_admin",
+				"pgbouncer/auth_user":                 "pgbouncer_auth",
+				"pgbouncer/auth_query":                "SELECT username, password FROM pgbouncer.get_auth($1)",
+				"pgbouncer/pool_mode":                 "transaction",
 				"pgbouncer/default_pool_size":         "60",
 				"pgbouncer/max_client_conn":           "500",
 				"pgbouncer/server_login_retry":        "0.5",
@@ -143,7 +150,11 @@ func TestFiles(t *testing.T) {
 			if bytes.Contains(ini.Bytes, []byte("logfile")) {
 				t.Errorf("logfile set: PgBouncer should log to the journal")
 			}
-			if want := `"postgres" "${postgres_superuser_password}"` + "\n"; string(userlist.Bytes) != want {
+			// Only pghac's own; every other role comes from auth_query.
+			want := `"postgres" "${postgres_superuser_password}"` + "\n" +
+				`"pgbouncer_admin" "${pgbouncer_admin_password}"` + "\n" +
+				`"pgbouncer_auth" "${pgbouncer_auth_password}"` + "\n"
+			if string(userlist.Bytes) != want {
 				t.Errorf("userlist = %q, want %q", userlist.Bytes, want)
 			}
 		})
@@ -155,6 +166,11 @@ func TestUnknownPoolMode(t *testing.T) {
 	c.PgBouncer.PoolMode = "sessions"
 	if _, err := Files(c, c.Nodes[0]); err == nil {
 		t.Fatal("Files accepted pool_mode sessions")
+	}
+	c = modeltest.Cluster()
+	c.Databases = []model.Database{{Name: "app", Owner: "app", PoolMode: "transactions"}}
+	if _, err := Files(c, c.Nodes[0]); err == nil {
+		t.Fatal("Files accepted a database's pool_mode transactions")
 	}
 }
 

@@ -161,7 +161,7 @@ func variables(c *model.Cluster, b *hclwrite.Body) error {
 			vb.SetAttributeValue("default", cty.StringVal(""))
 		}
 	}
-	return terraform.SecretVariables(b)
+	return terraform.SecretVariables(b, c)
 }
 
 // machines writes machines.tf: the locals, the network, and one machine per node.
@@ -178,7 +178,7 @@ func machines(c *model.Cluster, b *hclwrite.Body) error {
 	} else {
 		tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
 	}
-	locals.SetAttributeRaw(terraform.LocalSecrets, terraform.SecretsObject(extra...))
+	locals.SetAttributeRaw(terraform.LocalSecrets, terraform.SecretsObject(c, extra...))
 	tfwrite.Comment(locals, "Every node's user-data as its machine gets it: the same file as in the cloud, rendered.")
 	var uds []tfwrite.Item
 	for _, n := range c.Nodes {

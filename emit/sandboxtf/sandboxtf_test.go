@@ -122,7 +122,7 @@ func TestTerraformApply(t *testing.T) {
 		model.BackendURLVar: backendURL, model.BackendSHA256Var: strings.Repeat("ab", 32)} {
 		vars.WriteString(k + " = \"" + v + "\"\n")
 	}
-	for _, s := range model.Secrets {
+	for _, s := range c.Secrets() {
 		vars.WriteString(string(s) + " = \"" + secret + string(s[:4]) + "\"\n")
 	}
 	varFile := filepath.Join(tmp, "vars.tfvars")
@@ -169,7 +169,7 @@ func TestTerraformApply(t *testing.T) {
 		}
 		tmpl, _ := set.Get("nodes/" + n.Name + "/user-data.yaml")
 		rendered := string(tmpl.Bytes)
-		for _, s := range model.Secrets {
+		for _, s := range c.Secrets() {
 			rendered = strings.ReplaceAll(rendered, s.Placeholder(), secret+string(s[:4]))
 		}
 		rendered = strings.ReplaceAll(rendered, "${"+model.BackendURLVar+"}", backendURL)

@@ -22,9 +22,9 @@ func userDataPath(node string) string { return "nodes/" + node + "/user-data.yam
 // SecretsObject is the object of every secret variable by name: the variables of each node's
 // user-data template, local.secrets (LocalSecrets) in the module.
 // Extra items (the sandbox's backend location) join them.
-func SecretsObject(extra ...tfwrite.Item) hclwrite.Tokens {
+func SecretsObject(c *model.Cluster, extra ...tfwrite.Item) hclwrite.Tokens {
 	var secrets []tfwrite.Item
-	for _, s := range model.Secrets {
+	for _, s := range c.Secrets() {
 		secrets = append(secrets, tfwrite.Item{Key: string(s), Value: tfwrite.Ref("var", string(s))})
 	}
 	return tfwrite.Object(append(secrets, extra...)...)
@@ -59,7 +59,7 @@ func (m *module) nodes(b *hclwrite.Body) error {
 
 	locals := tfwrite.Block(b, nil, "locals")
 	tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
-	locals.SetAttributeRaw(LocalSecrets, SecretsObject())
+	locals.SetAttributeRaw(LocalSecrets, SecretsObject(m.c))
 	tfwrite.Comment(locals, "Every VM's SSH key, as Yandex Cloud's images read it; no key without var.ssh_public_key.")
 	locals.SetAttributeRaw(localSSHMetadata, conditional(
 		binary(tfwrite.Ref("var", varSSHPublicKey), hclsyntax.TokenEqualOp, "==", tfwrite.Str("")),

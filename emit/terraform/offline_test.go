@@ -44,14 +44,24 @@ func rootModule(t *testing.T) (string, *artifact.Set) {
 	return dir, set
 }
 
-// varFile writes test values for every variable without a default, mode 0600 outside the
-// module (secrets never go on a command line), with secret overridden as given.
-func varFile(t *testing.T, override map[model.Secret]string) string {
+var variableRE = regexp.MustCompile(`(?m)^variable "([a-z0-9_]+)"`)
+
+// varFile writes test values for every variable of set's module without a default, mode 0600
+// outside the module (secrets never go on a command line), with secret overridden as given.
+func varFile(t *testing.T, set *artifact.Set, override map[model.Secret]string) string {
 	t.Helper()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "cloud_id = %q\nfolder_id = %q\nssh_public_key = %q\n", "b1gtestcloud", "b1gtestfolder", testSSHKey)
-	for _, s := range model.Secrets {
-		v := realcheck.TestSecrets[s]
+	vars, ok := set.Get("variables.tf")
+	if !ok {
+		t.Fatal("no variables.tf")
+	}
+	for _, m := range variableRE.FindAllStringSubmatch(string(vars.Bytes), -1) {
+		s := model.Secret(m[1])
+		if !model.IsSecretName(m[1]) {
+			continue
+		}
+		v := realcheck.TestSecret(s)
 		if o, ok := override[s]; ok {
 			v = o
 		}
@@ -119,7 +129,7 @@ func TestOfflinePlan(t *testing.T) {
 	t.Parallel()
 	env := infratest.Provider(t)
 	dir, set := rootModule(t)
-	vars := "-var-file=" + varFile(t, nil)
+	vars := "-var-file=" + varFile(t, set, nil)
 
 	env.Run(t, dir, "init", "-input=false", "-no-color")
 	var valid struct {
@@ -308,8 +318,8 @@ func TestOfflineValidateFails(t *testing.T) {
 func TestOfflineSecretValidation(t *testing.T) {
 	t.Parallel()
 	env := infratest.Provider(t)
-	dir, _ := rootModule(t)
-	vars := varFile(t, map[model.Secret]string{model.SecretStatsPassword: "has a space and a 'quote'"})
+	dir, set := rootModule(t)
+	vars := varFile(t, set, map[model.Secret]string{model.SecretStatsPassword: "has a space and a 'quote'"})
 	env.Run(t, dir, "init", "-input=false", "-no-color")
 	_, err := env.Try(dir, "plan", "-input=false", "-no-color", "-var-file="+vars)
 	var exit *infratest.ExitError

@@ -33,6 +33,23 @@ var secretDescriptions = map[model.Secret]string{
 	model.SecretReplicationPassword: fmt.Sprintf("Password of PostgreSQL role %q, which replicas stream WAL as.", model.ReplicationUser),
 	model.SecretSuperuserPassword:   fmt.Sprintf("Password of PostgreSQL's superuser %q.", model.SuperuserName),
 	model.SecretBackendPassword:     "Password of the PostgreSQL role the notes backend connects as (backend.user).",
+	model.SecretPgBouncerAuthPassword: fmt.Sprintf("Password of PostgreSQL role %q, which PgBouncer looks up clients' SCRAM secrets as.",
+		model.PgBouncerAuthUser),
+	model.SecretPgBouncerAdminPassword: fmt.Sprintf("Password of user %q on PgBouncer's admin console (Patroni's role-change callback).",
+		model.PgBouncerAdminUser),
+}
+
+// secretDescription says what secret s of cluster c is for.
+func secretDescription(c *model.Cluster, s model.Secret) (string, bool) {
+	if d, ok := secretDescriptions[s]; ok {
+		return d, true
+	}
+	for _, r := range c.Roles {
+		if model.RolePassword(r.Name) == s {
+			return fmt.Sprintf("Password of the application role %q (role block).", r.Name), true
+		}
+	}
+	return "", false
 }
 
 // versions writes versions.tf: the Terraform and provider versions and the state backend.
@@ -103,14 +120,14 @@ func (m *module) variables(b *hclwrite.Body) error {
 	}
 	withDefault(stringVar(varSSHPublicKey, `SSH public key (one line, like "ssh-ed25519 AAAA... you@host") allowed to log in to every VM as ssh_user; empty for no SSH login.`), "")
 	withDefault(stringVar(varSSHUser, "User the SSH key logs in as: the image's default user."), m.c.OS.DefaultUser)
-	return SecretVariables(b)
+	return SecretVariables(b, m.c)
 }
 
-// SecretVariables appends one sensitive string variable per model.Secrets, each validated
+// SecretVariables appends one sensitive string variable per secret of c, each validated
 // against what the configuration files can hold unquoted. Both targets declare them alike.
-func SecretVariables(b *hclwrite.Body) error {
-	for _, s := range model.Secrets {
-		desc, ok := secretDescriptions[s]
+func SecretVariables(b *hclwrite.Body, c *model.Cluster) error {
+	for _, s := range c.Secrets() {
+		desc, ok := secretDescription(c, s)
 		if !ok {
 			return fmt.Errorf("secret %s has no description", s)
 		}

@@ -1,23 +1,16 @@
 package realcheck
 
 import (
-	"bytes"
+	"regexp"
 
 	"github.com/pghac/pghac/compiler/model"
 )
 
-// TestSecrets holds a fixed fake value for every model.Secret. The values are distinctive, so
-// that a test scanning output for leaked secrets cannot match by accident, and use only
-// characters that every emitted format carries unquoted or inside its quotes (YAML single
-// quotes, INI, HAProxy arguments, PgBouncer's userlist double quotes).
-var TestSecrets = map[model.Secret]string{
-	model.SecretStatsPassword:       "test-haproxy_stats_password-9f3a",
-	model.SecretRestAPIPassword:     "test-patroni_restapi_password-9f3a",
-	model.SecretRewindPassword:      "test-postgres_rewind_password-9f3a",
-	model.SecretReplicationPassword: "test-postgres_replication_password-9f3a",
-	model.SecretSuperuserPassword:   "test-postgres_superuser_password-9f3a",
-	model.SecretBackendPassword:     "test-backend_db_password-9f3a",
-}
+// TestSecret is a fixed fake value for secret s. The values are distinctive, so that a test
+// scanning output for leaked secrets cannot match by accident, and use only characters that
+// every emitted format carries unquoted or inside its quotes (YAML single quotes, INI, HAProxy
+// arguments, PgBouncer's userlist double quotes).
+func TestSecret(s model.Secret) string { return "test-" + string(s) + "-9f3a" }
 
 // TestBackendURL and TestBackendSHA256 stand for the sandbox's backend location.
 const (
@@ -25,15 +18,22 @@ const (
 	TestBackendSHA256 = "5d5b09f6dcb2d53a5fffc60c4ac0d55fabdf556069d6631545f42aa6e3500f2e"
 )
 
-// Render returns b with every secret placeholder replaced by its TestSecrets value (and the
-// sandbox's backend location by the Test values above), as
-// Terraform's templatefile() would with real values. b is not modified.
+var placeholderRE = regexp.MustCompile(`\$\{([a-z0-9_]+)\}`)
+
+// Render returns b with every secret placeholder replaced by its TestSecret value (and the
+// sandbox's backend location by the Test values above), as Terraform's templatefile() would
+// with real values. Other ${...} are left as they are. b is not modified.
 func Render(b []byte) []byte {
-	out := bytes.Clone(b)
-	for _, s := range model.Secrets {
-		out = bytes.ReplaceAll(out, []byte(s.Placeholder()), []byte(TestSecrets[s]))
-	}
-	out = bytes.ReplaceAll(out, []byte("${"+model.BackendURLVar+"}"), []byte(TestBackendURL))
-	out = bytes.ReplaceAll(out, []byte("${"+model.BackendSHA256Var+"}"), []byte(TestBackendSHA256))
-	return out
+	return placeholderRE.ReplaceAllFunc(b, func(m []byte) []byte {
+		name := string(m[2 : len(m)-1])
+		switch {
+		case name == model.BackendURLVar:
+			return []byte(TestBackendURL)
+		case name == model.BackendSHA256Var:
+			return []byte(TestBackendSHA256)
+		case model.IsSecretName(name):
+			return []byte(TestSecret(model.Secret(name)))
+		}
+		return m
+	})
 }

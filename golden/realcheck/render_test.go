@@ -8,17 +8,11 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 )
 
-func TestTestSecrets(t *testing.T) {
-	if len(TestSecrets) != len(model.Secrets) {
-		t.Errorf("%d test secrets for %d secrets", len(TestSecrets), len(model.Secrets))
-	}
+func TestTestSecret(t *testing.T) {
+	c := &model.Cluster{Roles: []model.Role{{Name: "app"}}}
 	seen := map[string]bool{}
-	for _, s := range model.Secrets {
-		v, ok := TestSecrets[s]
-		if !ok {
-			t.Errorf("no test value for %s", s)
-			continue
-		}
+	for _, s := range c.Secrets() {
+		v := TestSecret(s)
 		if seen[v] {
 			t.Errorf("%s: value %q used twice", s, v)
 		}
@@ -31,8 +25,8 @@ func TestTestSecrets(t *testing.T) {
 }
 
 func TestRender(t *testing.T) {
-	in := []byte("a: '${postgres_superuser_password}'\nb: ${haproxy_stats_password} ${haproxy_stats_password}\nc: ${unknown}\n")
-	want := "a: 'test-postgres_superuser_password-9f3a'\nb: test-haproxy_stats_password-9f3a test-haproxy_stats_password-9f3a\nc: ${unknown}\n"
+	in := []byte("a: '${postgres_superuser_password}'\nb: ${haproxy_stats_password} ${haproxy_stats_password}\nc: ${unknown}\nd: ${role_app_password}\n")
+	want := "a: 'test-postgres_superuser_password-9f3a'\nb: test-haproxy_stats_password-9f3a test-haproxy_stats_password-9f3a\nc: ${unknown}\nd: test-role_app_password-9f3a\n"
 	orig := bytes.Clone(in)
 	if got := string(Render(in)); got != want {
 		t.Errorf("Render =\n%s\nwant\n%s", got, want)

@@ -69,7 +69,7 @@ func Cluster() *model.Cluster {
 				{Name: "work_mem", Value: "20971kB"},
 			},
 		},
-		PgBouncer: model.PgBouncer{Port: 6432, PoolMode: "transaction", DefaultPoolSize: 20,
+		PgBouncer: model.PgBouncer{Port: 6432, PoolMode: "session", DefaultPoolSize: 100,
 			MaxClientConn: 1000, ServerLoginRetry: time.Second, QueryWaitTimeout: 30 * time.Second},
 		HAProxy: model.HAProxy{PrimaryPort: 5000, ReplicaPort: 5001, StatsPort: 7000, MaxConn: 1000,
 			Check: model.HealthCheck{Inter: time.Second, Fall: 2, Rise: 1}, ReplicaMaxLagBytes: 1 << 20},

@@ -42,7 +42,7 @@ cluster "main" {
     }
   }
   pgbouncer {
-    pool_mode          = "session"
+    pool_mode          = "transaction" # WARNING: Pooling that breaks prepared statements
     default_pool_size  = 50
     server_login_retry = "2s"
   }

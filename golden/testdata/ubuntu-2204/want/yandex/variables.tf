@@ -57,6 +57,28 @@ variable "patroni_restapi_password" {
   }
 }
 
+variable "pgbouncer_admin_password" {
+  type        = string
+  description = "Password of user \"pgbouncer_admin\" on PgBouncer's admin console (Patroni's role-change callback). Pass it in a var file (pghac secrets init writes one), never on the command line."
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{15,}$", var.pgbouncer_admin_password))
+    error_message = "Use at least 16 letters, digits, \"_\" or \"-\" (not first): the value is written unquoted into configuration files."
+  }
+}
+
+variable "pgbouncer_auth_password" {
+  type        = string
+  description = "Password of PostgreSQL role \"pgbouncer_auth\", which PgBouncer looks up clients' SCRAM secrets as. Pass it in a var file (pghac secrets init writes one), never on the command line."
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{15,}$", var.pgbouncer_auth_password))
+    error_message = "Use at least 16 letters, digits, \"_\" or \"-\" (not first): the value is written unquoted into configuration files."
+  }
+}
+
 variable "postgres_replication_password" {
   type        = string
   description = "Password of PostgreSQL role \"replicator\", which replicas stream WAL as. Pass it in a var file (pghac secrets init writes one), never on the command line."
