@@ -17,7 +17,10 @@ type Limits struct {
 	MaxOutage     time.Duration // longest gap between acknowledged writes (Report.Writes.Outage)
 	MaxReadOutage time.Duration // longest gap between successful reads
 	MaxRecovery   time.Duration // heal (or fault) to all members healthy with zero lag
-	AllowFailover bool          // false: any change of the leader lock holder is a violation
+	// MaxLibpqDelay: a libpq client must get the session it asks for at most this long after
+	// the cluster recovered (one that never does is a violation whatever the limits).
+	MaxLibpqDelay time.Duration
+	AllowFailover bool // false: any change of the leader lock holder is a violation
 	// SampleSlack widens each write's interval by this much on both sides before the
 	// leader samples that bracket it are chosen. Use the monitor's round trip if At
 	// is not when the answer arrived, or clocks are not the same.
@@ -28,6 +31,7 @@ type limitsJSON struct {
 	MaxOutage     Millis `json:"max_outage_ms"`
 	MaxReadOutage Millis `json:"max_read_outage_ms"`
 	MaxRecovery   Millis `json:"max_recovery_ms"`
+	MaxLibpqDelay Millis `json:"max_libpq_delay_ms,omitempty"`
 	AllowFailover bool   `json:"allow_failover"`
 	SampleSlack   Millis `json:"sample_slack_ms"`
 }
@@ -35,7 +39,7 @@ type limitsJSON struct {
 // MarshalJSON encodes the durations in milliseconds.
 func (l Limits) MarshalJSON() ([]byte, error) {
 	return json.Marshal(limitsJSON{Millis(l.MaxOutage), Millis(l.MaxReadOutage), Millis(l.MaxRecovery),
-		l.AllowFailover, Millis(l.SampleSlack)})
+		Millis(l.MaxLibpqDelay), l.AllowFailover, Millis(l.SampleSlack)})
 }
 
 // UnmarshalJSON decodes what MarshalJSON writes.
@@ -44,7 +48,8 @@ func (l *Limits) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*l = Limits{v.MaxOutage.D(), v.MaxReadOutage.D(), v.MaxRecovery.D(), v.AllowFailover, v.SampleSlack.D()}
+	*l = Limits{MaxOutage: v.MaxOutage.D(), MaxReadOutage: v.MaxReadOutage.D(), MaxRecovery: v.MaxRecovery.D(),
+		MaxLibpqDelay: v.MaxLibpqDelay.D(), AllowFailover: v.AllowFailover, SampleSlack: v.SampleSlack.D()}
 	return nil
 }
 
@@ -61,6 +66,21 @@ type Report struct {
 	Reads       ReadStats  `json:"reads"`
 	Recovery    Recovery   `json:"recovery"`
 	Leadership  Leadership `json:"leadership"`
+	Libpq       []Libpq    `json:"libpq,omitempty"`
+}
+
+// Libpq is how one LibpqProbe fared.
+type Libpq struct {
+	Attrs     string `json:"target_session_attrs"`
+	Port      int    `json:"port"`
+	Connected bool   `json:"connected"`
+	Server    string `json:"server,omitempty"`
+	// Took is from the probe's start (the new leader first seen, else the recovery) to its
+	// session; AfterRecovery is how much of that came after the recovery.
+	Took          Millis `json:"took_ms"`
+	AfterRecovery Millis `json:"after_recovery_ms"`
+	Attempts      int    `json:"attempts"`
+	LastErr       string `json:"last_err,omitempty"`
 }
 
 // WriteStats are the checks of the writes.
@@ -240,6 +260,7 @@ func Check(h History, limits Limits) Report {
 	r.Reads = checkReads(h)
 	r.Recovery = recovery(h)
 	r.Leadership = leadership(samples, r.Leadership.FailedSamples)
+	r.Libpq = checkLibpq(h)
 	r.InputErrors = in.errors()
 
 	if n := r.Writes.Unchecked; n > 0 && len(samples) > 0 {
@@ -543,6 +564,22 @@ func recovery(h History) Recovery {
 		rc.Duration = Millis(h.RecoveredAt.Sub(base))
 	}
 	return rc
+}
+
+func checkLibpq(h History) []Libpq {
+	var out []Libpq
+	for _, p := range h.Libpq {
+		l := Libpq{Attrs: p.Attrs, Port: p.Port, Connected: !p.Connected.IsZero(), Server: p.Server,
+			Attempts: p.Attempts, LastErr: p.LastErr}
+		if l.Connected {
+			l.Took = Millis(p.Connected.Sub(p.From))
+			if !h.RecoveredAt.IsZero() && p.Connected.After(h.RecoveredAt) {
+				l.AfterRecovery = Millis(p.Connected.Sub(h.RecoveredAt))
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 func leadership(samples []LeaderSample, failed int) Leadership {

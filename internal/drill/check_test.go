@@ -643,3 +643,52 @@ func TestCheckDivergedLock(t *testing.T) {
 		t.Errorf("a holder behind its own replicas reported: %+v %q", r.Leadership.Diverged, r.Violations())
 	}
 }
+
+// TestLibpq: a libpq client that never got its session fails the run whatever the limits; one
+// that got it late fails it only past MaxLibpqDelay; the report says when and where.
+func TestLibpq(t *testing.T) {
+	probe := func(connectedMs int) LibpqProbe {
+		p := LibpqProbe{Attrs: "read-write", Port: 5000, From: at(16000), Attempts: 7, LastErr: "session is read-only"}
+		if connectedMs > 0 {
+			p.Connected, p.Server = at(connectedMs), "node1"
+		}
+		return p
+	}
+	limits := Limits{AllowFailover: true, MaxLibpqDelay: 5 * time.Second}
+	for _, tt := range []struct {
+		name          string
+		probe         LibpqProbe
+		took, after   time.Duration
+		violation     string // "" for none
+		reportContent string
+	}{
+		{"before the recovery", probe(17500), 1500 * time.Millisecond, 0, "",
+			"libpq read-write  node1 through :5000 in 1.5s (7 attempts), before the recovery\n"},
+		{"late", probe(24000 + 6000), 14 * time.Second, 6 * time.Second,
+			"got it 6s after the cluster recovered, more than the limit of 5s",
+			"node1 through :5000 in 14s (7 attempts), 6s after the recovery  (limit 5s)\n"},
+		{"never", probe(0), 0, 0,
+			"asking for target_session_attrs=read-write through every node's :5000 got no such session in 7 attempts (last: session is read-only)",
+			"no session through :5000 in 7 attempts"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := crashHistory(16000) // recovered at 24 s
+			h.Libpq = []LibpqProbe{tt.probe}
+			r := Check(h, limits)
+			if len(r.Libpq) != 1 || r.Libpq[0].Took.D() != tt.took || r.Libpq[0].AfterRecovery.D() != tt.after {
+				t.Fatalf("Libpq = %+v, want took %s, %s after the recovery", r.Libpq, tt.took, tt.after)
+			}
+			v := strings.Join(r.Violations(), "\n")
+			if tt.violation == "" && v != "" || !strings.Contains(v, tt.violation) {
+				t.Errorf("violations:\n%s\nwant %q", v, tt.violation)
+			}
+			var buf strings.Builder
+			if err := r.WriteText(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), tt.reportContent) {
+				t.Errorf("report lacks %q:\n%s", tt.reportContent, buf.String())
+			}
+		})
+	}
+}

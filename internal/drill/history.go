@@ -132,6 +132,24 @@ type History struct {
 	Reads       []Read         `json:"reads"`
 	Samples     []LeaderSample `json:"samples"`
 	FinalIDs    []int64        `json:"final_ids"`
+	// Libpq are the libpq clients' sessions after the fault.
+	Libpq []LibpqProbe `json:"libpq,omitempty"`
+}
+
+// LibpqProbe is a libpq client asking for a session after the fault, as HA guides tell
+// applications to connect: a multi-host connection string over every node's HAProxy port
+// with target_session_attrs. libpq takes the server's word for what it is, from the
+// parameters it reports at login (in_hot_standby), so a pooler that reports stale ones keeps
+// such clients out. The probe retried until it got a session of the kind it asked for.
+type LibpqProbe struct {
+	Attrs string `json:"target_session_attrs"` // read-write or read-only
+	Port  int    `json:"port"`
+	// From is when it started: when the new leader was first seen, else the recovery.
+	From      time.Time `json:"from"`
+	Connected time.Time `json:"connected,omitzero"` // the first session of the right kind; zero: none
+	Server    string    `json:"server,omitempty"`   // the member that session reached
+	Attempts  int       `json:"attempts"`
+	LastErr   string    `json:"last_err,omitempty"` // of the last failed attempt
 }
 
 // WriteJSON writes the history as indented JSON.

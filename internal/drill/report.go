@@ -63,6 +63,16 @@ func (r Report) Violations() []string {
 			"what the newer timeline acknowledged is rewound away.",
 			clock(d.At), d.Leader, d.LeaderTimeline, d.Member, d.MemberTimeline))
 	}
+	for _, l := range r.Libpq {
+		switch {
+		case !l.Connected:
+			v = append(v, fmt.Sprintf("A libpq client asking for target_session_attrs=%s through every node's :%d got no such session in %d %s (last: %s).",
+				l.Attrs, l.Port, l.Attempts, plural(l.Attempts, "attempt", "attempts"), cmp.Or(l.LastErr, "no error")))
+		case r.Limits.MaxLibpqDelay > 0 && l.AfterRecovery.D() > r.Limits.MaxLibpqDelay:
+			v = append(v, fmt.Sprintf("A libpq client asking for target_session_attrs=%s through every node's :%d got it %s after the cluster recovered, more than the limit of %s.",
+				l.Attrs, l.Port, l.AfterRecovery, r.Limits.MaxLibpqDelay))
+		}
+	}
 	if l := r.Leadership; !r.Limits.AllowFailover && l.Failovers > 0 {
 		v = append(v, fmt.Sprintf("%d %s happened (leader %s) although the scenario allows none.",
 			l.Failovers, plural(l.Failovers, "failover", "failovers"), strings.Join(l.Leaders, " → ")))
@@ -160,6 +170,9 @@ func (r Report) WriteText(out io.Writer) error {
 	row("lock", "lost %d %s; longest without holder %s", l.LockLosses, plural(l.LockLosses, "time", "times"),
 		gapText(l.Leaderless))
 	row("samples", "%d used, %d failed", l.Samples, l.FailedSamples)
+	for _, p := range r.Libpq {
+		row("libpq "+p.Attrs, "%s", libpqText(p, r.Limits.MaxLibpqDelay))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -206,6 +219,20 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// libpqText says how a libpq probe fared, for the report.
+func libpqText(p Libpq, limit time.Duration) string {
+	if !p.Connected {
+		return fmt.Sprintf("no session through :%d in %d %s (last: %s)", p.Port, p.Attempts,
+			plural(p.Attempts, "attempt", "attempts"), cmp.Or(p.LastErr, "no error"))
+	}
+	when := "before the recovery"
+	if p.AfterRecovery > 0 {
+		when = p.AfterRecovery.String() + " after the recovery" + limitText(limit)
+	}
+	return fmt.Sprintf("%s through :%d in %s (%d %s), %s", p.Server, p.Port, p.Took,
+		p.Attempts, plural(p.Attempts, "attempt", "attempts"), when)
 }
 
 func topErrors(ec []ErrorCount) []string {

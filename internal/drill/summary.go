@@ -25,7 +25,7 @@ func (r Run) name() string {
 
 // summaryColumns are the headings of the summary table, text and HTML alike.
 var summaryColumns = []string{"SCENARIO", "REP", "WRITE OUTAGE", "LOST", "SPLIT-BRAIN", "AMBIGUOUS",
-	"READ ERRORS", "RECOVERY", "FAILOVERS", "VERDICT"}
+	"READ ERRORS", "RECOVERY", "FAILOVERS", "LIBPQ RW", "VERDICT"}
 
 // summaryRow is one run's cells, in the order of summaryColumns.
 func summaryRow(r Run) []string {
@@ -40,8 +40,24 @@ func summaryRow(r Run) []string {
 		strconv.Itoa(rp.Reads.Failed),
 		recoveryText(rp.Recovery),
 		strconv.Itoa(rp.Leadership.Failovers),
+		libpqCell(rp.Libpq),
 		verdict(rp),
 	}
+}
+
+// libpqCell is how long the read-write libpq client took to get its session, from the new
+// leader's first sighting (or the recovery); "never" when it did not, "-" without a probe.
+func libpqCell(ps []Libpq) string {
+	for _, p := range ps {
+		if p.Attrs != "read-write" {
+			continue
+		}
+		if !p.Connected {
+			return "never"
+		}
+		return p.Took.String()
+	}
+	return "-"
 }
 
 // outageText is the outage's length, marked "open" when the history ended inside it

@@ -55,6 +55,7 @@ func crashHistory(promoteMs int) History {
 	h.Samples = samples(-200, promoteMs-1200, "node0", 1)
 	h.Samples = append(h.Samples, samples(promoteMs-1000, promoteMs-200, "", 1)...)
 	h.Samples = append(h.Samples, samples(promoteMs, 30200, "node1", 2)...)
+	h.Libpq = []LibpqProbe{{Attrs: "read-write", Port: 5000, From: at(promoteMs), Connected: at(promoteMs + 1200), Server: "node1", Attempts: 4}}
 	return h
 }
 
@@ -82,11 +83,11 @@ func TestWriteSummary(t *testing.T) {
 	if err := WriteSummary(&buf, summaryRuns()); err != nil {
 		t.Fatal(err)
 	}
-	want := `SCENARIO      REP  WRITE OUTAGE  LOST  SPLIT-BRAIN  AMBIGUOUS  READ ERRORS  RECOVERY  FAILOVERS  VERDICT
-leader-crash  1    11.05s        0     0            0          30           4s        1          PASS
-leader-crash  2    9.05s         1     0            0          30           4s        1          FAIL
-leader-crash  3    13.05s        0     0            0          30           4s        1          PASS
-clean         1    415ms         0     0            0          0            -         0          PASS
+	want := `SCENARIO      REP  WRITE OUTAGE  LOST  SPLIT-BRAIN  AMBIGUOUS  READ ERRORS  RECOVERY  FAILOVERS  LIBPQ RW  VERDICT
+leader-crash  1    11.05s        0     0            0          30           4s        1          1.2s      PASS
+leader-crash  2    9.05s         1     0            0          30           4s        1          1.2s      FAIL
+leader-crash  3    13.05s        0     0            0          30           4s        1          1.2s      PASS
+clean         1    415ms         0     0            0          0            -         0          -         PASS
 
 write outage, min / median / max
   leader-crash  9.05s / 11.05s / 13.05s  (3 runs)
@@ -111,6 +112,7 @@ func TestSummaryCells(t *testing.T) {
 	stuck.Writes = slices.DeleteFunc(stuck.Writes, func(w Write) bool { return w.Start.After(at(15999)) })
 	stuck.FinalIDs = allIDs(stuck.Writes[:100])
 	stuck.RecoveredAt = time.Time{}
+	stuck.Libpq[0].Connected, stuck.Libpq[0].Server = time.Time{}, ""
 
 	empty := History{Scenario: "empty", FinalIDs: []int64{}}
 	tests := []struct {
@@ -119,14 +121,14 @@ func TestSummaryCells(t *testing.T) {
 		want []string
 	}{
 		{"stuck", checked(2, stuck, Limits{AllowFailover: true}),
-			[]string{"leader-crash", "2", "11s open", "0", "0", "0", "30", "never", "1", "FAIL"}},
+			[]string{"leader-crash", "2", "11s open", "0", "0", "0", "30", "never", "1", "never", "FAIL"}},
 		// Without writes nothing is measured; the checker's input error fails the run.
 		{"empty", checked(1, empty, Limits{}),
-			[]string{"empty", "1", "-", "0", "0", "0", "0", "-", "0", "FAIL"}},
+			[]string{"empty", "1", "-", "0", "0", "0", "0", "-", "0", "-", "FAIL"}},
 		// The run's own name wins over the history's; a zero report is the checker's
 		// verdict, not WriteSummary's to second-guess.
 		{"renamed", Run{Scenario: "switchover", Rep: 4, History: cleanHistory()},
-			[]string{"switchover", "4", "-", "0", "0", "0", "0", "-", "0", "PASS"}},
+			[]string{"switchover", "4", "-", "0", "0", "0", "0", "-", "0", "-", "PASS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,9 @@ import (
 func Run(ctx context.Context, env Env, s Scenario) (h drill.History, err error) {
 	env = env.withDefaults()
 	r := &run{env: env, h: drill.History{Scenario: s.Name}, start: time.Now()}
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	r.probeCtx = probeCtx
 	defer func() {
 		if rerr := restore(context.WithoutCancel(ctx), env, r.logf); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("undo the faults: %w", rerr))
@@ -68,10 +71,13 @@ func Run(ctx context.Context, env Env, s Scenario) (h drill.History, err error) 
 			since = t
 		}
 	}
-	if err := r.waitHealthy(ctx, since, env.RecoveryTimeout, "after the fault"); err != nil {
+	err = r.waitHealthy(ctx, since, env.RecoveryTimeout, "after the fault")
+	if err != nil {
 		// Not an error of the run: the report says the cluster did not recover.
 		r.logf("%v", err)
-	} else {
+	}
+	r.libpq()
+	if err == nil {
 		sleep(ctx, env.Settle)
 	}
 
@@ -92,6 +98,23 @@ func Run(ctx context.Context, env Env, s Scenario) (h drill.History, err error) 
 	r.h.FinalIDs = ids
 	r.logf("read %d ids back from %s", len(ids), server)
 	return r.h, nil
+}
+
+// libpq records the libpq clients: the read-write one (started when the new leader was seen,
+// or now) and a read-only one started now, each given LibpqTimeout to get its session.
+func (r *run) libpq() {
+	r.startReadWrite(time.Now())
+	readOnly := workload.StartProbe(r.probeCtx, r.env.Load, workload.ReadOnly, time.Now())
+	deadline := time.Now().Add(r.env.LibpqTimeout)
+	for _, p := range []*workload.Probe{r.readWrite, readOnly} {
+		rec := p.Wait(time.Until(deadline))
+		r.h.Libpq = append(r.h.Libpq, rec)
+		if rec.Connected.IsZero() {
+			r.logf("libpq %s through :%d: no session in %d attempts (last: %s)", rec.Attrs, rec.Port, rec.Attempts, rec.LastErr)
+		} else {
+			r.logf("libpq %s through :%d: %s after %s", rec.Attrs, rec.Port, rec.Server, rec.Connected.Sub(rec.From).Round(time.Millisecond))
+		}
+	}
 }
 
 // waitHealthy waits for a sample after since showing every member healthy, and

@@ -42,6 +42,9 @@ type Env struct {
 	// new leader (default 2 min).
 	Warmup, Settle                              time.Duration
 	ReadyTimeout, RecoveryTimeout, FaultTimeout time.Duration
+	// LibpqTimeout bounds, after the recovery, the wait for each libpq client's session
+	// (default 1 min).
+	LibpqTimeout time.Duration
 	// Steady is how long the steady scenario runs (default 10 min).
 	Steady time.Duration
 }
@@ -58,6 +61,7 @@ func (e Env) withDefaults() Env {
 	def(&e.ReadyTimeout, 3*time.Minute)
 	def(&e.RecoveryTimeout, 3*time.Minute)
 	def(&e.FaultTimeout, 2*time.Minute)
+	def(&e.LibpqTimeout, time.Minute)
 	def(&e.Steady, 10*time.Minute)
 	if e.Progress == nil {
 		e.Progress = io.Discard
@@ -75,18 +79,20 @@ type Scenario struct {
 	inject func(ctx context.Context, r *run) error
 }
 
-// The limits of issue 6.
+// The limits of issue 6, and issue 12's: a libpq client gets its session within a few
+// seconds of the recovery.
 const (
 	crashOutage    = 25 * time.Second
 	gracefulOutage = 5 * time.Second
 	recoveryLimit  = 2 * time.Minute
+	libpqDelay     = 5 * time.Second
 )
 
 var scenarios = []Scenario{
 	{
 		Name:    "leader-crash",
 		Summary: "the leader's machine killed at once, started again once another member leads",
-		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
 		inject: func(ctx context.Context, r *run) error {
 			return r.leaderFault(ctx, "kill", sandbox.Kill, "start", func(name string) error { return sandbox.Start(ctx, r.env.Sandbox, name) }, 0)
 		},
@@ -94,7 +100,7 @@ var scenarios = []Scenario{
 	{
 		Name:    "leader-freeze",
 		Summary: "every process of the leader's machine frozen, thawed once another member leads",
-		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
 		inject: func(ctx context.Context, r *run) error {
 			return r.leaderFault(ctx, "freeze", sandbox.Freeze, "thaw", func(name string) error { return sandbox.Thaw(r.env.Sandbox, name) }, 0)
 		},
@@ -102,7 +108,7 @@ var scenarios = []Scenario{
 	{
 		Name:    "leader-partition",
 		Summary: "the leader's machine cut from the others and from clients, healed once another member leads",
-		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
 		inject: func(ctx context.Context, r *run) error {
 			return r.leaderFault(ctx, "partition", sandbox.Partition, "heal", func(name string) error { return sandbox.Heal(r.env.Sandbox, name) }, 0)
 		},
@@ -110,7 +116,7 @@ var scenarios = []Scenario{
 	{
 		Name:    "leader-stop",
 		Summary: "Patroni stopped on the leader as systemd stops it, started again once another member leads",
-		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
 		inject: func(ctx context.Context, r *run) error {
 			return r.leaderFault(ctx, "systemctl stop patroni on", func(_ sandbox.Config, name string) error {
 				return r.systemctl(ctx, name, "stop", "patroni")
@@ -122,31 +128,31 @@ var scenarios = []Scenario{
 	{
 		Name:    "switchover",
 		Summary: "a planned switchover to a replica through Patroni's REST API",
-		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
 		inject:  switchover,
 	},
 	{
 		Name:    "replica-crash",
 		Summary: "the synchronous standby's machine killed at once, started again after 15 s",
-		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: crashOutage, MaxRecovery: recoveryLimit},
 		inject:  replicaCrash,
 	},
 	{
 		Name:    "etcd-loss",
 		Summary: "etcd killed on the leader's machine (one of three members), started again after 20 s",
-		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit},
 		inject:  etcdLoss,
 	},
 	{
 		Name:    "all-restart",
 		Summary: "every machine killed at once, then all started again",
-		Limits:  drill.Limits{MaxRecovery: 5 * time.Minute, AllowFailover: true},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxRecovery: 5 * time.Minute, AllowFailover: true},
 		inject:  allRestart,
 	},
 	{
 		Name:    "leader-return",
 		Summary: "the leader's machine killed and kept down for 30 s of writes on the new timeline; it must rejoin by itself (pg_rewind)",
-		Limits:  drill.Limits{MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: crashOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
 		inject: func(ctx context.Context, r *run) error {
 			return r.leaderFault(ctx, "kill", sandbox.Kill, "start", func(name string) error { return sandbox.Start(ctx, r.env.Sandbox, name) }, 30*time.Second)
 		},
@@ -154,7 +160,7 @@ var scenarios = []Scenario{
 	{
 		Name:    "steady",
 		Summary: "no fault: steady load for 10 min (drill --steady); the leader must not change",
-		Limits:  drill.Limits{},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay},
 		inject: func(ctx context.Context, r *run) error {
 			r.logf("steady load for %s, no fault", r.env.Steady)
 			sleep(ctx, r.env.Steady)
@@ -164,7 +170,7 @@ var scenarios = []Scenario{
 	{
 		Name:    "reinit",
 		Summary: "a replica stopped until the leader recycled the WAL it needs (the seed's last paragraph); pghac node reinit rebuilds it",
-		Limits:  drill.Limits{MaxOutage: gracefulOutage, MaxRecovery: 5 * time.Minute},
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: 5 * time.Minute},
 		inject:  reinit,
 	},
 }
@@ -200,6 +206,17 @@ type run struct {
 	start time.Time
 	// effect is when the fault was seen to take effect (another member leads).
 	effect time.Time
+	// probeCtx bounds the libpq probes; readWrite is the read-write one, started as soon as
+	// a new leader is seen (nil until then).
+	probeCtx  context.Context
+	readWrite *workload.Probe
+}
+
+// startReadWrite starts the read-write libpq client, once, measuring from from.
+func (r *run) startReadWrite(from time.Time) {
+	if r.readWrite == nil {
+		r.readWrite = workload.StartProbe(r.probeCtx, r.env.Load, workload.ReadWrite, from)
+	}
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -248,6 +265,7 @@ func (r *run) waitLeaderNot(ctx context.Context, old string) (string, error) {
 	}
 	r.effect = s.At
 	r.logf("%s holds the leader lock", s.Leader)
+	r.startReadWrite(s.At)
 	return s.Leader, nil
 }
 
