@@ -10,15 +10,16 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 # The Debian 12 packages the tests run for real: the validators (patroni --validate-config,
-# haproxy -c, cloud-init schema) and the components the sandbox starts.
+# haproxy -c, cloud-init schema), the components the sandbox starts, and the clients the tests
+# connect with as applications do (psql's libpq, asyncpg).
 DEBS := patroni haproxy cloud-init python3-jsonschema etcd-server etcd-client pgbouncer \
-        postgresql-15 python3-etcd python3-psycopg2 \
+        postgresql-15 python3-etcd python3-psycopg2 python3-asyncpg \
         debootstrap systemd-container apt-cacher-ng nftables iproute2 util-linux curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZTIME ?= 10m
 
-.PHONY: build test golden bench fuzz deps demo drill drill-compare clean
+.PHONY: build test golden bench fuzz deps demo drill drill-compare bench-pooling clean
 
 ## build: compile bin/pghac and bin/pghac-backend (which pghac up serves to the sandbox)
 build:
@@ -71,6 +72,27 @@ drill-compare: build
 	bin/pghac up -f $(STOCK) -o $(STOCK_DIR)/deploy --state-dir $(STOCK_DIR)
 	-bin/pghac drill -f $(STOCK) --state-dir $(STOCK_DIR) --repeat $(COMPARE_REPEAT) --report $(STOCK_DIR)/stock $(COMPARE)
 	bin/pghac down -f $(STOCK) --state-dir $(STOCK_DIR)
+
+## bench-pooling: session pooling (pghac's default) against transaction pooling on the sandbox, one
+## cluster after the other: pgbench (TPC-B through :5000; select-only through :5001 with the simple
+## protocol, with a new connection per transaction, and with prepared statements) and the mixed load
+## test of the backend; output in .pghac/bench-pooling/{session,transaction}/ (BENCHMARKS.md)
+POOL_TX  := internal/sandboxtest/testdata/transaction-pooling.hcl
+POOL_DIR := .pghac/bench-pooling
+# $(call pool-bench,ENV FLAGS,LOADTEST FLAGS,OUT): the measurements, against the sandbox that is up.
+define pool-bench
+	mkdir -p $(3)
+	eval "$$(bin/pghac env $(1))"; export PGTARGETSESSIONATTRS=read-write; 	psql -q -c 'DROP DATABASE IF EXISTS pgbench' -c 'CREATE DATABASE pgbench'; 	pgbench -i -q -s 10 pgbench > $(3)/pgbench-init.txt 2>&1; 	for run in "5000 -M simple" "5001 -M simple -S" "5001 -M simple -S -C" "5001 -M prepared -S"; do 		set -- $$run; port=$$1; shift; 		echo "== pgbench -c 20 -j 2 -T 30 $$* through :$$port"; 		PGPORT=$$port,$$port,$$port PGTARGETSESSIONATTRS=any pgbench -n -c 20 -j 2 -T 30 "$$@" pgbench 2>&1 | grep -v '^pgbench: error: client' || true; 	done | tee $(3)/pgbench.txt
+	bin/pghac loadtest $(2) --scenario mixed --report $(3)/loadtest --progress never | tee $(3)/loadtest.txt || true
+endef
+bench-pooling: build
+	bin/pghac down
+	bin/pghac up
+	$(call pool-bench,,,$(POOL_DIR)/session)
+	bin/pghac down
+	bin/pghac up -f $(POOL_TX) -o $(POOL_DIR)/deploy --state-dir $(POOL_DIR)
+	$(call pool-bench,-f $(POOL_TX) --state-dir $(POOL_DIR),--dir $(POOL_DIR)/deploy,$(POOL_DIR)/transaction)
+	bin/pghac down -f $(POOL_TX) --state-dir $(POOL_DIR)
 
 ## fuzz: a longer fuzz run (FUZZTIME=10m); failing inputs land in golden/testdata/fuzz/
 fuzz:

@@ -58,6 +58,21 @@ func checkDrills(t *testing.T, c *Cluster) {
 		case r.Leadership.Failovers < 1:
 			t.Errorf("%s: the leader never changed: %v", name, r.Leadership.Leaders)
 		}
+		// libpq clients (multi-host strings, target_session_attrs) get their sessions. The
+		// drill's own limit is a few seconds; here, on a machine running other tests too, a
+		// generous bound still tells a stale pooler (never) from a slow one.
+		if len(r.Libpq) != 2 {
+			t.Errorf("%s: %d libpq probes, want read-write and read-only", name, len(r.Libpq))
+		}
+		for _, p := range r.Libpq {
+			switch {
+			case !p.Connected:
+				t.Errorf("%s: libpq target_session_attrs=%s through :%d never got a session (%d attempts, last: %s)", name, p.Attrs, p.Port, p.Attempts, p.LastErr)
+			case p.AfterRecovery.D() > 15*time.Second:
+				t.Errorf("%s: libpq target_session_attrs=%s got its session %s after the recovery", name, p.Attrs, p.AfterRecovery)
+			}
+			t.Logf("%s: libpq %s reached %s in %s", name, p.Attrs, p.Server, p.Took)
+		}
 		t.Logf("%s: write outage %s, %d writes acknowledged, recovered in %s", name, r.Writes.Outage.Length, r.Writes.Acked, r.Recovery.Duration)
 	}
 	for _, f := range []string{"summary.txt", "report.html"} {

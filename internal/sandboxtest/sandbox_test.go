@@ -18,7 +18,7 @@ import (
 // it down and checks that nothing of it is left.
 func TestSeedChecks(t *testing.T) {
 	c := Up(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cl := c.Model
 	addrs := c.Addresses()
@@ -110,6 +110,9 @@ func TestSeedChecks(t *testing.T) {
 	}
 
 	checkBackend(ctx, t, c)
+	checkRoles(ctx, t, c)
+	checkClients(ctx, t, c)
+	checkRoleParameters(ctx, t, c)
 	checkDrills(t, c)
 
 	// Down, and nothing is left; down again succeeds.

@@ -116,7 +116,8 @@ func (c *Cluster) PSQL(ctx context.Context, addr netip.Addr, port int, password,
 	cmd := exec.CommandContext(ctx, "psql", "-X", "-w", "-At", "-h", addr.String(), "-p", fmt.Sprint(port),
 		"-U", model.SuperuserName, "-d", model.SuperuserName, "-v", "ON_ERROR_STOP=1", "-c", sql)
 	cmd.Env = append(os.Environ(), c.Env...)
-	cmd.Env = append(cmd.Env, "PGHOST=", "PGPORT=", "PGCONNECT_TIMEOUT=5")
+	// One node's port, whatever it is: pghac env's read-write applies to its own host list.
+	cmd.Env = append(cmd.Env, "PGHOST=", "PGPORT=", "PGCONNECT_TIMEOUT=5", "PGTARGETSESSIONATTRS=any")
 	if password != "" {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+password, "PGPASSFILE=/dev/null")
 	}

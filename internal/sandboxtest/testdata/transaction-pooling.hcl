@@ -1,0 +1,114 @@
+# The repository's cluster with transaction pooling (pghac's default before issue 12), for the
+# side-by-side pooling benchmark of BENCHMARKS.md (make bench-pooling). Everything else is
+# ./cluster.hcl's.
+# The seed's cluster (three nodes, one per zone), rebuilt with pghac's defaults.
+# Every attribute not written here has a default: see docs/cluster-hcl.md.
+
+cluster "main" {
+  network {
+    subnet "ru-central1-a" {
+      cidr = "10.128.0.0/24"
+    }
+    subnet "ru-central1-b" {
+      cidr = "10.129.0.0/24"
+    }
+    subnet "ru-central1-d" {
+      cidr = "10.130.0.0/24"
+    }
+    admin_cidrs = ["203.0.113.0/24"] # who may SSH in (TEST-NET-3: replace with yours)
+  }
+
+  vm {
+    platform      = "standard-v3" # Intel Ice Lake
+    cores         = 4
+    core_fraction = 50
+    memory_gb     = 8
+    preemptible   = true
+    image_family  = "debian-12"
+    disk {
+      size_gb = 10
+      type    = "network-ssd"
+    }
+  }
+
+  node "node0" {
+    zone    = "ru-central1-a"
+    address = "10.128.0.16"
+  }
+  node "node1" {
+    zone    = "ru-central1-b"
+    address = "10.129.0.14"
+  }
+  node "node2" {
+    zone    = "ru-central1-d"
+    address = "10.130.0.28"
+  }
+
+  patroni {
+    ttl              = 20
+    loop_wait        = 2
+    retry_timeout    = 4
+    synchronous_mode = true
+    failsafe_mode    = true
+    use_pg_rewind    = true
+  }
+
+  haproxy {
+    check {
+      inter = "1s"
+      fall  = 2
+      rise  = 1
+    }
+  }
+
+  pgbouncer {
+    pool_mode = "transaction"
+  }
+
+  # An application's role and database, created through the leader; the role's password is
+  # generated like pghac's own. Roles created by hand (CREATE ROLE ... LOGIN PASSWORD) log in
+  # through PgBouncer too.
+  role "app" {
+    connection_limit = 100
+  }
+  database "app" {
+    owner = "app"
+  }
+
+  backend {
+    port = 8080
+    # Every node downloads the backend from here and checks its SHA-256. Upload your build of
+    # bin/pghac-backend (make build) and put `sha256sum bin/pghac-backend` here. The sandbox
+    # serves its own build instead.
+    artifact {
+      url    = "https://storage.yandexcloud.net/pghac-releases/v0.1.0/pghac-backend-linux-amd64"
+      sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+    }
+  }
+
+  load_generator {
+    zone    = "ru-central1-d"
+    address = "10.130.0.100"
+    # It installs pghac from here to run the load tests (`sha256sum bin/pghac` after make build).
+    artifact {
+      url    = "https://storage.yandexcloud.net/pghac-releases/v0.1.0/pghac-linux-amd64"
+      sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+    }
+  }
+
+  # An internal network load balancer whose only healthy target is the primary.
+  load_balancer {
+    type = "internal"
+  }
+
+  # `pghac loadtest --scenario mixed`: reads and writes ramping up to 500 requests per second.
+  load_test "mixed" {
+    schedule = "line(10, 500, 2m)"
+    ammo     = ["get", "post"]
+  }
+
+  # A quick end-to-end check of the backend under a light, steady load.
+  load_test "smoke" {
+    schedule = "const(20, 15s)"
+  }
+}
