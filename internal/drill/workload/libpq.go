@@ -58,8 +58,12 @@ func StartProbe(ctx context.Context, cfg Config, attrs string, from time.Time) *
 		for {
 			p.rec.Attempts++
 			server, err := probeOnce(ctx, cfg, port, attrs, names)
-			if err == nil {
+			switch {
+			case err == nil:
 				p.rec.Connected, p.rec.Server, p.rec.LastErr = time.Now(), server, ""
+				return
+			case ctx.Err() != nil && p.rec.LastErr != "":
+				// Stopped mid-attempt: the last finished attempt's reason is the one to tell.
 				return
 			}
 			p.rec.LastErr = err.Error()
@@ -96,9 +100,9 @@ func probeOnce(ctx context.Context, cfg Config, port int, attrs string, names ma
 		strings.Join(hosts, ","), strings.Join(ports, ","), cfg.User, cfg.Database, int(probeTimeout/time.Second), attrs)
 	// Every host may time out once, and the query gets as long again.
 	limit := time.Duration(len(hosts)+1) * probeTimeout
-	ctx, cancel := context.WithTimeout(ctx, limit)
+	attempt, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, PsqlBin, "--no-psqlrc", "--no-password", "--no-align", "--tuples-only",
+	cmd := exec.CommandContext(attempt, PsqlBin, "--no-psqlrc", "--no-password", "--no-align", "--tuples-only",
 		"--command", "SELECT "+serverExpr+", pg_is_in_recovery()", conn)
 	// The password through the environment, never on a command line or in a message.
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "PGPASSWORD=" + cfg.Password, "PGPASSFILE=/dev/null",
@@ -109,6 +113,8 @@ func probeOnce(ctx context.Context, cfg Config, port int, attrs string, names ma
 		var exit *exec.ExitError
 		switch {
 		case ctx.Err() != nil:
+			return "", errors.New("stopped before an answer")
+		case attempt.Err() != nil:
 			return "", fmt.Errorf("no answer within %s", limit)
 		case !errors.As(err, &exit):
 			return "", fmt.Errorf("psql (postgresql-client): %w", err)
