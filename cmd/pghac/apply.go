@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var applyCommand = &command{
@@ -38,7 +39,7 @@ is kept. A second Ctrl-C kills it.`,
 	},
 }
 
-func (c *cli) apply(s site, terraform string, autoApprove bool) int {
+func (c *cli) apply(s site.Site, terraform string, autoApprove bool) int {
 	if code, ok := c.unattended("apply", autoApprove); !ok {
 		return code
 	}
@@ -46,10 +47,10 @@ func (c *cli) apply(s site, terraform string, autoApprove bool) int {
 	if !ok {
 		return exitRuntime
 	}
-	if _, err := os.Stat(s.work); err != nil {
+	if _, err := os.Stat(s.Work()); err != nil {
 		return c.noPlan(s)
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.work, Stdout: c.stdout})
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: c.stdout})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
 		return exitRuntime
@@ -62,7 +63,7 @@ func (c *cli) apply(s site, terraform string, autoApprove bool) int {
 		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
 		return exitRuntime
 	}
-	fp, err := fingerprint(s)
+	fp, err := s.Fingerprint()
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
 		return exitRuntime
@@ -82,9 +83,9 @@ func (c *cli) apply(s site, terraform string, autoApprove bool) int {
 	if err != nil {
 		return c.terraformFailed("apply", err)
 	}
-	title := fmt.Sprintf("Saved plan (%s, %s)", s.target, bin.Name)
+	title := fmt.Sprintf("Saved plan (%s, %s)", s.Target, bin.Name)
 	if info.Destroy {
-		title = fmt.Sprintf("Saved DESTROY plan (%s, %s)", s.target, bin.Name)
+		title = fmt.Sprintf("Saved DESTROY plan (%s, %s)", s.Target, bin.Name)
 	}
 	return c.confirmAndApply("apply", w, p, title, s, fp, autoApprove)
 }
@@ -92,7 +93,7 @@ func (c *cli) apply(s site, terraform string, autoApprove bool) int {
 // confirmAndApply prints the plan's summary, asks unless autoApprove, and applies. A plan
 // that is not applied stays saved, except a destroy plan: applying one later by mistake must
 // not be possible.
-func (c *cli) confirmAndApply(cmd string, w *infra.Workdir, p *infra.Plan, title string, s site, fp string, autoApprove bool) int {
+func (c *cli) confirmAndApply(cmd string, w *infra.Workdir, p *infra.Plan, title string, s site.Site, fp string, autoApprove bool) int {
 	color := c.stdoutColor()
 	dbLosses := printSummary(c.stdout, title, p, dbNodes(s), color)
 	if !autoApprove {
@@ -123,16 +124,16 @@ func (c *cli) confirmAndApply(cmd string, w *infra.Workdir, p *infra.Plan, title
 	return exitOK
 }
 
-func (c *cli) noPlan(s site) int {
-	fmt.Fprintf(c.stderr, "pghac apply: no saved plan in %s: run `pghac plan` first\n", s.work)
-	if _, err := os.Stat(filepath.Join(s.offline, "terraform")); err == nil {
+func (c *cli) noPlan(s site.Site) int {
+	fmt.Fprintf(c.stderr, "pghac apply: no saved plan in %s: run `pghac plan` first\n", s.Work())
+	if _, err := os.Stat(filepath.Join(s.Offline(), "terraform")); err == nil {
 		fmt.Fprintf(c.stderr, "(`pghac plan --offline` plans are never saved: they cannot be applied)\n")
 	}
 	return exitInvalid
 }
 
-func (c *cli) changedSincePlan(cmd string, s site) int {
-	fmt.Fprintf(c.stderr, "pghac %s: %s or %s changed since the plan was made; refusing to apply a plan you have not seen\n", cmd, s.file, s.deploy)
+func (c *cli) changedSincePlan(cmd string, s site.Site) int {
+	fmt.Fprintf(c.stderr, "pghac %s: %s or %s changed since the plan was made; refusing to apply a plan you have not seen\n", cmd, s.File, s.Deploy)
 	fmt.Fprintf(c.stderr, "Run `pghac plan` again.\n")
 	return exitInvalid
 }

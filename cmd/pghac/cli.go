@@ -182,3 +182,19 @@ func addTargetFlag(fs *pflag.FlagSet) func() (model.Target, error) {
 		return "", fmt.Errorf("unknown --target %q: want one of %s", *v, list)
 	}
 }
+
+// prefixWriter writes every line with a prefix (Terraform's and the image build's progress,
+// indented under pghac's own lines).
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return len(b), nil
+	}
+	_, err := io.WriteString(p.w, p.prefix+strings.ReplaceAll(s, "\n", "\n"+p.prefix)+"\n")
+	return len(b), err
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var destroyCommand = &command{
@@ -35,7 +36,7 @@ The plan is not kept: a destroy plan that was not applied at once is discarded.`
 	},
 }
 
-func (c *cli) destroy(s site, terraform string, extraVarFiles []string, autoApprove bool) int {
+func (c *cli) destroy(s site.Site, terraform string, extraVarFiles []string, autoApprove bool) int {
 	if code, ok := c.unattended("destroy", autoApprove); !ok {
 		return code
 	}
@@ -43,29 +44,29 @@ func (c *cli) destroy(s site, terraform string, extraVarFiles []string, autoAppr
 	if !ok {
 		return exitRuntime
 	}
-	if _, err := os.Stat(s.deploy); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(c.stderr, "pghac destroy: %s does not exist: run `pghac build` first\n", s.deploy)
+	if _, err := os.Stat(s.Deploy); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(c.stderr, "pghac destroy: %s does not exist: run `pghac build` first\n", s.Deploy)
 		return exitInvalid
 	}
 	varFiles, ok := c.varFiles("destroy", s, extraVarFiles)
 	if !ok {
 		return exitInvalid
 	}
-	secrets, err := secretValues(varFiles)
+	secrets, err := site.SecretValues(varFiles)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
 		return exitInvalid
 	}
-	fp, err := fingerprint(s)
+	fp, err := s.Fingerprint()
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
 		return exitRuntime
 	}
-	if err := makeStateDir(s); err != nil {
+	if err := s.MakeStateDir(); err != nil {
 		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
 		return exitRuntime
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.work, Stdout: c.stdout, Secrets: secrets})
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: c.stdout, Secrets: secrets})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
 		return exitRuntime
@@ -76,10 +77,10 @@ func (c *cli) destroy(s site, terraform string, extraVarFiles []string, autoAppr
 	}
 	if p.Summary.Empty() {
 		w.ClearPlan()
-		fmt.Fprintf(c.stdout, "Nothing to destroy: the %s state is empty.\n", s.target)
+		fmt.Fprintf(c.stdout, "Nothing to destroy: the %s state is empty.\n", s.Target)
 		return exitOK
 	}
-	code = c.confirmAndApply("destroy", w, p, fmt.Sprintf("DESTROY plan (%s, %s)", s.target, bin.Name), s, fp, autoApprove)
+	code = c.confirmAndApply("destroy", w, p, fmt.Sprintf("DESTROY plan (%s, %s)", s.Target, bin.Name), s, fp, autoApprove)
 	w.ClearPlan() // already gone unless something failed early
 	return code
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/pflag"
+
+	"github.com/pghac/pghac/internal/site"
 )
 
 var downCommand = &command{
@@ -27,7 +29,7 @@ success. No confirmation is asked: the sandbox is local and disposable.`,
 	},
 }
 
-func (c *cli) down(s sandboxSite, terraform string) int {
+func (c *cli) down(s site.Site, terraform string) int {
 	bin, ok := c.findTerraform("down", terraform)
 	if !ok {
 		return exitRuntime
@@ -36,7 +38,7 @@ func (c *cli) down(s sandboxSite, terraform string) int {
 	if !ok {
 		return code
 	}
-	cfg := s.config(cl, prefixWriter{c.stdout, "  "})
+	cfg := sandboxConfig(s, cl, prefixWriter{c.stdout, "  "})
 	if err := c.teardown(s, bin, cfg); err != nil {
 		if c.ctx.Err() != nil {
 			fmt.Fprintf(c.stderr, "pghac down: interrupted; run it again to finish\n")

@@ -16,7 +16,9 @@ import (
 	"github.com/pghac/pghac/internal/drill"
 	"github.com/pghac/pghac/internal/drill/scenario"
 	"github.com/pghac/pghac/internal/drill/workload"
+	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var drillCommand = &command{
@@ -93,12 +95,12 @@ func scenarioList() string {
 	return b.String()
 }
 
-func (c *cli) drill(s sandboxSite, picked []scenario.Scenario, repeat int, reportDir string, steady time.Duration) int {
+func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportDir string, steady time.Duration) int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(c.stderr, "pghac drill: "+format+"\n", args...)
 		return exitRuntime
 	}
-	cl, code, ok := c.loadQuiet("drill", s.file)
+	cl, code, ok := c.loadQuiet("drill", s.File)
 	if !ok {
 		return code
 	}
@@ -106,7 +108,7 @@ func (c *cli) drill(s sandboxSite, picked []scenario.Scenario, repeat int, repor
 	if !ok {
 		return exitRuntime
 	}
-	vars, err := infra.StringVars(s.secrets) // read once already by sandboxPatroni
+	vars, err := infra.StringVars(s.Secrets()) // read once already by sandboxPatroni
 	if err != nil {
 		return fail("the sandbox's secrets: %v", err)
 	}
@@ -114,7 +116,7 @@ func (c *cli) drill(s sandboxSite, picked []scenario.Scenario, repeat int, repor
 	env.Steady = steady
 	env.Progress = prefixWriter{c.stderr, "  "}
 	if reportDir == "" {
-		reportDir = filepath.Join(s.dir, "drill", time.Now().UTC().Format("20060102T150405Z"))
+		reportDir = filepath.Join(s.Dir, "drill", time.Now().UTC().Format("20060102T150405Z"))
 	}
 	if err := os.MkdirAll(reportDir, 0o755); err != nil {
 		return fail("%v", err)
@@ -193,9 +195,9 @@ func writeJSONFile(path string, write func(io.Writer) error) error {
 
 // drillEnv is where the drill finds cl in the sandbox, with the secrets of vars and pc for
 // Patroni's REST APIs.
-func drillEnv(cl *model.Cluster, s sandboxSite, vars map[string]string, pc *patroni.Client) scenario.Env {
+func drillEnv(cl *model.Cluster, s site.Site, vars map[string]string, pc *patroni.Client) scenario.Env {
 	env := scenario.Env{
-		Sandbox: s.config(cl, nil),
+		Sandbox: sandboxConfig(s, cl, nil),
 		Load: workload.Config{
 			PrimaryPort: cl.HAProxy.PrimaryPort,
 			ReplicaPort: cl.HAProxy.ReplicaPort,
@@ -211,7 +213,7 @@ func drillEnv(cl *model.Cluster, s sandboxSite, vars map[string]string, pc *patr
 	for _, n := range cl.Nodes {
 		env.Nodes = append(env.Nodes, n.Name)
 		env.Load.Nodes = append(env.Load.Nodes, workload.Node{Name: n.Name, Addr: n.Address})
-		env.Monitor.Etcd = append(env.Monitor.Etcd, "http://"+hostPort(n.Address, cl.Etcd.ClientPort))
+		env.Monitor.Etcd = append(env.Monitor.Etcd, "http://"+health.HostPort(n.Address, cl.Etcd.ClientPort))
 	}
 	return env
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var envCommand = &command{
@@ -45,8 +46,8 @@ for a replica port use PGHAC_REPLICAS_URL, or target_session_attrs=read-only.
 	},
 }
 
-func (c *cli) env(s sandboxSite, role string) int {
-	cl, code, ok := c.loadQuiet("env", s.file)
+func (c *cli) env(s site.Site, role string) int {
+	cl, code, ok := c.loadQuiet("env", s.File)
 	if !ok {
 		return code
 	}
@@ -61,28 +62,28 @@ func (c *cli) env(s sandboxSite, role string) int {
 			if len(names) == 0 {
 				names = []string{"none"}
 			}
-			return c.usageError(lookup("env"), fmt.Sprintf("--role %s: %s declares no such role (role blocks: %s)", role, s.file, strings.Join(names, ", ")))
+			return c.usageError(lookup("env"), fmt.Sprintf("--role %s: %s declares no such role (role blocks: %s)", role, s.File, strings.Join(names, ", ")))
 		}
 		user = role
 	}
-	vars, err := infra.StringVars(s.secrets)
+	vars, err := s.ReadSecrets()
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac env: no secrets: %v\nRun `pghac up` first.\n", err)
 		return exitInvalid
 	}
-	passwords := map[string]string{model.SuperuserName: vars[string(model.SecretSuperuserPassword)]}
-	for _, r := range cl.Roles {
-		passwords[r.Name] = vars[string(model.RolePassword(r.Name))]
+	secret := model.SecretSuperuserPassword
+	if user != model.SuperuserName {
+		secret = model.RolePassword(user)
 	}
-	if passwords[user] == "" {
-		fmt.Fprintf(c.stderr, "pghac env: %s holds no password for %s\nRun `pghac up` first.\n", s.secrets, user)
+	if vars[string(secret)] == "" {
+		fmt.Fprintf(c.stderr, "pghac env: %s holds no password for %s\nRun `pghac up` first.\n", s.Secrets(), user)
 		return exitInvalid
 	}
-	if err := writePrivate(s.pgpass, pgpassFile(cl, passwords), true); err != nil {
+	if err := s.WritePgpass(cl, vars); err != nil {
 		fmt.Fprintf(c.stderr, "pghac env: %v\n", err)
 		return exitRuntime
 	}
-	printEnv(c.stdout, cl, s.pgpass, user, database)
+	printEnv(c.stdout, cl, s.Pgpass(), user, database)
 	return exitOK
 }
 
@@ -100,29 +101,6 @@ func roleDatabase(cl *model.Cluster, role string) (string, bool) {
 	return model.SuperuserName, true
 }
 
-// pgpassFile is a libpq password file with the password of each user (the superuser and the
-// roles with one) for every port of every node that takes it: HAProxy's two, PgBouncer's and
-// PostgreSQL's.
-func pgpassFile(cl *model.Cluster, passwords map[string]string) []byte {
-	users := []string{model.SuperuserName}
-	for _, r := range cl.Roles {
-		users = append(users, r.Name)
-	}
-	var b strings.Builder
-	b.WriteString("# Written by `pghac env`: passwords of the sandbox cluster's roles. Mode 0600.\n")
-	for _, u := range users {
-		if passwords[u] == "" {
-			continue
-		}
-		for _, n := range cl.Nodes {
-			for _, port := range []int{cl.HAProxy.PrimaryPort, cl.HAProxy.ReplicaPort, cl.PgBouncer.Port, cl.Postgres.Port} {
-				fmt.Fprintf(&b, "%s:%d:*:%s:%s\n", n.Address, port, u, passwords[u])
-			}
-		}
-	}
-	return []byte(b.String())
-}
-
 // printEnv writes the connection settings as shell assignments.
 func printEnv(w io.Writer, cl *model.Cluster, pgpass, user, database string) {
 	hosts := make([]string, len(cl.Nodes))
@@ -134,7 +112,7 @@ func printEnv(w io.Writer, cl *model.Cluster, pgpass, user, database string) {
 	url := func(port int, attrs string) string {
 		hp := make([]string, len(cl.Nodes))
 		for i, n := range cl.Nodes {
-			hp[i] = hostPort(n.Address, port)
+			hp[i] = health.HostPort(n.Address, port)
 		}
 		return fmt.Sprintf("postgresql://%s@%s/%s?%s", user, strings.Join(hp, ","), database, attrs)
 	}

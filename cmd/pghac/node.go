@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
 )
 
@@ -97,12 +98,12 @@ member, or Patroni refused (its message is shown).`,
 			if !ok {
 				return code
 			}
-			cl, code, ok := c.loadQuiet("node", s.file)
+			cl, code, ok := c.loadQuiet("node", s.File)
 			if !ok {
 				return code
 			}
 			if !hasNode(cl, args[1]) {
-				return usage(noNode(cl, args[1], s.file))
+				return usage(noNode(cl, args[1], s.File))
 			}
 			pc, ok := c.sandboxPatroni("node "+act.name, s, cl)
 			if !ok {
@@ -160,15 +161,15 @@ func (c *cli) nodeReinit(ctx context.Context, pc *patroni.Client, node string, o
 	cl, err := pc.WaitFor(ctx, pollEvery, func(cl patroni.Cluster) bool {
 		l, ok := cl.Leader()
 		m, found := cl.Member(node)
-		if !ok || !found || m.IsLeader() || !runs(m) || m.Timeline != l.Timeline || m.Lag == nil {
-			return false
-		}
-		st, err := pc.Status(ctx, node)
-		if err != nil || st.PostmasterStart == "" || st.PostmasterStart == started {
+		if !ok || !found || m.Lag == nil {
 			return false
 		}
 		lst, err := pc.Status(ctx, l.Name)
-		return err == nil && lst.Streams(node)
+		if err != nil || health.Follows(health.FromPatroni(cl, lst), node) != "" {
+			return false
+		}
+		st, err := pc.Status(ctx, node)
+		return err == nil && st.PostmasterStart != "" && st.PostmasterStart != started
 	})
 	p.end()
 	if err != nil {

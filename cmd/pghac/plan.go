@@ -9,6 +9,7 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var planCommand = &command{
@@ -51,7 +52,7 @@ what the configuration asks for; it cannot be applied.`,
 	},
 }
 
-func (c *cli) plan(s site, terraform string, extraVarFiles []string, offline, strict bool) int {
+func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offline, strict bool) int {
 	bin, ok := c.findTerraform("plan", terraform)
 	if !ok {
 		return exitRuntime
@@ -70,21 +71,21 @@ func (c *cli) plan(s site, terraform string, extraVarFiles []string, offline, st
 	if offline {
 		return c.planOffline(s, bin, cl)
 	}
-	secrets, err := secretValues(varFiles)
+	secrets, err := site.SecretValues(varFiles)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
 		return exitInvalid
 	}
-	if err := makeStateDir(s); err != nil {
+	if err := s.MakeStateDir(); err != nil {
 		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
 		return exitRuntime
 	}
-	fp, err := fingerprint(s)
+	fp, err := s.Fingerprint()
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
 		return exitRuntime
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.work, Secrets: secrets})
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Secrets: secrets})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
 		return exitRuntime
@@ -94,7 +95,7 @@ func (c *cli) plan(s site, terraform string, extraVarFiles []string, offline, st
 		return code
 	}
 	color := c.stdoutColor()
-	c.printPlan(p, fmt.Sprintf("Terraform plan (%s, %s)", s.target, bin.Name), nodeNames(cl), color)
+	c.printPlan(p, fmt.Sprintf("Terraform plan (%s, %s)", s.Target, bin.Name), nodeNames(cl), color)
 	if !p.Info.HasChanges {
 		return exitOK
 	}
@@ -104,8 +105,8 @@ func (c *cli) plan(s site, terraform string, extraVarFiles []string, offline, st
 
 // buildForPlan is build with a diff: it compiles and emits the cluster, prints which
 // generated files change and how, and writes the tree.
-func (c *cli) buildForPlan(s site, strict bool) (*model.Cluster, int, bool) {
-	l, code, ok := c.load("plan", s.file, s.target, strict)
+func (c *cli) buildForPlan(s site.Site, strict bool) (*model.Cluster, int, bool) {
+	l, code, ok := c.load("plan", s.File, s.Target, strict)
 	if !ok {
 		return nil, code, false
 	}
@@ -113,18 +114,18 @@ func (c *cli) buildForPlan(s site, strict bool) (*model.Cluster, int, bool) {
 	if !ok {
 		return nil, code, false
 	}
-	drift, err := artifact.Compare(s.deploy, set)
+	drift, err := artifact.Compare(s.Deploy, set)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
 		return nil, exitRuntime, false
 	}
-	if err := printFileChanges(c.stdout, s.deploy, set, drift, c.stdoutColor()); err != nil {
+	if err := printFileChanges(c.stdout, s.Deploy, set, drift, c.stdoutColor()); err != nil {
 		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
 		return nil, exitRuntime, false
 	}
 	if !drift.Clean() {
-		if err := artifact.WriteDir(s.deploy, set); err != nil {
-			fmt.Fprintf(c.stderr, "pghac plan: write %s: %v\n", s.deploy, err)
+		if err := artifact.WriteDir(s.Deploy, set); err != nil {
+			fmt.Fprintf(c.stderr, "pghac plan: write %s: %v\n", s.Deploy, err)
 			return nil, exitRuntime, false
 		}
 	}
@@ -133,8 +134,8 @@ func (c *cli) buildForPlan(s site, strict bool) (*model.Cluster, int, bool) {
 
 // runPlan stages the generated tree into w and runs init, validate (when asked: plan checks
 // the configuration too, but reports its errors as text) and plan.
-func (c *cli) runPlan(cmd string, w *infra.Workdir, s site, validate bool, opts infra.PlanOptions) (*infra.Plan, int, bool) {
-	if err := w.Stage(s.deploy); err != nil {
+func (c *cli) runPlan(cmd string, w *infra.Workdir, s site.Site, validate bool, opts infra.PlanOptions) (*infra.Plan, int, bool) {
+	if err := w.Stage(s.Deploy); err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
 		return nil, exitRuntime, false
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/fakeyandex"
+	"github.com/pghac/pghac/internal/site"
 )
 
 // providerCommand serves pghac's offline stand-in for the Yandex provider. Terraform starts
@@ -47,7 +48,7 @@ const fakeSecret = "OfflinePlanFakeSecretNotARealValue0000"
 // planOffline plans the generated tree against the offline provider in a fresh working
 // directory of its own (.pghac/<target>/offline/): never one that has real state or real
 // provider hashes in its lock file.
-func (c *cli) planOffline(s site, bin infra.Binary, cl *model.Cluster) int {
+func (c *cli) planOffline(s site.Site, bin infra.Binary, cl *model.Cluster) int {
 	fail := func(err error) int {
 		fmt.Fprintf(c.stderr, "pghac plan --offline: %v\n", err)
 		return exitRuntime
@@ -56,14 +57,14 @@ func (c *cli) planOffline(s site, bin infra.Binary, cl *model.Cluster) int {
 	if err != nil {
 		return fail(err)
 	}
-	if err := makeStateDir(s); err != nil {
+	if err := s.MakeStateDir(); err != nil {
 		return fail(err)
 	}
-	work := filepath.Join(s.offline, "terraform")
+	work := filepath.Join(s.Offline(), "terraform")
 	if err := os.RemoveAll(work); err != nil {
 		return fail(err)
 	}
-	provider := filepath.Join(s.offline, "provider")
+	provider := filepath.Join(s.Offline(), "provider")
 	if err := os.MkdirAll(provider, 0o700); err != nil {
 		return fail(err)
 	}
@@ -75,8 +76,8 @@ func (c *cli) planOffline(s site, bin infra.Binary, cl *model.Cluster) int {
 	if err != nil {
 		return fail(err)
 	}
-	varFile := filepath.Join(s.offline, "fake.tfvars")
-	if err := writeFakeVars(varFile, s.deploy); err != nil {
+	varFile := filepath.Join(s.Offline(), "fake.tfvars")
+	if err := writeFakeVars(varFile, s.Deploy); err != nil {
 		return fail(err)
 	}
 	env := c.environ()
@@ -98,7 +99,7 @@ func (c *cli) planOffline(s site, bin infra.Binary, cl *model.Cluster) int {
 	if err := w.ClearPlan(); err != nil {
 		return fail(err)
 	}
-	c.printPlan(p, fmt.Sprintf("OFFLINE plan (%s, %s, fake provider)", s.target, bin.Name), nodeNames(cl), color)
+	c.printPlan(p, fmt.Sprintf("OFFLINE plan (%s, %s, fake provider)", s.Target, bin.Name), nodeNames(cl), color)
 	fmt.Fprintln(c.stdout)
 	fmt.Fprintln(c.stdout, ansi(color, "1;33", offlineBanner))
 	return exitOK

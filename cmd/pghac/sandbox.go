@@ -13,6 +13,7 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/internal/sandbox"
+	"github.com/pghac/pghac/internal/site"
 )
 
 // What up, down, status and env share: the sandbox's files and its internal/sandbox Config.
@@ -34,54 +35,21 @@ func addSandboxFlags(fs *pflag.FlagSet, withTerraform bool) sandboxFlags {
 	return f
 }
 
-// sandboxSite is where the sandbox's files are: site for the sandbox target, with absolute
-// paths (Terraform's provisioners run in another directory), plus the files only the sandbox
-// has.
-type sandboxSite struct {
-	site
-	dir      string // .pghac/sandbox: internal/sandbox's StateDir
-	paths    string // the var file of the machine's paths, .pghac/sandbox/paths.tfvars.json
-	backend  string // the var file of the backend binary's location, .pghac/sandbox/backend.tfvars.json
-	pgpass   string // the password file pghac env writes, .pghac/sandbox/pgpass
-	cacheDir string // the cached images
+// sandboxSite resolves the sandbox's paths from the flags.
+func (c *cli) sandboxSite(cmd string, f sandboxFlags) (site.Site, int, bool) {
+	s, err := site.Sandbox(*f.file, *f.out, *f.stateDir, sandbox.DefaultCacheDir(c.getenv))
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		return site.Site{}, exitRuntime, false
+	}
+	return s, exitOK, true
 }
 
-func (c *cli) sandboxSite(cmd string, f sandboxFlags) (sandboxSite, int, bool) {
-	abs := func(p string) (string, bool) {
-		a, err := filepath.Abs(p)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
-			return "", false
-		}
-		return a, true
-	}
-	file, ok1 := abs(*f.file)
-	out, ok2 := abs(*f.out)
-	stateDir := *f.stateDir
-	ok3 := true
-	if stateDir != "" {
-		stateDir, ok3 = abs(stateDir)
-	}
-	if !ok1 || !ok2 || !ok3 {
-		return sandboxSite{}, exitRuntime, false
-	}
-	s := newSite(file, out, stateDir, model.TargetSandbox)
-	dir := filepath.Join(s.state, string(model.TargetSandbox))
-	return sandboxSite{
-		site:     s,
-		dir:      dir,
-		paths:    filepath.Join(dir, "paths.tfvars.json"),
-		backend:  filepath.Join(dir, "backend.tfvars.json"),
-		pgpass:   filepath.Join(dir, "pgpass"),
-		cacheDir: sandbox.DefaultCacheDir(c.getenv),
-	}, exitOK, true
-}
-
-// config is the internal/sandbox Config of cl in s.
-func (s sandboxSite) config(cl *model.Cluster, log io.Writer) sandbox.Config {
+// sandboxConfig is the internal/sandbox Config of cl in s.
+func sandboxConfig(s site.Site, cl *model.Cluster, log io.Writer) sandbox.Config {
 	return sandbox.Config{
-		StateDir: s.dir,
-		CacheDir: s.cacheDir,
+		StateDir: s.Dir,
+		CacheDir: s.CacheDir,
 		Bridge:   cl.Sandbox.Bridge,
 		CIDR:     cl.Sandbox.CIDR,
 		Packages: cl.OS.Packages,
@@ -126,14 +94,8 @@ Terraform hides the output of a provisioner that handles secrets.`,
 	},
 }
 
-// provisionerLog is where one action's output is kept: Terraform shows nothing of a provisioner
-// whose configuration holds a secret.
-func provisionerLog(stateDir, object, action string) string {
-	return filepath.Join(stateDir, "provisioners", object+"."+action+".log")
-}
-
 func (c *cli) sandboxAction(cfg sandbox.Config, action, object, address string) int {
-	logPath := provisionerLog(cfg.StateDir, object, action)
+	logPath := site.ProvisionerLog(cfg.StateDir, object, action)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", sandboxtf.Command, err)
 		return exitRuntime

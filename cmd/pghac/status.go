@@ -11,7 +11,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var statusCommand = &command{
@@ -39,14 +41,12 @@ Exits 0 when the cluster is healthy (one leader, every replica streaming with la
 	},
 }
 
-func (c *cli) status(s sandboxSite, asJSON bool) int {
-	l, code, ok := c.loadQuiet("status", s.file)
+func (c *cli) status(s site.Site, asJSON bool) int {
+	l, code, ok := c.loadQuiet("status", s.File)
 	if !ok {
 		return code
 	}
-	p := newProber(statsPassword(s))
-	p.maxLag = l.HAProxy.ReplicaMaxLagBytes
-	st := p.observe(c.ctx, l)
+	st := health.NewProber(l, statsPassword(s), l.HAProxy.ReplicaMaxLagBytes).Observe(c.ctx)
 	if asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -75,24 +75,16 @@ func (c *cli) loadQuiet(cmd, file string) (*model.Cluster, int, bool) {
 
 // statsPassword is HAProxy's statistics password from the sandbox's secrets, "" when there are
 // none (the HAProxy check is then skipped).
-func statsPassword(s sandboxSite) string {
-	vars, err := infra.StringVars(s.secrets)
+func statsPassword(s site.Site) string {
+	vars, err := s.ReadSecrets()
 	if err != nil {
 		return ""
 	}
 	return vars[string(model.SecretStatsPassword)]
 }
 
-// roleNames are Patroni's roles as patronictl list shows them.
-var roleNames = map[string]string{
-	"leader":         "Leader",
-	"sync_standby":   "Sync Standby",
-	"replica":        "Replica",
-	"standby_leader": "Standby Leader",
-}
-
 // printStatus writes st as a table like patronictl list's, then the verdict.
-func printStatus(w io.Writer, st clusterStatus) {
+func printStatus(w io.Writer, st health.Report) {
 	title := fmt.Sprintf("Cluster %s (%s", st.Cluster, st.Target)
 	if st.Network != "" {
 		title += ", " + st.Network
@@ -106,10 +98,7 @@ func printStatus(w io.Writer, st clusterStatus) {
 	}
 	fmt.Fprintln(tw, head)
 	for _, m := range st.Members {
-		role := roleNames[m.Role]
-		if role == "" {
-			role = m.Role
-		}
+		role := health.RoleText(m.Role)
 		state, tl, lag := m.State, "", ""
 		if state == "" {
 			state = "-"
@@ -117,7 +106,7 @@ func printStatus(w io.Writer, st clusterStatus) {
 		if m.Timeline > 0 {
 			tl = strconv.Itoa(m.Timeline)
 		}
-		if m.State != "" && m.Role != roleLeader {
+		if m.State != "" && m.Role != patroni.RoleLeader {
 			lag = "unknown"
 			if m.LagBytes != nil {
 				lag = strconv.FormatInt(*m.LagBytes, 10)

@@ -2,12 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,125 +10,22 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/pghac/pghac/compiler"
-	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/health"
 )
 
-// fakeNode serves what pghac status asks a node: Patroni's /cluster, etcd's /health and
-// HAProxy's statistics CSV, on loopback addresses standing in for the nodes.
-type fakeNode struct {
-	cluster string // /cluster's JSON
-	patroni string // /patroni's JSON
-	primary []string
-	replica []string
-	// notReady is the backend's /readyz detail; "" answers ready.
-	notReady string
+// Reports as internal/health gives them; how they are gathered and judged is its business.
+func healthyReport() health.Report {
+	zero := int64(0)
+	return health.Report{Cluster: "main", Target: "sandbox", Network: "10.213.0.0/24", Healthy: true, Members: []health.Member{
+		{Name: "node0", Address: "127.0.0.11", Role: "leader", State: "running", Timeline: 3, Etcd: "healthy", HAProxy: "ok", Backend: "ready"},
+		{Name: "node1", Address: "127.0.0.12", Role: "sync_standby", State: "streaming", Timeline: 3, LagBytes: &zero, Etcd: "healthy", HAProxy: "ok", Backend: "ready"},
+		{Name: "node2", Address: "127.0.0.13", Role: "replica", State: "streaming", Timeline: 3, LagBytes: &zero, Etcd: "healthy", HAProxy: "ok", Backend: "ready"},
+	}}
 }
-
-const statsPass = "StatsPasswordForTheTest00"
-
-func (f *fakeNode) serve(t *testing.T, addr string, which string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case which == "patroni" && r.URL.Path == "/cluster":
-			fmt.Fprint(w, f.cluster)
-		case which == "patroni" && r.URL.Path == "/patroni":
-			fmt.Fprint(w, f.patroni)
-		case which == "backend" && r.URL.Path == "/readyz":
-			if f.notReady != "" {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				fmt.Fprintf(w, `{"detail": %q}`, f.notReady)
-				return
-			}
-			fmt.Fprint(w, `{"status": "ready"}`)
-		case which == "etcd" && r.URL.Path == "/health":
-			fmt.Fprint(w, `{"health":"true","reason":""}`)
-		case which == "stats" && r.URL.Path == "/;csv":
-			if u, p, ok := r.BasicAuth(); !ok || u != model.StatsUser || p != statsPass {
-				w.WriteHeader(http.StatusUnauthorized)
-				return
-			}
-			fmt.Fprint(w, "# pxname,svname,qcur,status,weight\nstats,FRONTEND,,OPEN,\n")
-			for _, px := range []struct {
-				name string
-				up   []string
-			}{{"primary", f.primary}, {"replicas", f.replica}} {
-				fmt.Fprintf(w, "%s,FRONTEND,,OPEN,\n", px.name)
-				for _, n := range []string{"node0", "node1", "node2"} {
-					status := "DOWN"
-					if strings.Contains(strings.Join(px.up, " "), n) {
-						status = "UP"
-					}
-					fmt.Fprintf(w, "%s,%s,0,%s,1\n", px.name, n, status)
-				}
-				fmt.Fprintf(w, "%s,BACKEND,0,UP,2\n", px.name)
-			}
-		default:
-			http.NotFound(w, r)
-		}
-	})
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-}
-
-// fakeCluster compiles the repository's cluster for the sandbox and moves its nodes to
-// 127.0.0.11-13 with free ports, each node served by nodes[i].
-func fakeCluster(t *testing.T, nodes []*fakeNode) *model.Cluster {
-	t.Helper()
-	_, cl, diags := compiler.CompileSource(rootCluster(t), "cluster.hcl", model.TargetSandbox)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	port := func() int {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).Port
-	}
-	cl.Patroni.RestAPIPort, cl.Etcd.ClientPort, cl.HAProxy.StatsPort, cl.Backend.Port = port(), port(), port(), port()
-	for i := range cl.Nodes {
-		cl.Nodes[i].Address = netip.MustParseAddr("127.0.0." + strconv.Itoa(11+i))
-		for which, p := range map[string]int{"patroni": cl.Patroni.RestAPIPort, "etcd": cl.Etcd.ClientPort, "stats": cl.HAProxy.StatsPort, "backend": cl.Backend.Port} {
-			nodes[i].serve(t, hostPort(cl.Nodes[i].Address, p), which)
-		}
-	}
-	return cl
-}
-
-// healthyCluster is /cluster as Patroni 3.0.2 (Debian 12) gives it: replicas are "running";
-// only the leader's /patroni (leaderPatroni) says they stream.
-const healthyCluster = `{"members": [
- {"name": "node0", "role": "leader", "state": "running", "api_url": "http://127.0.0.11:8008/patroni", "host": "127.0.0.11", "port": 5432, "timeline": 3},
- {"name": "node1", "role": "sync_standby", "state": "running", "host": "127.0.0.12", "port": 5432, "timeline": 3, "lag": 0},
- {"name": "node2", "role": "replica", "state": "running", "host": "127.0.0.13", "port": 5432, "timeline": 3, "lag": 0}
-], "scope": "main"}`
-
-const leaderPatroni = `{"state": "running", "role": "master", "timeline": 3, "replication": [
- {"usename": "replicator", "application_name": "node1", "client_addr": "127.0.0.12", "state": "streaming", "sync_state": "sync", "sync_priority": 1},
- {"usename": "replicator", "application_name": "node2", "client_addr": "127.0.0.13", "state": "streaming", "sync_state": "async", "sync_priority": 0}],
- "patroni": {"version": "3.0.2", "scope": "main"}}`
 
 func TestStatusHealthy(t *testing.T) {
-	var nodes []*fakeNode
-	for range 3 {
-		nodes = append(nodes, &fakeNode{cluster: healthyCluster, patroni: leaderPatroni, primary: []string{"node0"}, replica: []string{"node1", "node2"}})
-	}
-	cl := fakeCluster(t, nodes)
-	st := newProber(statsPass).observe(context.Background(), cl)
-	if !st.Healthy {
-		t.Fatalf("not healthy: %v", st.Problems)
-	}
 	var out bytes.Buffer
-	printStatus(&out, st)
+	printStatus(&out, healthyReport())
 	want := `Cluster main (sandbox, 10.213.0.0/24)
 MEMBER  ADDRESS     ROLE          STATE      TL  LAG  ETCD     HAPROXY  BACKEND
 node0   127.0.0.11  Leader        running    3   -    healthy  ok       ready
@@ -145,81 +36,30 @@ Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing and 
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("status table (-want +got):\n%s", diff)
 	}
-
-	var js bytes.Buffer
-	if err := json.NewEncoder(&js).Encode(st); err != nil {
-		t.Fatal(err)
-	}
-	var back struct {
-		Healthy bool
-		Members []struct {
-			Member   string
-			Role     string
-			LagBytes *int64 `json:"lag_bytes"`
-			HAProxy  string
-		}
-	}
-	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
-		t.Fatal(err)
-	}
-	if !back.Healthy || len(back.Members) != 3 || back.Members[0].Role != "leader" || back.Members[0].LagBytes != nil ||
-		back.Members[2].LagBytes == nil || *back.Members[2].LagBytes != 0 || back.Members[1].HAProxy != "ok" {
-		t.Errorf("JSON status: %s", js.String())
-	}
 }
 
 func TestStatusProblems(t *testing.T) {
-	lagging := strings.Replace(healthyCluster, `"timeline": 3, "lag": 0}
-]`, `"timeline": 3, "lag": 2048}
-]`, 1)
-	// node1 does not stream (say, it restores from an archive).
-	notStreaming := strings.Replace(leaderPatroni, `"node1", "client_addr": "127.0.0.12", "state": "streaming"`, `"node1", "client_addr": "127.0.0.12", "state": "catchup"`, 1)
-	nodes := []*fakeNode{
-		{cluster: lagging, patroni: notStreaming, primary: []string{"node0"}, replica: []string{"node1", "node2"}},
-		// A node whose HAProxy still sends writes to a replica.
-		{cluster: lagging, patroni: notStreaming, primary: []string{"node0", "node1"}, replica: []string{"node1", "node2"}},
-		{cluster: lagging, patroni: notStreaming, primary: []string{"node0"}, replica: []string{"node1", "node2"}, notReady: "write pool: connection refused"},
-	}
-	cl := fakeCluster(t, nodes)
-	st := newProber(statsPass).observe(context.Background(), cl)
-	want := []string{
-		"node1: replica is running, not streaming",
-		"node2: replica lags 2048 bytes",
-		"node1: HAProxy routes the primary port to [node0 node1], want [node0]",
-		"node2: backend not ready: write pool: connection refused",
-	}
-	if diff := cmp.Diff(want, st.Problems); diff != "" || st.Healthy {
-		t.Errorf("problems (-want +got):\n%s", diff)
-	}
+	rep := healthyReport()
+	lag := int64(2048)
+	rep.Members[2].LagBytes = &lag
+	rep.Healthy = false
+	rep.Problems = []string{"node1: replica is running, not streaming", "node2: replica lags 2048 bytes"}
 	var out bytes.Buffer
-	printStatus(&out, st)
+	printStatus(&out, rep)
 	for _, s := range []string{"node2   127.0.0.13  Replica       streaming  3   2048", "Not healthy:\n  - node1: replica is running, not streaming\n  - node2: replica lags 2048 bytes\n"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("status output lacks %q:\n%s", s, out.String())
 		}
 	}
-
-	// Without the stats password, HAProxy is not judged; with a wrong one it is refused.
-	if st := newProber("").observe(context.Background(), cl); st.Members[1].HAProxy != "" {
-		t.Errorf("HAProxy checked without a password: %q", st.Members[1].HAProxy)
-	}
-	if st := newProber("wrong").observe(context.Background(), cl); !strings.Contains(st.Members[0].HAProxy, "HTTP 401") {
-		t.Errorf("HAProxy with a wrong password: %q", st.Members[0].HAProxy)
-	}
 }
 
 func TestStatusNothingRuns(t *testing.T) {
-	_, cl, _ := compiler.CompileSource(rootCluster(t), "cluster.hcl", model.TargetSandbox)
-	for i := range cl.Nodes {
-		cl.Nodes[i].Address = netip.MustParseAddr("127.0.0." + strconv.Itoa(21+i))
-	}
-	cl.Patroni.RestAPIPort, cl.Etcd.ClientPort = 1, 1 // nothing listens on port 1
-	st := newProber("").observe(context.Background(), cl)
-	if st.Healthy || len(st.Problems) == 0 || !strings.HasPrefix(st.Problems[0], "no Patroni answers") {
-		t.Errorf("status of nothing: %+v", st)
+	rep := health.Report{Cluster: "main", Target: "sandbox", Problems: []string{"no Patroni answers: node0: connection refused"}}
+	for i := range 3 {
+		rep.Members = append(rep.Members, health.Member{Name: "node" + strconv.Itoa(i), Address: "127.0.0." + strconv.Itoa(21+i), Etcd: "unreachable"})
 	}
 	var out bytes.Buffer
-	printStatus(&out, st)
+	printStatus(&out, rep)
 	if !strings.Contains(out.String(), "node0   127.0.0.21  -     -      -   -    unreachable  not checked") {
 		t.Errorf("status of nothing:\n%s", out.String())
 	}
@@ -301,26 +141,5 @@ export PGHAC_REPLICAS_URL='postgresql://postgres@10.213.0.11:5001,10.213.0.12:50
 	stderr.Reset()
 	if code := run([]string{"env", "-f", file, "--role", "nosuch"}, nil, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "no such role (role blocks: app)") {
 		t.Errorf("env --role nosuch: exit %d\n%s", code, stderr.String())
-	}
-}
-
-// TestJudgeLag: `up` waits for lag 0, `status` accepts a lag HAProxy's replica check accepts.
-func TestJudgeLag(t *testing.T) {
-	lag := int64(504)
-	members := func() []memberStatus {
-		return []memberStatus{
-			{Name: "node0", Role: roleLeader, State: "running", Etcd: "healthy"},
-			{Name: "node1", Role: "replica", State: "streaming", LagBytes: &lag, Etcd: "healthy"},
-		}
-	}
-	for _, tt := range []struct {
-		maxLag  int64
-		healthy bool
-	}{{0, false}, {503, false}, {504, true}, {1 << 20, true}} {
-		st := clusterStatus{Members: members()}
-		judgeMembers(&st, nil, tt.maxLag)
-		if got := len(st.Problems) == 0; got != tt.healthy {
-			t.Errorf("maxLag %d: healthy %v, want %v (problems %q)", tt.maxLag, got, tt.healthy, st.Problems)
-		}
 	}
 }

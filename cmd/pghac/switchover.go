@@ -12,8 +12,10 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/sandbox"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var switchoverCommand = &command{
@@ -49,12 +51,12 @@ member, Patroni refused (its message is shown) or made another node the leader.`
 			if !ok {
 				return code
 			}
-			cl, code, ok := c.loadQuiet("switchover", s.file)
+			cl, code, ok := c.loadQuiet("switchover", s.File)
 			if !ok {
 				return code
 			}
 			if *to != "" && !hasNode(cl, *to) {
-				return c.usageError(lookup("switchover"), fmt.Sprintf("--to %s: %s", *to, noNode(cl, *to, s.file)))
+				return c.usageError(lookup("switchover"), fmt.Sprintf("--to %s: %s", *to, noNode(cl, *to, s.File)))
 			}
 			pc, ok := c.sandboxPatroni("switchover", s, cl)
 			if !ok {
@@ -84,18 +86,18 @@ func noNode(cl *model.Cluster, name, file string) string {
 // sandboxPatroni is a client of the sandbox's Patroni REST APIs with the password from its
 // secrets. It reports, and returns false, when the sandbox has no secrets or no running
 // machine: Patroni's addresses lead nowhere then.
-func (c *cli) sandboxPatroni(cmd string, s sandboxSite, cl *model.Cluster) (*patroni.Client, bool) {
-	vars, err := infra.StringVars(s.secrets)
+func (c *cli) sandboxPatroni(cmd string, s site.Site, cl *model.Cluster) (*patroni.Client, bool) {
+	vars, err := infra.StringVars(s.Secrets())
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: the sandbox's secrets: %v; is the sandbox up (pghac up)?\n", cmd, err)
 		return nil, false
 	}
 	password := vars[string(model.SecretRestAPIPassword)]
 	if password == "" {
-		fmt.Fprintf(c.stderr, "pghac %s: %s holds no %s; is the sandbox up (pghac up)?\n", cmd, s.secrets, model.SecretRestAPIPassword)
+		fmt.Fprintf(c.stderr, "pghac %s: %s holds no %s; is the sandbox up (pghac up)?\n", cmd, s.Secrets(), model.SecretRestAPIPassword)
 		return nil, false
 	}
-	ms, err := sandbox.Machines(s.config(cl, nil))
+	ms, err := sandbox.Machines(sandboxConfig(s, cl, nil))
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
 		return nil, false
@@ -104,11 +106,7 @@ func (c *cli) sandboxPatroni(cmd string, s sandboxSite, cl *model.Cluster) (*pat
 		fmt.Fprintf(c.stderr, "pghac %s: the sandbox is not running: start it with 'pghac up'\n", cmd)
 		return nil, false
 	}
-	pc := &patroni.Client{Username: model.RestAPIUser, Password: password}
-	for _, n := range cl.Nodes {
-		pc.Endpoints = append(pc.Endpoints, patroni.Endpoint{Name: n.Name, URL: "http://" + hostPort(n.Address, cl.Patroni.RestAPIPort)})
-	}
-	return pc, true
+	return &patroni.Client{Endpoints: health.PatroniEndpoints(cl), Username: model.RestAPIUser, Password: password}, true
 }
 
 // pollEvery is how often the commands ask /cluster while they wait.
@@ -153,12 +151,8 @@ func (c *cli) switchover(ctx context.Context, pc *patroni.Client, to string, tim
 		if !ok || l.Name == old.Name || l.State != "running" {
 			return false
 		}
-		m, ok := cl.Member(old.Name)
-		if !ok || m.IsLeader() || !runs(m) || m.Timeline != l.Timeline {
-			return false
-		}
 		st, err := pc.Status(ctx, l.Name)
-		return err == nil && st.Streams(old.Name)
+		return err == nil && health.Follows(health.FromPatroni(cl, st), old.Name) == ""
 	})
 	p.end()
 	if err != nil {

@@ -3,13 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -18,14 +15,11 @@ import (
 	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/site"
 )
 
-// What plan, apply, destroy and secrets share: where Terraform's files live, which binary runs,
-// what a plan's fingerprint is, how a plan is printed and how a human confirms it.
-
-// stateDirName is pghac's git-ignored state folder, beside the cluster file by default: the
-// Terraform state belongs to the cluster, so it must not depend on the current directory.
-const stateDirName = ".pghac"
+// What plan, apply, destroy and secrets share: their flags, which binary runs, how a plan is
+// printed and how a human confirms it.
 
 // tfFlags are the flags of every command that runs Terraform.
 type tfFlags struct {
@@ -43,76 +37,20 @@ func addTFFlags(fs *pflag.FlagSet) tfFlags {
 	}
 }
 
-// site is where one target's files are.
-type site struct {
-	file    string       // the cluster file
-	target  model.Target //
-	deploy  string       // the generated tree, deploy/<target>
-	state   string       // the state folder, .pghac
-	work    string       // Terraform's working directory, .pghac/<target>/terraform
-	offline string       // the offline plan's folder, .pghac/<target>/offline
-	secrets string       // the var file `secrets init` writes, .pghac/<target>/secrets.tfvars
-}
-
 // site checks the flags and resolves the paths. cmd names the command for usage errors.
-func (c *cli) site(cmd string, f tfFlags) (site, int, bool) {
+func (c *cli) site(cmd string, f tfFlags) (site.Site, int, bool) {
 	t, err := f.target()
 	if err != nil {
-		return site{}, c.usageError(lookup(cmd), err.Error()), false
+		return site.Site{}, c.usageError(lookup(cmd), err.Error()), false
 	}
 	if *f.file == "-" {
-		return site{}, c.usageError(lookup(cmd), "-f - is not possible here: apply checks that the cluster file did not change since the plan"), false
+		return site.Site{}, c.usageError(lookup(cmd), "-f - is not possible here: apply checks that the cluster file did not change since the plan"), false
 	}
 	if t == model.TargetSandbox {
 		// The sandbox's Terraform needs the paths `up` passes it, and no confirmation.
-		return site{}, c.usageError(lookup(cmd), "the sandbox is brought up with `pghac up` and removed with `pghac down`"), false
+		return site.Site{}, c.usageError(lookup(cmd), "the sandbox is brought up with `pghac up` and removed with `pghac down`"), false
 	}
-	return newSite(*f.file, *f.out, *f.stateDir, t), exitOK, true
-}
-
-func newSite(file, out, stateDir string, t model.Target) site {
-	if stateDir == "" {
-		stateDir = filepath.Join(filepath.Dir(file), stateDirName)
-	}
-	base := filepath.Join(stateDir, string(t))
-	return site{
-		file:    file,
-		target:  t,
-		deploy:  filepath.Join(out, string(t)),
-		state:   stateDir,
-		work:    filepath.Join(base, "terraform"),
-		offline: filepath.Join(base, "offline"),
-		secrets: filepath.Join(base, "secrets.tfvars"),
-	}
-}
-
-// makeStateDir creates the state folder (mode 0700) with a .gitignore that ignores all of it,
-// so that it stays out of git even where the repository's own .gitignore does not cover it.
-func makeStateDir(s site) error {
-	if err := os.MkdirAll(filepath.Join(s.state, string(s.target)), 0o700); err != nil {
-		return err
-	}
-	ignore := filepath.Join(s.state, ".gitignore")
-	if _, err := os.Stat(ignore); err == nil {
-		return nil
-	}
-	return os.WriteFile(ignore, []byte("# pghac's state: Terraform state, plans and secrets. Never commit it.\n*\n"), 0o644)
-}
-
-// fingerprint identifies what a plan is made from: the target, the cluster file and the
-// generated tree. apply refuses a plan whose fingerprint is not the current one.
-func fingerprint(s site) (string, error) {
-	src, err := os.ReadFile(s.file)
-	if err != nil {
-		return "", err
-	}
-	tree, err := infra.HashTree(s.deploy)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "pghac plan 1\x00%s\x00%x\x00%s", s.target, sha256.Sum256(src), tree)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return site.New(*f.file, *f.out, *f.stateDir, t), exitOK, true
 }
 
 // findTerraform picks the Terraform binary, printing why none would do.
@@ -165,32 +103,14 @@ func (c *cli) terraformFailed(cmd string, err error) int {
 	return exitRuntime
 }
 
-// secretValues reads the var files and returns the values of the secret variables, so that
-// infra can keep them out of error messages.
-func secretValues(varFiles []string) ([]string, error) {
-	var out []string
-	for _, vf := range varFiles {
-		vars, err := infra.StringVars(vf)
-		if err != nil {
-			return nil, err
-		}
-		for name, v := range vars {
-			if model.IsSecretName(name) {
-				out = append(out, v)
-			}
-		}
-	}
-	return out, nil
-}
-
 // varFiles is the secrets file when it exists, then the --var-file files. Without either,
 // Terraform could only fail asking for the secrets, so varFiles says how to provide them.
-func (c *cli) varFiles(cmd string, s site, extra []string) ([]string, bool) {
+func (c *cli) varFiles(cmd string, s site.Site, extra []string) ([]string, bool) {
 	var files []string
-	if _, err := os.Stat(s.secrets); err == nil {
-		files = append(files, s.secrets)
+	if s.HasSecrets() {
+		files = append(files, s.Secrets())
 	} else if len(extra) == 0 {
-		fmt.Fprintf(c.stderr, "pghac %s: no secrets: %s does not exist and no --var-file was given\n", cmd, s.secrets)
+		fmt.Fprintf(c.stderr, "pghac %s: no secrets: %s does not exist and no --var-file was given\n", cmd, s.Secrets())
 		fmt.Fprintf(c.stderr, "Run `pghac secrets init` to generate them, or pass a var file with them (and cloud_id, folder_id) with --var-file.\n")
 		return nil, false
 	}
@@ -205,12 +125,12 @@ func (c *cli) varFiles(cmd string, s site, extra []string) ([]string, bool) {
 
 // dbNodes returns the names of the cluster's database nodes, compiling the cluster file
 // quietly; nil when it does not compile (every VM then counts as a database VM).
-func dbNodes(s site) []string {
-	src, err := os.ReadFile(s.file)
+func dbNodes(s site.Site) []string {
+	src, err := os.ReadFile(s.File)
 	if err != nil {
 		return nil
 	}
-	_, cl, diags := compiler.CompileSource(src, s.file, s.target)
+	_, cl, diags := compiler.CompileSource(src, s.File, s.Target)
 	if diags.HasErrors() || cl == nil {
 		return nil
 	}

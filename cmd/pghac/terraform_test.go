@@ -329,22 +329,6 @@ func (s *session) generated() string {
 	return fmt.Sprintf("%d secrets generated", len(s.secretNames()))
 }
 
-func TestRandomSecret(t *testing.T) {
-	// 248 and above are rejected (62*4 = 248), the rest map modulo 62.
-	src := bytes.NewReader(append(bytes.Repeat([]byte{255, 248, 0, 61, 62, 247}, 40), make([]byte, 80)...))
-	got, err := randomSecret(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := strings.Repeat("A9A9", 10)
-	if got != want {
-		t.Errorf("randomSecret = %q, want %q", got, want)
-	}
-	if _, err := randomSecret(bytes.NewReader(nil)); err == nil {
-		t.Error("randomSecret without randomness succeeded")
-	}
-}
-
 func TestPrintSummary(t *testing.T) {
 	p := &infra.Plan{Summary: infra.Summary{
 		Add: 1, Replace: 1, Destroy: 1,

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,7 +17,9 @@ import (
 	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/sandbox"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var upCommand = &command{
@@ -55,7 +55,7 @@ removes everything, also after an interrupted up.`,
 	},
 }
 
-func (c *cli) up(s sandboxSite, terraform, backendBin string, timeout time.Duration) int {
+func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duration) int {
 	start := time.Now()
 	fail := func(err error) int {
 		if c.ctx.Err() != nil {
@@ -73,7 +73,7 @@ func (c *cli) up(s sandboxSite, terraform, backendBin string, timeout time.Durat
 	if !ok {
 		return code
 	}
-	cfg := s.config(cl, prefixWriter{c.stdout, "  "})
+	cfg := sandboxConfig(s, cl, prefixWriter{c.stdout, "  "})
 	if err := sandbox.Preflight(cfg); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(c.stderr, "pghac up: %s\n", line)
@@ -94,13 +94,13 @@ func (c *cli) up(s sandboxSite, terraform, backendBin string, timeout time.Durat
 		return fail(fmt.Errorf("machine image: %w", err))
 	}
 
-	varFiles := []string{s.secrets, s.paths}
+	varFiles := []string{s.Secrets(), s.Paths()}
 	if cl.Backend != nil {
 		a, err := backendArtifact(s, cfg, backendBin)
 		if err != nil {
 			return fail(err)
 		}
-		varFiles = append(varFiles, s.backend)
+		varFiles = append(varFiles, s.BackendVars())
 		serveCtx, stopServing := context.WithCancel(c.ctx)
 		defer stopServing()
 		go func() {
@@ -109,19 +109,19 @@ func (c *cli) up(s sandboxSite, terraform, backendBin string, timeout time.Durat
 			}
 		}()
 	}
-	secrets, err := secretValues(varFiles)
+	secrets, err := site.SecretValues(varFiles)
 	if err != nil {
 		return fail(err)
 	}
-	fp, err := fingerprint(s.site)
+	fp, err := s.Fingerprint()
 	if err != nil {
 		return fail(err)
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.work, Stdout: prefixWriter{c.stdout, "  "}, Secrets: secrets})
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: prefixWriter{c.stdout, "  "}, Secrets: secrets})
 	if err != nil {
 		return fail(err)
 	}
-	p, code, ok := c.runPlan("up", w, s.site, false, infra.PlanOptions{VarFiles: varFiles, Fingerprint: fp})
+	p, code, ok := c.runPlan("up", w, s, false, infra.PlanOptions{VarFiles: varFiles, Fingerprint: fp})
 	if !ok {
 		c.printProvisionerLogs(s, cl)
 		return code
@@ -144,7 +144,13 @@ func (c *cli) up(s sandboxSite, terraform, backendBin string, timeout time.Durat
 	fmt.Fprintf(c.stdout, "\nWaiting for the cluster (at most %s):\n", timeout)
 	ctx, cancel := context.WithTimeout(c.ctx, timeout)
 	defer cancel()
-	st, err := c.waitHealthy(ctx, cl, cfg, newProber(statsPassword(s)), start)
+	boot := func(ctx context.Context, node string) (string, bool, error) {
+		return sandbox.CloudInitPhase(ctx, cfg, node)
+	}
+	show := func(node, phase string) {
+		fmt.Fprintf(c.stdout, "  [%4ds] %-12s %s\n", int(time.Since(start).Seconds()), node, phase)
+	}
+	st, err := health.NewProber(cl, statsPassword(s), 0).WaitUp(ctx, boot, show)
 	fmt.Fprintln(c.stdout)
 	if err != nil {
 		var merr *sandbox.MachineError
@@ -167,8 +173,8 @@ func (c *cli) up(s sandboxSite, terraform, backendBin string, timeout time.Durat
 }
 
 // buildSandbox compiles the cluster for the sandbox and writes deploy/sandbox/ when it changed.
-func (c *cli) buildSandbox(cmd string, s sandboxSite) (*model.Cluster, int, bool) {
-	l, code, ok := c.load(cmd, s.file, model.TargetSandbox, false)
+func (c *cli) buildSandbox(cmd string, s site.Site) (*model.Cluster, int, bool) {
+	l, code, ok := c.load(cmd, s.File, model.TargetSandbox, false)
 	if !ok {
 		return nil, code, false
 	}
@@ -176,19 +182,19 @@ func (c *cli) buildSandbox(cmd string, s sandboxSite) (*model.Cluster, int, bool
 	if !ok {
 		return nil, code, false
 	}
-	drift, err := artifact.Compare(s.deploy, set)
+	drift, err := artifact.Compare(s.Deploy, set)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
 		return nil, exitRuntime, false
 	}
 	if !drift.Clean() {
-		if err := artifact.WriteDir(s.deploy, set); err != nil {
-			fmt.Fprintf(c.stderr, "pghac %s: write %s: %v\n", cmd, s.deploy, err)
+		if err := artifact.WriteDir(s.Deploy, set); err != nil {
+			fmt.Fprintf(c.stderr, "pghac %s: write %s: %v\n", cmd, s.Deploy, err)
 			return nil, exitRuntime, false
 		}
-		writeSummary(c.stdout, s.deploy, set, drift)
+		writeSummary(c.stdout, s.Deploy, set, drift)
 	}
-	if err := makeStateDir(s.site); err != nil {
+	if err := s.MakeStateDir(); err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
 		return nil, exitRuntime, false
 	}
@@ -197,27 +203,27 @@ func (c *cli) buildSandbox(cmd string, s sandboxSite) (*model.Cluster, int, bool
 
 // ensureSandboxSecrets generates the sandbox's secrets on the first run, and those a newer
 // pghac or a new role added since.
-func (c *cli) ensureSandboxSecrets(s sandboxSite, secrets []model.Secret) (int, bool) {
-	if _, err := os.Stat(s.secrets); err == nil {
-		added, err := addMissingSecrets(s.secrets, secrets, rand.Reader)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
-			return exitRuntime, false
-		}
-		if len(added) > 0 {
-			fmt.Fprintf(c.stdout, "%s: added %s: %s\n", s.secrets, plural(len(added), "secret"), strings.Join(added, ", "))
+func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bool) {
+	if !s.HasSecrets() {
+		if code := c.secretsInit(s, secrets, false); code != exitOK {
+			return code, false
 		}
 		return exitOK, true
 	}
-	if code := c.secretsInit(s.site, secrets, false); code != exitOK {
-		return code, false
+	added, err := s.AddMissingSecrets(secrets)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
+		return exitRuntime, false
+	}
+	if len(added) > 0 {
+		fmt.Fprintf(c.stdout, "%s: added %s: %s\n", s.Secrets(), plural(len(added), "secret"), strings.Join(added, ", "))
 	}
 	return exitOK, true
 }
 
-// writePaths writes the sandbox module's non-secret variables: where pghac, the state and the
-// image cache are on this machine.
-func writePaths(s sandboxSite) error {
+// writePaths writes the sandbox module's non-secret variables, with this pghac binary as
+// the one its provisioners run.
+func writePaths(s site.Site) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -225,21 +231,12 @@ func writePaths(s sandboxSite) error {
 	if exe, err = filepath.EvalSymlinks(exe); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(map[string]string{
-		sandboxtf.VarPghac:    exe,
-		sandboxtf.VarStateDir: s.dir,
-		sandboxtf.VarCacheDir: s.cacheDir,
-	}, "", "  ")
-	if err != nil {
-		return err
-	}
-	// Terraform reads a .tfvars.json file as JSON.
-	return os.WriteFile(s.paths, append(b, '\n'), 0o600)
+	return s.WritePaths(exe)
 }
 
 // backendArtifact finds the backend binary the machines download and writes the var file
 // that tells their user-data where it is and what its checksum is.
-func backendArtifact(s sandboxSite, cfg sandbox.Config, flag string) (*sandbox.Artifact, error) {
+func backendArtifact(s site.Site, cfg sandbox.Config, flag string) (*sandbox.Artifact, error) {
 	bin := flag
 	if bin == "" {
 		exe, err := os.Executable()
@@ -257,20 +254,13 @@ func backendArtifact(s sandboxSite, cfg sandbox.Config, flag string) (*sandbox.A
 	if err != nil {
 		return nil, fmt.Errorf("backend binary: %w", err)
 	}
-	b, err := json.MarshalIndent(map[string]string{model.BackendURLVar: a.URL, model.BackendSHA256Var: a.SHA256}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return a, os.WriteFile(s.backend, append(b, '\n'), 0o600)
+	return a, s.WriteBackendVars(a.URL, a.SHA256)
 }
-
-// stateFile is Terraform's local state in the working directory.
-func stateFile(s sandboxSite) string { return filepath.Join(s.work, "terraform.tfstate") }
 
 // resetIfStale removes a sandbox whose Terraform state says machines run that do not (the
 // host rebooted, or someone killed them): Terraform would see nothing to do.
-func (c *cli) resetIfStale(s sandboxSite, bin infra.Binary, cl *model.Cluster, cfg sandbox.Config) error {
-	if _, err := os.Stat(stateFile(s)); errors.Is(err, fs.ErrNotExist) {
+func (c *cli) resetIfStale(s site.Site, bin infra.Binary, cl *model.Cluster, cfg sandbox.Config) error {
+	if _, err := os.Stat(s.StateFile()); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	ms, err := sandbox.Machines(cfg)
@@ -296,9 +286,9 @@ func (c *cli) resetIfStale(s sandboxSite, bin infra.Binary, cl *model.Cluster, c
 
 // teardown destroys what Terraform's state holds, then removes whatever is left (an
 // interrupted run may have started more than the state knows), and forgets the state.
-func (c *cli) teardown(s sandboxSite, bin infra.Binary, cfg sandbox.Config) error {
+func (c *cli) teardown(s site.Site, bin infra.Binary, cfg sandbox.Config) error {
 	var destroyErr error
-	if _, err := os.Stat(stateFile(s)); err == nil {
+	if _, err := os.Stat(s.StateFile()); err == nil {
 		destroyErr = c.terraformDestroy(s, bin)
 		if destroyErr != nil {
 			fmt.Fprintf(c.stderr, "pghac: Terraform destroy failed (the cleanup below removes what is left): %v\n", destroyErr)
@@ -308,7 +298,7 @@ func (c *cli) teardown(s sandboxSite, bin infra.Binary, cfg sandbox.Config) erro
 		return fmt.Errorf("cleanup: %w", err)
 	}
 	// Nothing runs any more: a state saying otherwise would make the next up do nothing.
-	for _, f := range []string{stateFile(s), stateFile(s) + ".backup"} {
+	for _, f := range []string{s.StateFile(), s.StateFile() + ".backup"} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -316,23 +306,23 @@ func (c *cli) teardown(s sandboxSite, bin infra.Binary, cfg sandbox.Config) erro
 	return nil
 }
 
-func (c *cli) terraformDestroy(s sandboxSite, bin infra.Binary) error {
-	varFiles := []string{s.paths}
-	if _, err := os.Stat(s.secrets); err == nil {
-		varFiles = append([]string{s.secrets}, varFiles...)
+func (c *cli) terraformDestroy(s site.Site, bin infra.Binary) error {
+	varFiles := []string{s.Paths()}
+	if _, err := os.Stat(s.Secrets()); err == nil {
+		varFiles = append([]string{s.Secrets()}, varFiles...)
 	}
-	secrets, err := secretValues(varFiles)
+	secrets, err := site.SecretValues(varFiles)
 	if err != nil {
 		return err
 	}
 	if err := writePaths(s); err != nil {
 		return err
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.work, Stdout: prefixWriter{c.stdout, "  "}, Secrets: secrets})
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: prefixWriter{c.stdout, "  "}, Secrets: secrets})
 	if err != nil {
 		return err
 	}
-	if err := w.Stage(s.deploy); err != nil {
+	if err := w.Stage(s.Deploy); err != nil {
 		return err
 	}
 	if err := w.Init(c.ctx); err != nil {
@@ -344,24 +334,24 @@ func (c *cli) terraformDestroy(s sandboxSite, bin infra.Binary) error {
 
 // printProvisionerLogs prints the logs of the provisioners that failed: Terraform hides the
 // output of those that handle secrets.
-func (c *cli) printProvisionerLogs(s sandboxSite, cl *model.Cluster) {
+func (c *cli) printProvisionerLogs(s site.Site, cl *model.Cluster) {
 	objects := []string{cl.Sandbox.Bridge}
 	for _, n := range cl.Nodes {
 		objects = append(objects, n.Name)
 	}
 	for _, o := range objects {
 		for _, a := range []string{sandboxtf.NetUp, sandboxtf.MachineUp} {
-			b, err := os.ReadFile(provisionerLog(s.dir, o, a))
+			b, err := os.ReadFile(s.ProvisionerLog(o, a))
 			if err != nil || strings.HasSuffix(strings.TrimSpace(string(b)), ": done") {
 				continue
 			}
-			fmt.Fprintf(c.stderr, "== %s %s (%s)\n%s\n", a, o, provisionerLog(s.dir, o, a), tail(string(b), 30))
+			fmt.Fprintf(c.stderr, "== %s %s (%s)\n%s\n", a, o, s.ProvisionerLog(o, a), tail(string(b), 30))
 		}
 	}
 }
 
 // printNodeLogs prints the logs of every node that is not healthy.
-func (c *cli) printNodeLogs(cl *model.Cluster, cfg sandbox.Config, st clusterStatus) {
+func (c *cli) printNodeLogs(cl *model.Cluster, cfg sandbox.Config, st health.Report) {
 	for _, n := range cl.Nodes {
 		bad := false
 		for _, p := range st.Problems {

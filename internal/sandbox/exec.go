@@ -98,6 +98,38 @@ func WaitCloudInit(ctx context.Context, cfg Config, name string) (CloudInitStatu
 	}
 }
 
+// CloudInitPhase asks machine name's cloud-init how far it is, for a person watching: a
+// machine that does not answer yet is "booting"; done once cloud-init finished without
+// errors. A failed cloud-init is a *MachineError with the machine's logs.
+func CloudInitPhase(ctx context.Context, cfg Config, name string) (phase string, done bool, err error) {
+	out, _, xerr := Exec(ctx, cfg, name, "cloud-init", "status", "--format", "json")
+	var st CloudInitStatus
+	// cloud-init status exits non-zero on error, and still prints its JSON.
+	if jerr := json.Unmarshal(out, &st); jerr != nil || st.Status == "" {
+		if xerr != nil {
+			return "booting", false, nil
+		}
+		return "cloud-init starting", false, nil
+	}
+	switch st.Status {
+	case "done":
+		if len(st.Errors) == 0 {
+			return "cloud-init done", true, nil
+		}
+	case "error", "disabled":
+	default:
+		return "cloud-init " + st.Status, false, nil
+	}
+	problem := "cloud-init ended with status " + st.Status
+	if len(st.Errors) > 0 {
+		problem += ": " + strings.Join(st.Errors, "; ")
+	}
+	// The logs are wanted even when ctx is what ended the wait.
+	logCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return "", false, &MachineError{Machine: name, Problem: problem, Logs: Logs(logCtx, cfg, name)}
+}
+
 // Logs returns what explains a machine's failure: the tail of
 // /var/log/cloud-init-output.log and, while it runs, the journal of each failed
 // unit. It reads the overlay's upper dir when the machine is down.

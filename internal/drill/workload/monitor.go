@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pghac/pghac/internal/drill"
+	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
 )
 
@@ -282,10 +283,11 @@ func (m *Monitor) cluster(ctx context.Context) (patroni.Cluster, error) {
 	})
 }
 
-// Healthy says whether s shows the cluster whole again: a lock holder that Patroni
-// lists as the running leader, and every other member of names a running replica on
-// the leader's timeline lagging at most maxLag bytes, and with sync one of them the
-// synchronous standby (a switchover needs one). Otherwise it says what is not so.
+// Healthy says whether s shows the cluster whole again, as internal/health judges it: a
+// lock holder that Patroni lists as the leader, and health.Judge finds nothing wrong with the
+// members (each of names a replica that answers, streams from the leader on its timeline
+// within maxLag; with sync one of them the synchronous standby). Otherwise it says the first
+// thing that is not so.
 func Healthy(s drill.LeaderSample, names []string, maxLag int64, sync bool) (bool, string) {
 	if s.Err != "" {
 		return false, "DCS unreachable"
@@ -293,43 +295,16 @@ func Healthy(s drill.LeaderSample, names []string, maxLag int64, sync bool) (boo
 	if s.Leader == "" {
 		return false, "no leader"
 	}
-	by := map[string]drill.MemberSample{}
-	for _, m := range s.Members {
-		by[m.Name] = m
+	members := make([]health.PatroniMember, len(s.Members))
+	for i, m := range s.Members {
+		members[i] = health.PatroniMember{Name: m.Name, Role: m.Role, State: m.State, Timeline: m.Timeline, Lag: m.Lag,
+			Streaming: m.Streaming, Silent: !m.Alive}
 	}
-	l, ok := by[s.Leader]
-	if !ok || l.Role != "leader" || l.State != "running" {
-		return false, fmt.Sprintf("leader %s is not running yet", s.Leader)
+	if !slices.ContainsFunc(members, func(m health.PatroniMember) bool { return m.Name == s.Leader && m.Role == patroni.RoleLeader }) {
+		return false, fmt.Sprintf("the lock holder %s is not Patroni's leader yet", s.Leader)
 	}
-	if !l.Alive {
-		return false, fmt.Sprintf("leader %s does not answer", s.Leader)
-	}
-	for _, n := range names {
-		if n == s.Leader {
-			continue
-		}
-		m, ok := by[n]
-		switch {
-		case !ok:
-			return false, n + " is not a member"
-		case m.Role == "leader":
-			return false, n + " also says it is the leader"
-		case m.State != "running" && m.State != "streaming":
-			return false, fmt.Sprintf("%s is %s", n, m.State)
-		case !m.Alive:
-			return false, n + " does not answer"
-		case !m.Streaming:
-			return false, fmt.Sprintf("%s does not stream from %s", n, s.Leader)
-		case m.Timeline != l.Timeline:
-			return false, fmt.Sprintf("%s is on timeline %d, the leader on %d", n, m.Timeline, l.Timeline)
-		case m.Lag == nil:
-			return false, n + "'s lag is unknown"
-		case *m.Lag > maxLag:
-			return false, fmt.Sprintf("%s lags %d bytes", n, *m.Lag)
-		}
-	}
-	if sync && !slices.ContainsFunc(s.Members, func(m drill.MemberSample) bool { return m.Role == "sync_standby" }) {
-		return false, "no synchronous standby yet"
+	if problems := health.Judge(members, health.Rules{Nodes: names, MaxLag: maxLag, Synchronous: sync}); len(problems) > 0 {
+		return false, problems[0]
 	}
 	return true, ""
 }

@@ -154,16 +154,17 @@ func TestHealthy(t *testing.T) {
 	}{
 		{"dcs down", func(s *drill.LeaderSample) { s.Err = "x" }, "DCS unreachable"},
 		{"no leader", func(s *drill.LeaderSample) { s.Leader = "" }, "no leader"},
-		{"member missing", func(s *drill.LeaderSample) { s.Members = s.Members[:2] }, "c is not a member"},
-		{"old timeline", func(s *drill.LeaderSample) { s.Members[2].Timeline = 1 }, "c is on timeline 1, the leader on 2"},
-		{"lagging", func(s *drill.LeaderSample) { s.Members[2].Lag = lag(4096) }, "c lags 4096 bytes"},
-		{"unknown lag", func(s *drill.LeaderSample) { s.Members[1].Lag = nil }, "b's lag is unknown"},
-		{"stopped", func(s *drill.LeaderSample) { s.Members[1].State = "stopped" }, "b is stopped"},
-		{"leader starting", func(s *drill.LeaderSample) { s.Members[0].State = "starting" }, "leader a is not running yet"},
-		{"leader dead, its key not yet expired", func(s *drill.LeaderSample) { s.Members[0].Alive = false }, "leader a does not answer"},
-		{"replica dead, its key not yet expired", func(s *drill.LeaderSample) { s.Members[2].Alive = false }, "c does not answer"},
+		{"member missing", func(s *drill.LeaderSample) { s.Members = s.Members[:2] }, "c: not a Patroni member yet"},
+		{"old timeline", func(s *drill.LeaderSample) { s.Members[2].Timeline = 1 }, "c: replica is on timeline 1, the leader on 2"},
+		{"lagging", func(s *drill.LeaderSample) { s.Members[2].Lag = lag(4096) }, "c: replica lags 4096 bytes"},
+		{"unknown lag", func(s *drill.LeaderSample) { s.Members[1].Lag = nil }, "b: replica lags unknown"},
+		{"stopped", func(s *drill.LeaderSample) { s.Members[1].State = "stopped" }, "b: replica is stopped, not streaming"},
+		{"leader starting", func(s *drill.LeaderSample) { s.Members[0].State = "starting" }, "a: leader is starting"},
+		{"leader dead, its key not yet expired", func(s *drill.LeaderSample) { s.Members[0].Alive = false }, "a: leader does not answer"},
+		{"replica dead, its key not yet expired", func(s *drill.LeaderSample) { s.Members[2].Alive = false }, "c: replica does not answer"},
 		{"no sync standby", func(s *drill.LeaderSample) { s.Members[1].Role = "replica" }, "no synchronous standby yet"},
-		{"replica not streaming", func(s *drill.LeaderSample) { s.Members[1].Streaming = false }, "b does not stream from a"},
+		{"lock holder not Patroni's leader", func(s *drill.LeaderSample) { s.Leader = "b" }, "the lock holder b is not Patroni's leader yet"},
+		{"replica not streaming", func(s *drill.LeaderSample) { s.Members[1].Streaming = false }, "b: replica is not in the leader's list of streaming replicas"},
 	} {
 		s := whole()
 		tc.break_(&s)

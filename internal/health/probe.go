@@ -1,0 +1,218 @@
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/patroni"
+)
+
+// Report is the whole cluster as `pghac status` reports it.
+type Report struct {
+	Cluster string   `json:"cluster"`
+	Target  string   `json:"target"`
+	Network string   `json:"network,omitempty"`
+	Members []Member `json:"members"`
+	// Healthy: Judge finds nothing wrong, etcd is healthy and every HAProxy routes right and
+	// every backend is ready. Problems says what is not so.
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Member is one node as status reports it.
+type Member struct {
+	Name    string `json:"member"`
+	Address string `json:"address"`
+	// Role and State are Patroni's ("leader", "sync_standby", "replica"; "running",
+	// "streaming", ...); empty when Patroni does not list the member.
+	Role     string `json:"role"`
+	State    string `json:"state"`
+	Timeline int    `json:"timeline,omitempty"`
+	// LagBytes is a replica's replication lag; nil for the leader or when Patroni does not know.
+	LagBytes *int64 `json:"lag_bytes,omitempty"`
+	// Etcd is EtcdHealthy, EtcdNotMember, or what is wrong.
+	Etcd string `json:"etcd"`
+	// HAProxy is HAProxyOK when the node's HAProxy routes the primary port to the leader and
+	// the replica port to the replicas, or what is wrong; empty when not checked.
+	HAProxy string `json:"haproxy"`
+	// Backend is BackendReady when the node's notes API answers /readyz with 200 (both its
+	// database pools work), or what is wrong; empty without a backend block.
+	Backend string `json:"backend,omitempty"`
+}
+
+// What Member's checks say when all is well.
+const (
+	EtcdHealthy   = "healthy"
+	EtcdNotMember = "not a member"
+	HAProxyOK     = "ok"
+	BackendReady  = "ready"
+)
+
+// Prober asks a cluster's nodes over HTTP.
+type Prober struct {
+	cluster *model.Cluster
+	patroni *patroni.Client
+	http    *http.Client
+	// statsPassword opens HAProxy's statistics page; "" skips the HAProxy check.
+	statsPassword string
+	rules         Rules
+}
+
+// NewProber asks cl's nodes at their addresses. statsPassword is HAProxy's statistics
+// password ("" skips the HAProxy check); maxLag is Rules.MaxLag.
+func NewProber(cl *model.Cluster, statsPassword string, maxLag int64) *Prober {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	return &Prober{
+		cluster:       cl,
+		patroni:       &patroni.Client{Endpoints: PatroniEndpoints(cl), HTTP: hc},
+		http:          hc,
+		statsPassword: statsPassword,
+		rules:         ClusterRules(cl, maxLag),
+	}
+}
+
+// ClusterRules are the rules for cl: all its nodes, synchronous as its Patroni block says.
+func ClusterRules(cl *model.Cluster, maxLag int64) Rules {
+	r := Rules{MaxLag: maxLag, Synchronous: cl.Patroni.SynchronousMode}
+	for _, n := range cl.Nodes {
+		r.Nodes = append(r.Nodes, n.Name)
+	}
+	return r
+}
+
+// PatroniEndpoints are the REST APIs of cl's nodes, in node order.
+func PatroniEndpoints(cl *model.Cluster) []patroni.Endpoint {
+	eps := make([]patroni.Endpoint, len(cl.Nodes))
+	for i, n := range cl.Nodes {
+		eps[i] = patroni.Endpoint{Name: n.Name, URL: "http://" + HostPort(n.Address, cl.Patroni.RestAPIPort)}
+	}
+	return eps
+}
+
+// HostPort is addr:port, with brackets for IPv6.
+func HostPort(addr netip.Addr, port int) string {
+	return netip.AddrPortFrom(addr, uint16(port)).String()
+}
+
+// Observe asks every node and judges the cluster.
+func (p *Prober) Observe(ctx context.Context) Report {
+	cl := p.cluster
+	rep := Report{Cluster: cl.Name, Target: string(cl.Target)}
+	if cl.Sandbox != nil {
+		rep.Network = cl.Sandbox.CIDR.String()
+	}
+	pc, perr := p.patroni.Cluster(ctx)
+	var streams patroni.Status
+	if l, ok := pc.Leader(); ok {
+		streams, _ = p.patroni.Status(ctx, l.Name) // none streams when the leader does not say
+	}
+	for _, n := range cl.Nodes {
+		ms := Member{Name: n.Name, Address: n.Address.String()}
+		if m, ok := pc.Member(n.Name); ok {
+			ms.Role, ms.State, ms.Timeline = m.Role, m.State, m.Timeline
+			if !m.IsLeader() {
+				ms.LagBytes = m.Lag
+				// Patroni before 3.0.4 says "running" for a replica whatever its WAL source.
+				if ms.State == "running" && streams.Streams(m.Name) {
+					ms.State = "streaming"
+				}
+			}
+		}
+		ms.Etcd = p.etcd(ctx, n)
+		rep.Members = append(rep.Members, ms)
+	}
+	if perr != nil {
+		rep.Problems = append(rep.Problems, "no Patroni answers: "+strings.TrimPrefix(perr.Error(), "no Patroni member answered GET /cluster: "))
+	}
+	rep.Problems = append(rep.Problems, Judge(FromPatroni(pc, streams), p.rules)...)
+	for _, m := range rep.Members {
+		if m.Etcd != EtcdHealthy && m.Etcd != EtcdNotMember {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: etcd %s", m.Name, m.Etcd))
+		}
+	}
+	if p.statsPassword != "" {
+		for i, n := range cl.Nodes {
+			primary, replicas, err := p.haproxyUp(ctx, n)
+			rep.Members[i].HAProxy = haproxyVerdict(primary, replicas, err, rep.Members)
+		}
+	}
+	if cl.Backend != nil {
+		for i, n := range cl.Nodes {
+			rep.Members[i].Backend = p.backend(ctx, n)
+		}
+	}
+	for _, m := range rep.Members {
+		if m.HAProxy != "" && m.HAProxy != HAProxyOK {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: HAProxy %s", m.Name, m.HAProxy))
+		}
+		if m.Backend != "" && m.Backend != BackendReady {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: backend %s", m.Name, m.Backend))
+		}
+	}
+	rep.Healthy = len(rep.Problems) == 0
+	return rep
+}
+
+func (p *Prober) get(ctx context.Context, url string, auth bool) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if auth {
+		req.SetBasicAuth(model.StatsUser, p.statsPassword)
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return b, resp.StatusCode, err
+}
+
+// etcd returns EtcdHealthy, EtcdNotMember or what is wrong with node n's etcd member.
+func (p *Prober) etcd(ctx context.Context, n model.Node) string {
+	if !n.EtcdMember {
+		return EtcdNotMember
+	}
+	b, code, err := p.get(ctx, "http://"+HostPort(n.Address, p.cluster.Etcd.ClientPort)+"/health", false)
+	if err != nil {
+		return "unreachable"
+	}
+	var h struct {
+		Health string `json:"health"`
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal(b, &h) != nil || code != http.StatusOK || h.Health != "true" {
+		if h.Reason != "" {
+			return "unhealthy: " + h.Reason
+		}
+		return "unhealthy"
+	}
+	return EtcdHealthy
+}
+
+// backend asks node n's notes API whether both its database pools work.
+func (p *Prober) backend(ctx context.Context, n model.Node) string {
+	body, code, err := p.get(ctx, "http://"+HostPort(n.Address, p.cluster.Backend.Port)+"/readyz", false)
+	switch {
+	case err != nil:
+		return "unreachable"
+	case code == http.StatusOK:
+		return BackendReady
+	}
+	var e struct {
+		Detail string `json:"detail"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Detail != "" {
+		return "not ready: " + e.Detail
+	}
+	return fmt.Sprintf("not ready (HTTP %d)", code)
+}

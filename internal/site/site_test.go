@@ -1,0 +1,102 @@
+package site
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pghac/pghac/compiler/model"
+)
+
+func TestLayout(t *testing.T) {
+	s := New("conf/cluster.hcl", "out", "", model.TargetYandex)
+	for got, want := range map[string]string{
+		s.Deploy: "out/yandex", s.State: "conf/.pghac", s.Dir: "conf/.pghac/yandex",
+		s.Work(): "conf/.pghac/yandex/terraform", s.Offline(): "conf/.pghac/yandex/offline",
+		s.Secrets(): "conf/.pghac/yandex/secrets.tfvars", s.StateFile(): "conf/.pghac/yandex/terraform/terraform.tfstate",
+	} {
+		if got != want {
+			t.Errorf("path %q, want %q", got, want)
+		}
+	}
+	if s := New("cluster.hcl", "deploy", "/var/state", model.TargetYandex); s.Dir != "/var/state/yandex" {
+		t.Errorf("--state-dir: Dir %q", s.Dir)
+	}
+	sb, err := Sandbox("cluster.hcl", "deploy", "", "/cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !filepath.IsAbs(sb.File) || !filepath.IsAbs(sb.Deploy) || !filepath.IsAbs(sb.Dir) || sb.CacheDir != "/cache" {
+		t.Errorf("sandbox site not absolute: %+v", sb)
+	}
+	if got := sb.ProvisionerLog("node0", "machine-up"); got != filepath.Join(sb.Dir, "provisioners", "node0.machine-up.log") {
+		t.Errorf("provisioner log %q", got)
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	dir := t.TempDir()
+	s := New(filepath.Join(dir, "cluster.hcl"), dir, "", model.TargetSandbox)
+	secrets := []model.Secret{model.SecretSuperuserPassword, model.SecretStatsPassword}
+	if s.HasSecrets() {
+		t.Fatal("secrets before any were written")
+	}
+	if err := s.WriteSecrets(secrets, false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(s.Secrets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(s.Secrets()); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode())
+	}
+	if ig, err := os.ReadFile(filepath.Join(s.State, ".gitignore")); err != nil || !strings.Contains(string(ig), "\n*\n") {
+		t.Errorf(".gitignore %q, %v", ig, err)
+	}
+	if err := s.WriteSecrets(secrets, false); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("second write without replace: %v, want ErrExist", err)
+	}
+	vals, err := s.ReadSecrets()
+	if err != nil || len(vals) != 2 || !regexp.MustCompile(`^[A-Za-z0-9]{40}$`).MatchString(vals[string(model.SecretStatsPassword)]) {
+		t.Fatalf("read back %d values, %v", len(vals), err)
+	}
+
+	// A newer pghac needs one more: added, the others kept byte for byte.
+	added, err := s.AddMissingSecrets(append(secrets, model.SecretBackendPassword))
+	if err != nil || len(added) != 1 || added[0] != string(model.SecretBackendPassword) {
+		t.Fatalf("added %v, %v", added, err)
+	}
+	after, _ := os.ReadFile(s.Secrets())
+	if !bytes.HasPrefix(after, b) || !regexp.MustCompile(`\n`+string(model.SecretBackendPassword)+` = "[A-Za-z0-9]{40}"\n$`).Match(after) {
+		t.Errorf("after adding:\n%s", after)
+	}
+	if added, err := s.AddMissingSecrets(secrets); err != nil || added != nil {
+		t.Errorf("nothing missing: added %v, %v", added, err)
+	}
+	got, err := SecretValues([]string{s.Secrets()})
+	if err != nil || len(got) != 3 {
+		t.Errorf("SecretValues: %d values, %v", len(got), err)
+	}
+}
+
+func TestRandomSecret(t *testing.T) {
+	// 248 and above are rejected (62*4 = 248), the rest map modulo 62.
+	src := bytes.NewReader(append(bytes.Repeat([]byte{255, 248, 0, 61, 62, 247}, 40), make([]byte, 80)...))
+	got, err := randomSecret(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Repeat("A9A9", 10)
+	if got != want {
+		t.Errorf("randomSecret = %q, want %q", got, want)
+	}
+	if _, err := randomSecret(bytes.NewReader(nil)); err == nil {
+		t.Error("randomSecret without randomness succeeded")
+	}
+}
