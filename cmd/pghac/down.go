@@ -30,16 +30,11 @@ success. No confirmation is asked: the sandbox is local and disposable.`,
 }
 
 func (c *cli) down(s site.Site, terraform string) int {
-	bin, ok := c.findTerraform("down", terraform)
-	if !ok {
-		return exitRuntime
-	}
-	cl, code, ok := c.buildSandbox("down", s)
+	sb, code, ok := c.sandbox("down", s, terraform)
 	if !ok {
 		return code
 	}
-	cfg := sandboxConfig(s, cl, prefixWriter{c.stdout, "  "})
-	if err := c.teardown(s, bin, cfg); err != nil {
+	if err := c.teardown(sb); err != nil {
 		if c.ctx.Err() != nil {
 			fmt.Fprintf(c.stderr, "pghac down: interrupted; run it again to finish\n")
 			return exitRuntime

@@ -3,14 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/fakeyandex"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
 )
 
@@ -41,10 +40,6 @@ const offlineBanner = `*** OFFLINE PLAN: made against the Yandex provider's sche
 *** compute. It shows what the configuration asks for; it was not checked against the cloud
 *** and it cannot be applied.`
 
-// fakeSecret is the value every sensitive variable gets offline: it passes the secrets'
-// validation and is obviously not a real password.
-const fakeSecret = "OfflinePlanFakeSecretNotARealValue0000"
-
 // planOffline plans the generated tree against the offline provider in a fresh working
 // directory of its own (.pghac/<target>/offline/): never one that has real state or real
 // provider hashes in its lock file.
@@ -57,41 +52,22 @@ func (c *cli) planOffline(s site.Site, bin infra.Binary, cl *model.Cluster) int 
 	if err != nil {
 		return fail(err)
 	}
-	if err := s.MakeStateDir(); err != nil {
-		return fail(err)
-	}
-	work := filepath.Join(s.Offline(), "terraform")
-	if err := os.RemoveAll(work); err != nil {
-		return fail(err)
-	}
-	provider := filepath.Join(s.Offline(), "provider")
-	if err := os.MkdirAll(provider, 0o700); err != nil {
-		return fail(err)
-	}
-	wrapper := filepath.Join(provider, "terraform-provider-yandex.sh")
-	if err := os.WriteFile(wrapper, fakeyandex.ShellWrapper(exe, providerCommand.name), 0o700); err != nil {
-		return fail(err)
-	}
-	cfg, err := fakeyandex.WriteMirror(provider, wrapper)
+	o, err := provision.PrepareOffline(s, exe, providerCommand.name)
 	if err != nil {
 		return fail(err)
 	}
-	varFile := filepath.Join(s.Offline(), "fake.tfvars")
-	if err := writeFakeVars(varFile, s.Deploy); err != nil {
-		return fail(err)
-	}
 	env := c.environ()
-	for k, v := range fakeyandex.TerraformEnv(cfg) {
+	for k, v := range o.Env {
 		env = append(env, k+"="+v) // later entries win
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: work, Env: env, LocalState: true})
+	w, err := infra.Open(infra.Options{Binary: bin, Dir: o.Work, Env: env, LocalState: true})
 	if err != nil {
 		return fail(err)
 	}
 	color := c.stdoutColor()
 	fmt.Fprintln(c.stdout, ansi(color, "1;33", offlineBanner))
 	fmt.Fprintln(c.stdout)
-	p, code, ok := c.runPlan("plan", w, s, true, infra.PlanOptions{VarFiles: []string{varFile}, Fingerprint: "offline"})
+	p, code, ok := c.runPlan("plan", w, s, true, infra.PlanOptions{VarFiles: []string{o.VarFile}, Fingerprint: "offline"})
 	if !ok {
 		return code
 	}
@@ -103,26 +79,4 @@ func (c *cli) planOffline(s site.Site, bin infra.Binary, cl *model.Cluster) int 
 	fmt.Fprintln(c.stdout)
 	fmt.Fprintln(c.stdout, ansi(color, "1;33", offlineBanner))
 	return exitOK
-}
-
-// writeFakeVars writes a var file giving every required variable of the module in dir a fake
-// value.
-func writeFakeVars(path, dir string) error {
-	vars, err := infra.Variables(dir)
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	b.WriteString("# Fake values for an offline plan (pghac plan --offline). Nothing here is real.\n")
-	for _, v := range vars {
-		if !v.Required {
-			continue
-		}
-		val := "offline-fake-" + strings.ReplaceAll(v.Name, "_", "-")
-		if v.Sensitive {
-			val = fakeSecret
-		}
-		fmt.Fprintf(&b, "%s = %q\n", v.Name, val)
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
 )
 
@@ -106,21 +107,16 @@ func (c *cli) terraformFailed(cmd string, err error) int {
 // varFiles is the secrets file when it exists, then the --var-file files. Without either,
 // Terraform could only fail asking for the secrets, so varFiles says how to provide them.
 func (c *cli) varFiles(cmd string, s site.Site, extra []string) ([]string, bool) {
-	var files []string
-	if s.HasSecrets() {
-		files = append(files, s.Secrets())
-	} else if len(extra) == 0 {
-		fmt.Fprintf(c.stderr, "pghac %s: no secrets: %s does not exist and no --var-file was given\n", cmd, s.Secrets())
-		fmt.Fprintf(c.stderr, "Run `pghac secrets init` to generate them, or pass a var file with them (and cloud_id, folder_id) with --var-file.\n")
+	files, err := provision.VarFiles(s, extra)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		var noSecrets *provision.NoSecretsError
+		if errors.As(err, &noSecrets) {
+			fmt.Fprintf(c.stderr, "Run `pghac secrets init` to generate them, or pass a var file with them (and cloud_id, folder_id) with --var-file.\n")
+		}
 		return nil, false
 	}
-	for _, f := range extra {
-		if _, err := os.Stat(f); err != nil {
-			fmt.Fprintf(c.stderr, "pghac %s: --var-file: %v\n", cmd, err)
-			return nil, false
-		}
-	}
-	return append(files, extra...), true
+	return files, true
 }
 
 // dbNodes returns the names of the cluster's database nodes, compiling the cluster file

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
-	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/sandbox"
 	"github.com/pghac/pghac/internal/site"
 )
@@ -65,15 +64,11 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
 		return exitRuntime
 	}
-	bin, ok := c.findTerraform("up", terraform)
-	if !ok {
-		return exitRuntime
-	}
-	cl, code, ok := c.buildSandbox("up", s)
+	sb, code, ok := c.sandbox("up", s, terraform)
 	if !ok {
 		return code
 	}
-	cfg := sandboxConfig(s, cl, prefixWriter{c.stdout, "  "})
+	cl, cfg := sb.Cluster, sb.Config
 	if err := sandbox.Preflight(cfg); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(c.stderr, "pghac up: %s\n", line)
@@ -83,10 +78,10 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	if code, ok := c.ensureSandboxSecrets(s, cl.Secrets()); !ok {
 		return code
 	}
-	if err := writePaths(s); err != nil {
+	if err := sb.Prepare(); err != nil {
 		return fail(err)
 	}
-	if err := c.resetIfStale(s, bin, cl, cfg); err != nil {
+	if err := c.resetIfStale(sb); err != nil {
 		return fail(err)
 	}
 	fmt.Fprintf(c.stdout, "Machine image (Debian 12 with %s):\n", strings.Join(cl.OS.Packages, ", "))
@@ -94,13 +89,11 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		return fail(fmt.Errorf("machine image: %w", err))
 	}
 
-	varFiles := []string{s.Secrets(), s.Paths()}
 	if cl.Backend != nil {
 		a, err := backendArtifact(s, cfg, backendBin)
 		if err != nil {
 			return fail(err)
 		}
-		varFiles = append(varFiles, s.BackendVars())
 		serveCtx, stopServing := context.WithCancel(c.ctx)
 		defer stopServing()
 		go func() {
@@ -109,28 +102,25 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 			}
 		}()
 	}
-	secrets, err := site.SecretValues(varFiles)
-	if err != nil {
-		return fail(err)
-	}
+	varFiles := sb.VarFiles(cl.Backend != nil)
 	fp, err := s.Fingerprint()
 	if err != nil {
 		return fail(err)
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: prefixWriter{c.stdout, "  "}, Secrets: secrets})
+	w, err := sb.Open(varFiles)
 	if err != nil {
 		return fail(err)
 	}
 	p, code, ok := c.runPlan("up", w, s, false, infra.PlanOptions{VarFiles: varFiles, Fingerprint: fp})
 	if !ok {
-		c.printProvisionerLogs(s, cl)
+		c.printProvisionerLogs(sb)
 		return code
 	}
 	if p.Info.HasChanges {
-		printSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", bin.Name), p, nil, c.stdoutColor())
+		printSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, nil, c.stdoutColor())
 		if err := w.Apply(c.ctx, fp); err != nil {
 			code := c.terraformFailed("up", err)
-			c.printProvisionerLogs(s, cl)
+			c.printProvisionerLogs(sb)
 			if c.ctx.Err() != nil {
 				fmt.Fprintf(c.stderr, "`pghac down` removes whatever was started.\n")
 			}
@@ -163,13 +153,35 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		}
 		printStatus(c.stdout, st)
 		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
-		c.printNodeLogs(cl, cfg, st)
+		c.printNodeLogs(sb, st)
 		return exitRuntime
 	}
 	printStatus(c.stdout, st)
 	fmt.Fprintf(c.stdout, "\nUp in %s. Connect with: eval \"$(pghac env)\"; psql   (pghac status shows the cluster; pghac down removes it)\n",
 		time.Since(start).Round(time.Second))
 	return exitOK
+}
+
+// sandbox finds Terraform, builds the cluster for the sandbox and returns what runs it.
+func (c *cli) sandbox(cmd string, s site.Site, terraform string) (*provision.Sandbox, int, bool) {
+	bin, ok := c.findTerraform(cmd, terraform)
+	if !ok {
+		return nil, exitRuntime, false
+	}
+	cl, code, ok := c.buildSandbox(cmd, s)
+	if !ok {
+		return nil, code, false
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		return nil, exitRuntime, false
+	}
+	out := prefixWriter{c.stdout, "  "}
+	return &provision.Sandbox{Site: s, Cluster: cl, Config: sandboxConfig(s, cl, out), Binary: bin, Exe: exe, Stdout: out}, exitOK, true
 }
 
 // buildSandbox compiles the cluster for the sandbox and writes deploy/sandbox/ when it changed.
@@ -221,19 +233,6 @@ func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bo
 	return exitOK, true
 }
 
-// writePaths writes the sandbox module's non-secret variables, with this pghac binary as
-// the one its provisioners run.
-func writePaths(s site.Site) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	if exe, err = filepath.EvalSymlinks(exe); err != nil {
-		return err
-	}
-	return s.WritePaths(exe)
-}
-
 // backendArtifact finds the backend binary the machines download and writes the var file
 // that tells their user-data where it is and what its checksum is.
 func backendArtifact(s site.Site, cfg sandbox.Config, flag string) (*sandbox.Artifact, error) {
@@ -257,102 +256,35 @@ func backendArtifact(s site.Site, cfg sandbox.Config, flag string) (*sandbox.Art
 	return a, s.WriteBackendVars(a.URL, a.SHA256)
 }
 
-// resetIfStale removes a sandbox whose Terraform state says machines run that do not (the
-// host rebooted, or someone killed them): Terraform would see nothing to do.
-func (c *cli) resetIfStale(s site.Site, bin infra.Binary, cl *model.Cluster, cfg sandbox.Config) error {
-	if _, err := os.Stat(s.StateFile()); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	ms, err := sandbox.Machines(cfg)
-	if err != nil {
+// resetIfStale removes a sandbox whose Terraform state says machines run that do not.
+func (c *cli) resetIfStale(sb *provision.Sandbox) error {
+	missing, err := sb.Stale()
+	if err != nil || len(missing) == 0 {
 		return err
-	}
-	running := map[string]bool{}
-	for _, m := range ms {
-		running[m.Name] = m.Running()
-	}
-	var missing []string
-	for _, n := range cl.Nodes {
-		if !running[n.Name] {
-			missing = append(missing, n.Name)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
 	}
 	fmt.Fprintf(c.stdout, "Terraform's state has machines that do not run (%s): removing the sandbox first.\n", strings.Join(missing, ", "))
-	return c.teardown(s, bin, cfg)
+	return c.teardown(sb)
 }
 
-// teardown destroys what Terraform's state holds, then removes whatever is left (an
-// interrupted run may have started more than the state knows), and forgets the state.
-func (c *cli) teardown(s site.Site, bin infra.Binary, cfg sandbox.Config) error {
-	var destroyErr error
-	if _, err := os.Stat(s.StateFile()); err == nil {
-		destroyErr = c.terraformDestroy(s, bin)
-		if destroyErr != nil {
-			fmt.Fprintf(c.stderr, "pghac: Terraform destroy failed (the cleanup below removes what is left): %v\n", destroyErr)
-		}
+// teardown removes the sandbox, saying so when Terraform's destroy failed on the way.
+func (c *cli) teardown(sb *provision.Sandbox) error {
+	destroyErr, err := sb.Teardown(c.ctx)
+	if destroyErr != nil {
+		fmt.Fprintf(c.stderr, "pghac: Terraform destroy failed (the cleanup below removes what is left): %v\n", destroyErr)
 	}
-	if err := sandbox.Cleanup(c.ctx, cfg); err != nil {
-		return fmt.Errorf("cleanup: %w", err)
-	}
-	// Nothing runs any more: a state saying otherwise would make the next up do nothing.
-	for _, f := range []string{s.StateFile(), s.StateFile() + ".backup"} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *cli) terraformDestroy(s site.Site, bin infra.Binary) error {
-	varFiles := []string{s.Paths()}
-	if _, err := os.Stat(s.Secrets()); err == nil {
-		varFiles = append([]string{s.Secrets()}, varFiles...)
-	}
-	secrets, err := site.SecretValues(varFiles)
-	if err != nil {
-		return err
-	}
-	if err := writePaths(s); err != nil {
-		return err
-	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: prefixWriter{c.stdout, "  "}, Secrets: secrets})
-	if err != nil {
-		return err
-	}
-	if err := w.Stage(s.Deploy); err != nil {
-		return err
-	}
-	if err := w.Init(c.ctx); err != nil {
-		return err
-	}
-	_, err = w.Destroy(c.ctx, varFiles)
 	return err
 }
 
-// printProvisionerLogs prints the logs of the provisioners that failed: Terraform hides the
-// output of those that handle secrets.
-func (c *cli) printProvisionerLogs(s site.Site, cl *model.Cluster) {
-	objects := []string{cl.Sandbox.Bridge}
-	for _, n := range cl.Nodes {
-		objects = append(objects, n.Name)
-	}
-	for _, o := range objects {
-		for _, a := range []string{sandboxtf.NetUp, sandboxtf.MachineUp} {
-			b, err := os.ReadFile(s.ProvisionerLog(o, a))
-			if err != nil || strings.HasSuffix(strings.TrimSpace(string(b)), ": done") {
-				continue
-			}
-			fmt.Fprintf(c.stderr, "== %s %s (%s)\n%s\n", a, o, s.ProvisionerLog(o, a), tail(string(b), 30))
-		}
+// printProvisionerLogs prints the logs of the provisioners that failed.
+func (c *cli) printProvisionerLogs(sb *provision.Sandbox) {
+	for _, l := range sb.FailedProvisioners() {
+		fmt.Fprintf(c.stderr, "== %s\n%s\n", l.Title, provision.Tail(l.Text, 30))
 	}
 }
 
 // printNodeLogs prints the logs of every node that is not healthy.
-func (c *cli) printNodeLogs(cl *model.Cluster, cfg sandbox.Config, st health.Report) {
-	for _, n := range cl.Nodes {
+func (c *cli) printNodeLogs(sb *provision.Sandbox, st health.Report) {
+	for _, n := range sb.Cluster.Nodes {
 		bad := false
 		for _, p := range st.Problems {
 			bad = bad || strings.HasPrefix(p, n.Name+":")
@@ -361,27 +293,8 @@ func (c *cli) printNodeLogs(cl *model.Cluster, cfg sandbox.Config, st health.Rep
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		logs := sandbox.Logs(ctx, cfg, n.Name)
-		for _, unit := range []string{"etcd", "patroni", "pgbouncer", "haproxy"} {
-			out, _, _ := sandbox.Exec(ctx, cfg, n.Name, "journalctl", "-u", unit, "-n", "15", "--no-pager", "-o", "short-monotonic")
-			logs += fmt.Sprintf("== %s (journal, last 15 lines)\n%s", unit, indent(string(out)))
-		}
+		logs := sb.NodeLogs(ctx, n.Name)
 		cancel()
 		fmt.Fprintf(c.stderr, "\n==== node %s\n%s\n", n.Name, strings.TrimRight(logs, "\n"))
 	}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return indent(strings.Join(lines, "\n"))
-}
-
-func indent(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
 }

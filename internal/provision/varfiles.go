@@ -1,0 +1,33 @@
+package provision
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/pghac/pghac/internal/site"
+)
+
+// NoSecretsError is a run that would have no secrets: Terraform could only fail asking for
+// them.
+type NoSecretsError struct{ Path string }
+
+func (e *NoSecretsError) Error() string {
+	return fmt.Sprintf("no secrets: %s does not exist and no --var-file was given", e.Path)
+}
+
+// VarFiles is the site's secrets file when it exists, then the extra var files, each of which
+// must exist. Without either it is a *NoSecretsError.
+func VarFiles(s site.Site, extra []string) ([]string, error) {
+	var files []string
+	if s.HasSecrets() {
+		files = append(files, s.Secrets())
+	} else if len(extra) == 0 {
+		return nil, &NoSecretsError{Path: s.Secrets()}
+	}
+	for _, f := range extra {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("--var-file: %w", err)
+		}
+	}
+	return append(files, extra...), nil
+}
