@@ -141,25 +141,6 @@ func nodeNames(cl *model.Cluster) []string {
 	return names
 }
 
-// dbNode reports which database node a change concerns: a VM or disk named (or keyed) after a
-// node. With nodes nil, every VM and disk counts.
-func dbNode(ch infra.Change, nodes []string) (string, bool) {
-	switch ch.Type {
-	case "yandex_compute_instance", "yandex_compute_disk":
-	default:
-		return "", false
-	}
-	if nodes == nil {
-		return "(" + ch.Address + ")", true
-	}
-	for _, n := range nodes {
-		if ch.Name == n || ch.Key == n {
-			return n, true
-		}
-	}
-	return "", false
-}
-
 // ansi wraps s in an SGR sequence when on.
 func ansi(on bool, code, s string) string {
 	if !on {
@@ -210,13 +191,8 @@ func printSummary(w io.Writer, title string, p *infra.Plan, nodes []string, colo
 	if len(s.Outputs) > 0 {
 		fmt.Fprint(w, wrapList("  outputs that change: ", s.Outputs, 100))
 	}
-	var lost []string
-	for _, ch := range s.Changes {
-		if node, ok := dbNode(ch, nodes); ok && ch.Destructive() {
-			lost = append(lost, node)
-		}
-	}
-	if len(lost) == 0 {
+	losses := provision.DataLosses(p, nodes)
+	if len(losses) == 0 {
 		return 0
 	}
 	loud := func(format string, args ...any) {
@@ -224,26 +200,26 @@ func printSummary(w io.Writer, title string, p *infra.Plan, nodes []string, colo
 	}
 	fmt.Fprintln(w)
 	if p.Info.Destroy {
-		loud("WARNING: this plan DESTROYS the database VMs %s, and the data on them.", strings.Join(lost, ", "))
-		return len(lost)
-	}
-	for _, ch := range s.Changes {
-		node, ok := dbNode(ch, nodes)
-		if !ok || !ch.Destructive() {
-			continue
+		lost := make([]string, len(losses))
+		for i, l := range losses {
+			lost[i] = l.Node
 		}
-		if ch.Action == infra.ActionReplace {
-			loud("WARNING: this plan REPLACES database VM %s (%s).", node, ch.Address)
+		loud("WARNING: this plan DESTROYS the database VMs %s, and the data on them.", strings.Join(lost, ", "))
+		return len(losses)
+	}
+	for _, l := range losses {
+		if ch := l.Change; ch.Action == infra.ActionReplace {
+			loud("WARNING: this plan REPLACES database VM %s (%s).", l.Node, ch.Address)
 			loud("Its disk and the PostgreSQL data on it are lost; the new, empty VM rejoins the cluster")
 			loud("and copies the data from the primary, and until then the cluster runs one node short.")
 			if len(ch.ReplacePaths) > 0 {
 				loud("The replacement is forced by a change to: %s", strings.Join(ch.ReplacePaths, ", "))
 			}
 		} else {
-			loud("WARNING: this plan DESTROYS database VM %s (%s) and the PostgreSQL data on it.", node, ch.Address)
+			loud("WARNING: this plan DESTROYS database VM %s (%s) and the PostgreSQL data on it.", l.Node, ch.Address)
 		}
 	}
-	return len(lost)
+	return len(losses)
 }
 
 // wrapList writes items after prefix, comma-separated, wrapped at width with continuation

@@ -1,0 +1,44 @@
+package provision
+
+import "github.com/pghac/pghac/infra"
+
+// DataLoss is a planned change that loses a database node's data: its VM or disk replaced or
+// destroyed. Nothing destroys data silently: the CLI names each at the top of its summary and
+// asks before applying.
+type DataLoss struct {
+	// Node is the database node, or "(ADDRESS)" when the cluster's nodes are not known.
+	Node   string
+	Change infra.Change
+}
+
+// DataLosses lists the changes of p that lose a database node's data. nodes are the names of
+// the cluster's database nodes; nil counts every VM and disk as one (the cluster file does not
+// compile, so better safe).
+func DataLosses(p *infra.Plan, nodes []string) []DataLoss {
+	var out []DataLoss
+	for _, ch := range p.Summary.Changes {
+		if node, ok := dbNode(ch, nodes); ok && ch.Destructive() {
+			out = append(out, DataLoss{Node: node, Change: ch})
+		}
+	}
+	return out
+}
+
+// dbNode reports which database node a change concerns: a VM or disk named (or keyed) after a
+// node. With nodes nil, every VM and disk counts.
+func dbNode(ch infra.Change, nodes []string) (string, bool) {
+	switch ch.Type {
+	case "yandex_compute_instance", "yandex_compute_disk":
+	default:
+		return "", false
+	}
+	if nodes == nil {
+		return "(" + ch.Address + ")", true
+	}
+	for _, n := range nodes {
+		if ch.Name == n || ch.Key == n {
+			return n, true
+		}
+	}
+	return "", false
+}

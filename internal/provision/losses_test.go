@@ -1,0 +1,32 @@
+package provision
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pghac/pghac/infra"
+)
+
+func TestDataLosses(t *testing.T) {
+	vm := func(key string, a infra.Action) infra.Change {
+		return infra.Change{Address: `yandex_compute_instance.node["` + key + `"]`, Type: "yandex_compute_instance", Name: "node", Key: key, Action: a}
+	}
+	p := &infra.Plan{Summary: infra.Summary{Changes: []infra.Change{
+		vm("node0", infra.ActionReplace),
+		vm("node1", infra.ActionUpdate), // in place: the data stays
+		vm("node2", infra.ActionDelete),
+		{Address: "yandex_compute_instance.loadgen", Type: "yandex_compute_instance", Name: "loadgen", Action: infra.ActionDelete},
+		{Address: "yandex_vpc_subnet.a", Type: "yandex_vpc_subnet", Name: "a", Action: infra.ActionDelete},
+	}}}
+	got := DataLosses(p, []string{"node0", "node1", "node2"})
+	want := []DataLoss{{Node: "node0", Change: p.Summary.Changes[0]}, {Node: "node2", Change: p.Summary.Changes[2]}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("losses (-want +got):\n%s", diff)
+	}
+	// Nodes unknown: every destroyed VM counts, the load generator too.
+	got = DataLosses(p, nil)
+	if len(got) != 3 || got[2].Node != "(yandex_compute_instance.loadgen)" {
+		t.Errorf("with nodes unknown: %+v", got)
+	}
+}
