@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/health"
@@ -83,7 +84,10 @@ func (c *cli) env(s site.Site, role string) int {
 		fmt.Fprintf(c.stderr, "pghac env: %v\n", err)
 		return exitRuntime
 	}
-	printEnv(c.stdout, cl, s.Pgpass(), user, database)
+	if err := printEnv(c.stdout, cl, s.Pgpass(), user, database); err != nil {
+		fmt.Fprintf(c.stderr, "pghac env: %v\n", err)
+		return exitRuntime
+	}
 	return exitOK
 }
 
@@ -101,8 +105,9 @@ func roleDatabase(cl *model.Cluster, role string) (string, bool) {
 	return model.SuperuserName, true
 }
 
-// printEnv writes the connection settings as shell assignments.
-func printEnv(w io.Writer, cl *model.Cluster, pgpass, user, database string) {
+// printEnv writes the connection settings as shell assignments, quoted for a POSIX shell
+// where they need it.
+func printEnv(w io.Writer, cl *model.Cluster, pgpass, user, database string) error {
 	hosts := make([]string, len(cl.Nodes))
 	ports := make([]string, len(cl.Nodes))
 	for i, n := range cl.Nodes {
@@ -131,14 +136,11 @@ func printEnv(w io.Writer, cl *model.Cluster, pgpass, user, database string) {
 		{"PGHAC_PRIMARY_URL", url(cl.HAProxy.PrimaryPort, "connect_timeout=3&target_session_attrs=read-write")},
 		{"PGHAC_REPLICAS_URL", url(cl.HAProxy.ReplicaPort, "connect_timeout=3&target_session_attrs=read-only")},
 	} {
-		fmt.Fprintf(w, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+		q, err := syntax.Quote(kv[1], syntax.LangPOSIX)
+		if err != nil { // a NUL byte, which no shell variable can hold
+			return fmt.Errorf("%s: %w", kv[0], err)
+		}
+		fmt.Fprintf(w, "export %s=%s\n", kv[0], q)
 	}
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,.:/_-=@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return nil
 }
