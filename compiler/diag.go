@@ -6,7 +6,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// diags collects the diagnostics of one compilation.
+// diags collects the diagnostics of one compilation. Its methods in messages.go are the
+// diagnostics the compiler reports; errorf and warnf are what they are built on.
 type diags struct{ hcl.Diagnostics }
 
 func (d *diags) errorf(rng hcl.Range, summary, detail string, args ...any) {
@@ -34,3 +35,16 @@ func (d *diags) add(sev hcl.DiagnosticSeverity, rng hcl.Range, summary, detail s
 
 // at formats a range the way Detail texts cite "the first" of a duplicate: file:line.
 func at(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
+
+// firstSeen remembers where each name of a kind of block was declared first, so that a
+// duplicate is reported at the second site and cites the first.
+type firstSeen map[string]hcl.Range
+
+// again reports whether name was declared before, and where; if it was not, rng becomes its
+// first declaration.
+func (s firstSeen) again(name string, rng hcl.Range) (first hcl.Range, dup bool) {
+	if first, dup = s[name]; !dup {
+		s[name] = rng
+	}
+	return first, dup
+}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/schema"
 )
@@ -19,18 +17,16 @@ import (
 // compileLoadTests resolves the load_test blocks. A load test fires at a node's backend, so it
 // needs the backend block and a node to aim at.
 func compileLoadTests(d *diags, sc *schema.Cluster, c *model.Cluster) []model.LoadTest {
-	seen := map[string]hcl.Range{}
+	seen := firstSeen{}
 	var out []model.LoadTest
 	for _, lt := range sc.LoadTests {
-		if first, dup := seen[lt.Name]; dup {
-			d.errorf(lt.NameRange, "Duplicate load test", "A load_test named %q was already declared at %s.", lt.Name, at(first))
+		if first, dup := seen.again(lt.Name, lt.NameRange); dup {
+			d.duplicateLoadTest(lt.NameRange, first, lt.Name)
 			continue
 		}
-		seen[lt.Name] = lt.NameRange
 		checkName(d, "load test", lt.Name, lt.NameRange)
 		if c.Backend == nil {
-			d.errorf(lt.DefRange, "Load test without a backend",
-				"A load test fires HTTP requests at the notes backend; add a backend block, or remove this load_test.")
+			d.loadTestWithoutBackend(lt.DefRange)
 		}
 		m := model.LoadTest{
 			Name:      lt.Name,
@@ -41,7 +37,7 @@ func compileLoadTests(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Lo
 		}
 		dur, err := scheduleDuration(lt.Schedule)
 		if err != nil {
-			d.errorf(lt.ScheduleRange, "Invalid schedule", "%s. A schedule is Yandex Tank's: line(from, to, duration), const(rps, duration) and step(from, to, step, duration) one after another, like \"line(10, 500, 2m) const(500, 5m)\".", err)
+			d.invalidSchedule(lt.ScheduleRange, err)
 		}
 		m.Duration = dur
 
@@ -50,15 +46,15 @@ func compileLoadTests(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Lo
 			m.Ammo = nil
 			for _, a := range lt.Ammo {
 				if !slices.Contains(model.AmmoKinds, a.Value) {
-					d.errorf(a.Range, "Unknown ammo", "%q: the ammo kinds are %s.", a.Value, strings.Join(model.AmmoKinds, ", "))
+					d.unknownAmmo(a.Range, a.Value, model.AmmoKinds)
 				} else if slices.Contains(m.Ammo, a.Value) {
-					d.errorf(a.Range, "Duplicate ammo", "%q is listed twice.", a.Value)
+					d.duplicateAmmo(a.Range, a.Value)
 				} else {
 					m.Ammo = append(m.Ammo, a.Value)
 				}
 			}
 			if len(lt.Ammo) == 0 {
-				d.errorf(lt.AmmoExpr.Range(), "No ammo", "List the request kinds to fire: %s.", strings.Join(model.AmmoKinds, ", "))
+				d.noAmmo(lt.AmmoExpr.Range(), model.AmmoKinds)
 			}
 		}
 
@@ -68,7 +64,7 @@ func compileLoadTests(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Lo
 		if lt.Node != nil {
 			m.Node = *lt.Node
 			if !slices.ContainsFunc(c.Nodes, func(n model.Node) bool { return n.Name == *lt.Node }) {
-				d.errorf(lt.NodeRange, "Unknown node", "No node is named %q; the load test fires at one node's backend.", *lt.Node)
+				d.loadTestUnknownNode(lt.NodeRange, *lt.Node)
 			}
 		}
 
@@ -77,7 +73,7 @@ func compileLoadTests(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Lo
 		}
 		for _, a := range lt.Autostop {
 			if err := checkAutostop(a.Value); err != nil {
-				d.errorf(a.Range, "Invalid autostop criterion", "%q: %s.", a.Value, err)
+				d.invalidAutostop(a.Range, a.Value, err)
 			}
 			m.Autostop = append(m.Autostop, a.Value)
 		}

@@ -101,8 +101,7 @@ func applyUserParameters(d *diags, derived []model.Parameter, block *schema.Para
 	for _, name := range names {
 		attr := block.Attrs[name]
 		if why, ok := reservedParameters[name]; ok {
-			d.errorf(attr.NameRange, "Reserved PostgreSQL parameter",
-				"pghac does not let %s be set here. %s", name, why)
+			d.reservedParameter(attr.NameRange, name, why)
 			continue
 		}
 		value, vd := schema.Value(attr)
@@ -111,8 +110,7 @@ func applyUserParameters(d *diags, derived []model.Parameter, block *schema.Para
 			continue
 		}
 		if allowed, ok := requiredValues[name]; ok && !contains(allowed, value) {
-			d.errorf(attr.Expr.Range(), "Unsupported PostgreSQL parameter value",
-				"%s = %q would break replication, failover or authentication. Allowed: %s.", name, value, strings.Join(allowed, ", "))
+			d.unsupportedParameterValue(attr.Expr.Range(), name, value, allowed)
 			continue
 		}
 		p := model.Parameter{Name: name, Value: value, FromUser: true}

@@ -21,7 +21,7 @@ func checkPorts(d *diags, sc *schema.Cluster, c *model.Cluster) {
 	l := listeners(sc, c)
 	for _, x := range l {
 		if x.set && (x.port < 1024 || x.port > 65535) {
-			d.errorf(x.rng, "Invalid port", "%s = %d; use a port from 1024 to 65535 (the services run as unprivileged users).", x.what, x.port)
+			d.unprivilegedPort(x.rng, x.what, x.port)
 		}
 	}
 	// All nodes run the same services except etcd (members only), and members are the superset
@@ -36,12 +36,7 @@ func checkPorts(d *diags, sc *schema.Cluster, c *model.Cluster) {
 			if !x.set && first.set {
 				culprit, other = first, x
 			}
-			where := "its default"
-			if other.set {
-				where = "set at " + at(other.rng)
-			}
-			d.errorf(culprit.rng, "Port collision",
-				"%s = %d is also the port of %s (%s). Give each service its own port.", culprit.what, culprit.port, other.what, where)
+			d.portCollision(culprit, other)
 			break
 		}
 	}
@@ -56,31 +51,16 @@ func listeners(sc *schema.Cluster, c *model.Cluster) []listener {
 		}
 		l = append(l, listener{what: what, port: port, rng: rng, set: set})
 	}
-	var e schema.Etcd
-	if sc.Etcd != nil {
-		e = *sc.Etcd
-	}
+	e := deref(sc.Etcd, schema.Etcd{})
 	add("etcd.client_port", c.Etcd.ClientPort, e.ClientPortRange, e.ClientPort != nil)
 	add("etcd.peer_port", c.Etcd.PeerPort, e.PeerPortRange, e.PeerPort != nil)
-	var p schema.Patroni
-	if sc.Patroni != nil {
-		p = *sc.Patroni
-	}
+	p := deref(sc.Patroni, schema.Patroni{})
 	add("patroni.restapi_port", c.Patroni.RestAPIPort, p.RestAPIPortRange, p.RestAPIPort != nil)
-	var pg schema.Postgres
-	if sc.Postgres != nil {
-		pg = *sc.Postgres
-	}
+	pg := deref(sc.Postgres, schema.Postgres{})
 	add("postgres.port", c.Postgres.Port, pg.PortRange, pg.Port != nil)
-	var b schema.PgBouncer
-	if sc.PgBouncer != nil {
-		b = *sc.PgBouncer
-	}
+	b := deref(sc.PgBouncer, schema.PgBouncer{})
 	add("pgbouncer.port", c.PgBouncer.Port, b.PortRange, b.Port != nil)
-	var h schema.HAProxy
-	if sc.HAProxy != nil {
-		h = *sc.HAProxy
-	}
+	h := deref(sc.HAProxy, schema.HAProxy{})
 	add("haproxy.primary_port", c.HAProxy.PrimaryPort, h.PrimaryPortRange, h.PrimaryPort != nil)
 	add("haproxy.replica_port", c.HAProxy.ReplicaPort, h.ReplicaPortRange, h.ReplicaPort != nil)
 	add("haproxy.stats_port", c.HAProxy.StatsPort, h.StatsPortRange, h.StatsPort != nil)

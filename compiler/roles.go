@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 
@@ -9,6 +10,9 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/schema"
 )
+
+// identRE is a PostgreSQL identifier that needs no quoting.
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // ownRoles are the roles and PgBouncer users pghac creates itself: a declared role of the same
 // name would take over (or be taken over by) pghac's.
@@ -26,14 +30,13 @@ func compileRoles(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Role {
 	if c.Backend != nil {
 		reserved = append(reserved[:len(reserved):len(reserved)], c.Backend.User)
 	}
-	seen := map[string]hcl.Range{}
+	seen := firstSeen{}
 	var out []model.Role
 	for _, sr := range sc.Roles {
-		if first, dup := seen[sr.Name]; dup {
-			d.errorf(sr.NameRange, "Duplicate role", "A role named %q was already declared at %s.", sr.Name, at(first))
+		if first, dup := seen.again(sr.Name, sr.NameRange); dup {
+			d.duplicateRole(sr.NameRange, first, sr.Name)
 			continue
 		}
-		seen[sr.Name] = sr.NameRange
 		if !checkIdent(d, "role", sr.Name, sr.NameRange, reserved) {
 			continue
 		}
@@ -63,23 +66,17 @@ func compileDatabases(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Da
 	for _, r := range c.Roles {
 		names = append(names, r.Name)
 	}
-	seen := map[string]hcl.Range{}
+	seen := firstSeen{}
 	var out []model.Database
 	for _, sd := range sc.Databases {
-		if first, dup := seen[sd.Name]; dup {
-			d.errorf(sd.NameRange, "Duplicate database", "A database named %q was already declared at %s.", sd.Name, at(first))
+		if first, dup := seen.again(sd.Name, sd.NameRange); dup {
+			d.duplicateDatabase(sd.NameRange, first, sd.Name)
 			continue
 		}
-		seen[sd.Name] = sd.NameRange
 		valid := checkIdent(d, "database", sd.Name, sd.NameRange, reserved)
 		if !declared[sd.Owner] {
 			valid = false
-			hint := "Declare it with a role block, or name one of the declared roles."
-			if len(names) > 0 {
-				hint = "Declared roles: " + strings.Join(names, ", ") + "."
-			}
-			d.errorf(sd.OwnerRange, "Undeclared database owner",
-				"owner = %q is not a role of this file: a database's owner must be a role block, so that pghac creates it (with its password) before the database. %s", sd.Owner, hint)
+			d.undeclaredOwner(sd.OwnerRange, sd.Owner, names)
 		}
 		db := model.Database{
 			Name:            sd.Name,
@@ -104,13 +101,11 @@ func compileDatabases(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Da
 func checkIdent(d *diags, what, name string, rng hcl.Range, reserved []string) bool {
 	switch {
 	case !identRE.MatchString(name):
-		d.errorf(rng, "Invalid "+what+" name",
-			"%q can't be used as a %s name: use lowercase letters, digits and underscores, starting with a letter or underscore (at most 63 characters).", name, what)
+		d.invalidIdent(rng, what, name)
 	case strings.HasPrefix(name, "pg_"):
-		d.errorf(rng, "Reserved "+what+" name", "%q: PostgreSQL reserves names starting with pg_.", name)
+		d.pgPrefixedName(rng, what, name)
 	case contains(reserved, name):
-		d.errorf(rng, "Reserved "+what+" name",
-			"%q is one of pghac's own (%s): pghac creates and manages it. Choose another name.", name, strings.Join(reserved, ", "))
+		d.ownName(rng, what, name, reserved)
 	default:
 		return true
 	}
@@ -123,19 +118,8 @@ func connectionLimit(d *diags, v *int, rng hcl.Range) int {
 		return -1
 	}
 	if *v < -1 {
-		d.errorf(rng, "Invalid connection_limit", "connection_limit = %d; use a number of connections, or -1 for no limit.", *v)
+		d.invalidConnectionLimit(rng, *v)
 		return -1
 	}
 	return *v
-}
-
-// poolModes are PgBouncer's pool modes.
-var poolModes = []string{model.PoolSession, model.PoolTransaction, model.PoolStatement}
-
-func checkPoolMode(d *diags, mode string, rng hcl.Range) bool {
-	if !contains(poolModes, mode) {
-		d.errorf(rng, "Invalid pool mode", "pool_mode = %q; use \"session\", \"transaction\" or \"statement\".", mode)
-		return false
-	}
-	return true
 }

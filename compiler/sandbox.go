@@ -38,25 +38,22 @@ func compileSandbox(d *diags, sc *schema.Cluster) *model.Sandbox {
 	p, err := netip.ParsePrefix(cidr)
 	switch {
 	case err != nil || !p.Addr().Is4():
-		d.errorf(rng, "Invalid sandbox network", "%q is not an IPv4 network: write one like %q.", cidr, defaultSandboxCIDR)
+		d.sandboxNotIPv4(rng, cidr)
 		return sb
 	case p.Masked() != p:
-		d.errorf(rng, "Invalid sandbox network", "%q has host bits set: the network is %s.", cidr, p.Masked())
+		d.sandboxHostBits(rng, cidr, p.Masked())
 		return sb
 	case !isPrivate(p):
-		d.errorf(rng, "Sandbox network outside the private ranges",
-			"%s is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16: the sandbox's machines must not take addresses that belong to someone else.", p)
+		d.sandboxNotPrivate(rng, p)
 		return sb
 	case p.Bits() < 16 || p.Bits() > 28:
-		d.errorf(rng, "Invalid sandbox network size", "%s has a /%d prefix; use /16 to /28.", p, p.Bits())
+		d.invalidSandboxSize(rng, p)
 		return sb
 	}
 	// The host's address is the network's first usable one; node i gets the (sandboxFirstNode+i)th.
 	nodes := len(sc.Nodes)
 	if room := 1<<(32-p.Bits()) - sandboxFirstNode - 1; nodes > room {
-		d.errorf(rng, "Sandbox network too small",
-			"%s has room for %d nodes (from .%d on, below the broadcast address); the cluster has %d. Use a larger network, like %q.",
-			p, room, sandboxFirstNode, nodes, defaultSandboxCIDR)
+		d.sandboxTooSmall(rng, p, room, nodes)
 		return sb
 	}
 	sb.CIDR = p
@@ -71,15 +68,11 @@ func compileSandbox(d *diags, sc *schema.Cluster) *model.Sandbox {
 func localize(d *diags, sc *schema.Cluster, c *model.Cluster, cv clusterVM) {
 	for _, sn := range sc.Nodes {
 		if len(sn.Name) > maxSandboxNodeName && nameRE.MatchString(sn.Name) {
-			d.errorf(sn.NameRange, "Node name too long for the sandbox",
-				"The sandbox names each machine's network interface \"vb-<node>\", and Linux allows 15 characters: shorten %q to at most %d characters.",
-				sn.Name, maxSandboxNodeName)
+			d.sandboxNodeNameTooLong(sn.NameRange, sn.Name)
 		}
 	}
 	if cv.family != sandboxImageFamily {
-		d.errorf(orRange(cv.familyRange, cv.familyRange != (hcl.Range{}), sc.NameRange), "Image not available in the sandbox",
-			"The sandbox's machines run %s, built with debootstrap; %q can only be built for the cloud. Use image_family = %q to run this cluster in the sandbox.",
-			"Debian 12 (bookworm)", cv.family, sandboxImageFamily)
+		d.sandboxImage(orRange(cv.familyRange, cv.familyRange != (hcl.Range{}), sc.NameRange), cv.family)
 	}
 	sb := c.Sandbox
 	if !sb.CIDR.IsValid() {

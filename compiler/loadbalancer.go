@@ -1,0 +1,41 @@
+package compiler
+
+import (
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/schema"
+)
+
+func compileLoadBalancer(d *diags, sc *schema.Cluster, net model.Network) *model.LoadBalancer {
+	sb := sc.LoadBalancer
+	if sb == nil {
+		return nil
+	}
+	lb := &model.LoadBalancer{Type: deref(sb.Type, defaultLoadBalancerType), Port: deref(sb.Port, defaultLoadBalancerPort), DeclRange: sb.DefRange}
+	switch lb.Type {
+	case "internal":
+		if len(net.Subnets) > 0 {
+			lb.Zone = net.Subnets[0].Zone
+		}
+		if sb.Zone != nil {
+			lb.Zone = *sb.Zone
+			found := false
+			for _, s := range net.Subnets {
+				found = found || s.Zone == lb.Zone
+			}
+			if !found {
+				d.noSubnetForLoadBalancer(sb.ZoneRange, lb.Zone)
+			}
+		}
+	case "external":
+		if sb.Zone != nil {
+			d.externalLoadBalancerZone(sb.ZoneRange)
+		}
+		d.primaryOnInternet(sb.TypeRange)
+	default:
+		d.invalidLoadBalancerType(sb.TypeRange, lb.Type)
+	}
+	if lb.Port < 1 || lb.Port > 65535 {
+		d.invalidLoadBalancerPort(sb.PortRange, lb.Port)
+	}
+	return lb
+}
