@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,8 +8,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/rollout"
 )
 
 // nodeAction is a subcommand of `pghac node`: something done to one node of the sandbox
@@ -18,7 +17,7 @@ import (
 type nodeAction struct {
 	name    string
 	summary string
-	run     func(c *cli, ctx context.Context, pc *patroni.Client, node string, o nodeOptions) int
+	run     func(c *cli, pc *patroni.Client, node string, o nodeOptions) int
 }
 
 // nodeOptions are the flags of `pghac node`; each action reads those it needs.
@@ -109,89 +108,23 @@ member, or Patroni refused (its message is shown).`,
 			if !ok {
 				return exitRuntime
 			}
-			ctx, cancel := context.WithTimeout(c.ctx, o.timeout)
-			defer cancel()
-			return act.run(c, ctx, pc, args[1], o)
+			return act.run(c, pc, args[1], o)
 		}
 	},
 }
 
-// nodeReinit rebuilds replica node from the leader and waits until it streams again.
-func (c *cli) nodeReinit(ctx context.Context, pc *patroni.Client, node string, o nodeOptions) int {
-	fail := func(format string, args ...any) int {
-		fmt.Fprintf(c.stderr, "pghac node reinit: "+format+"\n", args...)
+// nodeReinit rebuilds replica node from the leader, waits until it streams again, and prints
+// how it went.
+func (c *cli) nodeReinit(pc *patroni.Client, node string, o nodeOptions) int {
+	r, err := rollout.Reinit(c.ctx, pc, node, o.force, o.timeout, c.progress)
+	if err != nil {
+		msg := rolloutMessage(err)
+		if errors.Is(err, rollout.ErrBusy) && !o.force {
+			msg += " (--force cancels it)"
+		}
+		fmt.Fprintf(c.stderr, "pghac node reinit: %s\n", msg)
 		return exitRuntime
 	}
-	before, err := pc.Cluster(ctx)
-	if err != nil {
-		return fail("Patroni does not answer; is the sandbox up (pghac status)? %v", err)
-	}
-	m, ok := before.Member(node)
-	if !ok {
-		return fail("%s is not a Patroni member now (the members: %s); is its Patroni running?", node, before)
-	}
-	if _, ok := before.Leader(); !ok {
-		return fail("the cluster has no leader to rebuild %s from (%s)", node, before)
-	}
-	if m.IsLeader() {
-		to := "NODE"
-		if cand, ok := candidate(before); ok {
-			to = cand
-		}
-		return fail("%s is the leader: switch over first (pghac switchover --to %s)", node, to)
-	}
-	// PostgreSQL's start time tells the rebuilt server from the one running now; a member
-	// whose PostgreSQL is down has none.
-	var started string
-	if st, err := pc.Status(ctx, node); err == nil {
-		started = st.PostmasterStart
-	}
-
-	start := time.Now()
-	p := c.startProgress(ctx, pc, start, "waiting for "+node+" to be rebuilt")
-	msg, err := pc.Reinitialize(ctx, node, o.force)
-	if err != nil {
-		p.end()
-		var he *patroni.HTTPError
-		if errors.As(err, &he) && strings.Contains(he.Message, "in progress") && !o.force {
-			return fail("%v (--force cancels it)", err)
-		}
-		return fail("%v", err)
-	}
-	cl, err := pc.WaitFor(ctx, pollEvery, func(cl patroni.Cluster) bool {
-		l, ok := cl.Leader()
-		m, found := cl.Member(node)
-		if !ok || !found || m.Lag == nil {
-			return false
-		}
-		lst, err := pc.Status(ctx, l.Name)
-		if err != nil || health.Follows(health.FromPatroni(cl, lst), node) != "" {
-			return false
-		}
-		st, err := pc.Status(ctx, node)
-		return err == nil && st.PostmasterStart != "" && st.PostmasterStart != started
-	})
-	p.end()
-	if err != nil {
-		return fail("Patroni said %q, but %s did not come back as a streaming replica within %v: %v", msg, node, o.timeout, err)
-	}
-	l, _ := cl.Leader()
-	fmt.Fprintf(c.stdout, "reinitialized %s from %s in %.1fs\n", node, l.Name, time.Since(start).Seconds())
+	fmt.Fprintf(c.stdout, "reinitialized %s from %s in %.1fs\n", r.Node, r.Leader, r.Took.Seconds())
 	return exitOK
-}
-
-// candidate is the member to suggest for a switchover: the synchronous standby, else the
-// first running replica.
-func candidate(cl patroni.Cluster) (string, bool) {
-	for _, m := range cl.Members {
-		if m.Role == patroni.RoleSyncStandby && runs(m) {
-			return m.Name, true
-		}
-	}
-	for _, m := range cl.Members {
-		if !m.IsLeader() && runs(m) {
-			return m.Name, true
-		}
-	}
-	return "", false
 }
