@@ -102,6 +102,10 @@ type Node struct {
 	DeclRange  hcl.Range
 }
 
+// AddrPort is where the node serves port, e.g. Patroni's REST API or PgBouncer, for the
+// configuration files that list the nodes and the tools that reach them.
+func (n Node) AddrPort(port int) netip.AddrPort { return netip.AddrPortFrom(n.Address, uint16(port)) }
+
 // VM is a node's machine shape.
 type VM struct {
 	Platform     string

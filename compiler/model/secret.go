@@ -70,7 +70,7 @@ func IsSecretName(name string) bool {
 // Placeholder is the text emitted in place of the secret's value.
 func (s Secret) Placeholder() string { return "${" + string(s) + "}" }
 
-// Well-known role names. Passwords are secrets; names are not.
+// Well-known role and object names. Passwords are secrets; names are not.
 const (
 	SuperuserName   = "postgres"
 	ReplicationUser = "replicator"
@@ -85,4 +85,9 @@ const (
 	PgBouncerAdminUser = "pgbouncer_admin"
 	// PgBouncerAdminDB is the admin console's database name in PgBouncer.
 	PgBouncerAdminDB = "pgbouncer"
+	// PgBouncerAuthFunction, in schema PgBouncerAuthSchema, is what PgBouncer's auth_query
+	// calls as PgBouncerAuthUser: get_auth(username) returns (username, password), the login
+	// role's SCRAM secret. Patroni's post_bootstrap script creates it in every database.
+	PgBouncerAuthSchema   = "pgbouncer"
+	PgBouncerAuthFunction = PgBouncerAuthSchema + ".get_auth"
 )
