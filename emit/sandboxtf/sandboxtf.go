@@ -10,7 +10,6 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
-	"github.com/pghac/pghac/emit/terraform"
 	"github.com/pghac/pghac/emit/tfwrite"
 )
 
@@ -161,7 +160,7 @@ func variables(c *model.Cluster, b *hclwrite.Body) error {
 			vb.SetAttributeValue("default", cty.StringVal(""))
 		}
 	}
-	return terraform.SecretVariables(b, c)
+	return tfwrite.SecretVariables(b, c)
 }
 
 // machines writes machines.tf: the locals, the network, and one machine per node.
@@ -178,11 +177,11 @@ func machines(c *model.Cluster, b *hclwrite.Body) error {
 	} else {
 		tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
 	}
-	locals.SetAttributeRaw(terraform.LocalSecrets, terraform.SecretsObject(c, extra...))
+	locals.SetAttributeRaw(tfwrite.LocalSecrets, tfwrite.SecretsObject(c, extra...))
 	tfwrite.Comment(locals, "Every node's user-data as its machine gets it: the same file as in the cloud, rendered.")
 	var uds []tfwrite.Item
 	for _, n := range c.Nodes {
-		uds = append(uds, tfwrite.Item{Key: n.Name, Value: terraform.UserData(n.Name)})
+		uds = append(uds, tfwrite.Item{Key: n.Name, Value: tfwrite.UserData(n.Name)})
 	}
 	locals.SetAttributeRaw(localUserData, tfwrite.Object(uds...))
 

@@ -13,30 +13,8 @@ import (
 )
 
 // loadgenUserDataPath is where package emit writes the load generator's user-data
-// (cloudinit.LoadGeneratorUserDataPath; that package imports this one's neighbours, not this).
+// (cloudinit.LoadGeneratorUserDataPath, repeated: families import no other family).
 const loadgenUserDataPath = "loadgen/user-data.yaml"
-
-// userDataPath is where package emit writes node's user-data, relative to the module.
-func userDataPath(node string) string { return "nodes/" + node + "/user-data.yaml" }
-
-// SecretsObject is the object of every secret variable by name: the variables of each node's
-// user-data template, local.secrets (LocalSecrets) in the module.
-// Extra items (the sandbox's backend location) join them.
-func SecretsObject(c *model.Cluster, extra ...tfwrite.Item) hclwrite.Tokens {
-	var secrets []tfwrite.Item
-	for _, s := range c.Secrets() {
-		secrets = append(secrets, tfwrite.Item{Key: string(s), Value: tfwrite.Ref("var", string(s))})
-	}
-	return tfwrite.Object(append(secrets, extra...)...)
-}
-
-// UserData is node's user-data as the machine gets it: the emitted template rendered with
-// local.secrets (which the module must define as SecretsObject).
-func UserData(node string) hclwrite.Tokens {
-	return tfwrite.Call("templatefile",
-		tfwrite.Template(tfwrite.Ref("path", "module"), "/"+userDataPath(node)),
-		tfwrite.Ref("local", LocalSecrets))
-}
 
 // vmSpec is one VM of the module.
 type vmSpec struct {
@@ -59,7 +37,7 @@ func (m *module) nodes(b *hclwrite.Body) error {
 
 	locals := tfwrite.Block(b, nil, "locals")
 	tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
-	locals.SetAttributeRaw(LocalSecrets, SecretsObject(m.c))
+	locals.SetAttributeRaw(tfwrite.LocalSecrets, tfwrite.SecretsObject(m.c))
 	tfwrite.Comment(locals, "Every VM's SSH key, as Yandex Cloud's images read it; no key without var.ssh_public_key.")
 	locals.SetAttributeRaw(localSSHMetadata, conditional(
 		binary(tfwrite.Ref("var", varSSHPublicKey), hclsyntax.TokenEqualOp, "==", tfwrite.Str("")),
@@ -68,7 +46,7 @@ func (m *module) nodes(b *hclwrite.Body) error {
 	))
 
 	for _, n := range m.c.Nodes {
-		ud := UserData(n.Name)
+		ud := tfwrite.UserData(n.Name)
 		err := m.instance(b, vmSpec{name: n.Name, zone: n.Zone, address: n.Address, vm: n.VM,
 			role: "database", sg: nodesSGName, userData: ud})
 		if err != nil {

@@ -1,12 +1,9 @@
 package terraform
 
 import (
-	"fmt"
-
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/tfwrite"
 )
 
@@ -19,38 +16,6 @@ const (
 	ProviderSource  = "yandex-cloud/yandex"
 	ProviderVersion = "~> 0.222"
 )
-
-// secretPattern is what the secret variables accept: the values land unquoted in YAML, INI and
-// HAProxy files, so they are letters, digits, "_" and "-" (not first), at least 16 of them.
-const secretPattern = `^[A-Za-z0-9][A-Za-z0-9_-]{15,}$`
-
-// secretDescriptions say what each secret is for, in variables.tf.
-var secretDescriptions = map[model.Secret]string{
-	model.SecretStatsPassword: fmt.Sprintf("Password of user %q on HAProxy's statistics page.", model.StatsUser),
-	model.SecretRestAPIPassword: fmt.Sprintf("Password of user %q on Patroni's REST API (needed for its unsafe endpoints).",
-		model.RestAPIUser),
-	model.SecretRewindPassword:      fmt.Sprintf("Password of PostgreSQL role %q, which pg_rewind connects as.", model.RewindUser),
-	model.SecretReplicationPassword: fmt.Sprintf("Password of PostgreSQL role %q, which replicas stream WAL as.", model.ReplicationUser),
-	model.SecretSuperuserPassword:   fmt.Sprintf("Password of PostgreSQL's superuser %q.", model.SuperuserName),
-	model.SecretBackendPassword:     "Password of the PostgreSQL role the notes backend connects as (backend.user).",
-	model.SecretPgBouncerAuthPassword: fmt.Sprintf("Password of PostgreSQL role %q, which PgBouncer looks up clients' SCRAM secrets as.",
-		model.PgBouncerAuthUser),
-	model.SecretPgBouncerAdminPassword: fmt.Sprintf("Password of user %q on PgBouncer's admin console (Patroni's role-change callback).",
-		model.PgBouncerAdminUser),
-}
-
-// secretDescription says what secret s of cluster c is for.
-func secretDescription(c *model.Cluster, s model.Secret) (string, bool) {
-	if d, ok := secretDescriptions[s]; ok {
-		return d, true
-	}
-	for _, r := range c.Roles {
-		if model.RolePassword(r.Name) == s {
-			return fmt.Sprintf("Password of the application role %q (role block).", r.Name), true
-		}
-	}
-	return "", false
-}
 
 // versions writes versions.tf: the Terraform and provider versions and the state backend.
 func (m *module) versions(b *hclwrite.Body) error {
@@ -120,29 +85,5 @@ func (m *module) variables(b *hclwrite.Body) error {
 	}
 	withDefault(stringVar(varSSHPublicKey, `SSH public key (one line, like "ssh-ed25519 AAAA... you@host") allowed to log in to every VM as ssh_user; empty for no SSH login.`), "")
 	withDefault(stringVar(varSSHUser, "User the SSH key logs in as: the image's default user."), m.c.OS.DefaultUser)
-	return SecretVariables(b, m.c)
-}
-
-// SecretVariables appends one sensitive string variable per secret of c, each validated
-// against what the configuration files can hold unquoted. Both targets declare them alike.
-func SecretVariables(b *hclwrite.Body, c *model.Cluster) error {
-	for _, s := range c.Secrets() {
-		desc, ok := secretDescription(c, s)
-		if !ok {
-			return fmt.Errorf("secret %s has no description", s)
-		}
-		name := string(s)
-		if err := tfwrite.CheckIdent("secret", name); err != nil {
-			return err
-		}
-		v := tfwrite.Block(b, nil, "variable", name)
-		v.SetAttributeRaw("type", hclwrite.TokensForIdentifier("string"))
-		v.SetAttributeValue("description", cty.StringVal(desc+" Pass it in a var file (pghac secrets init writes one), never on the command line."))
-		v.SetAttributeValue("sensitive", cty.True)
-		val := tfwrite.Block(v, nil, "validation")
-		val.SetAttributeRaw("condition", tfwrite.Call("can", tfwrite.Call("regex", tfwrite.Str(secretPattern), tfwrite.Ref("var", name))))
-		val.SetAttributeValue("error_message", cty.StringVal(
-			`Use at least 16 letters, digits, "_" or "-" (not first): the value is written unquoted into configuration files.`))
-	}
-	return nil
+	return tfwrite.SecretVariables(b, m.c)
 }

@@ -33,11 +33,8 @@ const (
 	loadBalancerName = "primary"
 )
 
-// Locals the module defines.
+// Locals the module defines besides tfwrite.LocalSecrets.
 const (
-	// LocalSecrets names the local holding the templatefile() variables of every node's
-	// user-data (SecretsObject).
-	LocalSecrets     = "secrets"
 	localSSHMetadata = "ssh_metadata" // the ssh-keys metadata of every VM, or none
 	localLBAddress   = "load_balancer_address"
 )
