@@ -3,10 +3,6 @@ package sandboxtf_test
 import (
 	"bytes"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -14,33 +10,33 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/emit"
-	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/compiler/model/modeltest"
 	"github.com/pghac/pghac/emit/sandboxtf"
 )
 
-// compile compiles the repository's cluster.hcl for target.
-func compile(t *testing.T, target model.Target) *model.Cluster {
-	t.Helper()
-	src, err := os.ReadFile("../../cluster.hcl")
-	if err != nil {
-		t.Fatal(err)
+// sandboxCluster is modeltest's cluster as the compiler resolves it for the sandbox: its
+// nodes on the host's bridge network, the backend binary served by pghac up. Golden's
+// TestSandboxTerraformApply runs the module of the repository's cluster.hcl.
+func sandboxCluster() *model.Cluster {
+	c := modeltest.Cluster()
+	c.Target = model.TargetSandbox
+	c.Sandbox = &model.Sandbox{CIDR: netip.MustParsePrefix("10.213.0.0/24"), HostAddress: netip.MustParseAddr("10.213.0.1"), Bridge: "pghac0"}
+	for i := range c.Nodes {
+		c.Nodes[i].Address = netip.AddrFrom4([4]byte{10, 213, 0, byte(11 + i)})
 	}
-	_, c, diags := compiler.CompileSource(src, "cluster.hcl", target)
-	if diags.HasErrors() {
-		t.Fatalf("compile for %s: %v", target, diags)
-	}
+	c.Backend = &model.Backend{Port: 8080, Database: "notes", User: "notes",
+		ArtifactURL: "${" + model.BackendURLVar + "}", ArtifactSHA256: "${" + model.BackendSHA256Var + "}"}
+	c.Roles = []model.Role{{Name: "app", ConnectionLimit: -1}}
 	return c
 }
 
 func TestFilesOnlyForSandbox(t *testing.T) {
-	files, err := sandboxtf.Files(compile(t, model.TargetYandex))
+	files, err := sandboxtf.Files(modeltest.Cluster())
 	if err != nil || files != nil {
 		t.Fatalf("Files for yandex = %v, %v; want nothing", files, err)
 	}
-	files, err = sandboxtf.Files(compile(t, model.TargetSandbox))
+	files, err = sandboxtf.Files(sandboxCluster())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,160 +73,11 @@ func TestErrors(t *testing.T) {
 	}
 	for name, modify := range tests {
 		t.Run(name, func(t *testing.T) {
-			c := compile(t, model.TargetSandbox)
+			c := sandboxCluster()
 			modify(c)
 			if _, err := sandboxtf.Files(c); err == nil || !strings.HasPrefix(err.Error(), "sandboxtf: ") {
 				t.Errorf("Files accepted a bad model: %v", err)
 			}
 		})
 	}
-}
-
-// fakePghac logs every call's arguments to $FAKE_LOG, one line each, and the user-data it got to
-// $FAKE_DIR/user-data-<machine>.
-const fakePghac = `#!/bin/sh
-for last; do :; done
-printf '%s\n' "$*" >> "$FAKE_LOG"
-if [ -n "$PGHAC_USER_DATA" ]; then printf '%s' "$PGHAC_USER_DATA" > "$FAKE_DIR/user-data-$last"; fi
-`
-
-// TestTerraformApply runs the emitted module with the real Terraform (no provider to download),
-// with a stand-in for pghac: apply must start the network before the machines and hand each
-// machine its rendered user-data in the environment; destroy must stop the machines before the
-// network, with what it kept in the state.
-func TestTerraformApply(t *testing.T) {
-	bin := terraformBinary(t)
-	c := compile(t, model.TargetSandbox)
-	set, err := emit.Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	dir := filepath.Join(tmp, "deploy")
-	if err := artifact.WriteDir(dir, set); err != nil {
-		t.Fatal(err)
-	}
-	fake := filepath.Join(tmp, "fake pghac") // a space: nothing may go through a shell
-	if err := os.WriteFile(fake, []byte(fakePghac), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(tmp, "calls.log")
-	secret := "SecretValueForTheTest0123456789"
-	var vars strings.Builder
-	backendURL := "http://10.213.0.1:8099/pghac-backend"
-	for k, v := range map[string]string{"pghac": fake, "state_dir": tmp + "/state dir", "cache_dir": tmp + "/cache",
-		model.BackendURLVar: backendURL, model.BackendSHA256Var: strings.Repeat("ab", 32)} {
-		vars.WriteString(k + " = \"" + v + "\"\n")
-	}
-	for _, s := range c.Secrets() {
-		vars.WriteString(string(s) + " = \"" + secret + string(s[:4]) + "\"\n")
-	}
-	varFile := filepath.Join(tmp, "vars.tfvars")
-	if err := os.WriteFile(varFile, []byte(vars.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"FAKE_LOG=" + log, "FAKE_DIR=" + tmp}
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := terraformCmd(t, bin, dir, args...)
-		cmd.Env = append(cmd.Env, env...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		if strings.Contains(string(out), secret) {
-			t.Errorf("terraform %s printed a secret:\n%s", args[0], out)
-		}
-		return string(out)
-	}
-	run("init", "-input=false")
-	run("validate")
-	run("fmt", "-check", "-diff")
-	run("apply", "-input=false", "-auto-approve", "-var-file="+varFile)
-
-	calls := readLines(t, log)
-	common := "__sandbox --state-dir " + tmp + "/state dir --cache-dir " + tmp + "/cache --bridge pghac0 --cidr 10.213.0.0/24"
-	packages := " --packages " + strings.Join(c.OS.Packages, ",")
-	if len(calls) != 4 || calls[0] != common+packages+" net-up pghac0" {
-		t.Fatalf("apply: calls %q, want net-up first, then 3 machine-up", calls)
-	}
-	want := []string{common + packages + " net-up pghac0"}
-	for _, n := range c.Nodes {
-		want = append(want, common+packages+" --address "+n.Address.String()+" machine-up "+n.Name)
-	}
-	slices.Sort(calls[1:])
-	if diff := cmp.Diff(want, calls); diff != "" {
-		t.Errorf("apply: calls (-want +got):\n%s", diff)
-	}
-	for _, n := range c.Nodes {
-		got, err := os.ReadFile(filepath.Join(tmp, "user-data-"+n.Name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl, _ := set.Get("nodes/" + n.Name + "/user-data.yaml")
-		rendered := string(tmpl.Bytes)
-		for _, s := range c.Secrets() {
-			rendered = strings.ReplaceAll(rendered, s.Placeholder(), secret+string(s[:4]))
-		}
-		rendered = strings.ReplaceAll(rendered, "${"+model.BackendURLVar+"}", backendURL)
-		rendered = strings.ReplaceAll(rendered, "${"+model.BackendSHA256Var+"}", strings.Repeat("ab", 32))
-		if string(got) != rendered {
-			t.Errorf("%s: machine-up got user-data that is not its template rendered with the secrets:\n%s", n.Name, cmp.Diff(rendered, string(got)))
-		}
-	}
-
-	// Nothing changed: no machine is replaced.
-	if out := run("plan", "-input=false", "-detailed-exitcode", "-var-file="+varFile); !strings.Contains(out, "No changes") {
-		t.Errorf("second plan is not empty:\n%s", out)
-	}
-
-	if err := os.Remove(log); err != nil {
-		t.Fatal(err)
-	}
-	run("destroy", "-input=false", "-auto-approve", "-var-file="+varFile)
-	calls = readLines(t, log)
-	if len(calls) != 4 || calls[3] != common+" net-down pghac0" {
-		t.Fatalf("destroy: calls %q, want 3 machine-down, then net-down", calls)
-	}
-	slices.Sort(calls[:3])
-	for i, n := range c.Nodes {
-		if calls[i] != common+" machine-down "+n.Name {
-			t.Errorf("destroy call %d = %q, want machine-down %s", i, calls[i], n.Name)
-		}
-	}
-}
-
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-}
-
-// terraformBinary finds the real terraform: on PATH, else where this project installs it.
-func terraformBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("terraform"); err == nil {
-		return p
-	}
-	const p = "/usr/local/bin/terraform"
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("no terraform binary on PATH or at %s", p)
-	}
-	return p
-}
-
-// terraformCmd runs terraform in dir with an empty CLI configuration and no checkpoint calls.
-func terraformCmd(t *testing.T, bin, dir string, args ...string) *exec.Cmd {
-	t.Helper()
-	rc := filepath.Join(t.TempDir(), "terraformrc")
-	if err := os.WriteFile(rc, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1")
-	return cmd
 }

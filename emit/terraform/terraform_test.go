@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -513,10 +512,10 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// TestFmt runs the real `terraform fmt -check` over modules of several shapes and over the
-// deploy tree of the repository's cluster.hcl.
+// TestFmt runs the real `terraform fmt -check` over modules of several shapes; golden's
+// TestFmtRoot does the same for the deploy tree of the repository's cluster.hcl.
 func TestFmt(t *testing.T) {
-	bin := terraformBinary(t)
+	bin := realcheck.TerraformBinary(t)
 	dir := t.TempDir()
 	variants := map[string]func(c *model.Cluster){
 		"plain": func(*model.Cluster) {},
@@ -543,38 +542,8 @@ func TestFmt(t *testing.T) {
 			}
 		}
 	}
-	root, _ := rootModule(t)
-	for _, d := range []string{dir, root} {
-		out, err := terraformCmd(t, bin, d, "fmt", "-check", "-diff", "-recursive").CombinedOutput()
-		if err != nil {
-			t.Errorf("terraform fmt -check: %v\n%s", err, out)
-		}
+	out, err := realcheck.TerraformCmd(t, bin, dir, "fmt", "-check", "-diff", "-recursive").CombinedOutput()
+	if err != nil {
+		t.Errorf("terraform fmt -check: %v\n%s", err, out)
 	}
-}
-
-// terraformBinary finds the real terraform: on PATH, else where this project installs it.
-func terraformBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("terraform"); err == nil {
-		return p
-	}
-	const p = "/usr/local/bin/terraform"
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("no terraform binary on PATH or at %s", p)
-	}
-	return p
-}
-
-// terraformCmd runs terraform in dir with an empty CLI configuration and no checkpoint calls,
-// whatever the environment says.
-func terraformCmd(t *testing.T, bin, dir string, args ...string) *exec.Cmd {
-	t.Helper()
-	rc := filepath.Join(t.TempDir(), "terraformrc")
-	if err := os.WriteFile(rc, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1")
-	return cmd
 }

@@ -1,4 +1,4 @@
-package terraform_test
+package golden
 
 import (
 	"bytes"
@@ -17,7 +17,6 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
-	"github.com/pghac/pghac/golden"
 	"github.com/pghac/pghac/golden/realcheck"
 	"github.com/pghac/pghac/infra/infratest"
 )
@@ -25,7 +24,7 @@ import (
 // These tests run the real terraform against the offline provider, which serves the schema
 // of the real Yandex provider: what terraform core checks from a schema alone (names, types,
 // nesting, required blocks) is checked here for the module built from the repository's
-// cluster.hcl.
+// cluster.hcl. They need the whole pipeline, so they live here rather than in emit/terraform.
 
 const testSSHKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPghacTestKeyPghacTestKeyPghacTestKey0 test@pghac"
 
@@ -33,7 +32,7 @@ const testSSHKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPghacTestKeyPghacTestKe
 // files and the user-data they read) into a temporary directory.
 func rootModule(t *testing.T) (string, *artifact.Set) {
 	t.Helper()
-	set, _, diags, err := golden.Build("../../cluster.hcl")
+	set, _, diags, err := Build(rootFile)
 	if err != nil || diags.HasErrors() {
 		t.Fatalf("building cluster.hcl: %v %v", err, diags)
 	}
@@ -341,4 +340,15 @@ func instance(t *testing.T, f *hclwrite.File, node string) *hclwrite.Block {
 		t.Fatalf("no instance %s", node)
 	}
 	return b
+}
+
+// TestFmtRoot runs the real `terraform fmt -check` over the deploy tree of the repository's
+// cluster.hcl; emit/terraform's TestFmt covers modules of other shapes.
+func TestFmtRoot(t *testing.T) {
+	bin := realcheck.TerraformBinary(t)
+	root, _ := rootModule(t)
+	out, err := realcheck.TerraformCmd(t, bin, root, "fmt", "-check", "-diff", "-recursive").CombinedOutput()
+	if err != nil {
+		t.Errorf("terraform fmt -check: %v\n%s", err, out)
+	}
 }
