@@ -17,16 +17,15 @@ import (
 	"github.com/pghac/pghac/emit/loadtest"
 	"github.com/pghac/pghac/emit/patroni"
 	"github.com/pghac/pghac/emit/pgbouncer"
-	"github.com/pghac/pghac/emit/roles"
 	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/emit/systemd"
 	"github.com/pghac/pghac/emit/terraform"
 )
 
-// nodeFamily emits the files cloud-init writes on one node.
+// nodeFamily emits its part of one node: the files cloud-init writes there, its boot lines.
 type nodeFamily struct {
-	name  string
-	files func(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error)
+	name string
+	part func(c *model.Cluster, n model.Node) (artifact.NodePart, error)
 }
 
 // clusterFamily emits deploy-tree files that belong to the cluster as a whole.
@@ -36,15 +35,22 @@ type clusterFamily struct {
 }
 
 // nodeFamilies run in this order for every node, and their files appear in the node's
-// user-data in this order.
+// user-data in this order. So do their boot lines, which start the services in dependency
+// order: etcd, Patroni, PgBouncer in front of PostgreSQL, HAProxy in front of PgBouncer, and
+// last the notes backend, which serves through HAProxy.
 var nodeFamilies = []nodeFamily{
-	{"etcd", etcd.Files},
-	{"patroni", patroni.Files},
-	{"roles", roles.Files},
-	{"pgbouncer", pgbouncer.Files},
-	{"haproxy", haproxy.Files},
-	{"systemd", systemd.Files},
-	{"backend", backend.Files},
+	{"etcd", etcd.NodePart},
+	{"patroni", patroni.NodePart},
+	{"pgbouncer", pgbouncer.NodePart},
+	{"haproxy", haproxy.NodePart},
+	{"systemd", systemdPart},
+	{"backend", backend.NodePart},
+}
+
+// systemdPart is the systemd family's part, with patroni.service re-applying the patroni
+// family's etcd3 fix before every start: families import no other family, so it is wired here.
+func systemdPart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
+	return systemd.NodePart(c, n, patroni.Etcd3FixCommands(c))
 }
 
 // clusterFamilies run after every node's files are in the set (terraform reads the user-data
@@ -53,10 +59,20 @@ var clusterFamilies = []clusterFamily{
 	{"terraform", terraform.Files},
 	{"sandboxtf", sandboxtf.Files},
 	{"loadtest", loadtest.Files},
-	{"loadgen", cloudinit.LoadGeneratorFiles},
+	{"loadgen", loadGenerator},
 }
 
-// userDataFamily names the family that packs a node's files into its user-data.
+// loadGenerator is the load generator's user-data, which carries the loadtest family's bundle:
+// families import no other family, so it is handed to cloudinit here.
+func loadGenerator(c *model.Cluster) ([]artifact.File, error) {
+	bundle, err := loadtest.Bundle(c)
+	if err != nil {
+		return nil, err
+	}
+	return cloudinit.LoadGeneratorFiles(c, bundle, loadtest.ConfigFile)
+}
+
+// userDataFamily names the family that packs a node's parts into its user-data.
 const userDataFamily = "cloudinit"
 
 // Error is a failure while emitting or self-checking: a pghac bug, never a problem of the
@@ -86,8 +102,9 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Build emits the deploy tree of c: for every node (in c.Nodes order) the files of each node
-// family under nodes/<node>/files/ and the user-data that writes them, then the cluster-wide
-// families. The result has passed Check. Every error is an *Error, or several joined.
+// family under nodes/<node>/files/ and the user-data that writes them and runs the families'
+// boot lines, then the cluster-wide families. The result has passed Check. Every error is an
+// *Error, or several joined.
 func Build(c *model.Cluster) (*artifact.Set, error) {
 	return build(c, nodeFamilies, clusterFamilies)
 }
@@ -147,17 +164,18 @@ type owned struct {
 	file   artifact.File
 }
 
-// emitNode returns node n's files under nodes/<node>/files/, then its user-data.
+// emitNode returns node n's files under nodes/<node>/files/, then its user-data. A part's
+// BootFiles go into the user-data only.
 func emitNode(c *model.Cluster, n model.Node, fams []nodeFamily) ([]owned, error) {
 	var out []owned
-	var all []artifact.NodeFile
+	parts := make([]artifact.NodePart, 0, len(fams))
 	seen := map[string]bool{}
 	for _, fam := range fams {
-		files, err := fam.files(c, n)
+		part, err := fam.part(c, n)
 		if err != nil {
 			return nil, &Error{Family: fam.name, Path: nodeDir(n.Name), Err: err}
 		}
-		for _, f := range files {
+		for _, f := range part.Files {
 			p, err := nodeFilePath(n.Name, f.Path)
 			if err != nil {
 				return nil, &Error{Family: fam.name, Path: nodeDir(n.Name), Err: err}
@@ -171,10 +189,10 @@ func emitNode(c *model.Cluster, n model.Node, fams []nodeFamily) ([]owned, error
 			// user-data.
 			out = append(out, owned{fam.name, artifact.File{Path: p, Mode: 0o644, Bytes: f.Bytes}})
 		}
-		all = append(all, files...)
+		parts = append(parts, part)
 	}
 	p := userDataPath(n.Name)
-	ud, err := cloudinit.UserData(c, n, all)
+	ud, err := cloudinit.UserData(c, n, parts)
 	if err != nil {
 		return nil, &Error{Family: userDataFamily, Path: p, Err: err}
 	}

@@ -14,15 +14,26 @@ import (
 )
 
 func fixedNodeFamily(name string, files ...artifact.NodeFile) nodeFamily {
-	return nodeFamily{name, func(*model.Cluster, model.Node) ([]artifact.NodeFile, error) { return files, nil }}
+	return fixedPartFamily(name, artifact.NodePart{Files: files})
+}
+
+func fixedPartFamily(name string, part artifact.NodePart) nodeFamily {
+	return nodeFamily{name, func(*model.Cluster, model.Node) (artifact.NodePart, error) { return part, nil }}
 }
 
 func TestBuildLayout(t *testing.T) {
 	c := modeltest.Cluster()
 	c.Nodes = c.Nodes[:2]
 	nodeFams := []nodeFamily{
-		fixedNodeFamily("b", artifact.NodeFile{Path: "/etc/b/b.yaml", Owner: "postgres:postgres", Mode: 0o600, Bytes: []byte("b: 1\n")}),
-		fixedNodeFamily("a", artifact.NodeFile{Path: "/usr/local/bin/a", Mode: 0o755, Bytes: []byte("#!/bin/sh\n")}),
+		fixedPartFamily("b", artifact.NodePart{
+			Files:     []artifact.NodeFile{{Path: "/etc/b/b.yaml", Owner: "postgres:postgres", Mode: 0o600, Bytes: []byte("b: 1\n")}},
+			BootFiles: []artifact.NodeFile{{Path: "/usr/local/lib/b.sh", Mode: 0o755, Bytes: []byte("#!/bin/sh\n")}},
+			Boot:      []string{"/usr/local/lib/b.sh", "systemctl enable b"},
+		}),
+		fixedPartFamily("a", artifact.NodePart{
+			Files: []artifact.NodeFile{{Path: "/usr/local/bin/a", Mode: 0o755, Bytes: []byte("#!/bin/sh\n")}},
+			Boot:  []string{"systemctl enable a"},
+		}),
 	}
 	clusterFams := []clusterFamily{{"tf", func(*model.Cluster) ([]artifact.File, error) {
 		return []artifact.File{{Path: "main.tf", Mode: 0o644, Bytes: []byte("# tf\n")}}, nil
@@ -49,10 +60,15 @@ func TestBuildLayout(t *testing.T) {
 		}
 	}
 	ud, _ := s.Get("nodes/node1/user-data.yaml")
-	// Family order, not path order, decides the order of write_files.
+	// Family order, not path order, decides the order of write_files and of runcmd; boot
+	// files, which the tree does not show, come after every family's files.
 	ib, ia := bytes.Index(ud.Bytes, []byte("path: /etc/b/b.yaml")), bytes.Index(ud.Bytes, []byte("path: /usr/local/bin/a"))
-	if ib < 0 || ia < ib || !bytes.Contains(ud.Bytes, []byte("hostname: node1\n")) {
-		t.Errorf("user-data of node1 does not write b then a:\n%s", ud.Bytes)
+	ibb := bytes.Index(ud.Bytes, []byte("path: /usr/local/lib/b.sh"))
+	if ib < 0 || ia < ib || ibb < ia || !bytes.Contains(ud.Bytes, []byte("hostname: node1\n")) {
+		t.Errorf("user-data of node1 does not write b, a, then b's boot file:\n%s", ud.Bytes)
+	}
+	if !bytes.Contains(ud.Bytes, []byte("  - systemctl daemon-reload\n  - /usr/local/lib/b.sh\n  - systemctl enable b\n  - systemctl enable a\nfinal_message:")) {
+		t.Errorf("user-data of node1 does not run b's boot lines, then a's, after reloading systemd:\n%s", ud.Bytes)
 	}
 }
 
@@ -67,8 +83,8 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{
 			name: "family fails",
-			fams: []nodeFamily{fixedNodeFamily("a", okFile), {"b", func(*model.Cluster, model.Node) ([]artifact.NodeFile, error) {
-				return nil, errors.New("boom")
+			fams: []nodeFamily{fixedNodeFamily("a", okFile), {"b", func(*model.Cluster, model.Node) (artifact.NodePart, error) {
+				return artifact.NodePart{}, errors.New("boom")
 			}}},
 			wantFamily: "b", wantPath: "nodes/node0", wantMsg: "internal error in the b emitter (a pghac bug): nodes/node0: boom",
 		},
@@ -92,6 +108,11 @@ func TestBuildErrors(t *testing.T) {
 			name:       "user-data fails",
 			fams:       []nodeFamily{fixedNodeFamily("a", artifact.NodeFile{Path: "/etc/a.conf", Owner: "nobody", Mode: 0o644, Bytes: []byte("a\n")})},
 			wantFamily: "cloudinit", wantPath: "nodes/node0/user-data.yaml", wantMsg: `owner "nobody"`,
+		},
+		{
+			name:       "boot file that a family writes too",
+			fams:       []nodeFamily{fixedNodeFamily("a", okFile), fixedPartFamily("b", artifact.NodePart{BootFiles: []artifact.NodeFile{okFile}})},
+			wantFamily: "cloudinit", wantPath: "nodes/node0/user-data.yaml", wantMsg: "/etc/a.conf: written twice",
 		},
 		{
 			name:       "self-check blames the family",

@@ -29,6 +29,20 @@ type NodeFile struct {
 	Bytes []byte
 }
 
+// NodePart is what one emitter family contributes to a node: the files it writes there and its
+// steps of the node's boot sequence. The node's user-data writes every family's Files, then
+// every family's BootFiles, and runs every family's Boot lines, each in the families' order.
+type NodePart struct {
+	// Files are the family's configuration files; the deploy tree also shows each one on its own.
+	Files []NodeFile
+	// BootFiles are written by the user-data only, after every family's Files: tools that the
+	// Boot lines run, like Patroni's etcd3 fix script, rather than configuration to review.
+	BootFiles []NodeFile
+	// Boot are runcmd lines, one shell line each, that patch, enable and start the family's
+	// services once the packages are installed and the files written.
+	Boot []string
+}
+
 // Set is a set of files sorted by path. The zero value is empty and ready to use.
 type Set struct {
 	files []File

@@ -32,12 +32,12 @@ var unitText string
 
 var unitTmpl = template.Must(template.New("pghac-backend.service").Option("missingkey=error").Parse(unitText))
 
-// Files returns node n's backend files: its unit and its password file. None without a
-// backend block.
-func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
+// NodePart returns the backend's part of node n: its password file and unit, and the boot
+// lines that install the binary and start the service. Nothing without a backend block.
+func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 	b := c.Backend
 	if b == nil {
-		return nil, nil
+		return artifact.NodePart{}, nil
 	}
 	var unit bytes.Buffer
 	err := unitTmpl.Execute(&unit, map[string]any{
@@ -51,11 +51,14 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 		"PasswordFile": PasswordPath,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", UnitPath, err)
+		return artifact.NodePart{}, fmt.Errorf("%s: %w", UnitPath, err)
 	}
-	return []artifact.NodeFile{
-		{Path: PasswordPath, Owner: "root:root", Mode: 0o600, Bytes: []byte(model.SecretBackendPassword.Placeholder() + "\n")},
-		{Path: UnitPath, Owner: "root:root", Mode: 0o644, Bytes: unit.Bytes()},
+	return artifact.NodePart{
+		Files: []artifact.NodeFile{
+			{Path: PasswordPath, Owner: "root:root", Mode: 0o600, Bytes: []byte(model.SecretBackendPassword.Placeholder() + "\n")},
+			{Path: UnitPath, Owner: "root:root", Mode: 0o644, Bytes: unit.Bytes()},
+		},
+		Boot: install(b),
 	}, nil
 }
 
@@ -67,14 +70,11 @@ func dsn(b *model.Backend, port int) string {
 	return u.String()
 }
 
-// Install returns the runcmd lines that download the backend binary, check its SHA-256,
-// install it and start the service. A download that does not match stops cloud-init with an
-// error before anything is installed. nil without a backend block.
-func Install(c *model.Cluster) []string {
-	b := c.Backend
-	if b == nil {
-		return nil
-	}
+// install returns the boot lines that download the backend binary, check its SHA-256, install
+// it and start the service. A download that does not match stops cloud-init with an error
+// before anything is installed. They run last on the node: the backend serves through HAProxy,
+// and waits for the database by itself.
+func install(b *model.Backend) []string {
 	return append(fetch.Commands(b.ArtifactURL, b.ArtifactSHA256, BinaryPath),
 		"systemctl enable "+Unit,
 		"systemctl restart "+Unit)

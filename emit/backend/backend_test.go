@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,17 +25,22 @@ func withBackend(url, sha string) *model.Cluster {
 func TestNoBackendNoFiles(t *testing.T) {
 	c := modeltest.Cluster()
 	c.Backend = nil
-	files, err := Files(c, c.Nodes[0])
-	if err != nil || files != nil || Install(c) != nil {
-		t.Errorf("without a backend block: files %v, err %v, install %v; want none", files, err, Install(c))
+	part, err := NodePart(c, c.Nodes[0])
+	if err != nil || part.Files != nil || part.Boot != nil || part.BootFiles != nil {
+		t.Errorf("without a backend block: part %v, err %v; want none", part, err)
 	}
 }
 
 func TestFiles(t *testing.T) {
 	c := withBackend("https://example.com/b", strings.Repeat("a", 64))
-	files, err := Files(c, c.Nodes[0])
+	part, err := NodePart(c, c.Nodes[0])
 	if err != nil {
 		t.Fatal(err)
+	}
+	files := part.Files
+	// Installed, then started: the download lines come first.
+	if n := len(part.Boot); n <= 2 || !slices.Equal(part.Boot[n-2:], []string{"systemctl enable " + Unit, "systemctl restart " + Unit}) {
+		t.Errorf("boot lines %q, want the install lines, then the unit enabled and started", part.Boot)
 	}
 	got := map[string]string{}
 	for _, f := range files {
@@ -68,10 +74,11 @@ func TestUnitVerifies(t *testing.T) {
 		t.Skip("systemd-analyze not installed")
 	}
 	c := withBackend("https://example.com/b", strings.Repeat("a", 64))
-	files, err := Files(c, c.Nodes[0])
+	part, err := NodePart(c, c.Nodes[0])
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := part.Files
 	dir := t.TempDir()
 	// The binary must exist for verify; a shell script stands in for it.
 	bin := filepath.Join(dir, "pghac-backend")
@@ -116,7 +123,11 @@ func TestInstall(t *testing.T) {
 			dir := t.TempDir()
 			bin := filepath.Join(dir, "pghac-backend")
 			var script []string
-			for _, line := range Install(withBackend(tc.url, tc.sha)) {
+			part, err := NodePart(withBackend(tc.url, tc.sha), modeltest.Cluster().Nodes[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range part.Boot {
 				if strings.HasPrefix(line, "systemctl ") {
 					continue // not this host's services
 				}

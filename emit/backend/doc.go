@@ -1,5 +1,5 @@
-// Package backend emits what runs the notes HTTP API (cmd/pghac-backend) on a node: its
-// systemd unit and root-only password file, the runcmd lines that download the binary and
-// check its SHA-256 before installing it (package roles creates its role and database).
-// Nothing without a backend block.
+// Package backend emits the part of a node that runs the notes HTTP API (cmd/pghac-backend):
+// its systemd unit and root-only password file, and the boot lines that download the binary,
+// check its SHA-256 before installing it, and start the service (Patroni's post_bootstrap
+// script creates its role and database). Nothing without a backend block.
 package backend

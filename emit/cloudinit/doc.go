@@ -1,7 +1,10 @@
-// Package cloudinit emits a node's user-data: the #cloud-config document that installs the
-// cluster's packages, writes every config file the other emitters made for the node, and
-// enables the services in dependency order (etcd, Patroni, PgBouncer, HAProxy).
+// Package cloudinit assembles user-data, the #cloud-config documents machines boot with. A
+// node's installs the cluster's packages with no daemon starting meanwhile, writes the files of
+// every family's artifact.NodePart and runs their boot lines, in the order package emit gives
+// the families (etcd, Patroni, PgBouncer, HAProxy, the backend). The load generator's installs
+// pghac and writes the load-test bundle that package emit hands in.
 //
-// The same document runs on Yandex Cloud and in the local nspawn sandbox, and Terraform's
-// templatefile() renders it to fill in secrets, so it holds no literal "${" of its own.
+// It imports no other family: what a node runs comes from the parts, not from here. The same
+// document runs on Yandex Cloud and in the local nspawn sandbox, and Terraform's templatefile()
+// renders it to fill in secrets, so it holds no literal "${" of its own.
 package cloudinit

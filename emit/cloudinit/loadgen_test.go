@@ -5,24 +5,28 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
-	"github.com/pghac/pghac/emit/loadtest"
+	"github.com/pghac/pghac/emit/artifact"
 )
 
+// testBundle is shaped like the loadtest family's: per scenario, ammo in a wire format (CRLF)
+// and a Tank config.
+var testBundle = []artifact.File{
+	{Path: "mixed/ammo.txt", Mode: 0o644, Wire: true, Bytes: []byte(strings.Repeat("60 get\nGET /notes/ HTTP/1.1\r\nHost: 10.128.0.16:8080\r\n\r\n", 40))},
+	{Path: "mixed/load.yaml", Mode: 0o644, Bytes: []byte("phantom:\n  address: 10.128.0.16:8080\n  ammofile: ammo.txt\n")},
+}
+
 // TestLoadGenerator decodes the load generator's write_files as cloud-init would and compares
-// them with the bundle: byte for byte, CRLF ammo included.
+// them with the bundle: byte for byte, CRLF ammo included. emit's TestBuildLoadGenerator does
+// the same with the loadtest family's bundle.
 func TestLoadGenerator(t *testing.T) {
 	c := modeltest.Cluster()
-	c.Backend = &model.Backend{Port: 8080, Database: "notes", User: "notes"}
-	c.LoadTests = []model.LoadTest{{Name: "mixed", Schedule: "const(1, 10s)", Duration: 10 * time.Second,
-		Ammo: []string{model.AmmoGet, model.AmmoPost}, Node: c.Nodes[0].Name, Instances: 10, Timeout: time.Second}}
 	c.LoadGenerator = &model.LoadGenerator{Name: "loadgen", ArtifactURL: "https://example.com/pghac", ArtifactSHA256: strings.Repeat("ab", 32)}
-	files, err := LoadGeneratorFiles(c)
+	files, err := LoadGeneratorFiles(c, testBundle, "load.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,20 +34,22 @@ func TestLoadGenerator(t *testing.T) {
 		t.Fatalf("files = %v", files)
 	}
 	var ud struct {
-		WriteFiles []struct{ Path, Encoding, Content string } `yaml:"write_files"`
-		RunCmd     []string                                   `yaml:"runcmd"`
+		Hostname     string
+		Packages     []string
+		WriteFiles   []struct{ Path, Encoding, Content string } `yaml:"write_files"`
+		RunCmd       []string                                   `yaml:"runcmd"`
+		FinalMessage string                                     `yaml:"final_message"`
 	}
 	if err := yaml.Unmarshal(files[0].Bytes, &ud); err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := loadtest.Files(c)
-	if err != nil {
-		t.Fatal(err)
+	if ud.Hostname != "loadgen" || len(ud.Packages) != 1 || ud.Packages[0] != "curl" {
+		t.Errorf("hostname %q, packages %q; want loadgen, curl", ud.Hostname, ud.Packages)
 	}
-	if len(ud.WriteFiles) != len(bundle) {
-		t.Fatalf("%d files written, want the bundle's %d", len(ud.WriteFiles), len(bundle))
+	if len(ud.WriteFiles) != len(testBundle) {
+		t.Fatalf("%d files written, want the bundle's %d", len(ud.WriteFiles), len(testBundle))
 	}
-	for i, f := range bundle {
+	for i, f := range testBundle {
 		w := ud.WriteFiles[i]
 		got := []byte(w.Content)
 		if w.Encoding == "b64" {
@@ -52,16 +58,22 @@ func TestLoadGenerator(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if want := BundleDir + strings.TrimPrefix(f.Path, loadtest.Dir); w.Path != want || !bytes.Equal(got, f.Bytes) {
+		if want := BundleDir + "/" + f.Path; w.Path != want || !bytes.Equal(got, f.Bytes) {
 			t.Errorf("write_files[%d]: %s (%d bytes), want %s as in the bundle (%d bytes)", i, w.Path, len(got), want, len(f.Bytes))
+		}
+		if (w.Encoding == "b64") != f.Wire {
+			t.Errorf("write_files[%d]: encoding %q for a file with Wire %v", i, w.Encoding, f.Wire)
 		}
 	}
 	if !strings.Contains(strings.Join(ud.RunCmd, "\n"), "install --mode 0755 "+PghacPath+".download "+PghacPath) {
 		t.Errorf("runcmd does not install pghac:\n%s", strings.Join(ud.RunCmd, "\n"))
 	}
+	if !strings.HasSuffix(ud.FinalMessage, "pghac loadtest --config "+BundleDir+"/<scenario>/load.yaml") {
+		t.Errorf("final_message = %q, want how to run a scenario", ud.FinalMessage)
+	}
 
 	c.Target = model.TargetSandbox
-	if files, err := LoadGeneratorFiles(c); err != nil || files != nil {
+	if files, err := LoadGeneratorFiles(c, testBundle, "load.yaml"); err != nil || files != nil {
 		t.Errorf("sandbox: %v %v, want no load generator", files, err)
 	}
 }

@@ -20,6 +20,9 @@ const (
 	// (/var/lib/etcd/default) so that the throwaway single-node cluster the package starts on
 	// install can never be mistaken for the real one.
 	DataDir = "/var/lib/etcd/pghac"
+
+	// unit is etcd's systemd unit as Debian's package ships it.
+	unit = "etcd"
 )
 
 // loopback is where local clients (etcdctl, health probes) reach the member without knowing the
@@ -46,15 +49,30 @@ type envData struct {
 	ElectionMs  int64
 }
 
-// Files returns the etcd files of node n: its environment file when n is an etcd member,
-// nothing otherwise.
-func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
+// NodePart returns etcd's part of node n. A member gets its environment file and boot lines
+// that enable and start etcd; any other node, boot lines that stop and mask the etcd the
+// package may have started, so that nothing starts it again.
+func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 	if !n.EtcdMember {
-		return nil, nil
+		return artifact.NodePart{Boot: []string{"systemctl disable --now " + unit, "systemctl mask " + unit}}, nil
 	}
+	env, err := envFile(c, n)
+	if err != nil {
+		return artifact.NodePart{}, err
+	}
+	return artifact.NodePart{
+		Files: []artifact.NodeFile{env},
+		// A new member waits for quorum and the other nodes may boot later: don't block on it.
+		// Restart, not start, in case an image already runs the package's default etcd.
+		Boot: []string{"systemctl enable " + unit, "systemctl restart --no-block " + unit},
+	}, nil
+}
+
+// envFile is member n's environment file.
+func envFile(c *model.Cluster, n model.Node) (artifact.NodeFile, error) {
 	members := c.EtcdNodes()
 	if len(members) == 0 {
-		return nil, fmt.Errorf("etcd: node %s is a member but the cluster lists no etcd nodes", n.Name)
+		return artifact.NodeFile{}, fmt.Errorf("etcd: node %s is a member but the cluster lists no etcd nodes", n.Name)
 	}
 	initial := make([]string, len(members))
 	for i, m := range members {
@@ -62,11 +80,11 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	}
 	hb, err := millis(c.Etcd.HeartbeatInterval)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: %s: heartbeat interval: %w", EnvPath, err)
+		return artifact.NodeFile{}, fmt.Errorf("etcd: %s: heartbeat interval: %w", EnvPath, err)
 	}
 	el, err := millis(c.Etcd.ElectionTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: %s: election timeout: %w", EnvPath, err)
+		return artifact.NodeFile{}, fmt.Errorf("etcd: %s: election timeout: %w", EnvPath, err)
 	}
 	d := envData{
 		Name:               n.Name,
@@ -82,9 +100,9 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	}
 	var b bytes.Buffer
 	if err := envTmpl.Execute(&b, d); err != nil {
-		return nil, fmt.Errorf("etcd: %s: %w", EnvPath, err)
+		return artifact.NodeFile{}, fmt.Errorf("etcd: %s: %w", EnvPath, err)
 	}
-	return []artifact.NodeFile{{Path: EnvPath, Owner: "root:root", Mode: 0o644, Bytes: b.Bytes()}}, nil
+	return artifact.NodeFile{Path: EnvPath, Owner: "root:root", Mode: 0o644, Bytes: b.Bytes()}, nil
 }
 
 // url is an http URL of addr:port; netip brackets IPv6 addresses as URLs need.

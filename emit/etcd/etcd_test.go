@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,15 +112,27 @@ func TestFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			files, err := Files(tt.cluster, tt.cluster.Nodes[tt.node])
+			part, err := NodePart(tt.cluster, tt.cluster.Nodes[tt.node])
 			if err != nil {
 				t.Fatal(err)
 			}
+			files := part.Files
 			if tt.want == nil {
 				if len(files) != 0 {
 					t.Fatalf("got %d files for a node without etcd, want none", len(files))
 				}
+				// Stopped and masked: nothing starts the package's etcd again.
+				if want := []string{"systemctl disable --now etcd", "systemctl mask etcd"}; !slices.Equal(part.Boot, want) {
+					t.Errorf("boot lines of a non-member %q, want %q", part.Boot, want)
+				}
 				return
+			}
+			// Not waited for: a new member is ready only at quorum.
+			if want := []string{"systemctl enable etcd", "systemctl restart --no-block etcd"}; !slices.Equal(part.Boot, want) {
+				t.Errorf("boot lines of a member %q, want %q", part.Boot, want)
+			}
+			if part.BootFiles != nil {
+				t.Errorf("boot files %v, want none", part.BootFiles)
 			}
 			if len(files) != 1 {
 				t.Fatalf("got %d files, want 1", len(files))
@@ -160,7 +173,7 @@ func TestBadTimings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := modeltest.Cluster()
 			c.Etcd.HeartbeatInterval, c.Etcd.ElectionTimeout = tt.heartbeat, tt.election
-			_, err := Files(c, c.Nodes[0])
+			_, err := NodePart(c, c.Nodes[0])
 			if err == nil || !strings.Contains(err.Error(), "/etc/default/etcd") {
 				t.Errorf("got error %v, want one naming /etc/default/etcd", err)
 			}
@@ -175,10 +188,11 @@ func TestFilesFiveNodesThreeMembers(t *testing.T) {
 		model.Node{Name: "node3", Address: netip.MustParseAddr("10.128.0.17")},
 		model.Node{Name: "node4", Address: netip.MustParseAddr("10.129.0.15")})
 	for _, n := range c.Nodes[:3] {
-		files, err := Files(c, n)
+		part, err := NodePart(c, n)
 		if err != nil {
 			t.Fatal(err)
 		}
+		files := part.Files
 		got := env(t, files[0].Bytes)["ETCD_INITIAL_CLUSTER"]
 		want := "node0=http://10.128.0.16:2380,node1=http://10.129.0.14:2380,node2=http://10.130.0.28:2380"
 		if got != want {
@@ -199,10 +213,11 @@ func TestEtcdStarts(t *testing.T) {
 	c.Nodes[0].Address = netip.MustParseAddr("127.0.0.2") // distinct from the loopback URL
 	c.Etcd.Members = []string{"node0"}
 	c.Etcd.ClientPort, c.Etcd.PeerPort = freePort(t), freePort(t)
-	files, err := Files(c, c.Nodes[0])
+	part, err := NodePart(c, c.Nodes[0])
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := part.Files
 	vars := env(t, files[0].Bytes)
 	vars["ETCD_DATA_DIR"] = t.TempDir()
 

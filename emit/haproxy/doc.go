@@ -1,4 +1,5 @@
-// Package haproxy emits a node's HAProxy configuration, /etc/haproxy/haproxy.cfg.
+// Package haproxy emits HAProxy's part of a node: its configuration, /etc/haproxy/haproxy.cfg,
+// and the boot lines that enable and start the unit.
 //
 // Every node runs HAProxy (the seed ran one, on one node), so a client can use any node:
 // port 5000 reaches the primary, 5001 the replicas, 7000 shows the stats page behind a

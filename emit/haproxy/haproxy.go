@@ -15,6 +15,9 @@ import (
 // ConfigPath is the file Debian's haproxy.service loads.
 const ConfigPath = "/etc/haproxy/haproxy.cfg"
 
+// unit is HAProxy's systemd unit as Debian's package ships it.
+const unit = "haproxy"
+
 // loopback serves clients on the node itself, such as the backend.
 var loopback = netip.MustParseAddr("127.0.0.1")
 
@@ -45,14 +48,20 @@ type server struct {
 	Address string // PgBouncer's addr:port on that node
 }
 
-// Files returns node n's HAProxy configuration.
-func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
+// NodePart returns HAProxy's part of node n: its configuration and the boot lines that enable
+// and start it.
+func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 	b, err := config(c, n)
 	if err != nil {
-		return nil, fmt.Errorf("haproxy: %s: %w", ConfigPath, err)
+		return artifact.NodePart{}, fmt.Errorf("haproxy: %s: %w", ConfigPath, err)
 	}
-	// 0640: the file holds the stats password once rendered. Group haproxy as Debian ships it.
-	return []artifact.NodeFile{{Path: ConfigPath, Owner: "root:haproxy", Mode: 0o640, Bytes: b}}, nil
+	return artifact.NodePart{
+		// 0640: the file holds the stats password once rendered. Group haproxy as Debian ships it.
+		Files: []artifact.NodeFile{{Path: ConfigPath, Owner: "root:haproxy", Mode: 0o640, Bytes: b}},
+		// Restart, so that an HAProxy the image already runs reads the config; and wait for
+		// it, so that a bad config fails the boot where it shows.
+		Boot: []string{"systemctl enable " + unit, "systemctl restart " + unit},
+	}, nil
 }
 
 func config(c *model.Cluster, n model.Node) ([]byte, error) {

@@ -37,10 +37,14 @@ func section(cfg []byte, name string) []string {
 
 func emit(t *testing.T, c *model.Cluster, node int) []byte {
 	t.Helper()
-	files, err := Files(c, c.Nodes[node])
+	part, err := NodePart(c, c.Nodes[node])
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want := []string{"systemctl enable haproxy", "systemctl restart haproxy"}; !slices.Equal(part.Boot, want) || part.BootFiles != nil {
+		t.Errorf("boot lines %q, boot files %v; want %q and no files", part.Boot, part.BootFiles, want)
+	}
+	files := part.Files
 	if len(files) != 1 {
 		t.Fatalf("got %d files, want 1", len(files))
 	}
@@ -158,7 +162,7 @@ func TestBadCheckInter(t *testing.T) {
 	for _, inter := range []time.Duration{0, -time.Second, 1500 * time.Nanosecond} {
 		c := modeltest.Cluster()
 		c.HAProxy.Check.Inter = inter
-		if _, err := Files(c, c.Nodes[0]); err == nil {
+		if _, err := NodePart(c, c.Nodes[0]); err == nil {
 			t.Errorf("inter %s accepted", inter)
 		}
 	}

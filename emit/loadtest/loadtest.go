@@ -65,8 +65,21 @@ type plugin struct {
 	Package string `yaml:"package"`
 }
 
-// Files returns the bundle: loadtest/<name>/load.yaml and ammo.txt for every load test.
+// Files returns the bundle as the deploy tree holds it: Bundle under Dir.
 func Files(c *model.Cluster) ([]artifact.File, error) {
+	files, err := Bundle(c)
+	if err != nil {
+		return nil, err
+	}
+	for i := range files {
+		files[i].Path = Dir + "/" + files[i].Path
+	}
+	return files, nil
+}
+
+// Bundle returns the bundle's files, their paths relative to its folder: <name>/ammo.txt and
+// <name>/load.yaml for every load test. The load generator gets them in another folder.
+func Bundle(c *model.Cluster) ([]artifact.File, error) {
 	var files []artifact.File
 	for _, lt := range c.LoadTests {
 		if c.Backend == nil {
@@ -84,7 +97,7 @@ func Files(c *model.Cluster) ([]artifact.File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load test %q: %w", lt.Name, err)
 		}
-		dir := Dir + "/" + lt.Name + "/"
+		dir := lt.Name + "/"
 		files = append(files,
 			artifact.File{Path: dir + AmmoFile, Mode: 0o644, Bytes: ammo, Wire: true},
 			artifact.File{Path: dir + ConfigFile, Mode: 0o644, Bytes: cfg})

@@ -120,6 +120,15 @@ func TestFiles(t *testing.T) {
 	if len(files) != 2 || files[0].Path != "loadtest/reads/ammo.txt" || files[1].Path != "loadtest/reads/load.yaml" || !files[0].Wire {
 		t.Fatalf("files: %+v", files)
 	}
+	// The same files, relative to the bundle's folder.
+	bundle, err := Bundle(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bundle) != 2 || bundle[0].Path != "reads/ammo.txt" || bundle[1].Path != "reads/load.yaml" ||
+		!bytes.Equal(bundle[0].Bytes, files[0].Bytes) || !bytes.Equal(bundle[1].Bytes, files[1].Bytes) || !bundle[0].Wire {
+		t.Errorf("Bundle is not Files without %s/: %+v", Dir, bundle)
+	}
 	var cfg map[string]any
 	if err := yaml.Unmarshal(files[1].Bytes, &cfg); err != nil {
 		t.Fatal(err)

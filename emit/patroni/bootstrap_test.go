@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,8 +22,8 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/emit/etcd"
-	"github.com/pghac/pghac/emit/roles"
 	"github.com/pghac/pghac/golden/realcheck"
 )
 
@@ -67,12 +68,12 @@ func TestBootstrap(t *testing.T) {
 	}
 
 	// etcd, from this node's emitted environment.
-	etcdFiles, err := etcd.Files(c, n)
+	etcdPart, err := etcd.NodePart(c, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	etcdEnv := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "ETCD_DATA_DIR=" + filepath.Join(dir, "etcd")}
-	for _, line := range strings.Split(string(etcdFiles[0].Bytes), "\n") {
+	for _, line := range strings.Split(string(etcdPart.Files[0].Bytes), "\n") {
 		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "ETCD_DATA_DIR=") {
 			etcdEnv = append(etcdEnv, line)
 		}
@@ -80,23 +81,24 @@ func TestBootstrap(t *testing.T) {
 	start(t, etcdEnv, "etcd")
 
 	// Patroni, with the pgpass and socket directory moved off the host's own.
-	files, err := Files(c, n)
+	part, err := NodePart(c, n)
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := part.Files
 	if files[0].Path != ConfigPath {
 		t.Fatalf("Files[0] = %s, want %s", files[0].Path, ConfigPath)
 	}
-	rolesFiles, err := roles.Files(c, n)
-	if err != nil {
-		t.Fatal(err)
+	i := slices.IndexFunc(files, func(f artifact.NodeFile) bool { return f.Path == PostBootstrapPath })
+	if i < 0 {
+		t.Fatalf("no %s", PostBootstrapPath)
 	}
 	postBootstrap := filepath.Join(dir, "post-bootstrap.sh")
-	if err := os.WriteFile(postBootstrap, realcheck.Render(rolesFiles[0].Bytes), 0o700); err != nil {
+	if err := os.WriteFile(postBootstrap, realcheck.Render(files[i].Bytes), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	cfg := realcheck.Render(files[0].Bytes)
-	cfg = bytes.ReplaceAll(cfg, []byte(roles.PostBootstrapPath), []byte(postBootstrap))
+	cfg = bytes.ReplaceAll(cfg, []byte(PostBootstrapPath), []byte(postBootstrap))
 	// Callbacks need a PgBouncer; TestCallback runs them.
 	cfg = regexp.MustCompile(`(?m)^  callbacks:\n(    .*\n)+`).ReplaceAll(cfg, nil)
 	cfg = bytes.ReplaceAll(cfg, []byte("/var/lib/postgresql/patroni-node0.pgpass"), []byte(filepath.Join(dir, "pgpass")))
@@ -115,7 +117,7 @@ func TestBootstrap(t *testing.T) {
 	t.Cleanup(func() { stopPostgres(t, data) })
 	patroni := start(t, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}, args...)
 
-	api := fmt.Sprintf("http://%s", hostPort(n.Address, c.Patroni.RestAPIPort))
+	api := fmt.Sprintf("http://%s", n.AddrPort(c.Patroni.RestAPIPort))
 	deadline := time.Now().Add(60 * time.Second)
 	for status(t, "GET", api+"/primary") != http.StatusOK {
 		if time.Now().After(deadline) {

@@ -1,7 +1,11 @@
-// Package patroni emits a node's Patroni configuration, /etc/patroni/config.yml, the file
-// Debian's patroni.service starts Patroni with.
+// Package patroni emits Patroni's part of a node: its configuration, /etc/patroni/config.yml,
+// the file Debian's patroni.service starts Patroni with; the scripts that configuration names
+// (the post_bootstrap script, which creates the cluster's roles and databases, and the
+// role-change callback that reconnects PgBouncer's pools); and Patroni's steps of the boot
+// sequence: on Debian 12's Patroni 3.0.2, the etcd3 leader-lock fix, then enabling and
+// starting the unit.
 //
-// The file is marshalled from typed structs with gopkg.in/yaml.v3, so field order is
+// The configuration is marshalled from typed structs with gopkg.in/yaml.v3, so field order is
 // declaration order and every value is quoted as YAML needs. Secret values appear only as
 // placeholders, single-quoted so that the rendered value stays one YAML string.
 //

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/golden/realcheck"
 )
 
@@ -52,12 +54,9 @@ type parsed struct {
 
 func emit(t *testing.T, c *model.Cluster, node int) ([]byte, parsed) {
 	t.Helper()
-	files, err := Files(c, c.Nodes[node])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != 3 {
-		t.Fatalf("got %d files, want config.yml, the callback and its password file", len(files))
+	files := nodeFiles(t, c, c.Nodes[node])
+	if len(files) != 4 {
+		t.Fatalf("got %d files, want config.yml, the callback and its password file, the post_bootstrap script", len(files))
 	}
 	f := files[0]
 	if f.Path != "/etc/patroni/config.yml" || f.Owner != "postgres:postgres" || f.Mode != 0o600 {
@@ -71,6 +70,16 @@ func emit(t *testing.T, c *model.Cluster, node int) ([]byte, parsed) {
 		t.Fatalf("rendered config does not parse: %v", err)
 	}
 	return f.Bytes, p
+}
+
+// nodeFiles returns Patroni's files on node n.
+func nodeFiles(t *testing.T, c *model.Cluster, n model.Node) []artifact.NodeFile {
+	t.Helper()
+	part, err := NodePart(c, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return part.Files
 }
 
 func TestFiles(t *testing.T) {
@@ -274,8 +283,8 @@ func TestVariants(t *testing.T) {
 func TestFailsafeUnsupported(t *testing.T) {
 	c := modeltest.Cluster()
 	c.OS.SupportsFailsafe, c.OS.PatroniVersion = false, "2.1"
-	if _, err := Files(c, c.Nodes[0]); err == nil || !strings.Contains(err.Error(), "failsafe") {
-		t.Fatalf("Files = %v, want an error about failsafe_mode", err)
+	if _, err := NodePart(c, c.Nodes[0]); err == nil || !strings.Contains(err.Error(), "failsafe") {
+		t.Fatalf("NodePart = %v, want an error about failsafe_mode", err)
 	}
 }
 
@@ -283,10 +292,7 @@ func TestFailsafeUnsupported(t *testing.T) {
 // reject: each must come back as the same string.
 func TestSecretValuesStayStrings(t *testing.T) {
 	c := modeltest.Cluster()
-	files, err := Files(c, c.Nodes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := nodeFiles(t, c, c.Nodes[0])
 	for _, v := range []string{"123", "on", "null", "*x", "a: b #c", "-x", "{x}"} {
 		b := bytes.ReplaceAll(files[0].Bytes, []byte(model.SecretRestAPIPassword.Placeholder()), []byte(v))
 		var p parsed
@@ -305,10 +311,7 @@ func TestValidateConfig(t *testing.T) {
 	c := modeltest.Cluster()
 	dir := t.TempDir()
 	for _, n := range c.Nodes {
-		files, err := Files(c, n)
-		if err != nil {
-			t.Fatal(err)
-		}
+		files := nodeFiles(t, c, n)
 		path := filepath.Join(dir, n.Name+".yml")
 		if err := os.WriteFile(path, realcheck.Render(files[0].Bytes), 0o600); err != nil {
 			t.Fatal(err)
@@ -331,10 +334,7 @@ func equalYAML(a, b []any) bool {
 // in the sandbox test (internal/sandboxtest: switchover, then what new clients are told).
 func TestCallbackFiles(t *testing.T) {
 	c := modeltest.Cluster()
-	files, err := Files(c, c.Nodes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := nodeFiles(t, c, c.Nodes[0])
 	byPath := map[string]string{}
 	for _, f := range files {
 		byPath[f.Path] = f.Owner + " " + f.Mode.String() + "\n" + string(f.Bytes)
@@ -357,5 +357,38 @@ func TestCallbackFiles(t *testing.T) {
 	}
 	if strings.Contains(script, "${") || strings.Contains(script, "--username postgres") {
 		t.Errorf("callback holds a secret or uses the superuser:\n%s", script)
+	}
+}
+
+// TestBoot: Patroni's boot lines run the etcd3 fix, which the user-data alone writes, before
+// Patroni is enabled or started, and only for the Patroni 3.0 the fix knows; Patroni's start
+// does not block the boot.
+func TestBoot(t *testing.T) {
+	for _, version := range []string{"3.0", "2.1", "3.2"} {
+		t.Run(version, func(t *testing.T) {
+			c := modeltest.Cluster()
+			c.OS.PatroniVersion = version
+			part, err := NodePart(c, c.Nodes[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"systemctl enable patroni", "systemctl restart --no-block patroni"}
+			var wantBootFiles []artifact.NodeFile
+			if version == "3.0" {
+				want = append([]string{"/usr/bin/python3 -I " + Etcd3FixPath + " " + Etcd3ModulePath}, want...)
+				wantBootFiles = []artifact.NodeFile{*Etcd3Fix(c)}
+			}
+			if !slices.Equal(part.Boot, want) {
+				t.Errorf("boot lines %q, want %q", part.Boot, want)
+			}
+			if !reflect.DeepEqual(part.BootFiles, wantBootFiles) {
+				t.Errorf("boot files %v, want the etcd3 fix script for Patroni 3.0 only", part.BootFiles)
+			}
+			for _, f := range part.Files {
+				if f.Path == Etcd3FixPath {
+					t.Errorf("the etcd3 fix script is among the configuration files")
+				}
+			}
+		})
 	}
 }

@@ -1,5 +1,6 @@
-// Package pgbouncer emits a node's PgBouncer configuration: pgbouncer.ini, which Debian's
-// pgbouncer.service runs with, and the userlist.txt it authenticates clients against.
+// Package pgbouncer emits PgBouncer's part of a node: pgbouncer.ini, which Debian's
+// pgbouncer.service runs with, the userlist.txt it authenticates clients against, and the boot
+// lines that enable and start the unit.
 //
 // Each node's PgBouncer pools connections to its own PostgreSQL over loopback; HAProxy on every
 // node picks which PgBouncer a client reaches. PgBouncer logs to stderr, that is the journal,

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
-	"github.com/pghac/pghac/emit/roles"
 )
 
 const (
@@ -21,6 +20,14 @@ const (
 	// SocketDir is PostgreSQL's socket directory too: psql -p <port> finds both there.
 	SocketDir = "/var/run/postgresql"
 )
+
+// AuthQuery is PgBouncer's auth_query: the SCRAM secret of a login role that is not in its
+// auth_file, looked up as model.PgBouncerAuthUser with the function Patroni's post_bootstrap
+// script creates.
+const AuthQuery = "SELECT username, password FROM " + model.PgBouncerAuthFunction + "($1)"
+
+// unit is PgBouncer's systemd unit as Debian's package ships it.
+const unit = "pgbouncer"
 
 //go:embed templates/pgbouncer.ini.tmpl
 var iniText string
@@ -45,11 +52,12 @@ type iniData struct {
 	QueryWaitTimeout string
 }
 
-// Files returns node n's PgBouncer files, in path order.
-func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
+// NodePart returns PgBouncer's part of node n: its files, in path order, and the boot lines
+// that enable and start it.
+func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 	p := c.PgBouncer
 	if err := checkPoolMode(p.PoolMode); err != nil {
-		return nil, err
+		return artifact.NodePart{}, err
 	}
 	var dbs []model.Database
 	for _, db := range c.Databases {
@@ -57,7 +65,7 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 			continue
 		}
 		if err := checkPoolMode(db.PoolMode); err != nil {
-			return nil, err
+			return artifact.NodePart{}, err
 		}
 		dbs = append(dbs, db)
 	}
@@ -71,7 +79,7 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 		AuthFile:         UserlistPath,
 		AdminUser:        model.PgBouncerAdminUser,
 		AuthUser:         model.PgBouncerAuthUser,
-		AuthQuery:        roles.AuthQuery,
+		AuthQuery:        AuthQuery,
 		Databases:        dbs,
 		PoolMode:         p.PoolMode,
 		DefaultPoolSize:  p.DefaultPoolSize,
@@ -81,7 +89,7 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	}
 	var ini bytes.Buffer
 	if err := iniTmpl.Execute(&ini, d); err != nil {
-		return nil, fmt.Errorf("pgbouncer: %s: %w", ConfigPath, err)
+		return artifact.NodePart{}, fmt.Errorf("pgbouncer: %s: %w", ConfigPath, err)
 	}
 	// PgBouncer keeps these plain passwords and answers SCRAM with them both ways: to clients
 	// and to PostgreSQL. Every other role comes from auth_query. Rendered, a line is
@@ -97,11 +105,16 @@ func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
 	} {
 		userlist += `"` + u.name + `" "` + u.secret.Placeholder() + `"` + "\n"
 	}
-	return []artifact.NodeFile{
-		// PgBouncer runs as postgres. The ini holds no secret, but nothing outside the group
-		// needs to read it.
-		{Path: ConfigPath, Owner: "postgres:postgres", Mode: 0o640, Bytes: ini.Bytes()},
-		{Path: UserlistPath, Owner: "postgres:postgres", Mode: 0o600, Bytes: []byte(userlist)},
+	return artifact.NodePart{
+		Files: []artifact.NodeFile{
+			// PgBouncer runs as postgres. The ini holds no secret, but nothing outside the
+			// group needs to read it.
+			{Path: ConfigPath, Owner: "postgres:postgres", Mode: 0o640, Bytes: ini.Bytes()},
+			{Path: UserlistPath, Owner: "postgres:postgres", Mode: 0o600, Bytes: []byte(userlist)},
+		},
+		// Restart, so that a PgBouncer the image already runs reads the config; and wait for
+		// it, so that a bad config fails the boot where it shows.
+		Boot: []string{"systemctl enable " + unit, "systemctl restart " + unit},
 	}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,12 +53,16 @@ func settings(t *testing.T, b []byte) map[string]string {
 
 func emit(t *testing.T, c *model.Cluster, n model.Node) (ini, userlist artifact.NodeFile) {
 	t.Helper()
-	files, err := Files(c, n)
+	part, err := NodePart(c, n)
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := part.Files
 	if len(files) != 2 {
 		t.Fatalf("got %d files, want 2", len(files))
+	}
+	if want := []string{"systemctl enable pgbouncer", "systemctl restart pgbouncer"}; !slices.Equal(part.Boot, want) || part.BootFiles != nil {
+		t.Errorf("boot lines %q, boot files %v; want %q and no files", part.Boot, part.BootFiles, want)
 	}
 	return files[0], files[1]
 }
@@ -164,13 +169,13 @@ func TestFiles(t *testing.T) {
 func TestUnknownPoolMode(t *testing.T) {
 	c := modeltest.Cluster()
 	c.PgBouncer.PoolMode = "sessions"
-	if _, err := Files(c, c.Nodes[0]); err == nil {
-		t.Fatal("Files accepted pool_mode sessions")
+	if _, err := NodePart(c, c.Nodes[0]); err == nil {
+		t.Fatal("NodePart accepted pool_mode sessions")
 	}
 	c = modeltest.Cluster()
 	c.Databases = []model.Database{{Name: "app", Owner: "app", PoolMode: "transactions"}}
-	if _, err := Files(c, c.Nodes[0]); err == nil {
-		t.Fatal("Files accepted a database's pool_mode transactions")
+	if _, err := NodePart(c, c.Nodes[0]); err == nil {
+		t.Fatal("NodePart accepted a database's pool_mode transactions")
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
-	"github.com/pghac/pghac/emit/patroni"
 )
 
 //go:embed templates/dropin.conf.tmpl
@@ -46,24 +45,28 @@ const etcdStartTimeout = "10min"
 // Path is where the drop-in for unit lives.
 func Path(unit string) string { return "/etc/systemd/system/" + unit + ".d/pghac.conf" }
 
-// Files returns node n's drop-ins, in path order.
-func Files(c *model.Cluster, n model.Node) ([]artifact.NodeFile, error) {
+// NodePart returns node n's drop-ins, in path order, and no boot lines: the user-data reloads
+// systemd before any family starts a unit. etcd3Fix are the commands that apply Patroni's etcd3
+// leader-lock fix where the image needs it (the patroni family's Etcd3FixCommands, passed in by
+// package emit, as families import no other family): patroni.service runs them before every
+// start.
+func NodePart(c *model.Cluster, n model.Node, etcd3Fix []string) (artifact.NodePart, error) {
 	var units []dropIn
 	if n.EtcdMember {
 		units = append(units, etcdDropIn())
 	}
-	units = append(units, patroniDropIn(c, n), pgbouncerDropIn(c))
+	units = append(units, patroniDropIn(n, etcd3Fix), pgbouncerDropIn(c))
 
 	files := make([]artifact.NodeFile, 0, len(units))
 	for _, u := range units {
 		var b bytes.Buffer
 		if err := dropInTmpl.Execute(&b, u); err != nil {
-			return nil, fmt.Errorf("systemd: %s: %w", Path(u.Unit), err)
+			return artifact.NodePart{}, fmt.Errorf("systemd: %s: %w", Path(u.Unit), err)
 		}
 		files = append(files, artifact.NodeFile{Path: Path(u.Unit), Owner: "root:root", Mode: 0o644, Bytes: b.Bytes()})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return files, nil
+	return artifact.NodePart{Files: files}, nil
 }
 
 func etcdDropIn() dropIn {
@@ -83,7 +86,7 @@ func etcdDropIn() dropIn {
 	}}
 }
 
-func patroniDropIn(c *model.Cluster, n model.Node) dropIn {
+func patroniDropIn(n model.Node, etcd3Fix []string) dropIn {
 	unit := []directive{
 		{"After", "network-online.target",
 			"PostgreSQL binds the node's address and, if it is not up yet, only warns and never listens there."},
@@ -101,7 +104,7 @@ func patroniDropIn(c *model.Cluster, n model.Node) dropIn {
 		{"RestartSec", restartSec,
 			"Stay under systemd's start limit (5 starts in 10 s), past which it stops restarting."},
 	}
-	for _, cmd := range patroni.Etcd3FixCommands(c) {
+	for _, cmd := range etcd3Fix {
 		service = append(service, directive{"ExecStartPre", "+" + cmd,
 			"Re-apply the etcd3 leader-lock backport before every start (as root): a reinstalled 3.0.2 package would bring the split-brain back. A no-op on a patched or unknown file."})
 	}

@@ -16,6 +16,10 @@ import (
 	"github.com/pghac/pghac/emit/artifact"
 )
 
+// etcd3Fix is the command that applies Patroni's etcd3 fix, as the patroni family gives it for
+// Debian 12's Patroni 3.0.2.
+const etcd3Fix = "/usr/bin/python3 -I /usr/local/lib/pghac/patroni-etcd3-fix.py /usr/lib/python3/dist-packages/patroni/dcs/etcd3.py"
+
 // directives returns "Section/Key=Value" for every setting, in file order, and checks that
 // each one follows a comment giving its reason.
 func directives(t *testing.T, f artifact.NodeFile) []string {
@@ -58,7 +62,7 @@ func TestFiles(t *testing.T) {
 		"Service/Restart=always",
 		"Service/RestartSec=5s",
 		// Debian 12's Patroni 3.0.2: the leader-lock backport, re-applied at every start.
-		"Service/ExecStartPre=+/usr/bin/python3 -I /usr/local/lib/pghac/patroni-etcd3-fix.py /usr/lib/python3/dist-packages/patroni/dcs/etcd3.py",
+		"Service/ExecStartPre=+" + etcd3Fix,
 	}
 	patroniOther := slices.DeleteFunc(slices.Clone(patroniMember), func(s string) bool { return strings.Contains(s, "etcd.service") })
 	pgbouncer := func(nofile string) []string {
@@ -76,20 +80,27 @@ func TestFiles(t *testing.T) {
 		pgbouncerPath = "/etc/systemd/system/pgbouncer.service.d/pghac.conf"
 	)
 	tests := []struct {
-		name   string
-		modify func(*model.Cluster)
-		node   int
-		want   map[string][]string // path -> directives
+		name     string
+		modify   func(*model.Cluster)
+		node     int
+		etcd3Fix []string
+		want     map[string][]string // path -> directives
 	}{
 		{
-			name: "etcd member",
-			want: map[string][]string{etcdPath: etcd, patroniPath: patroniMember, pgbouncerPath: pgbouncer("3024")},
+			name:     "etcd member",
+			etcd3Fix: []string{etcd3Fix},
+			want:     map[string][]string{etcdPath: etcd, patroniPath: patroniMember, pgbouncerPath: pgbouncer("3024")},
 		},
 		{
-			name:   "not an etcd member, more clients",
-			modify: func(c *model.Cluster) { c.Nodes[2].EtcdMember = false; c.PgBouncer.MaxClientConn = 5000 },
-			node:   2,
-			want:   map[string][]string{patroniPath: patroniOther, pgbouncerPath: pgbouncer("11024")},
+			name:     "not an etcd member, more clients",
+			modify:   func(c *model.Cluster) { c.Nodes[2].EtcdMember = false; c.PgBouncer.MaxClientConn = 5000 },
+			node:     2,
+			etcd3Fix: []string{etcd3Fix},
+			want:     map[string][]string{patroniPath: patroniOther, pgbouncerPath: pgbouncer("11024")},
+		},
+		{
+			name: "no etcd3 fix",
+			want: map[string][]string{etcdPath: etcd, patroniPath: patroniMember[:len(patroniMember)-1], pgbouncerPath: pgbouncer("3024")},
 		},
 	}
 	for _, tt := range tests {
@@ -98,10 +109,14 @@ func TestFiles(t *testing.T) {
 			if tt.modify != nil {
 				tt.modify(c)
 			}
-			files, err := Files(c, c.Nodes[tt.node])
+			part, err := NodePart(c, c.Nodes[tt.node], tt.etcd3Fix)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if part.Boot != nil || part.BootFiles != nil {
+				t.Errorf("boot lines %q, boot files %v; want none", part.Boot, part.BootFiles)
+			}
+			files := part.Files
 			var paths []string
 			for _, f := range files {
 				paths = append(paths, f.Path)
@@ -130,11 +145,11 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("systemd-analyze (Debian package systemd): %v", err)
 	}
 	c := modeltest.Cluster()
-	files, err := Files(c, c.Nodes[0])
+	part, err := NodePart(c, c.Nodes[0], []string{etcd3Fix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
+	for _, f := range part.Files {
 		unit := filepath.Base(filepath.Dir(f.Path)) // "etcd.service.d"
 		unit = strings.TrimSuffix(unit, ".d")
 		t.Run(unit, func(t *testing.T) {

@@ -1,29 +1,32 @@
-package roles
+package patroni
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/emit/artifact"
 )
 
-// The script runs for real in emit/patroni's TestBootstrap (a real Patroni bootstraps with it,
-// then it runs again); these pin what that test cannot see.
-func TestFiles(t *testing.T) {
+// The script runs for real in TestBootstrap (a real Patroni bootstraps with it, then it runs
+// again); these pin what that test cannot see.
+func TestPostBootstrap(t *testing.T) {
 	c := modeltest.Cluster()
 	c.Backend = &model.Backend{Port: 8080, User: "notes", Database: "notes"}
 	c.Roles = []model.Role{{Name: "shop", ConnectionLimit: 50}}
 	c.Databases = []model.Database{{Name: "shop_db", Owner: "shop", ConnectionLimit: -1}}
-	files, err := Files(c, c.Nodes[0])
+	part, err := NodePart(c, c.Nodes[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 1 {
-		t.Fatalf("%d files, want the post_bootstrap script", len(files))
+	i := slices.IndexFunc(part.Files, func(f artifact.NodeFile) bool { return f.Path == PostBootstrapPath })
+	if i < 0 {
+		t.Fatalf("files %v, want the post_bootstrap script", part.Files)
 	}
-	f := files[0]
+	f := part.Files[i]
 	if f.Path != PostBootstrapPath || f.Owner != "postgres:postgres" || f.Mode.Perm() != 0o700 {
 		t.Errorf("post_bootstrap file = %s %s %v, want %s postgres:postgres 0700", f.Path, f.Owner, f.Mode, PostBootstrapPath)
 	}
