@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/pflag"
+
+	"github.com/pghac/pghac/compiler/explain"
 )
 
 var validateCommand = &command{
@@ -29,10 +31,12 @@ With --explain it also prints every setting the build will use, defaults include
 				return code
 			}
 			if *explainFlag {
-				if err := explain(c.stdout, l.cluster); err != nil {
+				out, err := explain.Explain(l.cluster)
+				if err != nil {
 					fmt.Fprintf(c.stderr, "pghac validate: internal error (a pghac bug): %v\n", err)
 					return exitInternal
 				}
+				c.stdout.Write(out)
 			}
 			fmt.Fprintf(c.stdout, "%s: valid (%s, %s)\n", l.name, plural(len(l.cluster.Nodes), "node"), plural(l.warnings, "warning"))
 			return exitOK

@@ -1,8 +1,8 @@
-package main
+package explain
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 	"net/netip"
 
 	"gopkg.in/yaml.v3"
@@ -145,8 +145,8 @@ type explainBackend struct {
 	AllowFrom []string `yaml:"allow_from,flow"`
 }
 
-// explain writes c's resolved settings as YAML.
-func explain(w io.Writer, c *model.Cluster) error {
+// Explain is c's resolved settings as YAML.
+func Explain(c *model.Cluster) ([]byte, error) {
 	e := explanation{
 		Cluster: c.Name, Target: string(c.Target),
 		Image: explainImage{Family: c.OS.ImageFamily, OS: c.OS.Name, PostgreSQL: c.OS.PostgresMajor,
@@ -203,12 +203,16 @@ func explain(w io.Writer, c *model.Cluster) error {
 	for _, s := range c.Secrets() {
 		e.Secrets = append(e.Secrets, s.Placeholder())
 	}
-	enc := yaml.NewEncoder(w)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(e); err != nil {
-		return err
+		return nil, err
 	}
-	return enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func explainVM(name, zone string, addr netip.Addr, etcd bool, vm model.VM) explainNode {
