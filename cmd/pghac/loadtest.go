@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +14,9 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/cloudinit"
+	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/load"
+	"github.com/pghac/pghac/internal/site"
 )
 
 var loadtestCommand = &command{
@@ -77,21 +77,13 @@ func targetList() string {
 // run, else a placeholder naming the output to take it from.
 func yandexLoadtestCommand(scenario, stateDir string) string {
 	addr := "<load_generator_public_address, printed by pghac apply>"
-	if b, err := os.ReadFile(filepath.Join(stateDir, string(model.TargetYandex), "terraform", "terraform.tfstate")); err == nil {
-		var st struct {
-			Outputs map[string]struct {
-				Value any `json:"value"`
-			} `json:"outputs"`
-		}
-		if json.Unmarshal(b, &st) == nil {
-			if v, ok := st.Outputs["load_generator_public_address"].Value.(string); ok && v != "" {
-				addr = v
-			}
-		}
+	state := site.New("", "", stateDir, model.TargetYandex).StateFile() // only the state folder matters
+	if v, ok := infra.StateOutput(state, "load_generator_public_address"); ok {
+		addr = v
 	}
 	// The images' default user is what the VMs' ssh_user variable defaults to.
 	return fmt.Sprintf("ssh <ssh_user, debian by default>@%s sudo pghac loadtest --config %s",
-		addr, path.Join(cloudinit.BundleDir, scenario, "load.yaml"))
+		addr, path.Join(cloudinit.BundleDir, scenario, load.ConfigName))
 }
 
 func (c *cli) loadtest(o loadtestOptions) int {
@@ -126,7 +118,7 @@ func (c *cli) loadtest(o loadtestOptions) int {
 			fmt.Fprintf(c.stdout, "The %s scenario runs on the load generator VM. Run there:\n\n  %s\n", scenario, yandexLoadtestCommand(scenario, ".pghac"))
 			return exitOK
 		}
-		file = filepath.Join(o.dir, o.target, "loadtest", scenario, "load.yaml")
+		file = load.ScenarioConfig(bundleDir(o), scenario)
 	} else if scenario == "" {
 		scenario = filepath.Base(filepath.Dir(file))
 		if abs, err := filepath.Abs(file); err == nil {
@@ -199,29 +191,23 @@ func (c *cli) loadtest(o loadtestOptions) int {
 	return exitInvalid
 }
 
+// bundleDir is where build put the target's load-test bundle: DIR/TARGET/loadtest.
+func bundleDir(o loadtestOptions) string { return filepath.Join(o.dir, o.target, "loadtest") }
+
 // pickScenario is the scenario to run: --scenario, or the only folder with a load.yaml in
 // DIR/TARGET/loadtest.
 func (c *cli) pickScenario(o loadtestOptions) (string, int, bool) {
-	dir := filepath.Join(o.dir, o.target, "loadtest")
-	entries, err := os.ReadDir(dir)
+	dir := bundleDir(o)
+	names, err := load.Scenarios(dir)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac loadtest: no load-test bundle: %v; run 'pghac build --target %s' first, or give --config\n", err, o.target)
 		return "", exitRuntime, false
 	}
-	var names []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(dir, e.Name(), "load.yaml")); e.IsDir() && err == nil {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
 	choices := strings.Join(names, ", ")
 	switch {
 	case o.scenario != "":
-		for _, n := range names {
-			if n == o.scenario {
-				return n, exitOK, true
-			}
+		if slices.Contains(names, o.scenario) {
+			return o.scenario, exitOK, true
 		}
 		if len(names) == 0 {
 			fmt.Fprintf(c.stderr, "pghac loadtest: no scenario %q: %s has no scenario folders with a load.yaml\n", o.scenario, dir)
