@@ -1,23 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/drill"
 	"github.com/pghac/pghac/internal/drill/scenario"
-	"github.com/pghac/pghac/internal/drill/workload"
-	"github.com/pghac/pghac/internal/health"
-	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/site"
 )
 
@@ -112,11 +105,11 @@ func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportD
 	if err != nil {
 		return fail("the sandbox's secrets: %v", err)
 	}
-	env := drillEnv(cl, s, vars, pc)
+	env := scenario.NewEnv(cl, sandboxConfig(s, cl, nil), vars, pc)
 	env.Steady = steady
 	env.Progress = prefixWriter{c.stderr, "  "}
 	if reportDir == "" {
-		reportDir = filepath.Join(s.Dir, "drill", time.Now().UTC().Format("20060102T150405Z"))
+		reportDir = s.DrillReports(time.Now().UTC().Format("20060102T150405Z"))
 	}
 	if err := os.MkdirAll(reportDir, 0o755); err != nil {
 		return fail("%v", err)
@@ -128,17 +121,16 @@ func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportD
 		for rep := 1; rep <= repeat; rep++ {
 			fmt.Fprintf(c.stderr, "drill %s (%d/%d): %s\n", sc.Name, rep, repeat, sc.Summary)
 			h, err := scenario.Run(c.ctx, env, sc)
-			base := filepath.Join(reportDir, fmt.Sprintf("%s-%d", sc.Name, rep))
-			if werr := writeJSONFile(base+".history.json", h.WriteJSON); werr != nil {
+			if werr := scenario.WriteHistory(reportDir, sc.Name, rep, h); werr != nil {
 				return fail("%v", werr)
 			}
 			if err != nil {
 				fmt.Fprintf(c.stderr, "pghac drill: %s: %v\n", sc.Name, err)
-				writeDrillReports(c, reportDir, runs)
+				c.drillReports(reportDir, runs)
 				return exitRuntime
 			}
 			r := drill.Check(h, sc.Limits)
-			if werr := writeJSONFile(base+".report.json", r.WriteJSON); werr != nil {
+			if werr := scenario.WriteReport(reportDir, sc.Name, rep, r); werr != nil {
 				return fail("%v", werr)
 			}
 			runs = append(runs, drill.Run{Scenario: sc.Name, Rep: rep, History: h, Report: r})
@@ -150,75 +142,24 @@ func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportD
 				sc.Name, rep, repeat, verdict, r.Writes.Outage.Length, r.Writes.Lost, r.Writes.SplitBrain)
 		}
 	}
-	if code := writeDrillReports(c, reportDir, runs); code != exitOK {
+	if code := c.drillReports(reportDir, runs); code != exitOK {
 		return code
 	}
 	return exit
 }
 
-// writeDrillReports prints the table of runs and writes summary.txt and report.html.
-func writeDrillReports(c *cli, dir string, runs []drill.Run) int {
+// drillReports prints the table of runs and where their reports are, once it has written
+// summary.txt and report.html into dir; with no runs there is nothing to report.
+func (c *cli) drillReports(dir string, runs []drill.Run) int {
 	if len(runs) == 0 {
 		return exitOK
 	}
-	var table bytes.Buffer
-	if err := drill.WriteSummary(&table, runs); err != nil {
-		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
-		return exitRuntime
-	}
-	c.stdout.Write(table.Bytes())
-	if err := os.WriteFile(filepath.Join(dir, "summary.txt"), table.Bytes(), 0o644); err != nil {
-		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
-		return exitRuntime
-	}
-	var page bytes.Buffer
-	if err := drill.WriteHTML(&page, "pghac drill "+filepath.Base(dir), runs); err != nil {
-		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
-		return exitRuntime
-	}
-	if err := os.WriteFile(filepath.Join(dir, "report.html"), page.Bytes(), 0o644); err != nil {
+	table, err := scenario.WriteReports(dir, runs)
+	c.stdout.Write(table) // the results, even when a file could not be written
+	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
 		return exitRuntime
 	}
 	fmt.Fprintf(c.stdout, "\nReports: %s\n", dir)
 	return exitOK
-}
-
-// writeJSONFile writes what write produces into path.
-func writeJSONFile(path string, write func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := write(&b); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
-}
-
-// drillEnv is where the drill finds cl in the sandbox, with the secrets of vars and pc for
-// Patroni's REST APIs.
-func drillEnv(cl *model.Cluster, s site.Site, vars map[string]string, pc *patroni.Client) scenario.Env {
-	env := scenario.Env{
-		Sandbox: sandboxConfig(s, cl, nil),
-		Load: workload.Config{
-			PrimaryPort: cl.HAProxy.PrimaryPort,
-			ReplicaPort: cl.HAProxy.ReplicaPort,
-			User:        model.SuperuserName,
-			Password:    vars[string(model.SecretSuperuserPassword)],
-			Database:    model.SuperuserName,
-		},
-		Monitor:     workload.MonitorConfig{LeaderKey: leaderKey(cl.Patroni), Patroni: pc.Endpoints},
-		Patroni:     pc,
-		MaxLag:      cl.HAProxy.ReplicaMaxLagBytes,
-		Synchronous: cl.Patroni.SynchronousMode,
-	}
-	for _, n := range cl.Nodes {
-		env.Nodes = append(env.Nodes, n.Name)
-		env.Load.Nodes = append(env.Load.Nodes, workload.Node{Name: n.Name, Addr: n.Address})
-		env.Monitor.Etcd = append(env.Monitor.Etcd, "http://"+health.HostPort(n.Address, cl.Etcd.ClientPort))
-	}
-	return env
-}
-
-// leaderKey is Patroni's leader key in etcd: /<namespace>/<scope>/leader.
-func leaderKey(p model.Patroni) string {
-	return "/" + strings.Trim(p.Namespace, "/") + "/" + p.Scope + "/leader"
 }

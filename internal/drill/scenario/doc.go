@@ -13,4 +13,9 @@
 // Whatever happens, a run ends by undoing every fault it may have left (thaw, heal,
 // start machines and services), so that the next run, or the user, finds the cluster
 // whole.
+//
+// NewEnv makes a run's Env from the resolved cluster (compiler/model), its secrets and a
+// Patroni client; WriteHistory, WriteReport and WriteReports keep a set of runs in a report
+// folder (per run NAME-REP.history.json and .report.json, then summary.txt and report.html),
+// so that the CLI only orders the runs and prints.
 package scenario
