@@ -11,7 +11,6 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/site"
 )
 
@@ -117,7 +116,7 @@ func printEnv(w io.Writer, cl *model.Cluster, pgpass, user, database string) err
 	url := func(port int, attrs string) string {
 		hp := make([]string, len(cl.Nodes))
 		for i, n := range cl.Nodes {
-			hp[i] = health.HostPort(n.Address, port)
+			hp[i] = n.AddrPort(port).String()
 		}
 		return fmt.Sprintf("postgresql://%s@%s/%s?%s", user, strings.Join(hp, ","), database, attrs)
 	}

@@ -15,7 +15,7 @@ import (
 // haproxyUp returns, for node n's HAProxy, the servers it has UP in the primary and replica
 // proxies, read from its statistics page as CSV.
 func (p *Prober) haproxyUp(ctx context.Context, n model.Node) (primary, replicas []string, err error) {
-	b, code, err := p.get(ctx, "http://"+HostPort(n.Address, p.cluster.HAProxy.StatsPort)+"/;csv", true)
+	b, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.HAProxy.StatsPort).String()+"/;csv", true)
 	if err != nil {
 		return nil, nil, err
 	}

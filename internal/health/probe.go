@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -91,14 +90,9 @@ func ClusterRules(cl *model.Cluster, maxLag int64) Rules {
 func PatroniEndpoints(cl *model.Cluster) []patroni.Endpoint {
 	eps := make([]patroni.Endpoint, len(cl.Nodes))
 	for i, n := range cl.Nodes {
-		eps[i] = patroni.Endpoint{Name: n.Name, URL: "http://" + HostPort(n.Address, cl.Patroni.RestAPIPort)}
+		eps[i] = patroni.Endpoint{Name: n.Name, URL: "http://" + n.AddrPort(cl.Patroni.RestAPIPort).String()}
 	}
 	return eps
-}
-
-// HostPort is addr:port, with brackets for IPv6.
-func HostPort(addr netip.Addr, port int) string {
-	return netip.AddrPortFrom(addr, uint16(port)).String()
 }
 
 // Observe asks every node and judges the cluster.
@@ -182,7 +176,7 @@ func (p *Prober) etcd(ctx context.Context, n model.Node) string {
 	if !n.EtcdMember {
 		return EtcdNotMember
 	}
-	b, code, err := p.get(ctx, "http://"+HostPort(n.Address, p.cluster.Etcd.ClientPort)+"/health", false)
+	b, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.Etcd.ClientPort).String()+"/health", false)
 	if err != nil {
 		return "unreachable"
 	}
@@ -201,7 +195,7 @@ func (p *Prober) etcd(ctx context.Context, n model.Node) string {
 
 // backend asks node n's notes API whether both its database pools work.
 func (p *Prober) backend(ctx context.Context, n model.Node) string {
-	body, code, err := p.get(ctx, "http://"+HostPort(n.Address, p.cluster.Backend.Port)+"/readyz", false)
+	body, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.Backend.Port).String()+"/readyz", false)
 	switch {
 	case err != nil:
 		return "unreachable"

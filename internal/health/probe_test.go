@@ -115,7 +115,7 @@ func fakeCluster(t *testing.T, nodes []*fakeNode) *model.Cluster {
 	cl := testCluster(11, port(), port(), port(), port())
 	for i, n := range cl.Nodes {
 		for which, p := range map[string]int{"patroni": cl.Patroni.RestAPIPort, "etcd": cl.Etcd.ClientPort, "stats": cl.HAProxy.StatsPort, "backend": cl.Backend.Port} {
-			nodes[i].serve(t, HostPort(n.Address, p), which)
+			nodes[i].serve(t, n.AddrPort(p).String(), which)
 		}
 	}
 	return cl

@@ -5,7 +5,6 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/drill/workload"
-	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/sandbox"
 )
@@ -33,7 +32,7 @@ func NewEnv(cl *model.Cluster, sb sandbox.Config, secrets map[string]string, pc 
 	for _, n := range cl.Nodes {
 		env.Nodes = append(env.Nodes, n.Name)
 		env.Load.Nodes = append(env.Load.Nodes, workload.Node{Name: n.Name, Addr: n.Address})
-		env.Monitor.Etcd = append(env.Monitor.Etcd, "http://"+health.HostPort(n.Address, cl.Etcd.ClientPort))
+		env.Monitor.Etcd = append(env.Monitor.Etcd, "http://"+n.AddrPort(cl.Etcd.ClientPort).String())
 	}
 	return env
 }
