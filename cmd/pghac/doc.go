@@ -3,6 +3,10 @@
 //
 // This package is CLI wiring only: it parses flags (one pflag.FlagSet per subcommand), reads
 // files and the environment, picks colour, prints diagnostics and maps outcomes to exit codes.
-// Everything else lives in schema, compiler and emit. run is the testable entry point; main is
-// the only caller of os.Exit.
+// Everything else lives below it: schema, compiler and emit build the artifacts; infra runs
+// Terraform; internal/site lays out the state folder, internal/provision drives a target's
+// Terraform runs, internal/health says whether the cluster is healthy, internal/rollout
+// changes a running cluster, internal/drill and internal/load test it. A command resolves its
+// flags, calls those in order and prints what they return. run is the testable entry point;
+// main is the only caller of os.Exit.
 package main
