@@ -3,9 +3,11 @@ package patroni
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,16 +126,24 @@ func TestDecodeStatus(t *testing.T) {
 	}
 }
 
-// closedAddr is a loopback address nothing listens on.
+// closedAddr is a loopback address that refuses connections until the test ends: a socket
+// bound to it that never listens keeps anyone else (another package's server) from
+// listening there meanwhile.
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 func TestNobodyAnswers(t *testing.T) {
@@ -186,8 +196,9 @@ func TestNobodyAnswers(t *testing.T) {
 		t.Error("Cluster without endpoints: no error")
 	}
 
-	// WaitFor gives up with ctx and says why.
-	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	// WaitFor gives up with ctx and says why. Its first poll must have ended by then, however
+	// slowly this busy machine runs it: 2 s, though a refused poll takes a millisecond.
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err = c.WaitFor(wctx, 50*time.Millisecond, func(Cluster) bool { return true })
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "last poll: no Patroni member answered") {

@@ -3,9 +3,10 @@ package patroni_test
 import (
 	"context"
 	"errors"
-	"net"
+	"fmt"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +24,8 @@ func TestRealCluster(t *testing.T) {
 	start := time.Now()
 	c := patronitest.Start(t, patronitest.Options{Members: 2})
 	t.Logf("cluster ready in %v", time.Since(start).Round(time.Millisecond))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// About a minute on an idle machine; the margin is for one busy with other packages' tests.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	pc := c.Client()
 
@@ -174,14 +176,22 @@ func wantHTTPError(t *testing.T, what string, err error, status int, msg string)
 	}
 }
 
-// closedAddr is a loopback address nothing listens on.
+// closedAddr is a loopback address that refuses connections until the test ends: a socket
+// bound to it that never listens keeps anyone else (another package's server) from
+// listening there meanwhile.
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }

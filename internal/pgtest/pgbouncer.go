@@ -1,6 +1,7 @@
 package pgtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -114,7 +115,7 @@ func startPgBouncer(pg *Postgres, users map[string]string, c bouncerConfig) (*Pg
 			return b, err
 		}
 		err = b.start()
-		if err == nil || attempt == 3 || !strings.Contains(fileTail(b.logPath(), 20), "in use") {
+		if err == nil || attempt == 3 || !errors.Is(err, errPortInUse) {
 			return b, err
 		}
 	}
@@ -221,6 +222,11 @@ func (b *PgBouncer) start() error {
 }
 
 func (b *PgBouncer) startLocked() error {
+	// What this start logs begins where the log ends now (Start after Stop appends).
+	var offset int64
+	if fi, err := os.Stat(b.logPath()); err == nil {
+		offset = fi.Size()
+	}
 	// Not daemonised (-d): it stays the leader of its process group and logs to stderr.
 	cmd, logf, err := b.owner.command(b.logPath(), PgBouncerBin, b.iniPath())
 	if err != nil {
@@ -234,10 +240,43 @@ func (b *PgBouncer) startLocked() error {
 	if err != nil {
 		return err
 	}
-	if err := waitPort(pr, b.Port, startTimeout); err != nil {
+	if err := waitBouncer(pr, b.logPath(), offset, b.Port, startTimeout); err != nil {
 		pr.stop(syscall.SIGKILL, time.Second)
 		return fmt.Errorf("PgBouncer on port %s: %w%s", strconv.Itoa(b.Port), err, fileTail(b.logPath(), 15))
 	}
 	b.proc = pr
 	return nil
+}
+
+// waitBouncer waits until PgBouncer itself listens on 127.0.0.1:port: its log from offset on
+// (this start's lines) says so and the port accepts connections. A port that accepts
+// connections is not enough: PgBouncer 1.18 does not exit when it cannot bind its port (it
+// warns "cannot listen on" and serves its Unix socket alone), and whoever took the port
+// meanwhile answers instead. That case is errPortInUse.
+func waitBouncer(pr *proc, logPath string, offset int64, port int, timeout time.Duration) error {
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(timeout)
+	for {
+		log := readFrom(logPath, offset)
+		switch {
+		case strings.Contains(log, "cannot listen on "+addr):
+			return fmt.Errorf("%w: PgBouncer cannot listen on %s", errPortInUse, addr)
+		case strings.Contains(log, "listening on "+addr):
+			return waitPort(pr, port, time.Until(deadline))
+		case pr.exited():
+			return fmt.Errorf("it exited (%v) before listening on %s", pr.err, addr)
+		case time.Now().After(deadline):
+			return fmt.Errorf("it did not log listening on %s within %s", addr, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// readFrom returns the content of the file at path from offset on; "" when it cannot be read.
+func readFrom(path string, offset int64) string {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < offset {
+		return ""
+	}
+	return string(b[offset:])
 }

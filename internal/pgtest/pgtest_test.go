@@ -3,7 +3,9 @@ package pgtest
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,7 +17,8 @@ func TestMain(m *testing.M) { os.Exit(RunMain(m)) }
 
 func connect(t *testing.T, dsn string) *pgx.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: the machine may be busy with other packages' servers.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -121,7 +124,7 @@ func TestPgBouncerTransactionMode(t *testing.T) {
 		t.Error("a query through PgBouncer to a stopped PostgreSQL succeeded")
 	}
 	pg.Start(t)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c := connect(t, pb.DSN("app", "pw", "appdb"))
 		_, err := c.Exec(context.Background(), "SELECT 1")
@@ -129,8 +132,53 @@ func TestPgBouncerTransactionMode(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("PgBouncer still fails 15 s after PostgreSQL came back: %v", err)
+			t.Fatalf("PgBouncer still fails 30 s after PostgreSQL came back: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestPgBouncerPortTaken: when another process listens on the port before PgBouncer binds it,
+// PgBouncer 1.18 keeps running on its Unix socket alone and the port answers all the same.
+// The start must see that it is not PgBouncer listening and say the port is in use (which
+// StartPgBouncer answers with another port), not hand the test someone else's server.
+func TestPgBouncerPortTaken(t *testing.T) {
+	pg := StartPostgres(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	o, err := runAs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "pgbouncer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &PgBouncer{Dir: dir, owner: o, Port: taken.Addr().(*net.TCPAddr).Port}
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.proc != nil {
+			b.proc.stop(syscall.SIGTERM, 10*time.Second)
+		}
+		os.RemoveAll(dir)
+	})
+	if err := o.chown(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.writeUserlist(map[string]string{"app": "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.writeConfig(pg.Port, bouncerConfig{poolMode: "transaction", serverLoginRetry: 1, defaultPoolSize: 1, queryWaitTimeout: 30}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.start(); !errors.Is(err, errPortInUse) {
+		t.Fatalf("PgBouncer on a port another process listens on: %v, want the port in use", err)
+	}
+	if b.Running() {
+		t.Error("the PgBouncer that could not bind its port is left running")
 	}
 }

@@ -23,8 +23,9 @@ import (
 // Superuser is the name of the superuser that initdb creates.
 const Superuser = "postgres"
 
-// startTimeout bounds how long a server may take to accept connections.
-const startTimeout = 30 * time.Second
+// startTimeout bounds how long a server may take to accept connections. A server starts in
+// well under a second; the margin is for a machine busy with other packages' tests.
+const startTimeout = 60 * time.Second
 
 // Postgres is a PostgreSQL server of one test. Its methods may be called from several
 // goroutines.

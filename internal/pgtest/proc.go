@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -280,6 +281,10 @@ func groupAlive(pgid int) bool {
 	}
 	return false
 }
+
+// errPortInUse is a server's start that failed because its port was taken between freePort
+// and the server binding it: the caller tries another port.
+var errPortInUse = errors.New("the port was taken before the server bound it")
 
 // freePort returns a TCP port on 127.0.0.1 that nothing listened on a moment ago.
 func freePort() (int, error) {

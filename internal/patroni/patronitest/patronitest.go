@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -42,7 +43,7 @@ const (
 type Options struct {
 	Members         int           // Patroni members, node0..; 0 means 2
 	SynchronousMode bool          // Patroni's synchronous_mode (not strict)
-	ReadyTimeout    time.Duration // how long Start waits for a ready cluster; 0 means 90 s
+	ReadyTimeout    time.Duration // how long Start waits for a ready cluster; 0 means 3 min
 	// PythonPath, when set, is Patroni's PYTHONPATH: a directory holding a patched copy of
 	// the patroni package is imported instead of Debian's. The postgres user must be able to
 	// read it (Start checks).
@@ -162,15 +163,18 @@ func (c *Cluster) WaitReady(ctx context.Context) (patroni.Cluster, error) {
 }
 
 // Start runs a cluster and waits until it is ready (WaitReady); the test's cleanup stops it
-// and removes its directory. It fails the test when a binary is missing or the cluster is
-// not ready in time, with the processes' logs.
+// and removes its directory. It fails the test when a binary is missing, a process exits
+// while the cluster starts, or the cluster is not ready in time, with the processes' logs.
+// When a port was taken between its pick and its bind (by another test's server), Start runs
+// the cluster again on other ports, up to three times in all.
 func Start(t testing.TB, opt Options) *Cluster {
 	t.Helper()
 	if opt.Members == 0 {
 		opt.Members = 2
 	}
 	if opt.ReadyTimeout == 0 {
-		opt.ReadyTimeout = 90 * time.Second
+		// About 30 s on an idle machine; the margin is for one busy with other packages' tests.
+		opt.ReadyTimeout = 3 * time.Minute
 	}
 	for _, bin := range []string{EtcdBin, PatroniBin, filepath.Join(PGBin, "postgres")} {
 		if _, err := os.Stat(bin); err != nil {
@@ -188,6 +192,29 @@ func Start(t testing.TB, opt Options) *Cluster {
 		}
 		patroniEnv = append(patroniEnv, "PYTHONPATH="+opt.PythonPath)
 	}
+	for attempt := 1; ; attempt++ {
+		c, stop, err := start1(t, opt, cred, patroniEnv)
+		if err == nil {
+			return c
+		}
+		// A port picked free was taken before the process bound it: other ports, once more.
+		if attempt < 3 && errors.Is(err, errPortTaken) {
+			t.Logf("patronitest: %v; starting the cluster again on other ports\n%s", err, c.Logs())
+			stop()
+			continue
+		}
+		t.Fatalf("patronitest: %v", err) // the cleanup logs the processes' logs
+	}
+}
+
+// errPortTaken is a start that failed because a port was taken between freePorts and the
+// process binding it.
+var errPortTaken = errors.New("a port was taken before the cluster bound it")
+
+// start1 is one attempt of Start. stop stops the cluster and removes its directory; the
+// test's cleanup does the same (once) when it has not been called.
+func start1(t testing.TB, opt Options, cred *syscall.Credential, patroniEnv []string) (_ *Cluster, stop func(), _ error) {
+	t.Helper()
 	// Not t.TempDir: its parents are the test's own and closed to the postgres user.
 	dir, err := os.MkdirTemp("", "patronitest-")
 	if err != nil {
@@ -197,18 +224,25 @@ func Start(t testing.TB, opt Options) *Cluster {
 	var (
 		procs    []*proc  // etcd first
 		dataDirs []string // PostgreSQL's
+		once     sync.Once
 	)
+	stop = func() {
+		once.Do(func() {
+			stopAll(t, procs, dataDirs)
+			if err := os.RemoveAll(dir); err != nil {
+				t.Errorf("patronitest: %v", err)
+			}
+		})
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("patronitest: logs of the cluster in %s:\n%s", dir, c.Logs())
 		}
-		stopAll(t, procs, dataDirs)
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("patronitest: %v", err)
-		}
+		stop()
 	})
-
-	etcdClient, etcdPeer := freePort(t), freePort(t)
+	// Every port at once, so that no two are the same.
+	ports := freePorts(t, 2+2*opt.Members)
+	etcdClient, etcdPeer := ports[0], ports[1]
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
 	clientURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
 	c.EtcdURL = clientURL
@@ -229,7 +263,7 @@ func Start(t testing.TB, opt Options) *Cluster {
 			}
 		}
 		dataDirs = append(dataDirs, filepath.Join(home, "data"))
-		api, pg := freePort(t), freePort(t)
+		api, pg := ports[2+2*i], ports[3+2*i]
 		c.Endpoints = append(c.Endpoints, patroni.Endpoint{Name: name, URL: fmt.Sprintf("http://127.0.0.1:%d", api)})
 		cfg := config(name, home, api, pg, clientURL, opt.SynchronousMode, c.Password, superuser, replication)
 		// Patroni reads YAML; JSON is YAML too.
@@ -260,8 +294,8 @@ func Start(t testing.TB, opt Options) *Cluster {
 	c.logs = append(c.logs, etcd.log)
 	ctx, cancel := context.WithTimeout(context.Background(), opt.ReadyTimeout)
 	defer cancel()
-	if err := waitHTTP(ctx, clientURL+"/health"); err != nil {
-		t.Fatalf("patronitest: etcd did not start: %v\n%s", err, c.Logs())
+	if err := waitHTTP(ctx, etcd, clientURL+"/health"); err != nil {
+		return c, stop, c.startError(fmt.Errorf("etcd did not start: %w", err))
 	}
 	for _, n := range nodes {
 		p, err := start(dir, n.name, cred, patroniEnv, PatroniBin, n.cfg)
@@ -272,10 +306,58 @@ func Start(t testing.TB, opt Options) *Cluster {
 		c.patronis = append(c.patronis, p)
 		c.logs = append(c.logs, p.log)
 	}
-	if _, err := c.WaitReady(ctx); err != nil {
-		t.Fatalf("patronitest: the cluster was not ready within %v: %v", opt.ReadyTimeout, err)
+	// No process exits while the cluster starts, and no port is taken: either ends the wait
+	// at once rather than at ReadyTimeout.
+	wctx, failed := context.WithCancelCause(ctx)
+	defer failed(nil)
+	go func() {
+		for {
+			for _, p := range procs {
+				select {
+				case <-p.done:
+					failed(fmt.Errorf("%s exited", p.name))
+					return
+				default:
+				}
+			}
+			if c.portTaken() {
+				failed(errPortTaken)
+				return
+			}
+			select {
+			case <-wctx.Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}()
+	if _, err := c.WaitReady(wctx); err != nil {
+		if ctx.Err() == nil {
+			// Cut short by the watch above: its cause, and what the cluster looked like.
+			return c, stop, c.startError(fmt.Errorf("the cluster did not start: %w (%v)", context.Cause(wctx), err))
+		}
+		return c, stop, c.startError(fmt.Errorf("the cluster was not ready within %v: %w", opt.ReadyTimeout, err))
 	}
-	return c
+	return c, stop, nil
+}
+
+// portTaken reports whether a process logged that its address was in use: etcd and Patroni's
+// REST API then exit, PostgreSQL's start fails again and again.
+func (c *Cluster) portTaken() bool {
+	for _, p := range c.logs {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(strings.ToLower(string(b)), "address already in use") {
+			return true
+		}
+	}
+	return false
+}
+
+// startError is err, marked errPortTaken when a process's log says that was the cause.
+func (c *Cluster) startError(err error) error {
+	if !errors.Is(err, errPortTaken) && c.portTaken() {
+		return fmt.Errorf("%w: %w", errPortTaken, err)
+	}
+	return err
 }
 
 // config is member name's Patroni configuration.
@@ -403,19 +485,35 @@ func secret() string {
 	return hex.EncodeToString(b)
 }
 
-func freePort(t testing.TB) int {
+// freePorts returns n different TCP ports of 127.0.0.1 that nothing listened on a moment ago.
+// Their listeners are all open until every port is picked: ports picked one after the other,
+// each released before the next is asked for, can be the same.
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
-func waitHTTP(ctx context.Context, url string) error {
-	hc := &http.Client{Timeout: time.Second}
+// waitHTTP waits until url answers 200, p exits (it failed to start: its log says why), or
+// ctx ends.
+func waitHTTP(ctx context.Context, p *proc, url string) error {
+	// Each poll is short: whoever took the port may not answer at all, and p's exit is checked
+	// between polls.
+	hc := &http.Client{Timeout: 2 * time.Second}
 	for {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before %s answered", p.name, url)
+		default:
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return err
