@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pghac/pghac/internal/drill"
 	"github.com/pghac/pghac/internal/pgtest"
 )
 
@@ -22,7 +23,7 @@ func TestProbe(t *testing.T) {
 		t.Fatalf("read-write probe of a primary: %+v, want a session on n1", rw)
 	}
 
-	ro := StartProbe(context.Background(), cfg, ReadOnly, from).Wait(2 * time.Second)
+	ro := stoppedProbe(t, cfg, ReadOnly, from)
 	if !ro.Connected.IsZero() || ro.Attempts < 2 {
 		t.Fatalf("read-only probe of a primary: %+v, want no session after several attempts", ro)
 	}
@@ -35,8 +36,24 @@ func TestProbe(t *testing.T) {
 
 	// A wrong password is a failed attempt, told as libpq tells it.
 	cfg.Password = "wrong-password-for-the-test"
-	bad := StartProbe(context.Background(), cfg, ReadWrite, from).Wait(time.Second)
+	bad := stoppedProbe(t, cfg, ReadWrite, from)
 	if !bad.Connected.IsZero() || !strings.Contains(bad.LastErr, "password authentication failed") {
 		t.Errorf("probe with a wrong password: %+v", bad)
+	}
+}
+
+// stoppedProbe runs a probe that is not to get a session and stops it once it has had time
+// for one whole attempt and the start of the next (Attempts 2 or more), so that its last error
+// is libpq's reason rather than a stop in the middle of its first attempt. An attempt starts
+// psql, which can take seconds on a busy machine: the probe runs for 2 s, then, as long as it
+// has not made two attempts, again for twice as long, up to 32 s.
+func stoppedProbe(t *testing.T, cfg Config, attrs string, from time.Time) drill.LibpqProbe {
+	t.Helper()
+	for wait := 2 * time.Second; ; wait *= 2 {
+		rec := StartProbe(context.Background(), cfg, attrs, from).Wait(wait)
+		if !rec.Connected.IsZero() || rec.Attempts >= 2 || wait >= 32*time.Second {
+			return rec
+		}
+		t.Logf("%s probe stopped after %s in attempt %d (last error %q): again, for longer", attrs, wait, rec.Attempts, rec.LastErr)
 	}
 }

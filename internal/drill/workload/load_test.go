@@ -26,9 +26,45 @@ func loopbackConfig(pg *pgtest.Postgres) Config {
 		User:        pgtest.Superuser,
 		Password:    pg.SuperuserPassword(),
 		Database:    "postgres",
-		Timeout:     2 * time.Second,
-		RetryDelay:  20 * time.Millisecond,
+		// A connection or statement takes milliseconds, but may take seconds on a machine busy
+		// with other packages' tests: a timeout would make a healthy server's write Unknown.
+		Timeout:    10 * time.Second,
+		RetryDelay: 20 * time.Millisecond,
 	}
+}
+
+// waitLoad polls until cond holds while l runs, for up to 30 s (the load's first writes take
+// milliseconds on an idle machine); it stops l and fails the test when cond never holds.
+func waitLoad(t *testing.T, l *Load, what string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > 30*time.Second {
+			writes, reads := l.Stop()
+			t.Fatalf("no %s within 30 s (%d writes, %d reads, %+v)", what, len(writes), len(reads), l.Counts())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("%s after %s", what, time.Since(start).Round(time.Millisecond))
+}
+
+// recorded returns how many writes and reads l has recorded so far.
+func recorded(l *Load) (writes, reads int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.writes), len(l.reads)
+}
+
+// ackedSince reports whether a write that started after t has been acknowledged.
+func ackedSince(l *Load, t time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, w := range l.writes {
+		if w.Outcome == drill.Acked && w.Start.After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 func prepare(t *testing.T, cfg Config) {
@@ -64,11 +100,14 @@ func TestLoadRecordsAcknowledgedWrites(t *testing.T) {
 	prepare(t, cfg)
 
 	l := Start(context.Background(), cfg)
-	time.Sleep(time.Second)
+	waitLoad(t, l, "20 writes and 5 reads", func() bool {
+		w, r := recorded(l)
+		return w >= 20 && r >= 5
+	})
 	writes, reads := l.Stop()
 
 	if len(writes) < 20 || len(reads) < 5 {
-		t.Fatalf("%d writes and %d reads in 1 s, want at least 20 and 5", len(writes), len(reads))
+		t.Fatalf("%d writes and %d reads, want at least 20 and 5", len(writes), len(reads))
 	}
 	final := finalIDSet(t, cfg)
 	seen := map[int64]bool{}
@@ -116,13 +155,14 @@ func TestLoadThroughACrash(t *testing.T) {
 	pg.Exec(t, "postgres", "ALTER DATABASE postgres SET synchronous_commit = on")
 
 	l := Start(context.Background(), cfg)
-	time.Sleep(500 * time.Millisecond)
+	waitLoad(t, l, "write acknowledged before the crash", func() bool { return l.Counts().Acked >= 5 })
+	failedBefore := l.Counts().Failed
 	pg.Kill(t)
 	down := time.Now()
-	time.Sleep(500 * time.Millisecond)
+	waitLoad(t, l, "write failed while the server was down", func() bool { return l.Counts().Failed > failedBefore })
 	pg.Start(t)
 	up := time.Now()
-	time.Sleep(time.Second)
+	waitLoad(t, l, "write acknowledged after the restart", func() bool { return ackedSince(l, up) })
 	writes, _ := l.Stop()
 
 	final := finalIDSet(t, cfg)
@@ -162,7 +202,10 @@ func TestLoadReadOnlyIsFailed(t *testing.T) {
 	pg.Exec(t, "postgres", "ALTER DATABASE postgres SET default_transaction_read_only = on")
 
 	l := Start(context.Background(), cfg)
-	time.Sleep(300 * time.Millisecond)
+	waitLoad(t, l, "3 writes", func() bool {
+		w, _ := recorded(l)
+		return w >= 3
+	})
 	writes, _ := l.Stop()
 	if len(writes) == 0 {
 		t.Fatal("no writes")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,74 +19,149 @@ import (
 	"github.com/pghac/pghac/internal/drill"
 )
 
-func freePort(t *testing.T) int {
+// freePorts returns n different TCP ports of 127.0.0.1 that nothing listened on a moment ago
+// (all picked before any is released, so that no two are the same).
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// closedURL is an http:// URL of 127.0.0.1 that refuses connections until the test ends: a
+// socket bound to its port that never listens keeps anyone else from listening there.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
-// startEtcd runs a real single-member etcd on loopback and returns its client URL.
+// testHTTP is the test's own client of etcd: a generous timeout for a busy machine, and a new
+// connection for every request, so that none goes out on one the server has just closed.
+var testHTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+
+// startEtcd runs a real single-member etcd on loopback and returns its client URL once it
+// answers /health. When one of its ports was taken before etcd bound it, etcd exits: it is
+// started again on other ports.
 func startEtcd(t *testing.T) string {
 	t.Helper()
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		t.Skip("etcd is not installed (make deps installs etcd-server)")
 	}
+	for attempt := 1; ; attempt++ {
+		client, log, err := tryEtcd(t, bin)
+		if err == nil {
+			return client
+		}
+		if attempt == 3 || !strings.Contains(log, "address already in use") {
+			t.Fatalf("etcd did not become healthy: %v\n%s", err, log)
+		}
+		t.Logf("etcd: %v (a port was taken); again on other ports", err)
+	}
+}
+
+// tryEtcd starts etcd on new ports and waits for /health; on failure it returns etcd's log.
+func tryEtcd(t *testing.T, bin string) (client, log string, err error) {
 	dir := t.TempDir()
-	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	ports := freePorts(t, 2)
+	client = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
 	cmd := exec.Command(bin, "--name", "m", "--data-dir", filepath.Join(dir, "data"),
 		"--listen-client-urls", client, "--advertise-client-urls", client,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 		"--initial-cluster", "m="+peer, "--log-level", "error")
-	log, err := os.Create(filepath.Join(dir, "etcd.log"))
+	logPath := filepath.Join(dir, "etcd.log")
+	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		cmd.Wait()
-		log.Close()
+		<-exited
+		logf.Close()
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	readLog := func() string {
+		b, _ := os.ReadFile(logPath)
+		return string(b)
+	}
+	// etcd starts in a second; the margin is for a machine busy with other packages' tests.
+	// Each poll is short: whoever took the port may not answer at all, and etcd's exit is
+	// checked between polls.
+	poll := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(client + "/health")
+		resp, err := poll.Get(client + "/health")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return client
+				return client, "", nil
 			}
+			err = fmt.Errorf("GET /health: %s", resp.Status)
+		}
+		select {
+		case <-exited:
+			return "", readLog(), fmt.Errorf("etcd exited (%v)", cmd.ProcessState)
+		default:
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "etcd.log"))
-			t.Fatalf("etcd did not become healthy: %v\n%s", err, b)
+			return "", readLog(), fmt.Errorf("not healthy after 60 s: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
+// etcdPut puts key = value through etcd's JSON gateway. A put that got no answer (the
+// connection closed under it) is sent again: putting the same value twice is harmless.
 func etcdPut(t *testing.T, base, key, value string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{
 		"key":   base64.StdEncoding.EncodeToString([]byte(key)),
 		"value": base64.StdEncoding.EncodeToString([]byte(value)),
 	})
-	resp, err := http.Post(base+"/v3/kv/put", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("etcd put: HTTP %d", resp.StatusCode)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := testHTTP.Post(base+"/v3/kv/put", "application/json", bytes.NewReader(body))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("etcd put: HTTP %d", resp.StatusCode)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd put: no answer for 30 s: %v", err)
+		}
+		t.Logf("etcd put: %v; again", err)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -93,10 +169,12 @@ func etcdPut(t *testing.T, base, key, value string) {
 // answer, and reports an error (not "no leader") when none does.
 func TestMonitorLeaderFromEtcd(t *testing.T) {
 	etcd := startEtcd(t)
-	dead := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	dead := closedURL(t)
 	const key = "/service/main/leader"
-	cfg := MonitorConfig{Etcd: []string{dead, etcd}, LeaderKey: key, Timeout: time.Second}
-	m := &Monitor{cfg: cfg, client: &http.Client{Timeout: time.Second}}
+	// Timeout is generous: etcd's answers may be slow on a busy machine, and the dead member
+	// refuses at once, so it never waits for it.
+	cfg := MonitorConfig{Etcd: []string{dead, etcd}, LeaderKey: key, Timeout: 10 * time.Second}
+	m := &Monitor{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}
 	ctx := context.Background()
 
 	if s := m.Sample(ctx); s.Err != "" || s.Leader != "" {
@@ -111,16 +189,18 @@ func TestMonitorLeaderFromEtcd(t *testing.T) {
 		t.Fatalf("sample %+v with no etcd answering, want an error", s)
 	}
 
-	// The running monitor: WaitFor sees a change of holder.
+	// The running monitor: WaitFor sees a change of holder. The monitor is seen sampling the
+	// old holder first, so that the change happens while it watches.
 	cfg.Interval = 20 * time.Millisecond
-	mon := StartMonitor(ctx, cfg)
 	since := time.Now()
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		etcdPut(t, etcd, key, "node2")
-	}()
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	mon := StartMonitor(ctx, cfg)
+	t.Cleanup(func() { mon.Stop() })
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if s, err := mon.WaitFor(wctx, since, func(s drill.LeaderSample) bool { return s.Leader == "node1" }); err != nil {
+		t.Fatalf("WaitFor node1 before the change: %+v, %v", s, err)
+	}
+	etcdPut(t, etcd, key, "node2")
 	s, err := mon.WaitFor(wctx, since, func(s drill.LeaderSample) bool { return s.Leader == "node2" })
 	samples := mon.Stop()
 	if err != nil || s.Leader != "node2" {
