@@ -126,44 +126,45 @@ func TestBinary(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(creds, "db-password"), []byte(password+"\n"), 0o400); err != nil {
 			t.Fatal(err)
 		}
-		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 		dsn := pg.DSN("notes", "", "notes") // no password: it comes from the credential
-		cmd := exec.Command(bin, "--listen", addr, "--write-dsn", dsn, "--read-dsn", dsn, "--request-timeout", "2s")
-		cmd.Env = append(env, "CREDENTIALS_DIRECTORY="+creds)
-		var stderr syncBuffer
-		cmd.Stdout = io.Discard
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		})
-
-		get := func(path string) int {
-			resp, err := http.Get("http://" + addr + path)
+		// A generous request timeout: a slow first write on a busy machine is not a failure.
+		args := []string{"--write-dsn", dsn, "--read-dsn", dsn, "--request-timeout", "20s"}
+		hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
+		get := func(addr, path string) int {
+			resp, err := hc.Get("http://" + addr + path)
 			if err != nil {
 				return 0
 			}
 			resp.Body.Close()
 			return resp.StatusCode
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for get("/readyz") != 200 {
-			if time.Now().After(deadline) {
-				t.Fatalf("/readyz is not 200 after 15 s (healthz %d); stderr:\n%s", get("/healthz"), stderr.String())
+		// The port is picked free, then bound by the binary: another process may take it in
+		// between, and the binary exits saying so. Then another port, up to three in all.
+		var addr string
+		var b *running
+		for attempt := 1; ; attempt++ {
+			addr = "127.0.0.1:" + strconv.Itoa(freePort(t))
+			b = startBinary(t, bin, append(env, "CREDENTIALS_DIRECTORY="+creds), append([]string{"--listen", addr}, args...)...)
+			// Ready within a second or two; the margin is for a busy machine.
+			deadline := time.Now().Add(60 * time.Second)
+			for !b.exited() && get(addr, "/readyz") != 200 {
+				if time.Now().After(deadline) {
+					t.Fatalf("/readyz is not 200 after 60 s (healthz %d); stderr:\n%s", get(addr, "/healthz"), b.stderr.String())
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
-			time.Sleep(50 * time.Millisecond)
+			if !b.exited() {
+				break
+			}
+			if attempt == 3 || !strings.Contains(b.stderr.String(), "cannot listen on "+addr) {
+				t.Fatalf("the binary exited before it was ready: %v; stderr:\n%s", b.err, b.stderr.String())
+			}
+			t.Logf("%s was taken before the binary bound it; again on another port", addr)
 		}
-		if code := get("/healthz"); code != 200 {
+		if code := get(addr, "/healthz"); code != 200 {
 			t.Errorf("/healthz: %d", code)
 		}
-		resp, err := http.Post("http://"+addr+"/notes/", "application/json", strings.NewReader(`{"text": "hello"}`))
+		resp, err := hc.Post("http://"+addr+"/notes/", "application/json", strings.NewReader(`{"text": "hello"}`))
 		if err != nil || resp.StatusCode != 201 {
 			t.Errorf("POST /notes/: %v %v", resp, err)
 		}
@@ -171,17 +172,18 @@ func TestBinary(t *testing.T) {
 			resp.Body.Close()
 		}
 
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("after SIGTERM: %v, want exit 0; stderr:\n%s", err, stderr.String())
+		case <-b.done:
+			if b.err != nil {
+				t.Errorf("after SIGTERM: %v, want exit 0; stderr:\n%s", b.err, b.stderr.String())
 			}
-		case <-time.After(15 * time.Second):
-			t.Fatalf("still running 15 s after SIGTERM; stderr:\n%s", stderr.String())
+		case <-time.After(30 * time.Second):
+			t.Fatalf("still running 30 s after SIGTERM; stderr:\n%s", b.stderr.String())
 		}
+		stderr := b.stderr
 		log := stderr.String()
 		for _, want := range []string{`msg="serving the notes API"`, `msg="notes table ready"`, `msg="shutting down`, `msg=stopped`} {
 			if !strings.Contains(log, want) {
@@ -192,6 +194,46 @@ func TestBinary(t *testing.T) {
 			t.Errorf("stderr shows the password:\n%s", log)
 		}
 	})
+}
+
+// running is a started binary; the test's cleanup kills it if it still runs.
+type running struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{} // closed once it has exited
+	err    error         // how it exited, once done is closed
+}
+
+// startBinary starts bin with env (and nothing else of the test's) and args.
+func startBinary(t *testing.T, bin string, env []string, args ...string) *running {
+	t.Helper()
+	r := &running{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	r.cmd.Env = env
+	r.cmd.Stdout, r.cmd.Stderr = io.Discard, r.stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		r.err = r.cmd.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		if !r.exited() {
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+// exited reports whether the binary has exited.
+func (r *running) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // syncBuffer is a bytes.Buffer that the process's output goroutine and the test share.

@@ -24,7 +24,7 @@ import (
 func TestAPI(t *testing.T) {
 	pg := newDB(t)
 	pb := newBouncer(t, pg)
-	s := startServer(t, pb, pb)
+	s := startServer(t, pb, pb, patient)
 	waitReady(t, s)
 	u := s.URL
 
@@ -228,7 +228,7 @@ func TestAPI(t *testing.T) {
 // queryRow runs a query as the superuser on the notes database.
 func queryRow(t *testing.T, pg *pgtest.Postgres, sql string, args ...any) pgx.Row {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	conn, err := pgx.Connect(ctx, pg.DSN(pgtest.Superuser, pg.SuperuserPassword(), dbName))
 	if err != nil {
@@ -263,7 +263,7 @@ func TestPgBouncerTransactionMode(t *testing.T) {
 	}
 
 	pb := newBouncer(t, pg, pgtest.DefaultPoolSize(2))
-	s := startServer(t, pb, pb, func(c *Config) { c.MaxConns = 8 })
+	s := startServer(t, pb, pb, patient, func(c *Config) { c.MaxConns = 8 })
 	waitReady(t, s)
 	const workers, each = 8, 25
 	var wg sync.WaitGroup

@@ -1,12 +1,15 @@
 package backend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +21,7 @@ import (
 func TestMetrics(t *testing.T) {
 	pg := newDB(t)
 	pb := newBouncer(t, pg)
-	s := startServer(t, pb, pb)
+	s := startServer(t, pb, pb, patient)
 	waitReady(t, s)
 	var n note
 	call(t, "POST", s.URL+"/notes/", `{"text": "x"}`).decode(t, &n)
@@ -128,52 +131,66 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The listener tells when the server has read the request that is to be in flight.
+	inflightRead := make(chan struct{})
+	wl := &watchListener{Listener: ln, want: []byte("POST /notes/ "), seen: inflightRead}
 	url := "http://" + ln.Addr().String()
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
 	go func() {
-		served <- Serve(ctx, ln, Config{
+		served <- Serve(ctx, wl, Config{
 			WriteDSN: pb.DSN(dbUser, "", dbName), ReadDSN: pb.DSN(dbUser, "", dbName), Password: dbPassword,
-			RequestTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+			RequestTimeout: requestTimeout, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		})
 	}()
-	if !waitFor(15*time.Second, func() bool {
+	if !waitFor(30*time.Second, func() bool {
 		r, err := send("GET", url+"/readyz", "")
 		return err == nil && r.status == 200
 	}) {
-		t.Fatalf("Serve is not ready after 15 s:\n%s", logs)
+		t.Fatalf("Serve is not ready after 30 s:\n%s", logs)
 	}
 
-	// With PostgreSQL gone, a write waits in PgBouncer until the request timeout (2 s).
+	// With PostgreSQL gone, a write waits in PgBouncer until the request timeout (2 s). It
+	// goes on a connection of its own: Serve's shutdown closes idle connections, and one
+	// kept alive from the requests above is idle until the server has parsed the request.
 	pg.Stop(t)
 	inflight := make(chan response, 1)
 	go func() {
-		r, err := send("POST", url+"/notes/", `{"text": "in flight"}`)
+		own := &http.Client{Timeout: time.Minute, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+		r, err := sendVia(own, "POST", url+"/notes/", `{"text": "in flight"}`)
 		if err != nil {
 			r.status = -1
 			r.body = []byte(err.Error())
 		}
 		inflight <- r
 	}()
-	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-inflightRead:
+	case r := <-inflight:
+		t.Fatalf("the request answered before the shutdown: %d %s", r.status, r.body)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not read the request within 30 s")
+	}
 	cancel()
+	// A request in flight gets its answer (after the request timeout); the waits below only
+	// end a test that would otherwise hang.
 	select {
 	case r := <-inflight:
 		if r.status != 503 {
 			t.Errorf("the request in flight at shutdown got %d %s, want its 503", r.status, r.body)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the request in flight at shutdown got no answer within 10 s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request in flight at shutdown got no answer within 30 s")
 	}
 	select {
 	case err := <-served:
 		if err != nil {
 			t.Errorf("Serve returned %v after a shutdown, want nil", err)
 		}
-	case <-time.After(12 * time.Second):
-		t.Fatal("Serve did not return within 12 s of its context ending (10 s for requests in flight, then the pools)")
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return within 30 s of its last request's answer")
 	}
 	if _, err := send("GET", url+"/healthz", ""); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("after Serve returned, a request got %v, want a refused connection", err)
@@ -183,4 +200,34 @@ func TestServe(t *testing.T) {
 			t.Errorf("the log has no %s:\n%s", line, logs)
 		}
 	}
+}
+
+// watchListener closes seen once a connection it accepted has read want (the start of a
+// request) off the wire.
+type watchListener struct {
+	net.Listener
+	want []byte
+	seen chan struct{}
+	once sync.Once
+}
+
+func (l *watchListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &watchConn{Conn: c, l: l}, nil
+}
+
+type watchConn struct {
+	net.Conn
+	l *watchListener
+}
+
+func (c *watchConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if bytes.Contains(p[:n], c.l.want) {
+		c.l.once.Do(func() { close(c.l.seen) })
+	}
+	return n, err
 }
