@@ -5,15 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -149,15 +152,24 @@ autostop:
 	if took < 2900*time.Millisecond || took > 6*time.Second {
 		t.Errorf("the test took %s, want about 3s", took)
 	}
-	if s.AchievedRPS < 49 || s.AchievedRPS > 51 || s.TargetRequests != 150 || s.Duration != 3 {
-		t.Errorf("achieved %.2f rps, target %d requests over %gs", s.AchievedRPS, s.TargetRequests, s.Duration)
+	late := lateness(t, s)
+	// Duration runs to the last send: the last hit is due at 2.98 s and goes out late by up
+	// to late.
+	if s.AchievedRPS > 51 || s.AchievedRPS < min(49, 150/(3+late)-0.01) || s.TargetRequests != 150 ||
+		s.Duration < 3 || s.Duration > 3+late+0.001 {
+		t.Errorf("achieved %.2f rps, target %d requests over %gs (hits up to %.0fms late)", s.AchievedRPS, s.TargetRequests, s.Duration, late*1000)
 	}
-	if len(r.Seconds) != 3 {
-		t.Fatalf("%d seconds in the report, want 3", len(r.Seconds))
+	if n := len(r.Seconds); n != 3 && (n != 4 || late < 0.02) {
+		t.Fatalf("%d seconds in the report, want 3 (4 only if the last hit went out late)", len(r.Seconds))
 	}
+	slack := max(5, int(math.Ceil(late*50))+2)
 	for _, sec := range r.Seconds {
-		if sec.Target != 50 || sec.Sent < 45 || sec.Sent > 55 {
-			t.Errorf("second %d: sent %d, target %d", sec.T, sec.Sent, sec.Target)
+		want := int64(50)
+		if sec.T >= 3 {
+			want = 0
+		}
+		if sec.Target != want || sec.Sent < int(want)-slack || sec.Sent > int(want)+slack {
+			t.Errorf("second %d: sent %d, target %d (hits up to %.0fms late)", sec.T, sec.Sent, sec.Target, late*1000)
 		}
 	}
 	if !s.Passed || s.Verdict != "PASS" || s.Autostop != nil {
@@ -281,7 +293,9 @@ func TestRunInstancesLimit(t *testing.T) {
 }
 
 func TestRunTimeout(t *testing.T) {
-	tg := newTarget(t, 500*time.Millisecond, ok200)
+	// The server answers long after the 100ms timeout, so that a latency cut at the timeout
+	// tells from an answer, with room for a late timer on a busy machine.
+	tg := newTarget(t, 1500*time.Millisecond, ok200)
 	c := bundle(t, addrOf(tg), `phantom:
   address: ADDRESS
   uris: [/]
@@ -295,8 +309,8 @@ autostop:
 	if s.NetErrors != 10 || s.NetErrorKinds["timeout"] != 10 || s.NetCodes["110"] != 10 || s.Responses != 0 {
 		t.Errorf("net errors %d %v %v, responses %d; want 10 timeouts", s.NetErrors, s.NetErrorKinds, s.NetCodes, s.Responses)
 	}
-	if s.Latency.Max < 100 || s.Latency.Max > 400 {
-		t.Errorf("max latency %gms, want about the 100ms timeout", s.Latency.Max)
+	if s.Latency.Max < 100 || s.Latency.Max > 1000 {
+		t.Errorf("max latency %gms, want about the 100ms timeout (the server answers after 1500ms)", s.Latency.Max)
 	}
 	if s.Autostop == nil || s.Autostop.Criterion != "net(110,100%,1s)" {
 		t.Errorf("autostop %+v", s.Autostop)
@@ -304,24 +318,33 @@ autostop:
 }
 
 func TestRunInterrupted(t *testing.T) {
-	tg := newTarget(t, 0, ok200)
+	// Ctrl-C once the server has had 30 requests (1.5 s at 20 rps).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var interrupted atomic.Int64 // UnixNano of the interrupt
+	tg := newTarget(t, 0, func(n int64) int {
+		if n == 30 {
+			interrupted.Store(time.Now().UnixNano())
+			cancel()
+		}
+		return http.StatusOK
+	})
 	c := bundle(t, addrOf(tg), `phantom:
   address: ADDRESS
   uris: [/]
   load_profile: {load_type: rps, schedule: "const(20, 30s) const(0, 1h) const(1, 1s)"}
 `, "")
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(1500*time.Millisecond, cancel)
-	start := time.Now()
 	r := run(t, ctx, c)
-	if took := time.Since(start); took > 4*time.Second {
-		t.Errorf("took %s to stop after Ctrl-C at 1.5s", took)
+	if at := interrupted.Load(); at == 0 {
+		t.Fatal("the server never got its 30th request")
+	} else if took := time.Since(time.Unix(0, at)); took > 2500*time.Millisecond {
+		t.Errorf("took %s to stop after Ctrl-C", took)
 	}
 	s := r.Summary
 	if s.Verdict != "INTERRUPTED" || s.Passed || s.Autostop == nil || !s.Autostop.Interrupt {
 		t.Errorf("verdict %s, autostop %+v", s.Verdict, s.Autostop)
 	}
-	if got := tg.requests.Load(); got < 25 || got > 35 || int64(s.Requests) != got {
+	if got := tg.requests.Load(); got < 30 || got > 35 || int64(s.Requests) != got {
 		t.Errorf("server got %d, report %d; want about 30", got, s.Requests)
 	}
 	paths, err := r.WriteReports(t.TempDir())
@@ -330,20 +353,47 @@ func TestRunInterrupted(t *testing.T) {
 	}
 }
 
-func TestRunUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// lateness is how late, in seconds, the runner sent its latest hit against the schedule, by its
+// own account (the report's send lag). On an idle machine it is a few milliseconds; on one busy
+// with other packages' tests, hits can go out tens of milliseconds late and so fall into the
+// next second: the checks of per-second counts allow for that much and no more. A runner more
+// than a second behind its schedule fails the test.
+func lateness(t *testing.T, s Summary) float64 {
+	t.Helper()
+	if s.SendLag.Max > 1000 {
+		t.Errorf("hits went out up to %gms late: the runner did not keep to the schedule", s.SendLag.Max)
+	}
+	return s.SendLag.Max / 1000
+}
+
+// closedAddr is a loopback address that refuses connections until the test ends: a socket
+// bound to it that never listens keeps anyone else from listening there meanwhile.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+}
+
+func TestRunUnreachable(t *testing.T) {
+	addr := closedAddr(t)
 	c := bundle(t, addr, `phantom:
   address: ADDRESS
   uris: [/]
   load_profile: {load_type: rps, schedule: "const(1, 1s)"}
 `, "")
 	reqs, _ := c.ReadAmmo()
-	_, err = Run(context.Background(), c, reqs, Options{})
+	_, err := Run(context.Background(), c, reqs, Options{})
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("error = %v, want ErrUnreachable naming %s", err, addr)
 	}
@@ -391,8 +441,10 @@ autostop:
 		t.Errorf("report.json: %d requests, codes %v; server: %d requests, %d 200s, %d 503s",
 			s.Requests, s.Codes, tg.requests.Load(), tg.count(200), tg.count(503))
 	}
-	if s.Requests != 80 || len(back.Seconds) != 2 || !s.Passed {
-		t.Errorf("%d requests in %d seconds, passed %t; want 80 in 2, passed", s.Requests, len(back.Seconds), s.Passed)
+	// line(20, 60, 2s) ends with a hit due just before 2 s: a third second only if it went out late.
+	late := lateness(t, s)
+	if n := len(back.Seconds); s.Requests != 80 || n != 2 && (n != 3 || late < 0.02) || !s.Passed {
+		t.Errorf("%d requests in %d seconds, passed %t; want 80 in 2, passed", s.Requests, n, s.Passed)
 	}
 	sent := 0
 	for _, sec := range back.Seconds {
