@@ -166,7 +166,8 @@ func TestMachines(t *testing.T) {
 		}
 	}
 	for i, n := range names {
-		if err := waitPort(ctx, addrs[i].String(), 8080, 20*time.Second); err != nil {
+		// A second or two; the margin is for a machine busy with other tests.
+		if err := waitPort(ctx, addrs[i].String(), 8080, time.Minute); err != nil {
 			t.Fatalf("%s: %v", n, err)
 		}
 	}

@@ -150,26 +150,32 @@ func (e *clientErrors) add(err error, at time.Time) {
 
 // pgxLoad runs workers against the :5000 and :5001 of addr as pgx does by default: every
 // query a named prepared statement, cached per connection. Half the workers write, half read.
+// It runs in a goroutine of its own: it reports with t.Errorf and returns, never t.Fatal.
 func pgxLoad(ctx context.Context, t *testing.T, addr netip.Addr, cl *model.Cluster, password string, errs *clientErrors) {
 	t.Helper()
-	pool := func(port int) *pgxpool.Pool {
+	pool := func(port int) (*pgxpool.Pool, error) {
 		cfg, err := pgxpool.ParseConfig(fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&pool_max_conns=4", appRole, netip.AddrPortFrom(addr, uint16(port)), appRole))
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		cfg.ConnConfig.Password = password
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 		if cfg.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
-			t.Fatalf("pgx's default exec mode is %v, not the statement cache", cfg.ConnConfig.DefaultQueryExecMode)
+			return nil, fmt.Errorf("pgx's default exec mode is %v, not the statement cache", cfg.ConnConfig.DefaultQueryExecMode)
 		}
-		p, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return pgxpool.NewWithConfig(ctx, cfg)
 	}
-	rw, ro := pool(cl.HAProxy.PrimaryPort), pool(cl.HAProxy.ReplicaPort)
+	rw, err := pool(cl.HAProxy.PrimaryPort)
+	if err != nil {
+		t.Errorf("pgx load: %v", err)
+		return
+	}
 	defer rw.Close()
+	ro, err := pool(cl.HAProxy.ReplicaPort)
+	if err != nil {
+		t.Errorf("pgx load: %v", err)
+		return
+	}
 	defer ro.Close()
 	var wg sync.WaitGroup
 	for i := range 4 {

@@ -76,8 +76,9 @@ func checkBackend(ctx context.Context, t *testing.T, c *Cluster) {
 func noteRequests(t *testing.T, url string) map[string]float64 {
 	t.Helper()
 	var body []byte
+	hc := &http.Client{Timeout: 10 * time.Second} // a hung scrape is retried, not waited for
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
-		resp, err := http.Get(url)
+		resp, err := hc.Get(url)
 		if err == nil {
 			body, err = io.ReadAll(resp.Body)
 			resp.Body.Close()

@@ -75,7 +75,7 @@ func TestSeedChecks(t *testing.T) {
 		t.Errorf("patronictl list: %d members, %d leaders; want 3 and 1:\n%s", members, leaders, list)
 	}
 
-	resp, err := http.Get(fmt.Sprintf("http://%s:%d/", addrs[0], cl.HAProxy.StatsPort))
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(fmt.Sprintf("http://%s:%d/", addrs[0], cl.HAProxy.StatsPort))
 	if err != nil {
 		t.Fatal(err)
 	}
