@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/pghac/pghac/internal/nettest"
 )
 
 // loadtestBundle writes DIR/sandbox/loadtest/<name>/{load.yaml,ammo.txt} for each name, the
@@ -98,7 +99,8 @@ func TestLoadtestRun(t *testing.T) {
 	if !strings.Contains(stdout, "Load test smoke: const(20, 2s) against http://"+addr) {
 		t.Errorf("stdout:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "1s / 2s  rps 20 of 20") {
+	// One late request on a loaded machine makes it 19 of 20: the count is not the point.
+	if !regexp.MustCompile(`1s / 2s  rps \d+ of 20`).MatchString(stderr) {
 		t.Errorf("no progress on stderr with --progress always:\n%s", stderr)
 	}
 }
@@ -170,12 +172,7 @@ func TestLoadtestAutostopFails(t *testing.T) {
 }
 
 func TestLoadtestUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := nettest.ClosedAddr(t)
 	dir := loadtestBundle(t, "const(5, 1s)", "    - limit(1m)\n", "smoke")
 	code, _, stderr := pghac(t, "", "loadtest", "--dir", dir, "--address", addr, "--report", t.TempDir())
 	if code != exitRuntime || !strings.Contains(stderr, "target unreachable: "+addr) {

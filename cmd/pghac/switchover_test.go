@@ -102,7 +102,7 @@ func TestSwitchoverPatroni(t *testing.T) {
 	}
 	pcl := patronitest.Start(t, patronitest.Options{Members: 2})
 	pc := pcl.Client()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cl, err := pc.Cluster(ctx)
 	if err != nil {
@@ -134,9 +134,9 @@ func TestSwitchoverPatroni(t *testing.T) {
 		stderr.Reset()
 	}
 
-	check("reinit of the leader", c.nodeReinit(pc, leader.Name, nodeOptions{timeout: time.Minute}), exitRuntime, `^$`,
+	check("reinit of the leader", c.nodeReinit(pc, leader.Name, nodeOptions{timeout: 3 * time.Minute}), exitRuntime, `^$`,
 		"pghac node reinit: "+leader.Name+" is the leader: switch over first (pghac switchover --to "+replica+")\n")
-	check("switchover", c.switchover(pc, replica, time.Minute), exitOK,
+	check("switchover", c.switchover(pc, replica, 3*time.Minute), exitOK,
 		`^switched over from `+leader.Name+` to `+replica+` in \d+\.\ds\n$`, "")
 }
 

@@ -6,19 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pghac/pghac/internal/nettest"
 )
 
 // target is a local HTTP server that counts what it gets.
@@ -366,27 +365,8 @@ func lateness(t *testing.T, s Summary) float64 {
 	return s.SendLag.Max / 1000
 }
 
-// closedAddr is a loopback address that refuses connections until the test ends: a socket
-// bound to it that never listens keeps anyone else from listening there meanwhile.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
-}
-
 func TestRunUnreachable(t *testing.T) {
-	addr := closedAddr(t)
+	addr := nettest.ClosedAddr(t)
 	c := bundle(t, addr, `phantom:
   address: ADDRESS
   uris: [/]

@@ -3,15 +3,15 @@ package patroni
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pghac/pghac/internal/nettest"
 )
 
 func ptr(n int64) *int64 { return &n }
@@ -126,29 +126,9 @@ func TestDecodeStatus(t *testing.T) {
 	}
 }
 
-// closedAddr is a loopback address that refuses connections until the test ends: a socket
-// bound to it that never listens keeps anyone else (another package's server) from
-// listening there meanwhile.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
-
 func TestNobodyAnswers(t *testing.T) {
 	c := &Client{
-		Endpoints: []Endpoint{{Name: "node0", URL: "http://" + closedAddr(t)}, {Name: "node1", URL: "http://" + closedAddr(t) + "/"}},
+		Endpoints: []Endpoint{{Name: "node0", URL: "http://" + nettest.ClosedAddr(t)}, {Name: "node1", URL: "http://" + nettest.ClosedAddr(t) + "/"}},
 		Username:  "patroni",
 		Password:  "SecretRestPassword0",
 	}
@@ -269,7 +249,7 @@ func TestSwitchoverNotResent(t *testing.T) {
 	}
 
 	// node0 cannot be connected to: node1 gets the request (and hangs up too).
-	c.Endpoints[1].URL = "http://" + closedAddr(t)
+	c.Endpoints[1].URL = "http://" + nettest.ClosedAddr(t)
 	c.Endpoints[0].URL = "http://" + hangUp.Addr().String()
 	_, err = c.Switchover(context.Background(), "node0", "")
 	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "node1 (") {

@@ -3,15 +3,15 @@ package patroni_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/patroni/patronitest"
+
+	"github.com/pghac/pghac/internal/nettest"
 )
 
 // TestRealCluster drives a real two-member Patroni 3.0.2 cluster (etcd, Patroni, PostgreSQL
@@ -49,7 +49,7 @@ func TestRealCluster(t *testing.T) {
 	}
 
 	// The endpoints are asked in order: a dead first one does not matter.
-	dead := patroni.Endpoint{Name: "dead", URL: "http://" + closedAddr(t)}
+	dead := patroni.Endpoint{Name: "dead", URL: "http://" + nettest.ClosedAddr(t)}
 	detour := &patroni.Client{Endpoints: append([]patroni.Endpoint{dead}, c.Endpoints...)}
 	if got, err := detour.Cluster(ctx); err != nil || len(got.Members) != 2 {
 		t.Errorf("Cluster past a dead endpoint = %v, %v", got, err)
@@ -134,7 +134,7 @@ func TestRealCluster(t *testing.T) {
 		urls[ep.Name] = ep.URL
 	}
 	around := &patroni.Client{Username: c.Username, Password: c.Password, Endpoints: []patroni.Endpoint{
-		{Name: replica.Name, URL: "http://" + closedAddr(t)}, {Name: leader.Name, URL: urls[leader.Name]},
+		{Name: replica.Name, URL: "http://" + nettest.ClosedAddr(t)}, {Name: leader.Name, URL: urls[leader.Name]},
 	}}
 	t0 = time.Now()
 	msg, err = around.Switchover(ctx, "", "")
@@ -174,24 +174,4 @@ func wantHTTPError(t *testing.T, what string, err error, status int, msg string)
 	if he.Status != status || !strings.Contains(he.Message, msg) {
 		t.Errorf("%s: %v; want HTTP %d with %q", what, err, status, msg)
 	}
-}
-
-// closedAddr is a loopback address that refuses connections until the test ends: a socket
-// bound to it that never listens keeps anyone else (another package's server) from
-// listening there meanwhile.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }

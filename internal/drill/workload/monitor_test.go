@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/pghac/pghac/internal/drill"
+
+	"github.com/pghac/pghac/internal/nettest"
 )
 
 // freePorts returns n different TCP ports of 127.0.0.1 that nothing listened on a moment ago
@@ -33,25 +35,6 @@ func freePorts(t *testing.T, n int) []int {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
-}
-
-// closedURL is an http:// URL of 127.0.0.1 that refuses connections until the test ends: a
-// socket bound to its port that never listens keeps anyone else from listening there.
-func closedURL(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("http://127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 // testHTTP is the test's own client of etcd: a generous timeout for a busy machine, and a new
@@ -169,7 +152,7 @@ func etcdPut(t *testing.T, base, key, value string) {
 // answer, and reports an error (not "no leader") when none does.
 func TestMonitorLeaderFromEtcd(t *testing.T) {
 	etcd := startEtcd(t)
-	dead := closedURL(t)
+	dead := "http://" + nettest.ClosedAddr(t)
 	const key = "/service/main/leader"
 	// Timeout is generous: etcd's answers may be slow on a busy machine, and the dead member
 	// refuses at once, so it never waits for it.
