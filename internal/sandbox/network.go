@@ -162,12 +162,16 @@ func (c Config) proxyPID() int {
 	return pid
 }
 
+// proxyStartTimeout is how long apt-cacher-ng may take to listen: seconds on a loaded
+// two-core host, so give it a minute rather than fail a bring-up.
+const proxyStartTimeout = time.Minute
+
 // startProxy runs apt-cacher-ng in the foreground of its own session with its own
 // config dir under StateDir (the Debian package's config points at an upstream the
 // host may not reach), bound to the bridge address only.
 func startProxy(ctx context.Context, cfg Config) error {
 	if cfg.proxyPID() != 0 {
-		return waitPort(ctx, cfg.HostAddr().String(), aptProxyPort, 10*time.Second)
+		return waitPort(ctx, cfg.HostAddr().String(), aptProxyPort, proxyStartTimeout)
 	}
 	if l := tcpListener(cfg.HostAddr(), aptProxyPort); l != "" {
 		return fmt.Errorf("port %d on %s is taken (a listener on %s), so the sandbox's apt proxy cannot start: stop that service (for the Debian apt-cacher-ng service: systemctl disable --now apt-cacher-ng)", aptProxyPort, cfg.HostAddr(), l)
@@ -205,7 +209,7 @@ func startProxy(ctx context.Context, cfg Config) error {
 	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return err
 	}
-	err = waitPort(ctx, cfg.HostAddr().String(), aptProxyPort, 10*time.Second)
+	err = waitPort(ctx, cfg.HostAddr().String(), aptProxyPort, proxyStartTimeout)
 	if err == nil && cfg.proxyPID() == 0 {
 		err = errors.New("apt-cacher-ng exited")
 	}
