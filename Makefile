@@ -33,7 +33,7 @@ build:
 # package, two at a time (-p 2, whatever GOMAXPROCS the machine has); then the cluster packages
 # one at a time, with the machine to themselves (about 8 minutes, one after the other; the
 # first step about 2). -timeout ends a hung package well before CI's hour.
-CLUSTER_PKGS := ./internal/patroni ./emit/patroni ./cmd/pghac ./internal/sandbox ./internal/sandboxtest
+CLUSTER_PKGS := ./internal/patroni ./emit/patroni ./cmd/pghac ./internal/sandbox ./internal/sandbox/sandboxtest
 MODULE       := github.com/pghac/pghac
 test: build
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted (run gofmt -w):"; echo "$$out"; exit 1; fi
@@ -87,7 +87,7 @@ drill-compare: build
 ## cluster after the other: pgbench (TPC-B through :5000; select-only through :5001 with the simple
 ## protocol, with a new connection per transaction, and with prepared statements) and the mixed load
 ## test of the backend; output in .pghac/bench-pooling/{session,transaction}/ (BENCHMARKS.md)
-POOL_TX  := internal/sandboxtest/testdata/transaction-pooling.hcl
+POOL_TX  := internal/sandbox/sandboxtest/testdata/transaction-pooling.hcl
 POOL_DIR := .pghac/bench-pooling
 # $(call pool-bench,ENV FLAGS,LOADTEST FLAGS,OUT): the measurements, against the sandbox that is up.
 define pool-bench

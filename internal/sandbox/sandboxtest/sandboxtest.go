@@ -34,7 +34,7 @@ func repoRoot(t testing.TB) string {
 	if !ok {
 		t.Fatal("no caller information")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
 // Up builds pghac, brings the repository's cluster.hcl up in the sandbox and registers
