@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pghac/pghac/internal/pgtest"
+	"github.com/pghac/pghac/internal/backend/pgtest"
 )
 
 const password = "pw-from-the-credential"

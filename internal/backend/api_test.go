@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/pghac/pghac/internal/pgtest"
+	"github.com/pghac/pghac/internal/backend/pgtest"
 )
 
 // TestAPI runs every route against PostgreSQL through PgBouncer in transaction mode, as

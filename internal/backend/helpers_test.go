@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pghac/pghac/internal/pgtest"
+	"github.com/pghac/pghac/internal/backend/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m)) }

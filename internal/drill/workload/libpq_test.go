@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pghac/pghac/internal/backend/pgtest"
 	"github.com/pghac/pghac/internal/drill"
-	"github.com/pghac/pghac/internal/pgtest"
 )
 
 // TestProbe runs the libpq probe (the real psql) against a real primary: asked for read-write

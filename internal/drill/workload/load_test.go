@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pghac/pghac/internal/backend/pgtest"
 	"github.com/pghac/pghac/internal/drill"
-	"github.com/pghac/pghac/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m)) }

@@ -8,7 +8,8 @@
 //
 // PostgreSQL is initialised with SCRAM-SHA-256 authentication and a random superuser
 // password, and runs with fsync off: it is fast and durable only until the test ends.
-// PgBouncer pools in transaction mode by default (the mode pghac deploys), authenticates its
+// PgBouncer pools in transaction mode by default (the stricter of the modes pghac deploys, so
+// that what passes here works behind either), authenticates its
 // clients with SCRAM-SHA-256 from a userlist of plaintext passwords, and uses them to log in
 // to PostgreSQL.
 //
