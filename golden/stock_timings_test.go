@@ -1,4 +1,4 @@
-package scenario
+package golden
 
 import (
 	"os"
@@ -9,10 +9,14 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 )
 
-// testdata/stock-timings.hcl is what BENCHMARKS.md compares pghac's defaults with: it must
-// compile, and carry Patroni's and HAProxy's stock timings and nothing else of its own.
+// stockTimings is the cluster `make drill-compare` runs pghac's defaults against
+// (BENCHMARKS.md): it must compile, and carry Patroni's, HAProxy's and etcd's stock timings and
+// nothing else of its own. The full pipeline's fixtures are tested here, where compiling is
+// allowed; the drill package only reads the model.
+const stockTimings = "../internal/drill/scenario/testdata/stock-timings.hcl"
+
 func TestStockTimingsFile(t *testing.T) {
-	src, err := os.ReadFile("testdata/stock-timings.hcl")
+	src, err := os.ReadFile(stockTimings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +33,7 @@ func TestStockTimingsFile(t *testing.T) {
 	}
 
 	// Everything else is the repository's cluster.
-	root, err := os.ReadFile("../../../cluster.hcl")
+	root, err := os.ReadFile("../cluster.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
