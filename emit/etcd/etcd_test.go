@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,39 +211,27 @@ func TestEtcdStarts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("etcd (Debian package etcd-server): %v", err)
 	}
-	c := modeltest.Cluster()
-	c.Nodes = c.Nodes[:1]
-	c.Nodes[0].Address = netip.MustParseAddr("127.0.0.2") // distinct from the loopback URL
-	c.Etcd.Members = []string{"node0"}
-	c.Etcd.ClientPort, c.Etcd.PeerPort = freePort(t), freePort(t)
-	part, err := NodePart(c, c.Nodes[0])
-	if err != nil {
-		t.Fatal(err)
+	var s string
+	for attempt := 1; ; attempt++ {
+		c := modeltest.Cluster()
+		c.Nodes = c.Nodes[:1]
+		c.Nodes[0].Address = netip.MustParseAddr("127.0.0.2") // distinct from the loopback URL
+		c.Etcd.Members = []string{"node0"}
+		// etcd listens for clients on both addresses, for peers on 127.0.0.2.
+		ports := freePorts(t, 2, "127.0.0.2", "127.0.0.1")
+		c.Etcd.ClientPort, c.Etcd.PeerPort = ports[0], ports[1]
+		out, err := runEtcd(t, bin, c)
+		s = out
+		if err == nil {
+			break
+		}
+		// A port can still be taken between freePorts and etcd binding it: etcd then exits.
+		if attempt < 3 && strings.Contains(strings.ToLower(out), "address already in use") {
+			t.Logf("attempt %d: %v: a port was taken before etcd bound it; again on other ports", attempt, err)
+			continue
+		}
+		t.Fatalf("%v; its output:\n%s", err, out)
 	}
-	files := part.Files
-	vars := env(t, files[0].Bytes)
-	vars["ETCD_DATA_DIR"] = t.TempDir()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	healthy := waitHealthy(ctx, fmt.Sprintf("http://127.0.0.2:%d/health", c.Etcd.ClientPort)) &&
-		waitHealthy(ctx, fmt.Sprintf("http://127.0.0.1:%d/health", c.Etcd.ClientPort))
-	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
-	if !healthy {
-		t.Fatalf("etcd did not become healthy on both client URLs; its output:\n%s", out.String())
-	}
-	s := out.String()
 	if strings.Contains(s, "unrecognized environment variable") || strings.Contains(s, "shadowed") {
 		t.Errorf("etcd did not take every variable:\n%s", s)
 	}
@@ -252,27 +243,112 @@ func TestEtcdStarts(t *testing.T) {
 	}
 }
 
-// waitHealthy polls etcd's /health until it reports healthy or ctx ends.
-func waitHealthy(ctx context.Context, url string) bool {
-	for ctx.Err() == nil {
-		if resp, err := http.Get(url); err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(string(body), `"health":"true"`) {
-				return true
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
-}
-
-func freePort(t *testing.T) int {
+// runEtcd runs etcd with c's first node's emitted environment until it is healthy on both
+// client URLs, stops it, and returns its output; the error says why it did not become healthy.
+func runEtcd(t *testing.T, bin string, c *model.Cluster) (string, error) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	part, err := NodePart(c, c.Nodes[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	vars := env(t, part.Files[0].Bytes)
+	vars["ETCD_DATA_DIR"] = t.TempDir()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out bytes.Buffer // written by exec's goroutine: read only once Wait has returned
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	err = waitHealthy(ctx, exited, fmt.Sprintf("http://127.0.0.2:%d/health", c.Etcd.ClientPort))
+	if err == nil {
+		err = waitHealthy(ctx, exited, fmt.Sprintf("http://127.0.0.1:%d/health", c.Etcd.ClientPort))
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
+	if err != nil {
+		return out.String(), fmt.Errorf("etcd did not become healthy on both client URLs: %w", err)
+	}
+	return out.String(), nil
+}
+
+// waitHealthy polls etcd's /health at url until it reports healthy, etcd exits, or ctx ends.
+func waitHealthy(ctx context.Context, exited <-chan struct{}, url string) error {
+	// Each poll is short: ctx and etcd's exit are checked between polls.
+	hc := &http.Client{Timeout: 2 * time.Second}
+	last := "no answer yet"
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := hc.Do(req); err != nil {
+			last = err.Error()
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), `"health":"true"`) {
+				return nil
+			}
+			last = fmt.Sprintf("HTTP %d %s", resp.StatusCode, bytes.TrimSpace(body))
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("etcd exited (%s: %s)", url, last)
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%s: %s)", ctx.Err(), url, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// freePorts returns n different TCP ports that nothing listened on a moment ago on any of
+// hosts. Every listener stays open until all n are picked: ports picked one after the other,
+// each released before the next is asked for, can be the same. Another process may still take
+// one before the server binds it: callers retry on "address already in use".
+func freePorts(t *testing.T, n int, hosts ...string) []int {
+	t.Helper()
+	var ports []int
+	for tries := 1; len(ports) < n; tries++ {
+		if tries > 100 {
+			t.Fatalf("no port free on all of %v in 100 tries", hosts)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(hosts[0], "0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close() // held even when taken elsewhere: not offered again
+		port := l.Addr().(*net.TCPAddr).Port
+		free := true
+		for _, h := range hosts[1:] {
+			l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+			if errors.Is(err, syscall.EADDRINUSE) {
+				free = false
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+		}
+		if free {
+			ports = append(ports, port)
+		}
+	}
+	return ports
 }

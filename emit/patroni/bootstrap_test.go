@@ -3,6 +3,7 @@ package patroni
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,95 +38,18 @@ func TestBootstrap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd, Patroni and PostgreSQL (about 10 s)")
 	}
-	c := modeltest.Cluster()
-	c.Nodes = c.Nodes[:1]
-	c.Nodes[0].Address = netip.MustParseAddr("127.0.0.2")
-	c.Network.Subnets = []model.Subnet{{Zone: "lo", CIDR: netip.MustParsePrefix("127.0.0.0/30")}}
-	c.Etcd.Members = []string{"node0"}
-	c.Etcd.ClientPort, c.Etcd.PeerPort = freePort(t), freePort(t)
-	c.Patroni.RestAPIPort, c.Postgres.Port = freePort(t), freePort(t)
-	c.Patroni.SynchronousMode = false // one member: no standby to wait for
-	c.Backend = &model.Backend{Port: 8080, Database: "notes", User: "notes"}
-	c.Roles = []model.Role{{Name: "app", ConnectionLimit: 7}}
-	c.Databases = []model.Database{{Name: "appdb", Owner: "app", ConnectionLimit: -1}}
-	for i, p := range c.Postgres.Parameters {
-		if p.Name == "shared_buffers" {
-			c.Postgres.Parameters[i].Value = "128MB" // a test host's shared memory
+	var b *bootstrapped
+	for attempt := 1; ; attempt++ {
+		var err error
+		if b, err = startOneMember(t); err == nil {
+			break
 		}
-	}
-	n := c.Nodes[0]
-
-	dir, err := os.MkdirTemp("", "pghac-patroni-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sockets, data := filepath.Join(dir, "run"), filepath.Join(dir, "data")
-	c.OS.DataDir = data
-	for _, d := range []string{dir, sockets} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if attempt == 3 || !errors.Is(err, errPortInUse) {
 			t.Fatal(err)
 		}
+		t.Logf("attempt %d: %v\nagain on other ports", attempt, err)
 	}
-
-	// etcd, from this node's emitted environment.
-	etcdPart, err := etcd.NodePart(c, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	etcdEnv := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "ETCD_DATA_DIR=" + filepath.Join(dir, "etcd")}
-	for _, line := range strings.Split(string(etcdPart.Files[0].Bytes), "\n") {
-		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "ETCD_DATA_DIR=") {
-			etcdEnv = append(etcdEnv, line)
-		}
-	}
-	start(t, etcdEnv, "etcd")
-
-	// Patroni, with the pgpass and socket directory moved off the host's own.
-	part, err := NodePart(c, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := part.Files
-	if files[0].Path != ConfigPath {
-		t.Fatalf("Files[0] = %s, want %s", files[0].Path, ConfigPath)
-	}
-	i := slices.IndexFunc(files, func(f artifact.NodeFile) bool { return f.Path == PostBootstrapPath })
-	if i < 0 {
-		t.Fatalf("no %s", PostBootstrapPath)
-	}
-	postBootstrap := filepath.Join(dir, "post-bootstrap.sh")
-	if err := os.WriteFile(postBootstrap, realcheck.Render(files[i].Bytes), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cfg := realcheck.Render(files[0].Bytes)
-	cfg = bytes.ReplaceAll(cfg, []byte(PostBootstrapPath), []byte(postBootstrap))
-	// Callbacks need a PgBouncer; TestCallback runs them.
-	cfg = regexp.MustCompile(`(?m)^  callbacks:\n(    .*\n)+`).ReplaceAll(cfg, nil)
-	cfg = bytes.ReplaceAll(cfg, []byte("/var/lib/postgresql/patroni-node0.pgpass"), []byte(filepath.Join(dir, "pgpass")))
-	cfg = bytes.ReplaceAll(cfg, []byte(SocketDir), []byte(sockets))
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"patroni", cfgPath}
-	if os.Geteuid() == 0 {
-		// PostgreSQL refuses to run as root.
-		chownAll(t, dir, "postgres")
-		args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
-	}
-	// Cleanups run last-in first-out: this one runs after Patroni has had its chance to stop.
-	t.Cleanup(func() { stopPostgres(t, data) })
-	patroni := start(t, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}, args...)
-
-	api := fmt.Sprintf("http://%s", n.AddrPort(c.Patroni.RestAPIPort))
-	deadline := time.Now().Add(60 * time.Second)
-	for status(t, "GET", api+"/primary") != http.StatusOK {
-		if time.Now().After(deadline) {
-			t.Fatalf("no primary within 60 s; Patroni's output:\n%s", patroni.String())
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	c, api, postBootstrap := b.c, b.api, b.postBootstrap
 
 	// HAProxy's check stays open; a restart needs the REST API password.
 	if got := status(t, "OPTIONS", api+"/primary"); got != http.StatusOK {
@@ -207,6 +132,185 @@ func TestBootstrap(t *testing.T) {
 	}
 }
 
+// bootstrapped is the one-member cluster of one attempt of TestBootstrap, with a primary.
+type bootstrapped struct {
+	c             *model.Cluster
+	api           string // the member's REST API, http://host:port
+	postBootstrap string // the emitted post_bootstrap script, rendered
+}
+
+// startOneMember starts etcd and Patroni on free ports, from the emitted files with only the
+// host paths moved into a temporary directory, and waits for a primary. On an error it has
+// stopped them again; the error is errPortInUse when a server's output says a port was taken.
+func startOneMember(t *testing.T) (_ *bootstrapped, err error) {
+	t.Helper()
+	c := modeltest.Cluster()
+	c.Nodes = c.Nodes[:1]
+	c.Nodes[0].Address = netip.MustParseAddr("127.0.0.2")
+	c.Network.Subnets = []model.Subnet{{Zone: "lo", CIDR: netip.MustParsePrefix("127.0.0.0/30")}}
+	c.Etcd.Members = []string{"node0"}
+	// etcd's clients and PostgreSQL listen on both addresses, the rest on 127.0.0.2.
+	ports := freePorts(t, 4, "127.0.0.2", "127.0.0.1")
+	c.Etcd.ClientPort, c.Etcd.PeerPort = ports[0], ports[1]
+	c.Patroni.RestAPIPort, c.Postgres.Port = ports[2], ports[3]
+	c.Patroni.SynchronousMode = false // one member: no standby to wait for
+	c.Backend = &model.Backend{Port: 8080, Database: "notes", User: "notes"}
+	c.Roles = []model.Role{{Name: "app", ConnectionLimit: 7}}
+	c.Databases = []model.Database{{Name: "appdb", Owner: "app", ConnectionLimit: -1}}
+	for i, p := range c.Postgres.Parameters {
+		if p.Name == "shared_buffers" {
+			c.Postgres.Parameters[i].Value = "128MB" // a test host's shared memory
+		}
+	}
+	n := c.Nodes[0]
+
+	dir, err := os.MkdirTemp("", "pghac-patroni-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sockets, data := filepath.Join(dir, "run"), filepath.Join(dir, "data")
+	// Run by the test's cleanup, or at once when this attempt fails: Patroni first, then a
+	// postmaster it left, then etcd.
+	var etcdProc, patroniProc *child
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			if patroniProc != nil {
+				patroniProc.stop()
+			}
+			stopPostgres(t, data)
+			if etcdProc != nil {
+				etcdProc.stop()
+			}
+			os.RemoveAll(dir)
+		})
+	}
+	t.Cleanup(stop)
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	c.OS.DataDir = data
+	for _, d := range []string{dir, sockets} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// etcd, from this node's emitted environment.
+	etcdPart, err := etcd.NodePart(c, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etcdEnv := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "ETCD_DATA_DIR=" + filepath.Join(dir, "etcd")}
+	for _, line := range strings.Split(string(etcdPart.Files[0].Bytes), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "ETCD_DATA_DIR=") {
+			etcdEnv = append(etcdEnv, line)
+		}
+	}
+	etcdProc = start(t, etcdEnv, "etcd")
+	if err := waitEtcd(etcdProc, fmt.Sprintf("http://%s", n.AddrPort(c.Etcd.ClientPort))); err != nil {
+		return nil, err
+	}
+
+	// Patroni, with the pgpass and socket directory moved off the host's own.
+	part, err := NodePart(c, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := part.Files
+	if files[0].Path != ConfigPath {
+		t.Fatalf("Files[0] = %s, want %s", files[0].Path, ConfigPath)
+	}
+	i := slices.IndexFunc(files, func(f artifact.NodeFile) bool { return f.Path == PostBootstrapPath })
+	if i < 0 {
+		t.Fatalf("no %s", PostBootstrapPath)
+	}
+	postBootstrap := filepath.Join(dir, "post-bootstrap.sh")
+	if err := os.WriteFile(postBootstrap, realcheck.Render(files[i].Bytes), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := realcheck.Render(files[0].Bytes)
+	cfg = bytes.ReplaceAll(cfg, []byte(PostBootstrapPath), []byte(postBootstrap))
+	// Callbacks need a PgBouncer; TestCallback runs them.
+	cfg = regexp.MustCompile(`(?m)^  callbacks:\n(    .*\n)+`).ReplaceAll(cfg, nil)
+	cfg = bytes.ReplaceAll(cfg, []byte("/var/lib/postgresql/patroni-node0.pgpass"), []byte(filepath.Join(dir, "pgpass")))
+	cfg = bytes.ReplaceAll(cfg, []byte(SocketDir), []byte(sockets))
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"patroni", cfgPath}
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		chownAll(t, dir, "postgres")
+		args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
+	}
+	patroniProc = start(t, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}, args...)
+
+	// Patroni's output holds PostgreSQL's too.
+	api := fmt.Sprintf("http://%s", n.AddrPort(c.Patroni.RestAPIPort))
+	const wait = 150 * time.Second
+	deadline := time.Now().Add(wait)
+	for status(t, "GET", api+"/primary") != http.StatusOK {
+		switch {
+		case portInUse(etcdProc, patroniProc):
+			return nil, fmt.Errorf("%w; Patroni's output:\n%s\netcd's:\n%s", errPortInUse, patroniProc, etcdProc)
+		case patroniProc.hasExited() || etcdProc.hasExited():
+			return nil, fmt.Errorf("Patroni or etcd exited before there was a primary; Patroni's output:\n%s\netcd's:\n%s", patroniProc, etcdProc)
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("no primary within %s; Patroni's output:\n%s", wait, patroniProc)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	// PostgreSQL serves on the addresses it could bind and only warns about the others.
+	if portInUse(etcdProc, patroniProc) {
+		return nil, fmt.Errorf("%w; Patroni's output:\n%s\netcd's:\n%s", errPortInUse, patroniProc, etcdProc)
+	}
+	return &bootstrapped{c: c, api: api, postBootstrap: postBootstrap}, nil
+}
+
+// errPortInUse is a start that failed because a port was taken between freePorts and a
+// server binding it.
+var errPortInUse = errors.New("a port was taken before a server bound it")
+
+// portInUse reports whether a process's output says it could not bind a port.
+func portInUse(procs ...*child) bool {
+	return slices.ContainsFunc(procs, func(p *child) bool {
+		return strings.Contains(strings.ToLower(p.String()), "address already in use")
+	})
+}
+
+// waitEtcd waits up to 60 s until etcd answers healthy at its client URL. The error is
+// errPortInUse when etcd's output says a port was taken.
+func waitEtcd(p *child, clientURL string) error {
+	// Each poll is short: etcd's exit is checked between polls.
+	hc := &http.Client{Timeout: 2 * time.Second}
+	last := "no answer yet"
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := hc.Get(clientURL + "/health")
+		if err != nil {
+			last = err.Error()
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), `"health":"true"`) {
+				return nil
+			}
+			last = fmt.Sprintf("HTTP %d %s", resp.StatusCode, bytes.TrimSpace(body))
+		}
+		switch {
+		case portInUse(p):
+			return fmt.Errorf("%w: etcd's output:\n%s", errPortInUse, p)
+		case p.hasExited():
+			return fmt.Errorf("etcd exited (%s/health: %s); its output:\n%s", clientURL, last, p)
+		case time.Now().After(deadline):
+			return fmt.Errorf("etcd was not healthy within 60 s (%s/health: %s); its output:\n%s", clientURL, last, p)
+		}
+	}
+}
+
 // output is a goroutine-safe buffer for a child's output.
 type output struct {
 	buf bytes.Buffer
@@ -227,8 +331,40 @@ func (o *output) String() string {
 	return o.buf.String()
 }
 
-// start runs args in its own process group and stops the group when the test ends.
-func start(t *testing.T, env []string, args ...string) *output {
+// child is a process start runs; String is its output so far.
+type child struct {
+	*output
+	pgid   int
+	exited chan struct{} // closed once it has exited
+	once   sync.Once
+}
+
+func (c *child) hasExited() bool {
+	select {
+	case <-c.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop stops its process group (SIGTERM, SIGKILL after 30 s) and returns once the process
+// has exited; later calls do nothing.
+func (c *child) stop() {
+	c.once.Do(func() {
+		syscall.Kill(-c.pgid, syscall.SIGTERM)
+		select {
+		case <-c.exited:
+		case <-time.After(30 * time.Second):
+			syscall.Kill(-c.pgid, syscall.SIGKILL)
+			<-c.exited
+		}
+	})
+}
+
+// start runs args in its own process group and stops the group when the test ends, unless
+// stopped before.
+func start(t *testing.T, env []string, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = env
@@ -238,19 +374,13 @@ func start(t *testing.T, env []string, args ...string) *output {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pgid := cmd.Process.Pid
-	t.Cleanup(func() {
-		syscall.Kill(-pgid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			syscall.Kill(-pgid, syscall.SIGKILL)
-			<-done
-		}
-	})
-	return out
+	c := &child{output: out, pgid: cmd.Process.Pid, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(c.exited)
+	}()
+	t.Cleanup(c.stop)
+	return c
 }
 
 // stopPostgres kills a postmaster left behind by a Patroni that did not stop it: Patroni
@@ -300,12 +430,37 @@ func chownAll(t *testing.T, dir, name string) {
 	}
 }
 
-func freePort(t *testing.T) int {
+// freePorts returns n different TCP ports that nothing listened on a moment ago on any of
+// hosts. Every listener stays open until all n are picked: ports picked one after the other,
+// each released before the next is asked for, can be the same. Another process may still take
+// one before the server binds it: callers retry on "address already in use".
+func freePorts(t *testing.T, n int, hosts ...string) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports []int
+	for tries := 1; len(ports) < n; tries++ {
+		if tries > 100 {
+			t.Fatalf("no port free on all of %v in 100 tries", hosts)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(hosts[0], "0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close() // held even when taken elsewhere: not offered again
+		port := l.Addr().(*net.TCPAddr).Port
+		free := true
+		for _, h := range hosts[1:] {
+			l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+			if errors.Is(err, syscall.EADDRINUSE) {
+				free = false
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+		}
+		if free {
+			ports = append(ports, port)
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }

@@ -220,11 +220,13 @@ func (r *freezeResult) String() string {
 }
 
 // freezeLeader freezes the current leader's Patroni until the replica holds the lock and runs
-// as primary, thaws it, and watches for up to 20 s whether the old leader takes the lock back
+// as primary, thaws it, and watches for up to 60 s whether the old leader takes the lock back
 // or reports role replica.
 func freezeLeader(t *testing.T, c *patronitest.Cluster) *freezeResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// Room for the wait for a ready cluster, 90 s until the promotion and 60 s after the thaw:
+	// the role watcher stops with ctx.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cl, err := c.WaitReady(ctx)
 	if err != nil {
@@ -279,8 +281,9 @@ func freezeLeader(t *testing.T, c *patronitest.Cluster) *freezeResult {
 	}
 	thawed = true
 
-	// Either happens within a few HA loops (loop_wait 1 s) of the thaw.
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+	// Either happens within a few HA loops (loop_wait 1 s) of the thaw; the margin is for a
+	// loaded machine.
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		r.retaken = r.watch.firstPutBy(r.oldLeader, r.lockTaken.rev)
 		if at, _ := roles.firstAfter(r.oldLeader, "replica", r.thaw); !at.IsZero() {
 			r.demoted = at
@@ -494,7 +497,7 @@ type roleWatch struct {
 func watchRoles(ctx context.Context, c *patronitest.Cluster) *roleWatch {
 	w := &roleWatch{changes: map[string][]roleChange{}}
 	for _, ep := range c.Endpoints {
-		pc := &ipatroni.Client{Endpoints: []ipatroni.Endpoint{ep}, HTTP: &http.Client{Timeout: 500 * time.Millisecond}}
+		pc := &ipatroni.Client{Endpoints: []ipatroni.Endpoint{ep}, HTTP: &http.Client{Timeout: 2 * time.Second}}
 		go func() {
 			for ctx.Err() == nil {
 				st, err := pc.Status(ctx, ep.Name)

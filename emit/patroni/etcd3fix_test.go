@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -313,38 +314,47 @@ func TestEtcd3FixUpdateLeader(t *testing.T) {
 		t.Skip("starts etcd (about 3 s)")
 	}
 	requireStockEtcd3(t)
-	client, peer := freePort(t), freePort(t)
 	dir := t.TempDir()
-	clientURL, peerURL := fmt.Sprintf("http://127.0.0.1:%d", client), fmt.Sprintf("http://127.0.0.1:%d", peer)
-	etcdLog := start(t, []string{"PATH=/usr/bin:/bin"}, "/usr/bin/etcd", "--name", "fixtest", "--data-dir", filepath.Join(dir, "etcd"),
-		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
-		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "fixtest="+peerURL, "--logger", "zap", "--log-level", "warn")
+	var clientURL string
+	var etcdProc *child
+	for attempt := 1; ; attempt++ {
+		ports := freePorts(t, 2, "127.0.0.1")
+		var peerURL string
+		clientURL, peerURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0]), fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+		etcdProc = start(t, []string{"PATH=/usr/bin:/bin"}, "/usr/bin/etcd", "--name", "fixtest",
+			"--data-dir", filepath.Join(dir, "etcd"+strconv.Itoa(attempt)),
+			"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
+			"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+			"--initial-cluster", "fixtest="+peerURL, "--logger", "zap", "--log-level", "warn")
+		err := waitEtcd(etcdProc, clientURL)
+		if err == nil {
+			break
+		}
+		etcdProc.stop()
+		if attempt == 3 || !errors.Is(err, errPortInUse) {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v\nagain on other ports", attempt, err)
+	}
 	driver := filepath.Join(dir, "driver.py")
 	if err := os.WriteFile(driver, []byte(updateLeaderDriver), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// etcd is healthy: the driver runs once, and any failure of it is a failure of the test.
 	run := func(pythonPath string) updateLeaderResult {
 		t.Helper()
 		env := []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
 		if pythonPath != "" {
 			env = append(env, "PYTHONPATH="+pythonPath)
 		}
-		var out []byte
-		var err error
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) { // until etcd is up
-			cmd := exec.Command(python, driver, strings.TrimPrefix(clientURL, "http://"))
-			cmd.Env = env
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err = cmd.Run(); err == nil || time.Now().After(deadline) {
-				out = stdout.Bytes()
-				if err != nil {
-					t.Fatalf("driver (PYTHONPATH=%q): %v\n%s%s\netcd: %s", pythonPath, err, out, stderr.Bytes(), etcdLog)
-				}
-				break
-			}
+		cmd := exec.Command(python, driver, strings.TrimPrefix(clientURL, "http://"))
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("driver (PYTHONPATH=%q): %v\n%s%s\netcd: %s", pythonPath, err, stdout.Bytes(), stderr.Bytes(), etcdProc)
 		}
+		out := stdout.Bytes()
 		var r updateLeaderResult
 		if err := json.Unmarshal(out, &r); err != nil {
 			t.Fatalf("driver output %q: %v", out, err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -189,7 +190,41 @@ func TestPgBouncerLoads(t *testing.T) {
 	c := modeltest.Cluster()
 	n := c.Nodes[0]
 	n.Address = netip.MustParseAddr("127.0.0.2")
-	c.PgBouncer.Port = freePort(t)
+	var out string
+	for attempt := 1; ; attempt++ {
+		c.PgBouncer.Port = freePort(t, "127.0.0.2", "127.0.0.1")
+		var up bool
+		out, up = runPgBouncer(t, bin, c, n)
+		// A port can still be taken between freePort and PgBouncer binding it. PgBouncer 1.18
+		// does not exit then: it warns "cannot listen on" and comes up on its Unix socket alone.
+		if attempt < 3 && strings.Contains(out, "cannot listen on") {
+			t.Logf("attempt %d: port %d was taken before PgBouncer bound it; again on another:\n%s", attempt, c.PgBouncer.Port, out)
+			continue
+		}
+		if !up {
+			t.Fatalf("PgBouncer did not come up:\n%s", out)
+		}
+		break
+	}
+	for _, want := range []string{
+		fmt.Sprintf("listening on 127.0.0.2:%d", c.PgBouncer.Port),
+		fmt.Sprintf("listening on 127.0.0.1:%d", c.PgBouncer.Port),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in PgBouncer's log:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{"ERROR", "WARNING"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("PgBouncer logged %s:\n%s", bad, out)
+		}
+	}
+}
+
+// runPgBouncer runs PgBouncer with n's rendered files until it logs "process up", stops it,
+// and returns its log and whether it came up.
+func runPgBouncer(t *testing.T, bin string, c *model.Cluster, n model.Node) (string, bool) {
+	t.Helper()
 	ini, userlist := emit(t, c, n)
 
 	// PgBouncer refuses to run as root: as root, run it as postgres from a directory it can read.
@@ -225,7 +260,7 @@ func TestPgBouncerLoads(t *testing.T) {
 		args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -251,31 +286,35 @@ func TestPgBouncerLoads(t *testing.T) {
 		log = append(log, sc.Text())
 	}
 	cmd.Wait()
-	out := strings.Join(log, "\n")
-	if !up {
-		t.Fatalf("PgBouncer did not come up:\n%s", out)
-	}
-	for _, want := range []string{
-		fmt.Sprintf("listening on 127.0.0.2:%d", c.PgBouncer.Port),
-		fmt.Sprintf("listening on 127.0.0.1:%d", c.PgBouncer.Port),
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("no %q in PgBouncer's log:\n%s", want, out)
-		}
-	}
-	for _, bad := range []string{"ERROR", "WARNING"} {
-		if strings.Contains(out, bad) {
-			t.Errorf("PgBouncer logged %s:\n%s", bad, out)
-		}
-	}
+	return strings.Join(log, "\n"), up
 }
 
-func freePort(t *testing.T) int {
+// freePort returns a TCP port that nothing listened on a moment ago on any of hosts. Another
+// process may still take it before PgBouncer binds it: the caller retries on "cannot listen on".
+func freePort(t *testing.T, hosts ...string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for tries := 1; tries <= 100; tries++ {
+		l, err := net.Listen("tcp", net.JoinHostPort(hosts[0], "0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close() // held even when taken elsewhere: not offered again
+		port := l.Addr().(*net.TCPAddr).Port
+		free := true
+		for _, h := range hosts[1:] {
+			l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+			if errors.Is(err, syscall.EADDRINUSE) {
+				free = false
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
+		}
+		if free {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no port free on all of %v in 100 tries", hosts)
+	return 0
 }
