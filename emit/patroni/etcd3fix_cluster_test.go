@@ -244,6 +244,20 @@ func freezeLeader(t *testing.T, c *patronitest.Cluster) *freezeResult {
 	r.watch = watchLeaderKey(t, context.Background(), c.EtcdURL)
 	roles := watchRoles(ctx, c)
 
+	// Freeze the leader just after an HA cycle ends, while it sleeps loop_wait: frozen in the
+	// middle of a cycle, it may finish that cycle's lock update on thaw and only then look again,
+	// and the stale view the test is about is never acted on.
+	cycleEnd := time.Now()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s logged no HA cycle as the leader within 30 s", r.oldLeader)
+		}
+		if slices.ContainsFunc(linesAfter(t, c, r.oldLeader, cycleEnd), func(l string) bool {
+			return strings.Contains(l, "the leader with the lock")
+		}) {
+			break
+		}
+	}
 	r.freeze = time.Now()
 	if err := c.SignalPatroni(r.oldLeader, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
