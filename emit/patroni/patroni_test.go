@@ -331,7 +331,7 @@ func equalYAML(a, b []any) bool {
 
 // TestCallbackFiles: the callback parses, runs as root's file with postgres's password file,
 // and sends RECONNECT as the admin console's own user, never the superuser. It runs for real
-// in the sandbox test (internal/sandboxtest: switchover, then what new clients are told).
+// in the sandbox test (internal/sandbox/sandboxtest: switchover, then what new clients are told).
 func TestCallbackFiles(t *testing.T) {
 	c := modeltest.Cluster()
 	files := nodeFiles(t, c, c.Nodes[0])
