@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -53,6 +54,14 @@ func Up(t testing.TB) *Cluster {
 	_, cl, diags := compiler.CompileSource(src, "cluster.hcl", model.TargetSandbox)
 	if diags.HasErrors() {
 		t.Fatal(diags)
+	}
+	// One sandbox per host: its bridge, apt proxy and machine names are fixed. A developer's
+	// `make demo` cluster keeps running after the demo (the README's order is demo, then test),
+	// and these tests must not take it down: skip, and say how to run them. In CI nothing else
+	// may hold the bridge, so there it is a failure like any other.
+	if _, err := net.InterfaceByName(cl.Sandbox.Bridge); err == nil && os.Getenv("CI") == "" {
+		t.Skipf("bridge %s exists: another sandbox runs on this host (make demo's?) and these tests need the host's "+
+			"sandbox to themselves; `bin/pghac down` in its project, then run them again", cl.Sandbox.Bridge)
 	}
 	c := &Cluster{Model: cl, Dir: dir, Pghac: filepath.Join(dir, "bin", "pghac")}
 	// pghac up serves the backend binary beside it to the machines.
