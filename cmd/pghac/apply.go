@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
+	"github.com/pghac/pghac/internal/view"
 )
 
 var applyCommand = &command{
@@ -47,39 +49,24 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool) int {
 	if !ok {
 		return exitRuntime
 	}
-	if _, err := os.Stat(s.Work()); err != nil {
+	r, info, err := provision.OpenSaved(s, bin, c.stdout)
+	switch {
+	case errors.Is(err, infra.ErrNoPlan):
 		return c.noPlan(s)
-	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: c.stdout})
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
-		return exitRuntime
-	}
-	info, err := w.SavedPlan()
-	if errors.Is(err, infra.ErrNoPlan) {
-		return c.noPlan(s)
-	}
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
-		return exitRuntime
-	}
-	fp, err := s.Fingerprint()
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
-		return exitRuntime
-	}
-	if info.Fingerprint != fp {
+	case errors.Is(err, provision.ErrChanged):
 		return c.changedSincePlan("apply", s)
-	}
-	if !info.HasChanges {
+	case err != nil:
+		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
+		return exitRuntime
+	case !info.HasChanges:
 		fmt.Fprintf(c.stdout, "The saved plan has no changes: nothing to apply.\n")
-		if err := w.ClearPlan(); err != nil {
+		if err := r.ClearPlan(); err != nil {
 			fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
 			return exitRuntime
 		}
 		return exitOK
 	}
-	p, err := w.Show(c.ctx)
+	p, err := r.Show(c.ctx)
 	if err != nil {
 		return c.terraformFailed("apply", err)
 	}
@@ -87,37 +74,36 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool) int {
 	if info.Destroy {
 		title = fmt.Sprintf("Saved DESTROY plan (%s, %s)", s.Target, bin.Name)
 	}
-	return c.confirmAndApply("apply", w, p, title, s, fp, autoApprove)
+	return c.confirmAndApply("apply", r, p, title, autoApprove)
 }
 
 // confirmAndApply prints the plan's summary, asks unless autoApprove, and applies. A plan
 // that is not applied stays saved, except a destroy plan: applying one later by mistake must
 // not be possible.
-func (c *cli) confirmAndApply(cmd string, w *infra.Workdir, p *infra.Plan, title string, s site.Site, fp string, autoApprove bool) int {
-	color := c.stdoutColor()
-	dbLosses := printSummary(c.stdout, title, p, dbNodes(s), color)
+func (c *cli) confirmAndApply(cmd string, r *provision.Run, p *infra.Plan, title string, autoApprove bool) int {
+	dbLosses := view.PlanSummary(c.stdout, title, p, dbNodes(r.Site), c.stdoutColor())
 	if !autoApprove {
 		question := "Apply this plan?"
 		switch {
 		case p.Info.Destroy:
 			question = "Destroy all of the cluster's infrastructure, its databases included? There is no undo."
 		case dbLosses > 0:
-			question = fmt.Sprintf("Apply this plan, losing %s as warned above?", plural(dbLosses, "database VM"))
+			question = fmt.Sprintf("Apply this plan, losing %s as warned above?", view.Plural(dbLosses, "database VM"))
 		}
 		if !c.confirm(question) {
 			fmt.Fprintf(c.stderr, "pghac %s: not confirmed; nothing was changed\n", cmd)
 			if p.Info.Destroy {
-				w.ClearPlan()
+				r.ClearPlan()
 			}
 			return exitInvalid
 		}
 	}
 	fmt.Fprintln(c.stdout)
-	err := w.Apply(c.ctx, fp)
+	err := r.Apply(c.ctx)
 	var fperr *infra.FingerprintError
 	switch {
 	case errors.As(err, &fperr):
-		return c.changedSincePlan(cmd, s)
+		return c.changedSincePlan(cmd, r.Site)
 	case err != nil:
 		return c.terraformFailed(cmd, err)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit"
 	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/internal/provision"
+	"github.com/pghac/pghac/internal/view"
 )
 
 // tree is a snapshot of a directory: every entry's relative path, with the bytes and mode of
@@ -98,7 +100,7 @@ func TestBuild(t *testing.T) {
 
 	// Building again changes nothing and says so.
 	code, stdout, _ = pghac(t, "", "build", "-f", file, "-o", out)
-	if code != exitOK || !strings.HasPrefix(stdout, target+": "+plural(nfiles, "file")+" (unchanged)\n") {
+	if code != exitOK || !strings.HasPrefix(stdout, target+": "+view.Plural(nfiles, "file")+" (unchanged)\n") {
 		t.Errorf("rebuild: exit %d\n%s", code, stdout)
 	}
 	if diff := cmp.Diff(got, tree(t, target)); diff != "" {
@@ -236,9 +238,9 @@ func TestBuildAtomic(t *testing.T) {
 		},
 	} {
 		t.Run("emit "+name, func(t *testing.T) {
-			old := emitBuild
-			emitBuild = fn
-			t.Cleanup(func() { emitBuild = old })
+			old := provision.EmitBuild
+			provision.EmitBuild = fn
+			t.Cleanup(func() { provision.EmitBuild = old })
 			code, stdout, stderr := pghac(t, "", "build", "-f", file, "-o", out)
 			if code != exitInternal || stdout != "" || !strings.HasPrefix(stderr, "pghac build: internal error") ||
 				strings.Count(stderr, "(a pghac bug)") != 1 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/view"
 	"github.com/pghac/pghac/schema"
 )
 
@@ -133,10 +134,10 @@ func (c *cli) load(cmd, path string, target model.Target, strict bool) (l loaded
 	nerr, nwarn := count(diags)
 	switch {
 	case nerr > 0:
-		fmt.Fprintf(c.stderr, "%s: invalid (%s, %s)\n", name, plural(nerr, "error"), plural(nwarn, "warning"))
+		fmt.Fprintf(c.stderr, "%s: invalid (%s, %s)\n", name, view.Plural(nerr, "error"), view.Plural(nwarn, "warning"))
 		return l, exitInvalid, false
 	case nwarn > 0 && strict:
-		fmt.Fprintf(c.stderr, "%s: %s, fatal with --strict\n", name, plural(nwarn, "warning"))
+		fmt.Fprintf(c.stderr, "%s: %s, fatal with --strict\n", name, view.Plural(nwarn, "warning"))
 		return l, exitInvalid, false
 	case cl == nil:
 		// The compiler's contract is a cluster whenever there is no error.
@@ -158,13 +159,6 @@ func count(diags hcl.Diagnostics) (errors, warnings int) {
 	return errors, warnings
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
 // addTargetFlag defines --target; the returned function checks its value.
 func addTargetFlag(fs *pflag.FlagSet) func() (model.Target, error) {
 	names := make([]string, len(model.Targets))
@@ -181,20 +175,4 @@ func addTargetFlag(fs *pflag.FlagSet) func() (model.Target, error) {
 		}
 		return "", fmt.Errorf("unknown --target %q: want one of %s", *v, list)
 	}
-}
-
-// prefixWriter writes every line with a prefix (Terraform's and the image build's progress,
-// indented under pghac's own lines).
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-}
-
-func (p prefixWriter) Write(b []byte) (int, error) {
-	s := strings.TrimSuffix(string(b), "\n")
-	if s == "" {
-		return len(b), nil
-	}
-	_, err := io.WriteString(p.w, p.prefix+strings.ReplaceAll(s, "\n", "\n"+p.prefix)+"\n")
-	return len(b), err
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
 )
 
@@ -52,35 +52,21 @@ func (c *cli) destroy(s site.Site, terraform string, extraVarFiles []string, aut
 	if !ok {
 		return exitInvalid
 	}
-	secrets, err := site.SecretValues(varFiles)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
-		return exitInvalid
-	}
-	fp, err := s.Fingerprint()
+	r, err := provision.Open(s, bin, varFiles, c.stdout)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
 		return exitRuntime
 	}
-	if err := s.MakeStateDir(); err != nil {
-		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
-		return exitRuntime
-	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: c.stdout, Secrets: secrets})
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
-		return exitRuntime
-	}
-	p, code, ok := c.runPlan("destroy", w, s, false, infra.PlanOptions{VarFiles: varFiles, Destroy: true, Fingerprint: fp})
+	p, code, ok := c.runPlan("destroy", r, true)
 	if !ok {
 		return code
 	}
 	if p.Summary.Empty() {
-		w.ClearPlan()
+		r.ClearPlan()
 		fmt.Fprintf(c.stdout, "Nothing to destroy: the %s state is empty.\n", s.Target)
 		return exitOK
 	}
-	code = c.confirmAndApply("destroy", w, p, fmt.Sprintf("DESTROY plan (%s, %s)", s.Target, bin.Name), s, fp, autoApprove)
-	w.ClearPlan() // already gone unless something failed early
+	code = c.confirmAndApply("destroy", r, p, fmt.Sprintf("DESTROY plan (%s, %s)", s.Target, bin.Name), autoApprove)
+	r.ClearPlan() // already gone unless something failed early
 	return code
 }

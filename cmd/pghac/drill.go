@@ -3,15 +3,17 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/drill"
 	"github.com/pghac/pghac/internal/drill/scenario"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
+	"github.com/pghac/pghac/internal/view"
 )
 
 var drillCommand = &command{
@@ -97,17 +99,13 @@ func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportD
 	if !ok {
 		return code
 	}
-	pc, ok := c.sandboxPatroni("drill", s, cl)
-	if !ok {
-		return exitRuntime
-	}
-	vars, err := infra.StringVars(s.Secrets()) // read once already by sandboxPatroni
+	pc, vars, err := provision.SandboxPatroni(s, cl)
 	if err != nil {
-		return fail("the sandbox's secrets: %v", err)
+		return fail("%v", err)
 	}
-	env := scenario.NewEnv(cl, sandboxConfig(s, cl, nil), vars, pc)
+	env := scenario.NewEnv(cl, provision.SandboxConfig(s, cl, nil), vars, pc)
 	env.Steady = steady
-	env.Progress = prefixWriter{c.stderr, "  "}
+	env.Progress = view.PrefixWriter{W: c.stderr, Prefix: "  "}
 	if reportDir == "" {
 		reportDir = s.DrillReports(time.Now().UTC().Format("20060102T150405Z"))
 	}
@@ -115,37 +113,19 @@ func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportD
 		return fail("%v", err)
 	}
 
-	var runs []drill.Run
-	exit := exitOK
-	for _, sc := range picked {
-		for rep := 1; rep <= repeat; rep++ {
-			fmt.Fprintf(c.stderr, "drill %s (%d/%d): %s\n", sc.Name, rep, repeat, sc.Summary)
-			h, err := scenario.Run(c.ctx, env, sc)
-			if werr := scenario.WriteHistory(reportDir, sc.Name, rep, h); werr != nil {
-				return fail("%v", werr)
-			}
-			if err != nil {
-				fmt.Fprintf(c.stderr, "pghac drill: %s: %v\n", sc.Name, err)
-				c.drillReports(reportDir, runs)
-				return exitRuntime
-			}
-			r := drill.Check(h, sc.Limits)
-			if werr := scenario.WriteReport(reportDir, sc.Name, rep, r); werr != nil {
-				return fail("%v", werr)
-			}
-			runs = append(runs, drill.Run{Scenario: sc.Name, Rep: rep, History: h, Report: r})
-			verdict := "PASS"
-			if !r.OK() {
-				verdict, exit = "FAIL", exitInvalid
-			}
-			fmt.Fprintf(c.stderr, "drill %s (%d/%d): %s: write outage %s, %d lost, %d split-brain\n\n",
-				sc.Name, rep, repeat, verdict, r.Writes.Outage.Length, r.Writes.Lost, r.Writes.SplitBrain)
-		}
+	runs, err := scenario.RunAll(c.ctx, env, picked, repeat, reportDir, c.stderr)
+	if err != nil {
+		fail("%v", err)
+		c.drillReports(reportDir, runs)
+		return exitRuntime
 	}
-	if code := c.drillReports(reportDir, runs); code != exitOK {
-		return code
+	switch {
+	case c.drillReports(reportDir, runs) != exitOK:
+		return exitRuntime
+	case slices.ContainsFunc(runs, func(r drill.Run) bool { return !r.Report.OK() }):
+		return exitInvalid
 	}
-	return exit
+	return exitOK
 }
 
 // drillReports prints the table of runs and where their reports are, once it has written

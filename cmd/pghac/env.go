@@ -2,16 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
-	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/site"
+	"github.com/pghac/pghac/internal/view"
 )
 
 var envCommand = &command{
@@ -54,8 +51,8 @@ func (c *cli) env(s site.Site, role string) int {
 	user, database := model.SuperuserName, model.SuperuserName
 	if role != "" {
 		var found bool
-		if database, found = roleDatabase(cl, role); !found {
-			var names []string
+		if database, found = cl.RoleDatabase(role); !found {
+			names := make([]string, 0, len(cl.Roles))
 			for _, r := range cl.Roles {
 				names = append(names, r.Name)
 			}
@@ -83,63 +80,9 @@ func (c *cli) env(s site.Site, role string) int {
 		fmt.Fprintf(c.stderr, "pghac env: %v\n", err)
 		return exitRuntime
 	}
-	if err := printEnv(c.stdout, cl, s.Pgpass(), user, database); err != nil {
+	if err := view.Env(c.stdout, cl, s.Pgpass(), user, database); err != nil {
 		fmt.Fprintf(c.stderr, "pghac env: %v\n", err)
 		return exitRuntime
 	}
 	return exitOK
-}
-
-// roleDatabase is the first database that role owns (postgres when it owns none), and whether
-// the cluster declares role.
-func roleDatabase(cl *model.Cluster, role string) (string, bool) {
-	if !slices.ContainsFunc(cl.Roles, func(r model.Role) bool { return r.Name == role }) {
-		return "", false
-	}
-	for _, db := range cl.Databases {
-		if db.Owner == role {
-			return db.Name, true
-		}
-	}
-	return model.SuperuserName, true
-}
-
-// printEnv writes the connection settings as shell assignments, quoted for a POSIX shell
-// where they need it.
-func printEnv(w io.Writer, cl *model.Cluster, pgpass, user, database string) error {
-	hosts := make([]string, len(cl.Nodes))
-	ports := make([]string, len(cl.Nodes))
-	for i, n := range cl.Nodes {
-		hosts[i] = n.Address.String()
-		ports[i] = strconv.Itoa(cl.HAProxy.PrimaryPort)
-	}
-	url := func(port int, attrs string) string {
-		hp := make([]string, len(cl.Nodes))
-		for i, n := range cl.Nodes {
-			hp[i] = n.AddrPort(port).String()
-		}
-		return fmt.Sprintf("postgresql://%s@%s/%s?%s", user, strings.Join(hp, ","), database, attrs)
-	}
-	fmt.Fprintf(w, "# Cluster %s in the sandbox: HAProxy on every node routes %d to the leader and %d to the replicas.\n",
-		cl.Name, cl.HAProxy.PrimaryPort, cl.HAProxy.ReplicaPort)
-	fmt.Fprintln(w, "# libpq tries the nodes in turn and keeps the first that is what target_session_attrs asks for.")
-	fmt.Fprintln(w, "# The password is in PGPASSFILE, never here. Use: eval \"$(pghac env)\"")
-	for _, kv := range [][2]string{
-		{"PGHOST", strings.Join(hosts, ",")},
-		{"PGPORT", strings.Join(ports, ",")},
-		{"PGUSER", user},
-		{"PGDATABASE", database},
-		{"PGPASSFILE", pgpass},
-		{"PGCONNECT_TIMEOUT", "3"},
-		{"PGTARGETSESSIONATTRS", "read-write"},
-		{"PGHAC_PRIMARY_URL", url(cl.HAProxy.PrimaryPort, "connect_timeout=3&target_session_attrs=read-write")},
-		{"PGHAC_REPLICAS_URL", url(cl.HAProxy.ReplicaPort, "connect_timeout=3&target_session_attrs=read-only")},
-	} {
-		q, err := syntax.Quote(kv[1], syntax.LangPOSIX)
-		if err != nil { // a NUL byte, which no shell variable can hold
-			return fmt.Errorf("%s: %w", kv[0], err)
-		}
-		fmt.Fprintf(w, "export %s=%s\n", kv[0], q)
-	}
-	return nil
 }

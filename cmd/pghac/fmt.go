@@ -3,9 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/google/renameio/v2"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -59,40 +59,13 @@ func (c *cli) fmt(path string, check bool) int {
 	return exitOK
 }
 
-// writeFileAtomic replaces the file at path with data, keeping its mode: the data goes to a
-// temporary file in the same directory, which is then renamed over the original, so a crash
-// leaves either the old or the new file and never half of one. A symlink is followed, so
-// its target is replaced and the link stays.
-func writeFileAtomic(path string, data []byte) (err error) {
-	path, err = filepath.EvalSymlinks(path)
+// writeFileAtomic replaces the file at path with data, keeping its mode, by renaming a
+// temporary file over it: a crash leaves the old or the new file, never half of one. A
+// symlink is followed, so that its target is replaced and the link stays.
+func writeFileAtomic(path string, data []byte) error {
+	path, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return err
 	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".fmt-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(st.Mode().Perm()); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return renameio.WriteFile(path, data, 0o644, renameio.WithExistingPermissions())
 }

@@ -111,17 +111,3 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version with -ldflags: stdout %q", stdout)
 	}
 }
-
-func TestGroup(t *testing.T) {
-	for p, want := range map[string]string{
-		"main.tf":                                   ".",
-		"loadtest/mixed/load.yaml":                  "loadtest/",
-		"nodes/node0/user-data.yaml":                "nodes/node0/",
-		"nodes/node0/files/etc/haproxy/haproxy.cfg": "nodes/node0/",
-		"nodes/README":                              "nodes/",
-	} {
-		if got := group(p); got != want {
-			t.Errorf("group(%q) = %q, want %q", p, got, want)
-		}
-	}
-}

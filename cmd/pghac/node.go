@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/rollout"
 )
 
@@ -101,11 +102,12 @@ member, or Patroni refused (its message is shown).`,
 			if !ok {
 				return code
 			}
-			if !hasNode(cl, args[1]) {
+			if !cl.HasNode(args[1]) {
 				return usage(noNode(cl, args[1], s.File))
 			}
-			pc, ok := c.sandboxPatroni("node "+act.name, s, cl)
-			if !ok {
+			pc, _, err := provision.SandboxPatroni(s, cl)
+			if err != nil {
+				fmt.Fprintf(c.stderr, "pghac node %s: %v\n", act.name, err)
 				return exitRuntime
 			}
 			return act.run(c, pc, args[1], o)

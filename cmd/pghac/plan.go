@@ -2,14 +2,15 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
+	"github.com/pghac/pghac/internal/view"
 )
 
 var planCommand = &command{
@@ -71,101 +72,53 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 	if offline {
 		return c.planOffline(s, bin, cl)
 	}
-	secrets, err := site.SecretValues(varFiles)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
-		return exitInvalid
-	}
-	if err := s.MakeStateDir(); err != nil {
-		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
-		return exitRuntime
-	}
-	fp, err := s.Fingerprint()
+	r, err := provision.Open(s, bin, varFiles, nil)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
 		return exitRuntime
 	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Secrets: secrets})
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
-		return exitRuntime
-	}
-	p, code, ok := c.runPlan("plan", w, s, false, infra.PlanOptions{VarFiles: varFiles, Fingerprint: fp})
+	p, code, ok := c.runPlan("plan", r, false)
 	if !ok {
 		return code
 	}
-	color := c.stdoutColor()
-	c.printPlan(p, fmt.Sprintf("Terraform plan (%s, %s)", s.Target, bin.Name), nodeNames(cl), color)
-	if !p.Info.HasChanges {
-		return exitOK
+	view.Plan(c.stdout, fmt.Sprintf("Terraform plan (%s, %s)", s.Target, bin.Name), p, cl.NodeNames(), c.stdoutColor())
+	if p.Info.HasChanges {
+		fmt.Fprintf(c.stdout, "\nSaved the plan in %s. Run `pghac apply` to apply exactly this plan.\n", r.Dir())
 	}
-	fmt.Fprintf(c.stdout, "\nSaved the plan in %s. Run `pghac apply` to apply exactly this plan.\n", w.Dir())
 	return exitOK
 }
 
 // buildForPlan is build with a diff: it compiles and emits the cluster, prints which
 // generated files change and how, and writes the tree.
 func (c *cli) buildForPlan(s site.Site, strict bool) (*model.Cluster, int, bool) {
-	l, code, ok := c.load("plan", s.File, s.Target, strict)
-	if !ok {
-		return nil, code, false
-	}
-	set, code, ok := c.emit("plan", l.cluster)
+	l, set, code, ok := c.compile("plan", s.File, s.Target, strict)
 	if !ok {
 		return nil, code, false
 	}
 	drift, err := artifact.Compare(s.Deploy, set)
+	if err == nil {
+		err = view.FileChanges(c.stdout, s.Deploy, set, drift, c.stdoutColor())
+	}
+	if err == nil && !drift.Clean() {
+		if err = artifact.WriteDir(s.Deploy, set); err != nil {
+			err = fmt.Errorf("write %s: %w", s.Deploy, err)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
 		return nil, exitRuntime, false
-	}
-	if err := printFileChanges(c.stdout, s.Deploy, set, drift, c.stdoutColor()); err != nil {
-		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
-		return nil, exitRuntime, false
-	}
-	if !drift.Clean() {
-		if err := artifact.WriteDir(s.Deploy, set); err != nil {
-			fmt.Fprintf(c.stderr, "pghac plan: write %s: %v\n", s.Deploy, err)
-			return nil, exitRuntime, false
-		}
 	}
 	return l.cluster, exitOK, true
 }
 
-// runPlan stages the generated tree into w and runs init, validate (when asked: plan checks
-// the configuration too, but reports its errors as text) and plan.
-func (c *cli) runPlan(cmd string, w *infra.Workdir, s site.Site, validate bool, opts infra.PlanOptions) (*infra.Plan, int, bool) {
-	if err := w.Stage(s.Deploy); err != nil {
-		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
-		return nil, exitRuntime, false
+// runPlan plans r, printing what Terraform said went wrong (validate's diagnostics as they are).
+func (c *cli) runPlan(cmd string, r *provision.Run, destroy bool) (*infra.Plan, int, bool) {
+	p, diags, err := r.Plan(c.ctx, destroy)
+	for _, d := range diags {
+		fmt.Fprintf(c.stderr, "%s\n", d)
 	}
-	if err := w.Init(c.ctx); err != nil {
-		return nil, c.terraformFailed(cmd, err), false
-	}
-	if validate {
-		diags, err := w.Validate(c.ctx)
-		if err != nil {
-			return nil, c.terraformFailed(cmd, err), false
-		}
-		for _, d := range diags {
-			fmt.Fprintf(c.stderr, "%s\n", d)
-		}
-	}
-	p, err := w.Plan(c.ctx, opts)
 	if err != nil {
 		return nil, c.terraformFailed(cmd, err), false
 	}
 	return p, exitOK, true
-}
-
-// printPlan prints Terraform's rendering of the plan and pghac's summary of it.
-func (c *cli) printPlan(p *infra.Plan, title string, nodes []string, color bool) {
-	if p.Info.HasChanges {
-		fmt.Fprint(c.stdout, strings.Trim(p.Text, "\n")+"\n\n")
-	}
-	if p.Summary.Empty() {
-		fmt.Fprintf(c.stdout, "%s: no changes; the infrastructure matches the configuration.\n", ansi(color, "1", title))
-		return
-	}
-	printSummary(c.stdout, title, p, nodes, color)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/pghac/pghac/internal/fakeyandex"
 	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
+	"github.com/pghac/pghac/internal/view"
 )
 
 // providerCommand serves pghac's offline stand-in for the Yandex provider. Terraform starts
@@ -52,31 +53,23 @@ func (c *cli) planOffline(s site.Site, bin infra.Binary, cl *model.Cluster) int 
 	if err != nil {
 		return fail(err)
 	}
-	o, err := provision.PrepareOffline(s, exe, providerCommand.name)
-	if err != nil {
-		return fail(err)
-	}
-	env := c.environ()
-	for k, v := range o.Env {
-		env = append(env, k+"="+v) // later entries win
-	}
-	w, err := infra.Open(infra.Options{Binary: bin, Dir: o.Work, Env: env, LocalState: true})
+	r, err := provision.OpenOffline(s, bin, c.environ(), exe, providerCommand.name)
 	if err != nil {
 		return fail(err)
 	}
 	color := c.stdoutColor()
-	fmt.Fprintln(c.stdout, ansi(color, "1;33", offlineBanner))
+	fmt.Fprintln(c.stdout, view.Ansi(color, "1;33", offlineBanner))
 	fmt.Fprintln(c.stdout)
-	p, code, ok := c.runPlan("plan", w, s, true, infra.PlanOptions{VarFiles: []string{o.VarFile}, Fingerprint: "offline"})
+	p, code, ok := c.runPlan("plan", r, false)
 	if !ok {
 		return code
 	}
 	// Nothing may ever apply it.
-	if err := w.ClearPlan(); err != nil {
+	if err := r.ClearPlan(); err != nil {
 		return fail(err)
 	}
-	c.printPlan(p, fmt.Sprintf("OFFLINE plan (%s, %s, fake provider)", s.Target, bin.Name), nodeNames(cl), color)
+	view.Plan(c.stdout, fmt.Sprintf("OFFLINE plan (%s, %s, fake provider)", s.Target, bin.Name), p, cl.NodeNames(), color)
 	fmt.Fprintln(c.stdout)
-	fmt.Fprintln(c.stdout, ansi(color, "1;33", offlineBanner))
+	fmt.Fprintln(c.stdout, view.Ansi(color, "1;33", offlineBanner))
 	return exitOK
 }

@@ -1,17 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/sandboxtf"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/sandbox"
 	"github.com/pghac/pghac/internal/site"
 )
@@ -43,18 +42,6 @@ func (c *cli) sandboxSite(cmd string, f sandboxFlags) (site.Site, int, bool) {
 		return site.Site{}, exitRuntime, false
 	}
 	return s, exitOK, true
-}
-
-// sandboxConfig is the internal/sandbox Config of cl in s.
-func sandboxConfig(s site.Site, cl *model.Cluster, log io.Writer) sandbox.Config {
-	return sandbox.Config{
-		StateDir: s.Dir,
-		CacheDir: s.CacheDir,
-		Bridge:   cl.Sandbox.Bridge,
-		CIDR:     cl.Sandbox.CIDR,
-		Packages: cl.OS.Packages,
-		Log:      log,
-	}
 }
 
 // sandboxCommand is what the sandbox's Terraform runs (emit/sandboxtf): it starts and stops
@@ -95,51 +82,13 @@ Terraform hides the output of a provisioner that handles secrets.`,
 }
 
 func (c *cli) sandboxAction(cfg sandbox.Config, action, object, address string) int {
-	logPath := site.ProvisionerLog(cfg.StateDir, object, action)
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
-		fmt.Fprintf(c.stderr, "pghac %s: %v\n", sandboxtf.Command, err)
-		return exitRuntime
-	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac %s: %v\n", sandboxtf.Command, err)
-		return exitRuntime
-	}
-	defer logFile.Close()
-	out := io.MultiWriter(c.stderr, logFile)
-	cfg.Log = out
-	fail := func(err error) int {
-		fmt.Fprintf(out, "pghac %s %s %s: %v\n", sandboxtf.Command, action, object, err)
-		return exitRuntime
-	}
-	switch action {
-	case sandboxtf.NetUp, sandboxtf.NetDown:
-		if object != cfg.Bridge {
-			return c.usageError(lookup(sandboxtf.Command), fmt.Sprintf("%s acts on bridge %s, not %q", action, cfg.Bridge, object))
-		}
-		if action == sandboxtf.NetUp {
-			err = sandbox.NetworkUp(c.ctx, cfg)
-		} else {
-			err = sandbox.NetworkDown(c.ctx, cfg)
-		}
-	case sandboxtf.MachineUp:
-		addr, perr := netip.ParseAddr(address)
-		if perr != nil {
-			return c.usageError(lookup(sandboxtf.Command), "machine-up needs --address: "+perr.Error())
-		}
-		userData := c.getenv(sandboxtf.EnvUserData)
-		if userData == "" {
-			return fail(fmt.Errorf("no user-data: $%s is empty", sandboxtf.EnvUserData))
-		}
-		err = sandbox.MachineUp(c.ctx, cfg, object, addr, []byte(userData))
-	case sandboxtf.MachineDown:
-		err = sandbox.MachineDown(c.ctx, cfg, object)
-	default:
-		return c.usageError(lookup(sandboxtf.Command), fmt.Sprintf("unknown action %q: want net-up, net-down, machine-up or machine-down", action))
+	a := provision.Action{Name: action, Object: object, Address: address, UserData: c.getenv(sandboxtf.EnvUserData)}
+	err := provision.Do(c.ctx, cfg, a, c.stderr)
+	if ue, ok := errors.AsType[*provision.UsageError](err); ok {
+		return c.usageError(lookup(sandboxtf.Command), ue.Msg)
 	}
 	if err != nil {
-		return fail(err)
+		return exitRuntime // Do said why, also in the log
 	}
-	fmt.Fprintf(out, "pghac %s %s %s: done\n", sandboxtf.Command, action, object)
 	return exitOK
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/site"
+	"github.com/pghac/pghac/internal/view"
 )
 
 var secretsCommand = &command{
@@ -63,7 +64,7 @@ func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {
 			return exists()
 		}
 		fmt.Fprintf(c.stdout, "%s: kept its values and added %s: %s (values not shown)\n",
-			s.Secrets(), plural(len(added), "secret"), strings.Join(added, ", "))
+			s.Secrets(), view.Plural(len(added), "secret"), strings.Join(added, ", "))
 		return exitOK
 	}
 	if err := s.WriteSecrets(secrets, force); err != nil {
@@ -73,7 +74,7 @@ func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {
 		fmt.Fprintf(c.stderr, "pghac secrets: %v\n", err)
 		return exitRuntime
 	}
-	fmt.Fprintf(c.stdout, "%s: %s generated (mode 0600; values not shown)\n", s.Secrets(), plural(len(secrets), "secret"))
+	fmt.Fprintf(c.stdout, "%s: %s generated (mode 0600; values not shown)\n", s.Secrets(), view.Plural(len(secrets), "secret"))
 	fmt.Fprintf(c.stdout, "`pghac plan` passes it to Terraform. Keep it out of git, and back it up: the running cluster uses these passwords.\n")
 	return exitOK
 }

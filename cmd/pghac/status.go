@@ -3,17 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/health"
-	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
+	"github.com/pghac/pghac/internal/view"
 )
 
 var statusCommand = &command{
@@ -46,7 +43,7 @@ func (c *cli) status(s site.Site, asJSON bool) int {
 	if !ok {
 		return code
 	}
-	st := health.NewProber(l, statsPassword(s), l.HAProxy.ReplicaMaxLagBytes).Observe(c.ctx)
+	st := health.NewProber(l, provision.StatsPassword(s), l.HAProxy.ReplicaMaxLagBytes).Observe(c.ctx)
 	if asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -55,7 +52,7 @@ func (c *cli) status(s site.Site, asJSON bool) int {
 			return exitRuntime
 		}
 	} else {
-		printStatus(c.stdout, st)
+		view.Status(c.stdout, st)
 	}
 	if !st.Healthy {
 		return exitRuntime
@@ -71,75 +68,4 @@ func (c *cli) loadQuiet(cmd, file string) (*model.Cluster, int, bool) {
 		return nil, code, false
 	}
 	return l.cluster, exitOK, true
-}
-
-// statsPassword is HAProxy's statistics password from the sandbox's secrets, "" when there are
-// none (the HAProxy check is then skipped).
-func statsPassword(s site.Site) string {
-	vars, err := s.ReadSecrets()
-	if err != nil {
-		return ""
-	}
-	return vars[string(model.SecretStatsPassword)]
-}
-
-// printStatus writes st as a table like patronictl list's, then the verdict.
-func printStatus(w io.Writer, st health.Report) {
-	title := fmt.Sprintf("Cluster %s (%s", st.Cluster, st.Target)
-	if st.Network != "" {
-		title += ", " + st.Network
-	}
-	fmt.Fprintln(w, title+")")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "MEMBER\tADDRESS\tROLE\tSTATE\tTL\tLAG\tETCD\tHAPROXY"
-	withBackend := len(st.Members) > 0 && st.Members[0].Backend != ""
-	if withBackend {
-		head += "\tBACKEND"
-	}
-	fmt.Fprintln(tw, head)
-	for _, m := range st.Members {
-		role := health.RoleText(m.Role)
-		state, tl, lag := m.State, "", ""
-		if state == "" {
-			state = "-"
-		}
-		if m.Timeline > 0 {
-			tl = strconv.Itoa(m.Timeline)
-		}
-		if m.State != "" && m.Role != patroni.RoleLeader {
-			lag = "unknown"
-			if m.LagBytes != nil {
-				lag = strconv.FormatInt(*m.LagBytes, 10)
-			}
-		}
-		haproxy := m.HAProxy
-		if haproxy == "" {
-			haproxy = "not checked"
-		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", m.Name, m.Address, dash(role), state, dash(tl), dash(lag), m.Etcd, haproxy)
-		if withBackend {
-			row += "\t" + m.Backend
-		}
-		fmt.Fprintln(tw, row)
-	}
-	tw.Flush()
-	if st.Healthy {
-		if withBackend {
-			fmt.Fprintln(w, "Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing and the backend ready on every node.")
-		} else {
-			fmt.Fprintln(w, "Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing on every node.")
-		}
-		return
-	}
-	fmt.Fprintln(w, "Not healthy:")
-	for _, p := range st.Problems {
-		fmt.Fprintln(w, "  - "+strings.ReplaceAll(p, "\n", "\n    "))
-	}
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

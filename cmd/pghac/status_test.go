@@ -4,66 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/pghac/pghac/internal/health"
 )
-
-// Reports as internal/health gives them; how they are gathered and judged is its business.
-func healthyReport() health.Report {
-	zero := int64(0)
-	return health.Report{Cluster: "main", Target: "sandbox", Network: "10.213.0.0/24", Healthy: true, Members: []health.Member{
-		{Name: "node0", Address: "127.0.0.11", Role: "leader", State: "running", Timeline: 3, Etcd: "healthy", HAProxy: "ok", Backend: "ready"},
-		{Name: "node1", Address: "127.0.0.12", Role: "sync_standby", State: "streaming", Timeline: 3, LagBytes: &zero, Etcd: "healthy", HAProxy: "ok", Backend: "ready"},
-		{Name: "node2", Address: "127.0.0.13", Role: "replica", State: "streaming", Timeline: 3, LagBytes: &zero, Etcd: "healthy", HAProxy: "ok", Backend: "ready"},
-	}}
-}
-
-func TestStatusHealthy(t *testing.T) {
-	var out bytes.Buffer
-	printStatus(&out, healthyReport())
-	want := `Cluster main (sandbox, 10.213.0.0/24)
-MEMBER  ADDRESS     ROLE          STATE      TL  LAG  ETCD     HAPROXY  BACKEND
-node0   127.0.0.11  Leader        running    3   -    healthy  ok       ready
-node1   127.0.0.12  Sync Standby  streaming  3   0    healthy  ok       ready
-node2   127.0.0.13  Replica       streaming  3   0    healthy  ok       ready
-Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing and the backend ready on every node.
-`
-	if diff := cmp.Diff(want, out.String()); diff != "" {
-		t.Errorf("status table (-want +got):\n%s", diff)
-	}
-}
-
-func TestStatusProblems(t *testing.T) {
-	rep := healthyReport()
-	lag := int64(2048)
-	rep.Members[2].LagBytes = &lag
-	rep.Healthy = false
-	rep.Problems = []string{"node1: replica is running, not streaming", "node2: replica lags 2048 bytes"}
-	var out bytes.Buffer
-	printStatus(&out, rep)
-	for _, s := range []string{"node2   127.0.0.13  Replica       streaming  3   2048", "Not healthy:\n  - node1: replica is running, not streaming\n  - node2: replica lags 2048 bytes\n"} {
-		if !strings.Contains(out.String(), s) {
-			t.Errorf("status output lacks %q:\n%s", s, out.String())
-		}
-	}
-}
-
-func TestStatusNothingRuns(t *testing.T) {
-	rep := health.Report{Cluster: "main", Target: "sandbox", Problems: []string{"no Patroni answers: node0: connection refused"}}
-	for i := range 3 {
-		rep.Members = append(rep.Members, health.Member{Name: "node" + strconv.Itoa(i), Address: "127.0.0." + strconv.Itoa(21+i), Etcd: "unreachable"})
-	}
-	var out bytes.Buffer
-	printStatus(&out, rep)
-	if !strings.Contains(out.String(), "node0   127.0.0.21  -     -      -   -    unreachable  not checked") {
-		t.Errorf("status of nothing:\n%s", out.String())
-	}
-}
 
 func TestEnv(t *testing.T) {
 	dir := t.TempDir()

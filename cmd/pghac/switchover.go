@@ -3,18 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/rollout"
-	"github.com/pghac/pghac/internal/sandbox"
-	"github.com/pghac/pghac/internal/site"
 )
 
 var switchoverCommand = &command{
@@ -54,11 +51,12 @@ member, Patroni refused (its message is shown) or made another node the leader.`
 			if !ok {
 				return code
 			}
-			if *to != "" && !hasNode(cl, *to) {
+			if *to != "" && !cl.HasNode(*to) {
 				return c.usageError(lookup("switchover"), fmt.Sprintf("--to %s: %s", *to, noNode(cl, *to, s.File)))
 			}
-			pc, ok := c.sandboxPatroni("switchover", s, cl)
-			if !ok {
+			pc, _, err := provision.SandboxPatroni(s, cl)
+			if err != nil {
+				fmt.Fprintf(c.stderr, "pghac switchover: %v\n", err)
 				return exitRuntime
 			}
 			return c.switchover(pc, *to, *timeout)
@@ -66,44 +64,9 @@ member, Patroni refused (its message is shown) or made another node the leader.`
 	},
 }
 
-// hasNode reports whether cl has a node called name.
-func hasNode(cl *model.Cluster, name string) bool {
-	return slices.ContainsFunc(cl.Nodes, func(n model.Node) bool { return n.Name == name })
-}
-
 // noNode says that file has no node name, and which it has.
 func noNode(cl *model.Cluster, name, file string) string {
-	names := make([]string, len(cl.Nodes))
-	for i, n := range cl.Nodes {
-		names[i] = n.Name
-	}
-	return fmt.Sprintf("%s has no node %q; its nodes are %s", file, name, strings.Join(names, ", "))
-}
-
-// sandboxPatroni is a client of the sandbox's Patroni REST APIs with the password from its
-// secrets. It reports, and returns false, when the sandbox has no secrets or no running
-// machine: Patroni's addresses lead nowhere then.
-func (c *cli) sandboxPatroni(cmd string, s site.Site, cl *model.Cluster) (*patroni.Client, bool) {
-	vars, err := s.ReadSecrets()
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac %s: the sandbox's secrets: %v; is the sandbox up (pghac up)?\n", cmd, err)
-		return nil, false
-	}
-	password := vars[string(model.SecretRestAPIPassword)]
-	if password == "" {
-		fmt.Fprintf(c.stderr, "pghac %s: %s holds no %s; is the sandbox up (pghac up)?\n", cmd, s.Secrets(), model.SecretRestAPIPassword)
-		return nil, false
-	}
-	ms, err := sandbox.Machines(sandboxConfig(s, cl, nil))
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
-		return nil, false
-	}
-	if !slices.ContainsFunc(ms, sandbox.Machine.Running) {
-		fmt.Fprintf(c.stderr, "pghac %s: the sandbox is not running: start it with 'pghac up'\n", cmd)
-		return nil, false
-	}
-	return &patroni.Client{Endpoints: health.PatroniEndpoints(cl), Username: model.RestAPIUser, Password: password}, true
+	return fmt.Sprintf("%s has no node %q; its nodes are %s", file, name, strings.Join(cl.NodeNames(), ", "))
 }
 
 // switchover switches over from the current leader to to ("" for Patroni's pick), and prints

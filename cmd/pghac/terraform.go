@@ -130,23 +130,7 @@ func dbNodes(s site.Site) []string {
 	if diags.HasErrors() || cl == nil {
 		return nil
 	}
-	return nodeNames(cl)
-}
-
-func nodeNames(cl *model.Cluster) []string {
-	names := make([]string, len(cl.Nodes))
-	for i, n := range cl.Nodes {
-		names[i] = n.Name
-	}
-	return names
-}
-
-// ansi wraps s in an SGR sequence when on.
-func ansi(on bool, code, s string) string {
-	if !on {
-		return s
-	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	return cl.NodeNames()
 }
 
 // stdoutColor reports whether what goes to stdout gets colours: as for diagnostics, but
@@ -160,88 +144,6 @@ func (c *cli) stdoutColor() bool {
 	}
 	tty, _ := terminal(c.stdout)
 	return tty && !c.noColor
-}
-
-var actionLabels = map[infra.Action]struct{ sym, word, color string }{
-	infra.ActionCreate:  {"+", "create", "32"},
-	infra.ActionUpdate:  {"~", "update", "33"},
-	infra.ActionReplace: {"-/+", "REPLACE", "1;31"},
-	infra.ActionDelete:  {"-", "DESTROY", "1;31"},
-	infra.ActionRead:    {"<=", "read", "36"},
-	infra.ActionForget:  {".", "forget", "33"},
-}
-
-// printSummary prints what a plan does: the tally, one line per resource, the outputs that
-// change, and, loudly, the database VMs it replaces or destroys. It returns how many of those
-// there are.
-func printSummary(w io.Writer, title string, p *infra.Plan, nodes []string, color bool) int {
-	s := p.Summary
-	fmt.Fprintf(w, "%s: %s\n", ansi(color, "1", title), s.Counts())
-	for _, ch := range s.Changes {
-		l := actionLabels[ch.Action]
-		line := fmt.Sprintf("  %-3s %-7s %s", l.sym, l.word, ch.Address)
-		if ch.Deposed {
-			line += " (deposed object)"
-		}
-		if len(ch.ReplacePaths) > 0 {
-			line += "  (forced by " + strings.Join(ch.ReplacePaths, ", ") + ")"
-		}
-		fmt.Fprintln(w, ansi(color, l.color, line))
-	}
-	if len(s.Outputs) > 0 {
-		fmt.Fprint(w, wrapList("  outputs that change: ", s.Outputs, 100))
-	}
-	losses := provision.DataLosses(p, nodes)
-	if len(losses) == 0 {
-		return 0
-	}
-	loud := func(format string, args ...any) {
-		fmt.Fprintln(w, ansi(color, "1;31", "!!! "+fmt.Sprintf(format, args...)))
-	}
-	fmt.Fprintln(w)
-	if p.Info.Destroy {
-		lost := make([]string, len(losses))
-		for i, l := range losses {
-			lost[i] = l.Node
-		}
-		loud("WARNING: this plan DESTROYS the database VMs %s, and the data on them.", strings.Join(lost, ", "))
-		return len(losses)
-	}
-	for _, l := range losses {
-		if ch := l.Change; ch.Action == infra.ActionReplace {
-			loud("WARNING: this plan REPLACES database VM %s (%s).", l.Node, ch.Address)
-			loud("Its disk and the PostgreSQL data on it are lost; the new, empty VM rejoins the cluster")
-			loud("and copies the data from the primary, and until then the cluster runs one node short.")
-			if len(ch.ReplacePaths) > 0 {
-				loud("The replacement is forced by a change to: %s", strings.Join(ch.ReplacePaths, ", "))
-			}
-		} else {
-			loud("WARNING: this plan DESTROYS database VM %s (%s) and the PostgreSQL data on it.", l.Node, ch.Address)
-		}
-	}
-	return len(losses)
-}
-
-// wrapList writes items after prefix, comma-separated, wrapped at width with continuation
-// lines indented like the first item.
-func wrapList(prefix string, items []string, width int) string {
-	var b strings.Builder
-	line, n := prefix, 0 // n items on line
-	for i, it := range items {
-		if i < len(items)-1 {
-			it += ","
-		}
-		if n > 0 && len(line)+1+len(it) > width {
-			b.WriteString(line + "\n")
-			line, n = strings.Repeat(" ", len(prefix)), 0
-		}
-		if n > 0 {
-			line += " "
-		}
-		line, n = line+it, n+1
-	}
-	b.WriteString(line + "\n")
-	return b.String()
 }
 
 // stdinIsTerminal reports whether r is an interactive terminal. Tests replace it.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/infra/infratest"
 )
@@ -329,47 +328,6 @@ func (s *session) generated() string {
 	return fmt.Sprintf("%d secrets generated", len(s.secretNames()))
 }
 
-func TestPrintSummary(t *testing.T) {
-	p := &infra.Plan{Summary: infra.Summary{
-		Add: 1, Replace: 1, Destroy: 1,
-		Changes: []infra.Change{
-			{Address: "yandex_compute_instance.loadgen", Type: "yandex_compute_instance", Name: "loadgen", Action: infra.ActionReplace},
-			{Address: "yandex_compute_instance.node1", Type: "yandex_compute_instance", Name: "node1", Action: infra.ActionReplace,
-				ReplacePaths: []string{"zone"}},
-			{Address: "yandex_compute_instance.node2", Type: "yandex_compute_instance", Name: "node2", Action: infra.ActionDelete},
-			{Address: `yandex_vpc_subnet.zone["d"]`, Type: "yandex_vpc_subnet", Name: "zone", Key: "d", Action: infra.ActionCreate},
-		},
-		Outputs: []string{"a_rather_long_output_name", "another_rather_long_output_name", "yet_another_output_name", "z"},
-	}}
-	var b bytes.Buffer
-	if n := printSummary(&b, "Plan", p, []string{"node0", "node1", "node2"}, false); n != 2 {
-		t.Errorf("printSummary counted %d database VMs lost, want 2", n)
-	}
-	want := `Plan: 1 to add, 0 to change, 1 to replace, 1 to destroy
-  -/+ REPLACE yandex_compute_instance.loadgen
-  -/+ REPLACE yandex_compute_instance.node1  (forced by zone)
-  -   DESTROY yandex_compute_instance.node2
-  +   create  yandex_vpc_subnet.zone["d"]
-  outputs that change: a_rather_long_output_name, another_rather_long_output_name,
-                       yet_another_output_name, z
-
-!!! WARNING: this plan REPLACES database VM node1 (yandex_compute_instance.node1).
-!!! Its disk and the PostgreSQL data on it are lost; the new, empty VM rejoins the cluster
-!!! and copies the data from the primary, and until then the cluster runs one node short.
-!!! The replacement is forced by a change to: zone
-!!! WARNING: this plan DESTROYS database VM node2 (yandex_compute_instance.node2) and the PostgreSQL data on it.
-`
-	if b.String() != want {
-		t.Errorf("printSummary:\n%s\nwant:\n%s", b.String(), want)
-	}
-
-	b.Reset()
-	printSummary(&b, "Plan", p, []string{"node0", "node1", "node2"}, true)
-	if !strings.Contains(b.String(), "\x1b[1;31m!!! WARNING: this plan REPLACES database VM node1") {
-		t.Errorf("coloured summary lacks a red warning:\n%q", b.String())
-	}
-}
-
 func TestTerraformUsage(t *testing.T) {
 	s := newSession(t)
 	if code, _, stderr := pghac(t, "", "plan", "-f", "-"); code != exitUsage || !strings.Contains(stderr, "-f - is not possible here") {
@@ -396,63 +354,6 @@ func TestInterrupted(t *testing.T) {
 		strings.NewReader(""), &stdout, &stderr)
 	if code != exitRuntime || !strings.Contains(stderr.String(), "pghac plan: interrupted") {
 		t.Errorf("plan with a cancelled context: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
-	}
-}
-
-func TestPrintFileChanges(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "yandex")
-	var set artifact.Set
-	for _, f := range []artifact.File{
-		{Path: "main.tf", Mode: 0o644, Bytes: []byte("a\nB\nc\n")},
-		{Path: "nodes/n0/new.yaml", Mode: 0o644, Bytes: []byte("new\n")},
-		{Path: "same.tf", Mode: 0o644, Bytes: []byte("same\n")},
-	} {
-		if err := set.Add(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var b bytes.Buffer
-	// A tree that does not exist yet: no diff of everything.
-	d, _ := artifact.Compare(dir, &set)
-	if err := printFileChanges(&b, dir, &set, d, false); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := b.String(), "Generated files ("+dir+"): new, 3 files\n"; got != want {
-		t.Errorf("new tree: %q, want %q", got, want)
-	}
-
-	for name, content := range map[string]string{"main.tf": "a\nb\nc\n", "old.tf": "old\n", "same.tf": "same\n"} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, dir, name, []byte(content))
-	}
-	d, err := artifact.Compare(dir, &set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Reset()
-	if err := printFileChanges(&b, dir, &set, d, false); err != nil {
-		t.Fatal(err)
-	}
-	want := "Generated files (" + dir + "): 1 changed, 1 added, 1 removed, 1 unchanged\n" +
-		"  changed  main.tf            +1 -1\n" +
-		"  added    nodes/n0/new.yaml  +1\n" +
-		"  removed  old.tf             -1\n" +
-		"\n--- a" + dir + "/main.tf\n+++ b" + dir + "/main.tf\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n" +
-		"\n--- /dev/null\n+++ b" + dir + "/nodes/n0/new.yaml\n@@ -0,0 +1 @@\n+new\n" +
-		"\n--- a" + dir + "/old.tf\n+++ /dev/null\n@@ -1 +0,0 @@\n-old\n"
-	if b.String() != want {
-		t.Errorf("printFileChanges:\n%s\nwant:\n%s", b.String(), want)
-	}
-	b.Reset()
-	if err := printFileChanges(&b, dir, &set, d, true); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{"\x1b[31m-b\x1b[0m\n", "\x1b[32m+B\x1b[0m\n", "\x1b[36m@@ -1,3 +1,3 @@\x1b[0m\n"} {
-		if !strings.Contains(b.String(), s) {
-			t.Errorf("coloured diff lacks %q:\n%q", s, b.String())
-		}
 	}
 }
 

@@ -4,21 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/emit/artifact"
-	"github.com/pghac/pghac/infra"
-	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/sandbox"
 	"github.com/pghac/pghac/internal/site"
+	"github.com/pghac/pghac/internal/view"
 )
 
 var upCommand = &command{
@@ -90,35 +85,24 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	}
 
 	if cl.Backend != nil {
-		a, err := backendArtifact(s, cfg, backendBin)
-		if err != nil {
-			return fail(err)
-		}
 		serveCtx, stopServing := context.WithCancel(c.ctx)
 		defer stopServing()
-		go func() {
-			if err := a.Serve(serveCtx); err != nil {
-				fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
-			}
-		}()
+		if err := sb.ServeBackend(serveCtx, backendBin, func(err error) { fmt.Fprintf(c.stderr, "pghac up: %v\n", err) }); err != nil {
+			return fail(err)
+		}
 	}
-	varFiles := sb.VarFiles(cl.Backend != nil)
-	fp, err := s.Fingerprint()
+	r, err := sb.Open(sb.VarFiles(cl.Backend != nil))
 	if err != nil {
 		return fail(err)
 	}
-	w, err := sb.Open(varFiles)
-	if err != nil {
-		return fail(err)
-	}
-	p, code, ok := c.runPlan("up", w, s, false, infra.PlanOptions{VarFiles: varFiles, Fingerprint: fp})
+	p, code, ok := c.runPlan("up", r, false)
 	if !ok {
 		c.printProvisionerLogs(sb)
 		return code
 	}
 	if p.Info.HasChanges {
-		printSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, nil, c.stdoutColor())
-		if err := w.Apply(c.ctx, fp); err != nil {
+		view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, nil, c.stdoutColor())
+		if err := r.Apply(c.ctx); err != nil {
 			code := c.terraformFailed("up", err)
 			c.printProvisionerLogs(sb)
 			if c.ctx.Err() != nil {
@@ -127,20 +111,16 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 			return code
 		}
 	} else {
-		w.ClearPlan()
+		r.ClearPlan()
 		fmt.Fprintf(c.stdout, "The sandbox's machines run already: nothing to start.\n")
 	}
 
 	fmt.Fprintf(c.stdout, "\nWaiting for the cluster (at most %s):\n", timeout)
 	ctx, cancel := context.WithTimeout(c.ctx, timeout)
 	defer cancel()
-	boot := func(ctx context.Context, node string) (string, bool, error) {
-		return sandbox.CloudInitPhase(ctx, cfg, node)
-	}
-	show := func(node, phase string) {
+	st, err := sb.WaitUp(ctx, func(node, phase string) {
 		fmt.Fprintf(c.stdout, "  [%4ds] %-12s %s\n", int(time.Since(start).Seconds()), node, phase)
-	}
-	st, err := health.NewProber(cl, statsPassword(s), 0).WaitUp(ctx, boot, show)
+	})
 	fmt.Fprintln(c.stdout)
 	if err != nil {
 		var merr *sandbox.MachineError
@@ -151,12 +131,14 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		if c.ctx.Err() != nil {
 			return fail(err)
 		}
-		printStatus(c.stdout, st)
+		view.Status(c.stdout, st)
 		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
-		c.printNodeLogs(sb, st)
+		for _, l := range sb.UnhealthyLogs(st) {
+			fmt.Fprintf(c.stderr, "\n==== %s\n%s\n", l.Title, strings.TrimRight(l.Text, "\n"))
+		}
 		return exitRuntime
 	}
-	printStatus(c.stdout, st)
+	view.Status(c.stdout, st)
 	fmt.Fprintf(c.stdout, "\nUp in %s. Connect with: eval \"$(pghac env)\"; psql   (pghac status shows the cluster; pghac down removes it)\n",
 		time.Since(start).Round(time.Second))
 	return exitOK
@@ -172,41 +154,28 @@ func (c *cli) sandbox(cmd string, s site.Site, terraform string) (*provision.San
 	if !ok {
 		return nil, code, false
 	}
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
+	sb, err := provision.NewSandbox(s, cl, bin, view.PrefixWriter{W: c.stdout, Prefix: "  "})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
 		return nil, exitRuntime, false
 	}
-	out := prefixWriter{c.stdout, "  "}
-	return &provision.Sandbox{Site: s, Cluster: cl, Config: sandboxConfig(s, cl, out), Binary: bin, Exe: exe, Stdout: out}, exitOK, true
+	return sb, exitOK, true
 }
 
 // buildSandbox compiles the cluster for the sandbox and writes deploy/sandbox/ when it changed.
 func (c *cli) buildSandbox(cmd string, s site.Site) (*model.Cluster, int, bool) {
-	l, code, ok := c.load(cmd, s.File, model.TargetSandbox, false)
+	l, set, code, ok := c.compile(cmd, s.File, model.TargetSandbox, false)
 	if !ok {
 		return nil, code, false
 	}
-	set, code, ok := c.emit(cmd, l.cluster)
-	if !ok {
-		return nil, code, false
+	drift, err := provision.Sync(s.Deploy, set)
+	if err == nil && !drift.Clean() {
+		view.Written(c.stdout, s.Deploy, set, drift)
 	}
-	drift, err := artifact.Compare(s.Deploy, set)
+	if err == nil {
+		err = s.MakeStateDir()
+	}
 	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
-		return nil, exitRuntime, false
-	}
-	if !drift.Clean() {
-		if err := artifact.WriteDir(s.Deploy, set); err != nil {
-			fmt.Fprintf(c.stderr, "pghac %s: write %s: %v\n", cmd, s.Deploy, err)
-			return nil, exitRuntime, false
-		}
-		writeSummary(c.stdout, s.Deploy, set, drift)
-	}
-	if err := s.MakeStateDir(); err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
 		return nil, exitRuntime, false
 	}
@@ -228,32 +197,9 @@ func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bo
 		return exitRuntime, false
 	}
 	if len(added) > 0 {
-		fmt.Fprintf(c.stdout, "%s: added %s: %s\n", s.Secrets(), plural(len(added), "secret"), strings.Join(added, ", "))
+		fmt.Fprintf(c.stdout, "%s: added %s: %s\n", s.Secrets(), view.Plural(len(added), "secret"), strings.Join(added, ", "))
 	}
 	return exitOK, true
-}
-
-// backendArtifact finds the backend binary the machines download and writes the var file
-// that tells their user-data where it is and what its checksum is.
-func backendArtifact(s site.Site, cfg sandbox.Config, flag string) (*sandbox.Artifact, error) {
-	bin := flag
-	if bin == "" {
-		exe, err := os.Executable()
-		if err == nil {
-			bin = filepath.Join(filepath.Dir(exe), "pghac-backend")
-		}
-		if _, err := os.Stat(bin); err != nil {
-			if bin, err = exec.LookPath("pghac-backend"); err != nil {
-				return nil, fmt.Errorf("the cluster has a backend block, and the machines download its binary from this host: " +
-					"there is no pghac-backend beside pghac or on PATH (make build puts one in bin/; or pass --backend PATH)")
-			}
-		}
-	}
-	a, err := sandbox.NewArtifact(cfg, bin, "pghac-backend")
-	if err != nil {
-		return nil, fmt.Errorf("backend binary: %w", err)
-	}
-	return a, s.WriteBackendVars(a.URL, a.SHA256)
 }
 
 // resetIfStale removes a sandbox whose Terraform state says machines run that do not.
@@ -279,22 +225,5 @@ func (c *cli) teardown(sb *provision.Sandbox) error {
 func (c *cli) printProvisionerLogs(sb *provision.Sandbox) {
 	for _, l := range sb.FailedProvisioners() {
 		fmt.Fprintf(c.stderr, "== %s\n%s\n", l.Title, provision.Tail(l.Text, 30))
-	}
-}
-
-// printNodeLogs prints the logs of every node that is not healthy.
-func (c *cli) printNodeLogs(sb *provision.Sandbox, st health.Report) {
-	for _, n := range sb.Cluster.Nodes {
-		bad := false
-		for _, p := range st.Problems {
-			bad = bad || strings.HasPrefix(p, n.Name+":")
-		}
-		if !bad {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		logs := sb.NodeLogs(ctx, n.Name)
-		cancel()
-		fmt.Fprintf(c.stderr, "\n==== node %s\n%s\n", n.Name, strings.TrimRight(logs, "\n"))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/explain"
+	"github.com/pghac/pghac/internal/view"
 )
 
 var validateCommand = &command{
@@ -38,7 +39,7 @@ With --explain it also prints every setting the build will use, defaults include
 				}
 				c.stdout.Write(out)
 			}
-			fmt.Fprintf(c.stdout, "%s: valid (%s, %s)\n", l.name, plural(len(l.cluster.Nodes), "node"), plural(l.warnings, "warning"))
+			fmt.Fprintf(c.stdout, "%s: valid (%s, %s)\n", l.name, view.Plural(len(l.cluster.Nodes), "node"), view.Plural(l.warnings, "warning"))
 			return exitOK
 		}
 	},

@@ -2,6 +2,7 @@ package model
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -339,4 +340,30 @@ func (c *Cluster) SubnetCIDRs() []netip.Prefix {
 		out = append(out, s.CIDR)
 	}
 	return out
+}
+
+// NodeNames returns the names of the nodes, in order.
+func (c *Cluster) NodeNames() []string {
+	names := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		names[i] = n.Name
+	}
+	return names
+}
+
+// HasNode reports whether the cluster has a node called name.
+func (c *Cluster) HasNode(name string) bool { return slices.Contains(c.NodeNames(), name) }
+
+// RoleDatabase is the first database that role owns (postgres, the superuser's, when it owns
+// none), and whether the cluster declares role.
+func (c *Cluster) RoleDatabase(role string) (string, bool) {
+	if !slices.ContainsFunc(c.Roles, func(r Role) bool { return r.Name == role }) {
+		return "", false
+	}
+	for _, db := range c.Databases {
+		if db.Owner == role {
+			return db.Name, true
+		}
+	}
+	return SuperuserName, true
 }

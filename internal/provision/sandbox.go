@@ -7,11 +7,17 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/sandbox"
 	"github.com/pghac/pghac/internal/site"
 )
@@ -47,14 +53,9 @@ func (sb *Sandbox) VarFiles(backend bool) []string {
 	return files
 }
 
-// Open opens the sandbox's Terraform working directory for a run with varFiles, whose secret
-// values infra keeps out of every message.
-func (sb *Sandbox) Open(varFiles []string) (*infra.Workdir, error) {
-	secrets, err := site.SecretValues(varFiles)
-	if err != nil {
-		return nil, err
-	}
-	return infra.Open(infra.Options{Binary: sb.Binary, Dir: sb.Site.Work(), Stdout: sb.Stdout, Secrets: secrets})
+// Open opens the sandbox's Terraform working directory for a run with varFiles.
+func (sb *Sandbox) Open(varFiles []string) (*Run, error) {
+	return Open(sb.Site, sb.Binary, varFiles, sb.Stdout)
 }
 
 // Stale returns the nodes that Terraform's state says run but do not (the host rebooted, or
@@ -175,4 +176,113 @@ func Tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return Indent(strings.Join(lines, "\n"))
+}
+
+// NewSandbox is the sandbox of cl in s, its Terraform run by bin, its provisioners running
+// this very binary. Progress goes to out.
+func NewSandbox(s site.Site, cl *model.Cluster, bin infra.Binary, out io.Writer) (*Sandbox, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Sandbox{Site: s, Cluster: cl, Config: SandboxConfig(s, cl, out), Binary: bin, Exe: exe, Stdout: out}, nil
+}
+
+// SandboxConfig is the internal/sandbox Config of cl in s.
+func SandboxConfig(s site.Site, cl *model.Cluster, log io.Writer) sandbox.Config {
+	return sandbox.Config{
+		StateDir: s.Dir,
+		CacheDir: s.CacheDir,
+		Bridge:   cl.Sandbox.Bridge,
+		CIDR:     cl.Sandbox.CIDR,
+		Packages: cl.OS.Packages,
+		Log:      log,
+	}
+}
+
+// SandboxPatroni is a client of the running sandbox's Patroni REST APIs, with the password
+// from its secrets, which it returns too. It fails when the sandbox has no secrets or no
+// running machine: Patroni's addresses lead nowhere then.
+func SandboxPatroni(s site.Site, cl *model.Cluster) (*patroni.Client, map[string]string, error) {
+	vars, err := s.ReadSecrets()
+	if err != nil {
+		return nil, nil, fmt.Errorf("the sandbox's secrets: %w; is the sandbox up (pghac up)?", err)
+	}
+	password := vars[string(model.SecretRestAPIPassword)]
+	if password == "" {
+		return nil, nil, fmt.Errorf("%s holds no %s; is the sandbox up (pghac up)?", s.Secrets(), model.SecretRestAPIPassword)
+	}
+	ms, err := sandbox.Machines(SandboxConfig(s, cl, nil))
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.ContainsFunc(ms, sandbox.Machine.Running) {
+		return nil, nil, errors.New("the sandbox is not running: start it with 'pghac up'")
+	}
+	return &patroni.Client{Endpoints: health.PatroniEndpoints(cl), Username: model.RestAPIUser, Password: password}, vars, nil
+}
+
+// ServeBackend serves the backend binary the machines download until ctx ends, and writes
+// the var file that tells their user-data where it is and what its checksum is. The binary is
+// flag, else pghac-backend beside pghac, else on PATH. A failure to serve goes to onErr.
+func (sb *Sandbox) ServeBackend(ctx context.Context, flag string, onErr func(error)) error {
+	bin := flag
+	if bin == "" {
+		bin = filepath.Join(filepath.Dir(sb.Exe), "pghac-backend")
+		if _, err := os.Stat(bin); err != nil {
+			if bin, err = exec.LookPath("pghac-backend"); err != nil {
+				return errors.New("the cluster has a backend block, and the machines download its binary from this host: " +
+					"there is no pghac-backend beside pghac or on PATH (make build puts one in bin/; or pass --backend PATH)")
+			}
+		}
+	}
+	a, err := sandbox.NewArtifact(sb.Config, bin, "pghac-backend")
+	if err != nil {
+		return fmt.Errorf("backend binary: %w", err)
+	}
+	if err := sb.Site.WriteBackendVars(a.URL, a.SHA256); err != nil {
+		return err
+	}
+	go func() {
+		if err := a.Serve(ctx); err != nil {
+			onErr(err)
+		}
+	}()
+	return nil
+}
+
+// WaitUp waits until the cluster is healthy (health.Prober.WaitUp), following each machine's
+// boot through cloud-init; show gets every node's phase as it changes.
+func (sb *Sandbox) WaitUp(ctx context.Context, show func(node, phase string)) (health.Report, error) {
+	boot := func(ctx context.Context, node string) (string, bool, error) {
+		return sandbox.CloudInitPhase(ctx, sb.Config, node)
+	}
+	return health.NewProber(sb.Cluster, StatsPassword(sb.Site), 0).WaitUp(ctx, boot, show)
+}
+
+// StatsPassword is HAProxy's statistics password from s's secrets, "" when there are none
+// (health then skips the HAProxy check).
+func StatsPassword(s site.Site) string {
+	vars, err := s.ReadSecrets()
+	if err != nil {
+		return ""
+	}
+	return vars[string(model.SecretStatsPassword)]
+}
+
+// UnhealthyLogs returns the logs of every node st finds a problem with.
+func (sb *Sandbox) UnhealthyLogs(st health.Report) []Log {
+	var logs []Log
+	for _, n := range sb.Cluster.Nodes {
+		if !slices.ContainsFunc(st.Problems, func(p string) bool { return strings.HasPrefix(p, n.Name+":") }) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		logs = append(logs, Log{Title: "node " + n.Name, Text: sb.NodeLogs(ctx, n.Name)})
+		cancel()
+	}
+	return logs
 }

@@ -16,7 +16,7 @@ func (e *NoSecretsError) Error() string {
 }
 
 // VarFiles is the site's secrets file when it exists, then the extra var files, each of which
-// must exist. Without either it is a *NoSecretsError.
+// must exist and parse. Without either it is a *NoSecretsError.
 func VarFiles(s site.Site, extra []string) ([]string, error) {
 	var files []string
 	if s.HasSecrets() {
@@ -29,5 +29,9 @@ func VarFiles(s site.Site, extra []string) ([]string, error) {
 			return nil, fmt.Errorf("--var-file: %w", err)
 		}
 	}
-	return append(files, extra...), nil
+	files = append(files, extra...)
+	if _, err := site.SecretValues(files); err != nil {
+		return nil, err
+	}
+	return files, nil
 }

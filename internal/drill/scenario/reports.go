@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -54,4 +55,36 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// RunAll runs each of scenarios repeat times on env, judging every run against its
+// scenario's limits and writing its history and report into dir, which must exist. It says
+// on log what starts and each run's verdict. It returns the runs judged; err is a drill that
+// could not run (a fault not injected, the cluster not healthy, an interruption), which ends
+// the campaign.
+func RunAll(ctx context.Context, env Env, scenarios []Scenario, repeat int, dir string, log io.Writer) (runs []drill.Run, err error) {
+	for _, sc := range scenarios {
+		for rep := 1; rep <= repeat; rep++ {
+			fmt.Fprintf(log, "drill %s (%d/%d): %s\n", sc.Name, rep, repeat, sc.Summary)
+			h, err := Run(ctx, env, sc)
+			if werr := WriteHistory(dir, sc.Name, rep, h); werr != nil {
+				return runs, werr
+			}
+			if err != nil {
+				return runs, fmt.Errorf("%s: %w", sc.Name, err)
+			}
+			r := drill.Check(h, sc.Limits)
+			if err := WriteReport(dir, sc.Name, rep, r); err != nil {
+				return runs, err
+			}
+			runs = append(runs, drill.Run{Scenario: sc.Name, Rep: rep, History: h, Report: r})
+			verdict := "PASS"
+			if !r.OK() {
+				verdict = "FAIL"
+			}
+			fmt.Fprintf(log, "drill %s (%d/%d): %s: write outage %s, %d lost, %d split-brain\n\n",
+				sc.Name, rep, repeat, verdict, r.Writes.Outage.Length, r.Writes.Lost, r.Writes.SplitBrain)
+		}
+	}
+	return runs, nil
 }

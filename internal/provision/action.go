@@ -1,0 +1,78 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/pghac/pghac/emit/sandboxtf"
+	"github.com/pghac/pghac/internal/sandbox"
+	"github.com/pghac/pghac/internal/site"
+)
+
+// Action is what the sandbox's Terraform provisioners ask of pghac (emit/sandboxtf): start or
+// stop the network (Object is the bridge) or one machine (Object is its name).
+type Action struct {
+	Name, Object string
+	Address      string // machine-up: the machine's address
+	UserData     string // machine-up: its user-data
+}
+
+// UsageError is an action that is not one: a wrong object, a missing address, an unknown
+// name. The provisioners never ask for one.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Do runs a on cfg's sandbox, writing what it says, its failure included, to out and to the
+// state folder's provisioners/ log: Terraform hides the output of a provisioner that handles
+// secrets.
+func Do(ctx context.Context, cfg sandbox.Config, a Action, out io.Writer) error {
+	report := func(w io.Writer, err error) error {
+		fmt.Fprintf(w, "pghac %s %s %s: %v\n", sandboxtf.Command, a.Name, a.Object, err)
+		return err
+	}
+	logPath := site.ProvisionerLog(cfg.StateDir, a.Object, a.Name)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+		return report(out, err)
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return report(out, err)
+	}
+	defer logFile.Close()
+	out = io.MultiWriter(out, logFile)
+	cfg.Log = out
+	switch a.Name {
+	case sandboxtf.NetUp, sandboxtf.NetDown:
+		if a.Object != cfg.Bridge {
+			return &UsageError{fmt.Sprintf("%s acts on bridge %s, not %q", a.Name, cfg.Bridge, a.Object)}
+		}
+		if a.Name == sandboxtf.NetUp {
+			err = sandbox.NetworkUp(ctx, cfg)
+		} else {
+			err = sandbox.NetworkDown(ctx, cfg)
+		}
+	case sandboxtf.MachineUp:
+		addr, perr := netip.ParseAddr(a.Address)
+		if perr != nil {
+			return &UsageError{"machine-up needs --address: " + perr.Error()}
+		}
+		if a.UserData == "" {
+			return report(out, fmt.Errorf("no user-data: $%s is empty", sandboxtf.EnvUserData))
+		}
+		err = sandbox.MachineUp(ctx, cfg, a.Object, addr, []byte(a.UserData))
+	case sandboxtf.MachineDown:
+		err = sandbox.MachineDown(ctx, cfg, a.Object)
+	default:
+		return &UsageError{fmt.Sprintf("unknown action %q: want net-up, net-down, machine-up or machine-down", a.Name)}
+	}
+	if err != nil {
+		return report(out, err)
+	}
+	fmt.Fprintf(out, "pghac %s %s %s: done\n", sandboxtf.Command, a.Name, a.Object)
+	return nil
+}

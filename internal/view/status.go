@@ -1,0 +1,66 @@
+package view
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/patroni"
+)
+
+// Status writes st as a table like patronictl list's, then the verdict.
+func Status(w io.Writer, st health.Report) {
+	title := fmt.Sprintf("Cluster %s (%s", st.Cluster, st.Target)
+	if st.Network != "" {
+		title += ", " + st.Network
+	}
+	fmt.Fprintln(w, title+")")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "MEMBER\tADDRESS\tROLE\tSTATE\tTL\tLAG\tETCD\tHAPROXY"
+	withBackend := len(st.Members) > 0 && st.Members[0].Backend != ""
+	if withBackend {
+		head += "\tBACKEND"
+	}
+	fmt.Fprintln(tw, head)
+	for _, m := range st.Members {
+		role := health.RoleText(m.Role)
+		state, tl, lag := m.State, "", ""
+		if state == "" {
+			state = "-"
+		}
+		if m.Timeline > 0 {
+			tl = strconv.Itoa(m.Timeline)
+		}
+		if m.State != "" && m.Role != patroni.RoleLeader {
+			lag = "unknown"
+			if m.LagBytes != nil {
+				lag = strconv.FormatInt(*m.LagBytes, 10)
+			}
+		}
+		haproxy := m.HAProxy
+		if haproxy == "" {
+			haproxy = "not checked"
+		}
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", m.Name, m.Address, dash(role), state, dash(tl), dash(lag), m.Etcd, haproxy)
+		if withBackend {
+			row += "\t" + m.Backend
+		}
+		fmt.Fprintln(tw, row)
+	}
+	tw.Flush()
+	if st.Healthy {
+		if withBackend {
+			fmt.Fprintln(w, "Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing and the backend ready on every node.")
+		} else {
+			fmt.Fprintln(w, "Healthy: one leader, every replica streaming, etcd healthy, HAProxy routing on every node.")
+		}
+		return
+	}
+	fmt.Fprintln(w, "Not healthy:")
+	for _, p := range st.Problems {
+		fmt.Fprintln(w, "  - "+strings.ReplaceAll(p, "\n", "\n    "))
+	}
+}
