@@ -56,13 +56,11 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool) int {
 	case errors.Is(err, provision.ErrChanged):
 		return c.changedSincePlan("apply", s)
 	case err != nil:
-		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
-		return exitRuntime
+		return c.fail("apply", err)
 	case !info.HasChanges:
 		fmt.Fprintf(c.stdout, "The saved plan has no changes: nothing to apply.\n")
 		if err := r.ClearPlan(); err != nil {
-			fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
-			return exitRuntime
+			return c.fail("apply", err)
 		}
 		return exitOK
 	}

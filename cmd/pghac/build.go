@@ -26,7 +26,7 @@ that differ from what cluster.hcl generates and exits 1 when any do.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		file := fs.StringP("file", "f", "cluster.hcl", "read the cluster from `FILE`, - for standard input")
 		out := fs.StringP("out", "o", "deploy", "write into `DIR`/<target>/")
-		target := addTargetFlag(fs)
+		target := addTargetFlag(fs, model.Targets[0], "build for `TARGET`")
 		check := fs.Bool("check", false, "write nothing; exit 1 when DIR/<target>/ is not up to date")
 		strict := fs.Bool("strict", false, "treat warnings as errors")
 		return func(c *cli, _ []string) int {
@@ -49,8 +49,7 @@ func (c *cli) build(file, out string, target model.Target, check, strict bool) i
 		drift, err := artifact.Compare(dir, set)
 		switch {
 		case err != nil:
-			fmt.Fprintf(c.stderr, "pghac build: %v\n", err)
-			return exitRuntime
+			return c.fail("build", err)
 		case drift.Clean():
 			fmt.Fprintf(c.stdout, "%s: up to date (%s)\n", dir, view.Plural(set.Len(), "file"))
 			return exitOK
@@ -61,8 +60,7 @@ func (c *cli) build(file, out string, target model.Target, check, strict bool) i
 	}
 	drift, err := provision.Sync(dir, set)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac build: %v\n", err)
-		return exitRuntime
+		return c.fail("build", err)
 	}
 	view.Written(c.stdout, dir, set, drift)
 	return exitOK

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
@@ -159,20 +158,15 @@ func count(diags hcl.Diagnostics) (errors, warnings int) {
 	return errors, warnings
 }
 
-// addTargetFlag defines --target; the returned function checks its value.
-func addTargetFlag(fs *pflag.FlagSet) func() (model.Target, error) {
-	names := make([]string, len(model.Targets))
-	for i, t := range model.Targets {
-		names[i] = string(t)
-	}
-	list := strings.Join(names, ", ")
-	v := fs.String("target", string(model.Targets[0]), "build for `TARGET`: "+list)
-	return func() (model.Target, error) {
-		for _, t := range model.Targets {
-			if string(t) == *v {
-				return t, nil
-			}
-		}
-		return "", fmt.Errorf("unknown --target %q: want one of %s", *v, list)
-	}
+// addTargetFlag defines --target, def by default and described by usage ("build for
+// `TARGET`"); the returned function checks its value.
+func addTargetFlag(fs *pflag.FlagSet, def model.Target, usage string) func() (model.Target, error) {
+	v := fs.String("target", string(def), usage+": "+model.TargetNames())
+	return func() (model.Target, error) { return model.ParseTarget(*v) }
+}
+
+// fail reports err as cmd's failure and returns exitRuntime: the machine failed us.
+func (c *cli) fail(cmd string, err error) int {
+	fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+	return exitRuntime
 }

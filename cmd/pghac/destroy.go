@@ -54,8 +54,7 @@ func (c *cli) destroy(s site.Site, terraform string, extraVarFiles []string, aut
 	}
 	r, err := provision.Open(s, bin, varFiles, c.stdout)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac destroy: %v\n", err)
-		return exitRuntime
+		return c.fail("destroy", err)
 	}
 	p, code, ok := c.runPlan("destroy", r, true)
 	if !ok {

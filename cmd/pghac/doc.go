@@ -5,7 +5,8 @@
 // files and the environment, picks colour, prints diagnostics and maps outcomes to exit codes.
 // Everything else lives below it: schema, compiler and emit build the artifacts; infra runs
 // Terraform; internal/site lays out the state folder, internal/provision drives a target's
-// Terraform runs, internal/health says whether the cluster is healthy, internal/rollout
+// Terraform runs and the sandbox's lifecycle, internal/view renders what is printed,
+// internal/health says whether the cluster is healthy, internal/rollout
 // changes a running cluster, internal/drill and internal/load test it. A command resolves its
 // flags, calls those in order and prints what they return. run is the testable entry point;
 // main is the only caller of os.Exit.

@@ -39,8 +39,7 @@ func (c *cli) down(s site.Site, terraform string) int {
 			fmt.Fprintf(c.stderr, "pghac down: interrupted; run it again to finish\n")
 			return exitRuntime
 		}
-		fmt.Fprintf(c.stderr, "pghac down: %v\n", err)
-		return exitRuntime
+		return c.fail("down", err)
 	}
 	fmt.Fprintf(c.stdout, "The sandbox is down: no machine, network or apt proxy of it is left.\n")
 	return exitOK

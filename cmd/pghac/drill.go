@@ -137,8 +137,7 @@ func (c *cli) drillReports(dir string, runs []drill.Run) int {
 	table, err := scenario.WriteReports(dir, runs)
 	c.stdout.Write(table) // the results, even when a file could not be written
 	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac drill: %v\n", err)
-		return exitRuntime
+		return c.fail("drill", err)
 	}
 	fmt.Fprintf(c.stdout, "\nReports: %s\n", dir)
 	return exitOK

@@ -77,12 +77,10 @@ func (c *cli) env(s site.Site, role string) int {
 		return exitInvalid
 	}
 	if err := s.WritePgpass(cl, vars); err != nil {
-		fmt.Fprintf(c.stderr, "pghac env: %v\n", err)
-		return exitRuntime
+		return c.fail("env", err)
 	}
 	if err := view.Env(c.stdout, cl, s.Pgpass(), user, database); err != nil {
-		fmt.Fprintf(c.stderr, "pghac env: %v\n", err)
-		return exitRuntime
+		return c.fail("env", err)
 	}
 	return exitOK
 }

@@ -52,8 +52,7 @@ func (c *cli) fmt(path string, check bool) int {
 		return exitInvalid
 	}
 	if err := writeFileAtomic(path, out); err != nil {
-		fmt.Fprintf(c.stderr, "pghac fmt: %v\n", err)
-		return exitRuntime
+		return c.fail("fmt", err)
 	}
 	fmt.Fprintln(c.stdout, name)
 	return exitOK

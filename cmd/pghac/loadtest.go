@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -47,28 +46,25 @@ on I/O errors, or when interrupted.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		o := loadtestOptions{}
 		fs.StringVar(&o.scenario, "scenario", "", "run scenario `NAME` (a folder of DIR/TARGET/loadtest)")
-		fs.StringVar(&o.target, "target", string(model.TargetSandbox), "the bundle's `TARGET`: "+targetList())
+		target := addTargetFlag(fs, model.TargetSandbox, "the bundle's `TARGET`")
 		fs.StringVar(&o.dir, "dir", "deploy", "the deploy tree `DIR` that build wrote")
 		fs.StringVar(&o.config, "config", "", "run the Tank load.yaml at `FILE` instead of a bundle scenario")
 		fs.StringVar(&o.address, "address", "", "send to `HOST:PORT` instead of phantom.address (and as the Host header)")
 		fs.StringVar(&o.report, "report", "", "write the reports into `DIR` (default .pghac/TARGET/loadtest/NAME-<UTC time>)")
 		fs.StringVar(&o.progress, "progress", "auto", "show progress `WHEN`: auto (on a terminal), always or never")
 		return func(c *cli, _ []string) int {
+			var err error
+			if o.target, err = target(); err != nil {
+				return c.usageError(lookup("loadtest"), err.Error())
+			}
 			return c.loadtest(o)
 		}
 	},
 }
 
 type loadtestOptions struct {
-	scenario, target, dir, config, address, report, progress string
-}
-
-func targetList() string {
-	names := make([]string, len(model.Targets))
-	for i, t := range model.Targets {
-		names[i] = string(t)
-	}
-	return strings.Join(names, ", ")
+	scenario, dir, config, address, report, progress string
+	target                                           model.Target
 }
 
 // yandexLoadtestCommand is the command that runs scenario on the cloud's load generator,
@@ -97,28 +93,25 @@ func (c *cli) loadtest(o loadtestOptions) int {
 	default:
 		return c.usageError(lookup("loadtest"), fmt.Sprintf("invalid --progress %q: want auto, always or never", o.progress))
 	}
-	known := false
-	for _, t := range model.Targets {
-		known = known || string(t) == o.target
-	}
-	if !known {
-		return c.usageError(lookup("loadtest"), fmt.Sprintf("unknown --target %q: want one of %s", o.target, targetList()))
-	}
 
 	file, scenario := o.config, o.scenario
 	if file == "" {
-		if scenario == "" || o.target != string(model.TargetYandex) {
-			var code int
-			var ok bool
-			if scenario, code, ok = c.pickScenario(o); !ok {
-				return code
+		dir := filepath.Join(o.dir, string(o.target), "loadtest")
+		if scenario == "" || o.target != model.TargetYandex {
+			var err error
+			scenario, err = load.Pick(dir, o.scenario)
+			if ce, ok := errors.AsType[*load.ChoiceError](err); ok {
+				return c.usageError(lookup("loadtest"), ce.Msg)
+			}
+			if err != nil {
+				return fail(exitRuntime, "no load-test bundle: %v; run 'pghac build --target %s' first, or give --config", err, o.target)
 			}
 		}
-		if o.target == string(model.TargetYandex) {
+		if o.target == model.TargetYandex {
 			fmt.Fprintf(c.stdout, "The %s scenario runs on the load generator VM. Run there:\n\n  %s\n", scenario, yandexLoadtestCommand(scenario, ".pghac"))
 			return exitOK
 		}
-		file = load.ScenarioConfig(bundleDir(o), scenario)
+		file = load.ScenarioConfig(dir, scenario)
 	} else if scenario == "" {
 		scenario = filepath.Base(filepath.Dir(file))
 		if abs, err := filepath.Abs(file); err == nil {
@@ -154,7 +147,7 @@ func (c *cli) loadtest(o loadtestOptions) int {
 
 	reportDir := o.report
 	if reportDir == "" {
-		reportDir = filepath.Join(".pghac", o.target, "loadtest", scenario+"-"+time.Now().UTC().Format("20060102T150405Z"))
+		reportDir = filepath.Join(".pghac", string(o.target), "loadtest", scenario+"-"+time.Now().UTC().Format("20060102T150405Z"))
 	}
 	fmt.Fprintf(c.stdout, "Load test %s: %s against %s, %d requests of ammo (%s).\n",
 		scenario, cfg.Schedule, cfg.URL(), len(ammo), file)
@@ -189,36 +182,4 @@ func (c *cli) loadtest(o loadtestOptions) int {
 		return exitRuntime
 	}
 	return exitInvalid
-}
-
-// bundleDir is where build put the target's load-test bundle: DIR/TARGET/loadtest.
-func bundleDir(o loadtestOptions) string { return filepath.Join(o.dir, o.target, "loadtest") }
-
-// pickScenario is the scenario to run: --scenario, or the only folder with a load.yaml in
-// DIR/TARGET/loadtest.
-func (c *cli) pickScenario(o loadtestOptions) (string, int, bool) {
-	dir := bundleDir(o)
-	names, err := load.Scenarios(dir)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac loadtest: no load-test bundle: %v; run 'pghac build --target %s' first, or give --config\n", err, o.target)
-		return "", exitRuntime, false
-	}
-	choices := strings.Join(names, ", ")
-	switch {
-	case o.scenario != "":
-		if slices.Contains(names, o.scenario) {
-			return o.scenario, exitOK, true
-		}
-		if len(names) == 0 {
-			fmt.Fprintf(c.stderr, "pghac loadtest: no scenario %q: %s has no scenario folders with a load.yaml\n", o.scenario, dir)
-			return "", exitRuntime, false
-		}
-		return "", c.usageError(lookup("loadtest"), fmt.Sprintf("no scenario %q in %s: want one of %s", o.scenario, dir, choices)), false
-	case len(names) == 1:
-		return names[0], exitOK, true
-	case len(names) == 0:
-		fmt.Fprintf(c.stderr, "pghac loadtest: %s has no scenario folders with a load.yaml; run 'pghac build --target %s' first\n", dir, o.target)
-		return "", exitRuntime, false
-	}
-	return "", c.usageError(lookup("loadtest"), fmt.Sprintf("%s has %d scenarios; choose one with --scenario: %s", dir, len(names), choices)), false
 }

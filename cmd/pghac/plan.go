@@ -74,8 +74,7 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 	}
 	r, err := provision.Open(s, bin, varFiles, nil)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "pghac plan: %v\n", err)
-		return exitRuntime
+		return c.fail("plan", err)
 	}
 	p, code, ok := c.runPlan("plan", r, false)
 	if !ok {

@@ -28,7 +28,7 @@ cluster change its configuration on the next apply.`,
 	maxArgs: 1,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		file := fs.StringP("file", "f", "cluster.hcl", "the secrets are for the cluster in `FILE` (its folder holds .pghac)")
-		target := addTargetFlag(fs)
+		target := addTargetFlag(fs, model.Targets[0], "build for `TARGET`")
 		stateDir := fs.String("state-dir", "", "write into `DIR`/<target>/ (default .pghac beside FILE)")
 		force := fs.Bool("force", false, "replace an existing secrets file")
 		return func(c *cli, args []string) int {
@@ -57,8 +57,7 @@ func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {
 	if !force && s.HasSecrets() {
 		added, err := s.AddMissingSecrets(secrets)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "pghac secrets: %v\n", err)
-			return exitRuntime
+			return c.fail("secrets", err)
 		}
 		if len(added) == 0 {
 			return exists()
@@ -71,8 +70,7 @@ func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {
 		if errors.Is(err, fs.ErrExist) {
 			return exists()
 		}
-		fmt.Fprintf(c.stderr, "pghac secrets: %v\n", err)
-		return exitRuntime
+		return c.fail("secrets", err)
 	}
 	fmt.Fprintf(c.stdout, "%s: %s generated (mode 0600; values not shown)\n", s.Secrets(), view.Plural(len(secrets), "secret"))
 	fmt.Fprintf(c.stdout, "`pghac plan` passes it to Terraform. Keep it out of git, and back it up: the running cluster uses these passwords.\n")

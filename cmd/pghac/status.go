@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/spf13/pflag"
 
@@ -48,8 +47,7 @@ func (c *cli) status(s site.Site, asJSON bool) int {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(st); err != nil {
-			fmt.Fprintf(c.stderr, "pghac status: %v\n", err)
-			return exitRuntime
+			return c.fail("status", err)
 		}
 	} else {
 		view.Status(c.stdout, st)

@@ -56,8 +56,7 @@ member, Patroni refused (its message is shown) or made another node the leader.`
 			}
 			pc, _, err := provision.SandboxPatroni(s, cl)
 			if err != nil {
-				fmt.Fprintf(c.stderr, "pghac switchover: %v\n", err)
-				return exitRuntime
+				return c.fail("switchover", err)
 			}
 			return c.switchover(pc, *to, *timeout)
 		}

@@ -32,7 +32,7 @@ func addTFFlags(fs *pflag.FlagSet) tfFlags {
 	return tfFlags{
 		file:      fs.StringP("file", "f", "cluster.hcl", "read the cluster from `FILE`"),
 		out:       fs.StringP("out", "o", "deploy", "the generated tree is `DIR`/<target>/"),
-		target:    addTargetFlag(fs),
+		target:    addTargetFlag(fs, model.Targets[0], "build for `TARGET`"),
 		stateDir:  fs.String("state-dir", "", "keep Terraform's working directory, state and secrets in `DIR` (default .pghac beside FILE)"),
 		terraform: fs.String("terraform", "", "run the Terraform or OpenTofu binary at `PATH` (default $PGHAC_TERRAFORM, else terraform or tofu on PATH)"),
 	}

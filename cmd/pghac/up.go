@@ -56,8 +56,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 			fmt.Fprintf(c.stderr, "pghac up: interrupted; `pghac down` removes whatever was started\n")
 			return exitRuntime
 		}
-		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
-		return exitRuntime
+		return c.fail("up", err)
 	}
 	sb, code, ok := c.sandbox("up", s, terraform)
 	if !ok {

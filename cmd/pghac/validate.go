@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/explain"
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/view"
 )
 
@@ -19,7 +20,7 @@ With --explain it also prints every setting the build will use, defaults include
 (docs/cluster-hcl.md says where each default comes from). Use -f - to read standard input.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		file := fs.StringP("file", "f", "cluster.hcl", "read the cluster from `FILE`, - for standard input")
-		target := addTargetFlag(fs)
+		target := addTargetFlag(fs, model.Targets[0], "build for `TARGET`")
 		strict := fs.Bool("strict", false, "treat warnings as errors")
 		explainFlag := fs.Bool("explain", false, "print the resolved settings, defaults included")
 		return func(c *cli, _ []string) int {

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -22,6 +24,23 @@ const (
 
 // Targets lists every target pghac can build, in the order help texts show them.
 var Targets = []Target{TargetYandex, TargetSandbox}
+
+// TargetNames is the targets' names as help texts list them: "yandex, sandbox".
+func TargetNames() string {
+	names := make([]string, len(Targets))
+	for i, t := range Targets {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseTarget is the target called name.
+func ParseTarget(name string) (Target, error) {
+	if slices.Contains(Targets, Target(name)) {
+		return Target(name), nil
+	}
+	return "", fmt.Errorf("unknown --target %q: want one of %s", name, TargetNames())
+}
 
 // Cluster is one compiled cluster.hcl.
 type Cluster struct {
