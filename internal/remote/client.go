@@ -1,0 +1,207 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Endpoint is an SSH server and the user to log in as.
+type Endpoint struct {
+	Addr string // host:port
+	User string
+}
+
+func (e Endpoint) String() string { return e.User + "@" + e.Addr }
+
+// Options configure Dial.
+type Options struct {
+	Key      ssh.Signer // the operator key
+	HostKeys *HostKeys
+	// Jump is the jump host to go through (its own key pinned like the nodes'), nil for a
+	// direct connection.
+	Jump *Endpoint
+	// Timeout bounds each TCP connect and SSH handshake; 10 s when zero.
+	Timeout time.Duration
+}
+
+// Client is an SSH connection to one node.
+type Client struct {
+	ep     Endpoint
+	client *ssh.Client
+	jump   *ssh.Client // nil without a jump host
+}
+
+// Dial connects to ep as its user with the operator key, through opts.Jump when set.
+func Dial(ctx context.Context, ep Endpoint, opts Options) (*Client, error) {
+	if opts.Key == nil || opts.HostKeys == nil {
+		return nil, errors.New("remote: Dial needs the operator key and the pinned host keys")
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	config := func(user string) *ssh.ClientConfig {
+		return &ssh.ClientConfig{
+			User:            user,
+			Auth:            []ssh.AuthMethod{ssh.PublicKeys(opts.Key)},
+			HostKeyCallback: opts.HostKeys.Callback,
+			Timeout:         timeout,
+		}
+	}
+	c := &Client{ep: ep}
+	var err error
+	if opts.Jump != nil {
+		if c.jump, err = dialSSH(ctx, nil, *opts.Jump, config(opts.Jump.User), timeout); err != nil {
+			return nil, fmt.Errorf("jump host %s: %w", opts.Jump, err)
+		}
+	}
+	c.client, err = dialSSH(ctx, c.jump, ep, config(ep.User), timeout)
+	if err != nil {
+		c.Close()
+		if c.jump != nil {
+			return nil, fmt.Errorf("%s through %s: %w", ep, opts.Jump, err)
+		}
+		return nil, fmt.Errorf("%s: %w", ep, err)
+	}
+	return c, nil
+}
+
+// dialSSH opens an SSH connection to ep, through via when not nil.
+func dialSSH(ctx context.Context, via *ssh.Client, ep Endpoint, cfg *ssh.ClientConfig, timeout time.Duration) (*ssh.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var conn net.Conn
+	var err error
+	if via != nil {
+		conn, err = via.DialContext(ctx, "tcp", ep.Addr)
+	} else {
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, "tcp", ep.Addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The handshake has no context: a deadline on the connection bounds it.
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
+	sc, chans, reqs, err := ssh.NewClientConn(conn, ep.Addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+// Close closes the connection (and the jump host's).
+func (c *Client) Close() error {
+	var errs []error
+	if c.client != nil {
+		errs = append(errs, c.client.Close())
+	}
+	if c.jump != nil {
+		errs = append(errs, c.jump.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ExitError is a command that ran and failed.
+type ExitError struct {
+	Node   string
+	Cmd    string
+	Status int
+	Stderr string // its tail
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s: %s: exit status %d", e.Node, e.Cmd, e.Status)
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		msg += ": " + s
+	}
+	return msg
+}
+
+// Run runs the shell command cmd as root (through sudo -n when the login user is not root),
+// with stdin as its input, and returns its standard output. A command that exits non-zero
+// is an *ExitError with its standard error; ctx ending closes the session.
+func (c *Client) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error) {
+	s, err := c.client.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.ep, err)
+	}
+	defer s.Close()
+	var stdout, stderr bytes.Buffer
+	s.Stdout, s.Stderr = &stdout, &stderr
+	if stdin != nil {
+		s.Stdin = bytes.NewReader(stdin)
+	}
+	full := cmd
+	if c.ep.User != "root" {
+		full = "sudo -n sh -c " + quote(cmd)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(full) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		s.Close()
+		return nil, fmt.Errorf("%s: %s: %w", c.ep.Addr, cmd, ctx.Err())
+	}
+	var exit *ssh.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return stdout.Bytes(), &ExitError{Node: c.ep.Addr, Cmd: cmd, Status: exit.ExitStatus(), Stderr: tail(stderr.String(), 2000)}
+	case err != nil:
+		return nil, fmt.Errorf("%s: %s: %w", c.ep.Addr, cmd, err)
+	}
+	return stdout.Bytes(), nil
+}
+
+// ReadFile reads the file at path as root. A missing file is an error wrapping
+// fs.ErrNotExist.
+func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	// Exit status 3 marks a missing file, told apart from a failing cat.
+	b, err := c.Run(ctx, fmt.Sprintf("if [ -e %[1]s ]; then cat %[1]s; else exit 3; fi", quote(path)), nil)
+	if xe, ok := errors.AsType[*ExitError](err); ok && xe.Status == 3 {
+		return nil, &fs.PathError{Op: "read", Path: c.ep.Addr + ":" + path, Err: fs.ErrNotExist}
+	}
+	return b, err
+}
+
+// WriteFile replaces the file at path with data, mode and owner ("user:group"), creating its
+// directory: a temporary file beside it is renamed over it, so that a reader sees the old
+// file or the new one, never half of one.
+func (c *Client) WriteFile(ctx context.Context, path string, data []byte, mode os.FileMode, owner string) error {
+	q := quote(path)
+	cmd := fmt.Sprintf(`set -e; mkdir -p "$(dirname %[1]s)"; t=$(mktemp %[1]s.pghac-XXXXXX); trap 'rm -f "$t"' EXIT; `+
+		`cat > "$t"; chown %[2]s "$t"; chmod %[3]o "$t"; mv -f "$t" %[1]s; trap - EXIT`, q, quote(owner), mode.Perm())
+	_, err := c.Run(ctx, cmd, data)
+	return err
+}
+
+// quote quotes s for a POSIX shell. A NUL byte, the only thing it cannot quote, is in no
+// path or command pghac builds.
+func quote(s string) string {
+	q, err := syntax.Quote(s, syntax.LangPOSIX)
+	if err != nil {
+		panic(fmt.Sprintf("remote: cannot quote %q: %v", s, err))
+	}
+	return q
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
