@@ -26,7 +26,10 @@ import (
 // nesting, required blocks) is checked here for the module built from the repository's
 // cluster.hcl. They need the whole pipeline, so they live here rather than in emit/terraform.
 
-const testSSHKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPghacTestKeyPghacTestKeyPghacTestKey0 test@pghac"
+const (
+	testSSHKey      = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPghacTestKeyPghacTestKeyPghacTestKey0 test@pghac"
+	testOperatorKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPghacOperatorKeyPghacOperatorKey0000 pghac-operator@yandex"
+)
 
 // rootModule builds the repository's cluster.hcl and writes the whole deploy tree (the .tf
 // files and the user-data they read) into a temporary directory.
@@ -50,7 +53,8 @@ var variableRE = regexp.MustCompile(`(?m)^variable "([a-z0-9_]+)"`)
 func varFile(t *testing.T, set *artifact.Set, override map[model.Secret]string) string {
 	t.Helper()
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "cloud_id = %q\nfolder_id = %q\nssh_public_key = %q\n", "b1gtestcloud", "b1gtestfolder", testSSHKey)
+	fmt.Fprintf(&b, "cloud_id = %q\nfolder_id = %q\nssh_public_key = %q\n%s = %q\n", "b1gtestcloud", "b1gtestfolder", testSSHKey,
+		model.OperatorKeyVar, testOperatorKey)
 	vars, ok := set.Get("variables.tf")
 	if !ok {
 		t.Fatal("no variables.tf")
@@ -171,13 +175,13 @@ func TestOfflinePlan(t *testing.T) {
 			t.Errorf("%s: planned user-data is not the node's user-data with the secrets filled in (%d bytes, want %d)",
 				node, len(got), len(realcheck.Render(ud.Bytes)))
 		}
-		if got := md["ssh-keys"]; got != "debian:"+testSSHKey {
-			t.Errorf("%s: ssh-keys = %v", node, got)
+		if got := md["ssh-keys"]; got != "debian:"+testOperatorKey+"\ndebian:"+testSSHKey {
+			t.Errorf("%s: ssh-keys = %q, want the operator key's line and the SSH key's", node, got)
 		}
 	}
 	lgUD, _ := set.Get("loadgen/user-data.yaml")
-	if md := plan.after(t, "yandex_compute_instance.loadgen")["metadata"]; !cmp.Equal(md, map[string]any{"ssh-keys": "debian:" + testSSHKey, "user-data": string(lgUD.Bytes)}) {
-		t.Errorf("load generator metadata: %d keys, want the SSH key and its user-data file as it is", len(md.(map[string]any)))
+	if md := plan.after(t, "yandex_compute_instance.loadgen")["metadata"]; !cmp.Equal(md, map[string]any{"ssh-keys": "debian:" + testOperatorKey + "\ndebian:" + testSSHKey, "user-data": string(lgUD.Bytes)}) {
+		t.Errorf("load generator metadata: %d keys, want the SSH keys and its user-data file as it is", len(md.(map[string]any)))
 	}
 	if got := plan.PlannedValues.Outputs["primary_endpoints"].Value; !cmp.Equal(got, []any{"10.128.0.16:5000", "10.129.0.14:5000", "10.130.0.28:5000"}) {
 		t.Errorf("primary_endpoints = %v", got)
@@ -214,7 +218,7 @@ func TestOfflinePlan(t *testing.T) {
 		t.Errorf("a newer image in the family changes the plan: %v\n%s", err, out)
 	}
 
-	// Without a public key, no VM gets ssh-keys metadata: an in-place update.
+	// Without a public key, every VM keeps only the operator key: an in-place update.
 	env.Run(t, dir, "plan", "-input=false", "-no-color", vars, "-var=ssh_public_key=", "-out=nokey.tfplan")
 	nokey := showPlan(t, env, dir, "nokey.tfplan")
 	for _, vm := range []string{"node0", "node1", "node2", "loadgen"} {
@@ -223,8 +227,8 @@ func TestOfflinePlan(t *testing.T) {
 			t.Errorf("%s: %s, want update", address, got)
 		}
 		md, _ := nokey.after(t, address)["metadata"].(map[string]any)
-		if _, ok := md["ssh-keys"]; ok {
-			t.Errorf("%s: ssh-keys without a public key: %v", address, md)
+		if got := md["ssh-keys"]; got != "debian:"+testOperatorKey {
+			t.Errorf("%s: ssh-keys without a public key: %q, want the operator key's line only", address, got)
 		}
 		if _, ok := md["user-data"]; !ok {
 			t.Errorf("%s: metadata without user-data", address)

@@ -82,7 +82,8 @@ Terraform hides the output of a provisioner that handles secrets.`,
 }
 
 func (c *cli) sandboxAction(cfg sandbox.Config, action, object, address string) int {
-	a := provision.Action{Name: action, Object: object, Address: address, UserData: c.getenv(sandboxtf.EnvUserData)}
+	a := provision.Action{Name: action, Object: object, Address: address,
+		UserData: c.getenv(sandboxtf.EnvUserData), SSHKeys: c.getenv(sandboxtf.EnvSSHKeys)}
 	err := provision.Do(c.ctx, cfg, a, c.stderr)
 	if ue, ok := errors.AsType[*provision.UsageError](err); ok {
 		return c.usageError(lookup(sandboxtf.Command), ue.Msg)

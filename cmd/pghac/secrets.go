@@ -50,7 +50,19 @@ cluster change its configuration on the next apply.`,
 }
 
 func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {
+	// The operator key is never replaced here: the running nodes authorize only it.
+	madeKey, err := s.EnsureOperatorKey()
+	if err != nil {
+		return c.fail("secrets", err)
+	}
+	if madeKey {
+		fmt.Fprintf(c.stdout, "%s: operator key made (pghac logs in to the nodes with it; its public half is in %s)\n",
+			s.OperatorKey(), s.OperatorVars())
+	}
 	exists := func() int {
+		if madeKey {
+			return exitOK
+		}
 		fmt.Fprintf(c.stderr, "pghac secrets: %s exists; keeping it (pass --force to replace its values)\n", s.Secrets())
 		return exitInvalid
 	}

@@ -190,6 +190,11 @@ func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bo
 		}
 		return exitOK, true
 	}
+	if made, err := s.EnsureOperatorKey(); err != nil {
+		return c.fail("up", err), false
+	} else if made {
+		fmt.Fprintf(c.stdout, "%s: operator key made (pghac logs in to the machines with it)\n", s.OperatorKey())
+	}
 	added, err := s.AddMissingSecrets(secrets)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)

@@ -270,6 +270,11 @@ const (
 	BackendSHA256Var = "backend_artifact_sha256"
 )
 
+// OperatorKeyVar is the Terraform variable of both targets that holds the public half of the
+// operator key, the key pghac logs in to the nodes with (internal/remote). It reaches the
+// machines as metadata, never in user-data; `pghac secrets init` and `pghac up` write it.
+const OperatorKeyVar = "operator_ssh_public_key"
+
 // Ammo kinds a load test can fire at the backend.
 const (
 	AmmoGet  = "get"  // GET /notes/?skip=&take=: reads, served by the replicas

@@ -72,6 +72,7 @@ resource "terraform_data" "node0" {
     command     = "node0"
     environment = {
       PGHAC_USER_DATA = local.user_data.node0
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 
@@ -104,6 +105,7 @@ resource "terraform_data" "node1" {
     command     = "node1"
     environment = {
       PGHAC_USER_DATA = local.user_data.node1
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 
@@ -136,6 +138,7 @@ resource "terraform_data" "node2" {
     command     = "node2"
     environment = {
       PGHAC_USER_DATA = local.user_data.node2
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 

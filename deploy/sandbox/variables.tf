@@ -42,6 +42,12 @@ variable "backend_artifact_sha256" {
   default     = ""
 }
 
+variable "operator_ssh_public_key" {
+  type        = string
+  description = "Public half of pghac's operator key (one line), which the machines authorize as the cloud's do; pghac up writes it."
+  default     = ""
+}
+
 variable "backend_db_password" {
   type        = string
   description = "Password of the PostgreSQL role the notes backend connects as (backend.user). Pass it in a var file (pghac secrets init writes one), never on the command line."

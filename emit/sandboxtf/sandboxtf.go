@@ -38,6 +38,10 @@ const (
 // machine-up: it holds the secrets, so it must not be an argument (other users see those).
 const EnvUserData = "PGHAC_USER_DATA"
 
+// EnvSSHKeys carries the public keys machine-up gives a machine as metadata, as the cloud's
+// metadata does: the operator key pghac logs in with.
+const EnvSSHKeys = "PGHAC_SSH_KEYS"
+
 // Flags of Command, as the provisioners pass them.
 const (
 	FlagStateDir = "--state-dir"
@@ -160,6 +164,10 @@ func variables(c *model.Cluster, b *hclwrite.Body) error {
 			vb.SetAttributeValue("default", cty.StringVal(""))
 		}
 	}
+	vb := tfwrite.Block(b, nil, "variable", model.OperatorKeyVar)
+	vb.SetAttributeRaw("type", hclwrite.TokensForIdentifier("string"))
+	vb.SetAttributeValue("description", cty.StringVal("Public half of pghac's operator key (one line), which the machines authorize as the cloud's do; pghac up writes it."))
+	vb.SetAttributeValue("default", cty.StringVal("")) // pghac down needs none
 	return tfwrite.SecretVariables(b, c)
 }
 
@@ -234,7 +242,10 @@ func machines(c *model.Cluster, b *hclwrite.Body) error {
 			"The user-data holds the secrets: it goes in the environment, never on the command line.",
 			"Terraform therefore hides this provisioner's output; machine-up logs to the state folder.",
 		}, slices.Concat(fromVars, []hclwrite.Tokens{tfwrite.Str(FlagPackages), packages, tfwrite.Str(FlagAddress), tfwrite.Str(n.Address.String()), tfwrite.Str(MachineUp)}),
-			n.Name, tfwrite.Object(tfwrite.Item{Key: EnvUserData, Value: tfwrite.Ref("local", localUserData, n.Name)}), false)
+			n.Name, tfwrite.Object(
+				tfwrite.Item{Key: EnvUserData, Value: tfwrite.Ref("local", localUserData, n.Name)},
+				tfwrite.Item{Key: EnvSSHKeys, Value: tfwrite.Ref("var", model.OperatorKeyVar)},
+			), false)
 		localExec(m, nil, slices.Concat(fromSelf, []hclwrite.Tokens{tfwrite.Str(MachineDown)}), n.Name, nil, true)
 	}
 	return nil

@@ -38,12 +38,17 @@ func (m *module) nodes(b *hclwrite.Body) error {
 	locals := tfwrite.Block(b, nil, "locals")
 	tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
 	locals.SetAttributeRaw(tfwrite.LocalSecrets, tfwrite.SecretsObject(m.c))
-	tfwrite.Comment(locals, "Every VM's SSH key, as Yandex Cloud's images read it; no key without var.ssh_public_key.")
-	locals.SetAttributeRaw(localSSHMetadata, conditional(
-		binary(tfwrite.Ref("var", varSSHPublicKey), hclsyntax.TokenEqualOp, "==", tfwrite.Str("")),
-		emptyObject(),
-		tfwrite.Object(tfwrite.Item{Key: "ssh-keys", Value: tfwrite.Template(tfwrite.Ref("var", varSSHUser), ":", tfwrite.Call("trimspace", tfwrite.Ref("var", varSSHPublicKey)))}),
-	))
+	tfwrite.Comment(locals, "Every VM's SSH keys, as Yandex Cloud's images read them: pghac's operator key, with which",
+		"it rolls changes out to the nodes, and var.ssh_public_key when given.")
+	userKey := func(key hclwrite.Tokens) hclwrite.Tokens {
+		return tfwrite.Template(tfwrite.Ref("var", varSSHUser), ":", tfwrite.Call("trimspace", key))
+	}
+	locals.SetAttributeRaw(localSSHMetadata, tfwrite.Object(tfwrite.Item{Key: "ssh-keys", Value: tfwrite.Call("join", tfwrite.Str("\n"),
+		tfwrite.Call("compact", tfwrite.Tuple(
+			userKey(tfwrite.Ref("var", model.OperatorKeyVar)),
+			conditional(binary(tfwrite.Ref("var", varSSHPublicKey), hclsyntax.TokenEqualOp, "==", tfwrite.Str("")),
+				tfwrite.Str(""), userKey(tfwrite.Ref("var", varSSHPublicKey))),
+		)))}))
 
 	for _, n := range m.c.Nodes {
 		ud := tfwrite.UserData(n.Name)

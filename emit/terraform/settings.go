@@ -4,6 +4,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/tfwrite"
 )
 
@@ -83,6 +84,7 @@ func (m *module) variables(b *hclwrite.Body) error {
 		// null means the default, so that the expressions using it need no null checks.
 		v.SetAttributeValue("nullable", cty.False)
 	}
+	stringVar(model.OperatorKeyVar, "Public half of pghac's operator key (one line): pghac logs in with it to roll changes out. `pghac secrets init` writes it to .pghac/<target>/operator.tfvars.json.")
 	withDefault(stringVar(varSSHPublicKey, `SSH public key (one line, like "ssh-ed25519 AAAA... you@host") allowed to log in to every VM as ssh_user; empty for no SSH login.`), "")
 	withDefault(stringVar(varSSHUser, "User the SSH key logs in as: the image's default user."), m.c.OS.DefaultUser)
 	return tfwrite.SecretVariables(b, m.c)

@@ -399,7 +399,7 @@ func TestSecrets(t *testing.T) {
 	withLoadGenerator(c)
 	withLoadBalancer("internal")(c)
 	m := emitModule(t, c)
-	allowed := []string{"${path.module}", "${var.ssh_user}", "${trimspace(var.ssh_public_key)}", "${local.load_balancer_address}"}
+	allowed := []string{"${path.module}", "${var.ssh_user}", "${trimspace(var.ssh_public_key)}", "${trimspace(var.operator_ssh_public_key)}", "${local.load_balancer_address}"}
 	for _, f := range m.files {
 		for _, in := range interpolationRE.FindAllString(string(f.Bytes), -1) {
 			if !slices.Contains(allowed, in) {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/internal/sandbox"
@@ -19,6 +20,7 @@ type Action struct {
 	Name, Object string
 	Address      string // machine-up: the machine's address
 	UserData     string // machine-up: its user-data
+	SSHKeys      string // machine-up: the public keys its metadata carries, one a line
 }
 
 // UsageError is an action that is not one: a wrong object, a missing address, an unknown
@@ -64,7 +66,7 @@ func Do(ctx context.Context, cfg sandbox.Config, a Action, out io.Writer) error 
 		if a.UserData == "" {
 			return report(out, fmt.Errorf("no user-data: $%s is empty", sandboxtf.EnvUserData))
 		}
-		err = sandbox.MachineUp(ctx, cfg, a.Object, addr, []byte(a.UserData))
+		err = sandbox.MachineUp(ctx, cfg, a.Object, addr, []byte(a.UserData), keyLines(a.SSHKeys))
 	case sandboxtf.MachineDown:
 		err = sandbox.MachineDown(ctx, cfg, a.Object)
 	default:
@@ -75,4 +77,15 @@ func Do(ctx context.Context, cfg sandbox.Config, a Action, out io.Writer) error 
 	}
 	fmt.Fprintf(out, "pghac %s %s %s: done\n", sandboxtf.Command, a.Name, a.Object)
 	return nil
+}
+
+// keyLines are the non-empty lines of keys.
+func keyLines(keys string) []string {
+	var out []string
+	for _, l := range strings.Split(keys, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }

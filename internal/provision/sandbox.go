@@ -39,14 +39,17 @@ type Sandbox struct {
 // paths of pghac, the state and the image cache.
 func (sb *Sandbox) Prepare() error { return sb.Site.WritePaths(sb.Exe) }
 
-// VarFiles are the var files of a run: the secrets (when there are any yet), the paths, and
-// with backend the backend binary's location.
+// VarFiles are the var files of a run: the secrets (when there are any yet), the paths, the
+// operator key (when made), and with backend the backend binary's location.
 func (sb *Sandbox) VarFiles(backend bool) []string {
 	var files []string
 	if sb.Site.HasSecrets() {
 		files = append(files, sb.Site.Secrets())
 	}
 	files = append(files, sb.Site.Paths())
+	if sb.Site.HasOperatorKey() {
+		files = append(files, sb.Site.OperatorVars())
+	}
 	if backend {
 		files = append(files, sb.Site.BackendVars())
 	}

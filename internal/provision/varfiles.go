@@ -15,14 +15,18 @@ func (e *NoSecretsError) Error() string {
 	return fmt.Sprintf("no secrets: %s does not exist and no --var-file was given", e.Path)
 }
 
-// VarFiles is the site's secrets file when it exists, then the extra var files, each of which
-// must exist and parse. Without either it is a *NoSecretsError.
+// VarFiles is the site's secrets file when it exists, its operator key's var file when that
+// exists, then the extra var files, each of which must exist and parse. Without secrets or
+// extra files it is a *NoSecretsError.
 func VarFiles(s site.Site, extra []string) ([]string, error) {
 	var files []string
 	if s.HasSecrets() {
 		files = append(files, s.Secrets())
 	} else if len(extra) == 0 {
 		return nil, &NoSecretsError{Path: s.Secrets()}
+	}
+	if s.HasOperatorKey() {
+		files = append(files, s.OperatorVars())
 	}
 	for _, f := range extra {
 		if _, err := os.Stat(f); err != nil {

@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -32,11 +31,16 @@ func NewOperatorKey(comment string) (private, public []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	line := bytes.TrimSuffix(ssh.MarshalAuthorizedKey(sshPub), []byte("\n"))
+	return pem.EncodeToMemory(block), []byte(AuthorizedKey(sshPub, comment)), nil
+}
+
+// AuthorizedKey is key as an authorized_keys line, with comment when not empty.
+func AuthorizedKey(key ssh.PublicKey, comment string) string {
+	line := strings.TrimSuffix(string(ssh.MarshalAuthorizedKey(key)), "\n")
 	if comment != "" {
-		line = append(append(line, ' '), comment...)
+		line += " " + comment
 	}
-	return pem.EncodeToMemory(block), append(line, '\n'), nil
+	return line + "\n"
 }
 
 // LoadOperatorKey reads the private key NewOperatorKey made.

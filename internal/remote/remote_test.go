@@ -156,7 +156,7 @@ func TestJumpHost(t *testing.T) {
 	}
 
 	noForward := sshdtest.Start(t, pub, false, "")
-	_, err = remote.Dial(context.Background(), remote.Endpoint{Addr: node.Addr, User: "root"},
+	_, err := remote.Dial(context.Background(), remote.Endpoint{Addr: node.Addr, User: "root"},
 		remote.Options{Key: key, HostKeys: remote.NewHostKeys(known), Jump: &remote.Endpoint{Addr: noForward.Addr, User: "root"}})
 	if err == nil || !strings.Contains(err.Error(), "through "+"root@"+noForward.Addr) {
 		t.Errorf("a jump host that does not forward: %v", err)

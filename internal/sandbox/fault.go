@@ -180,7 +180,7 @@ func Start(ctx context.Context, cfg Config, name string) error {
 		// MachineUp would discard the disk of a changed instance: refuse instead.
 		return fmt.Errorf("machine %s: its seed's user-data is not that of instance %s: start it with MachineUp", name, rec.InstanceID)
 	}
-	return MachineUp(ctx, cfg, name, addr, userData)
+	return MachineUp(ctx, cfg, name, addr, userData, rec.SSHKeys)
 }
 
 // Restart stops machine name cleanly (SIGTERM to nspawn, which halts the

@@ -99,17 +99,17 @@ func TestMachines(t *testing.T) {
 
 	boot := time.Now()
 	for i, n := range names {
-		if err := MachineUp(ctx, cfg, n, addrs[i], testUserData); err != nil {
+		if err := MachineUp(ctx, cfg, n, addrs[i], testUserData, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := MachineUp(ctx, cfg, names[0], addrs[0], testUserData); err != nil {
+	if err := MachineUp(ctx, cfg, names[0], addrs[0], testUserData, nil); err != nil {
 		t.Errorf("second MachineUp of the same machine: %v", err)
 	}
-	if err := MachineUp(ctx, cfg, names[0], addrs[0], append([]byte("#changed\n"), testUserData...)); err == nil {
+	if err := MachineUp(ctx, cfg, names[0], addrs[0], append([]byte("#changed\n"), testUserData...), nil); err == nil {
 		t.Errorf("MachineUp with other user-data over a running machine succeeded")
 	}
-	if err := MachineUp(ctx, cfg, "s1t-c", addrs[1], testUserData); err == nil {
+	if err := MachineUp(ctx, cfg, "s1t-c", addrs[1], testUserData, nil); err == nil {
 		t.Errorf("MachineUp with a used address succeeded")
 	}
 	for _, n := range names {

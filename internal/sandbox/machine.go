@@ -38,8 +38,9 @@ func (m Machine) Running() bool { return m.NspawnPID != 0 }
 type machineRecord struct {
 	Name       string `json:"name"`
 	Address    string `json:"address"`
-	InstanceID string `json:"instance_id"`
-	Root       string `json:"root"`
+	InstanceID string   `json:"instance_id"`
+	Root       string   `json:"root"`
+	SSHKeys    []string `json:"ssh_keys,omitempty"`
 }
 
 // Files in a machine's state dir (StateDir/machines/NAME).
@@ -66,8 +67,10 @@ func instanceID(name string, addr netip.Addr, userData []byte) string {
 // seed and an apt proxy setting in that upper dir, and starts in cgroups of its
 // own. It is idempotent: the same machine already running is left alone; the same
 // name running with another user-data or address is an error (MachineDown first).
-// A stopped machine with the same user-data boots again with its disk as it was.
-func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, userData []byte) error {
+// A stopped machine with the same user-data boots again with its disk as it was. sshKeys
+// are public keys the machine's metadata carries, as a cloud's does: cloud-init authorizes
+// them for the image's default user.
+func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, userData []byte, sshKeys []string) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -117,7 +120,7 @@ func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, us
 	if err := os.Chmod(upper, 0o755); err != nil { // the overlay's / takes the upper dir's mode
 		return err
 	}
-	files, err := cfg.seedFiles(name, addr, id, userData)
+	files, err := cfg.seedFiles(name, addr, id, userData, sshKeys)
 	if err != nil {
 		return err
 	}
@@ -126,7 +129,7 @@ func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, us
 			return err
 		}
 	}
-	rec := machineRecord{Name: name, Address: addr.String(), InstanceID: id, Root: root}
+	rec := machineRecord{Name: name, Address: addr.String(), InstanceID: id, Root: root, SSHKeys: sshKeys}
 	b, _ := json.MarshalIndent(rec, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, recordFile), append(b, '\n'), 0o644); err != nil {
 		return err
@@ -174,14 +177,16 @@ type seedFile struct {
 	mode os.FileMode
 }
 
-// seedFiles are the NoCloud seed (user-data as given, meta-data, network-config
+// seedFiles are the NoCloud seed (user-data as given, meta-data with the public keys,
+// network-config
 // with the static address on host0 and no gateway: machines have no route out)
 // and the apt proxy setting (the bridge address is per sandbox, so it is not baked).
-func (c Config) seedFiles(name string, addr netip.Addr, id string, userData []byte) ([]seedFile, error) {
+func (c Config) seedFiles(name string, addr netip.Addr, id string, userData []byte, sshKeys []string) ([]seedFile, error) {
 	meta, err := yaml.Marshal(struct {
-		InstanceID    string `yaml:"instance-id"`
-		LocalHostname string `yaml:"local-hostname"`
-	}{id, name})
+		InstanceID    string   `yaml:"instance-id"`
+		LocalHostname string   `yaml:"local-hostname"`
+		PublicKeys    []string `yaml:"public-keys,omitempty"`
+	}{id, name, sshKeys})
 	if err != nil {
 		return nil, err
 	}

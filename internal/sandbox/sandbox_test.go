@@ -223,7 +223,7 @@ func TestSeedFiles(t *testing.T) {
 	cfg := testConfig()
 	addr := netip.MustParseAddr("10.213.0.11")
 	id := instanceID("node0", addr, []byte("#cloud-config\n"))
-	files, err := cfg.seedFiles("node0", addr, id, []byte("#cloud-config\n"))
+	files, err := cfg.seedFiles("node0", addr, id, []byte("#cloud-config\n"), []string{"ssh-ed25519 AAAAC3Nza pghac"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestSeedFiles(t *testing.T) {
 	}
 	want := map[string]string{
 		"/var/lib/cloud/seed/nocloud/user-data":      "#cloud-config\n",
-		"/var/lib/cloud/seed/nocloud/meta-data":      "instance-id: " + id + "\nlocal-hostname: node0\n",
+		"/var/lib/cloud/seed/nocloud/meta-data":      "instance-id: " + id + "\nlocal-hostname: node0\npublic-keys:\n    - ssh-ed25519 AAAAC3Nza pghac\n",
 		"/var/lib/cloud/seed/nocloud/network-config": "version: 2\nethernets:\n    host0:\n        addresses:\n            - 10.213.0.11/24\n",
 		"/etc/apt/apt.conf.d/01pghac-proxy":          "// Written by pghac: the sandbox's apt proxy on the bridge.\nAcquire::http::Proxy \"http://10.213.0.1:3142\";\n",
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
 )
 
 func TestLayout(t *testing.T) {
@@ -98,5 +99,36 @@ func TestRandomSecret(t *testing.T) {
 	}
 	if _, err := randomSecret(bytes.NewReader(nil)); err == nil {
 		t.Error("randomSecret without randomness succeeded")
+	}
+}
+
+func TestOperatorKey(t *testing.T) {
+	s := New(filepath.Join(t.TempDir(), "cluster.hcl"), "deploy", "", model.TargetYandex)
+	if s.HasOperatorKey() {
+		t.Fatal("a fresh site has an operator key")
+	}
+	made, err := s.EnsureOperatorKey()
+	if err != nil || !made {
+		t.Fatalf("EnsureOperatorKey = %v, %v; want a new key", made, err)
+	}
+	fi, err := os.Stat(s.OperatorKey())
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the private key: %v, %v; want mode 0600", fi, err)
+	}
+	vars, err := infra.StringVars(s.OperatorVars())
+	pub := vars[model.OperatorKeyVar]
+	if err != nil || !strings.HasPrefix(pub, "ssh-ed25519 ") || !strings.HasSuffix(pub, " pghac-operator@yandex") {
+		t.Fatalf("the var file: %q, %v", vars, err)
+	}
+	priv, _ := os.ReadFile(s.OperatorKey())
+	if bytes.Contains([]byte(pub), priv) || !bytes.Contains(priv, []byte("OPENSSH PRIVATE KEY")) {
+		t.Errorf("the private key file does not hold an OpenSSH private key")
+	}
+	// Again: the same key, not a new one.
+	if made, err := s.EnsureOperatorKey(); err != nil || made {
+		t.Fatalf("second EnsureOperatorKey = %v, %v; want the key kept", made, err)
+	}
+	if again, _ := infra.StringVars(s.OperatorVars()); again[model.OperatorKeyVar] != pub {
+		t.Errorf("the public key changed: %q, was %q", again[model.OperatorKeyVar], pub)
 	}
 }

@@ -109,6 +109,7 @@ func TestSeedChecks(t *testing.T) {
 		t.Errorf("pghac status: %v\n%s", err, out)
 	}
 
+	checkSSH(ctx, t, c)
 	checkBackend(ctx, t, c)
 	checkRoles(ctx, t, c)
 	checkClients(ctx, t, c)

@@ -70,6 +70,7 @@ resource "terraform_data" "node0" {
     command     = "node0"
     environment = {
       PGHAC_USER_DATA = local.user_data.node0
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 
@@ -102,6 +103,7 @@ resource "terraform_data" "node1" {
     command     = "node1"
     environment = {
       PGHAC_USER_DATA = local.user_data.node1
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 
@@ -134,6 +136,7 @@ resource "terraform_data" "node2" {
     command     = "node2"
     environment = {
       PGHAC_USER_DATA = local.user_data.node2
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 
@@ -166,6 +169,7 @@ resource "terraform_data" "node3" {
     command     = "node3"
     environment = {
       PGHAC_USER_DATA = local.user_data.node3
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 
@@ -198,6 +202,7 @@ resource "terraform_data" "node4" {
     command     = "node4"
     environment = {
       PGHAC_USER_DATA = local.user_data.node4
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 

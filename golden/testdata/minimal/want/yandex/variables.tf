@@ -10,6 +10,11 @@ variable "folder_id" {
   description = "ID of the folder to build the cluster in."
 }
 
+variable "operator_ssh_public_key" {
+  type        = string
+  description = "Public half of pghac's operator key (one line): pghac logs in with it to roll changes out. `pghac secrets init` writes it to .pghac/<target>/operator.tfvars.json."
+}
+
 variable "ssh_public_key" {
   type        = string
   description = "SSH public key (one line, like \"ssh-ed25519 AAAA... you@host\") allowed to log in to every VM as ssh_user; empty for no SSH login."

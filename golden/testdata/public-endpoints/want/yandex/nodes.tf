@@ -18,9 +18,10 @@ locals {
     postgres_rewind_password      = var.postgres_rewind_password
     postgres_superuser_password   = var.postgres_superuser_password
   }
-  # Every VM's SSH key, as Yandex Cloud's images read it; no key without var.ssh_public_key.
-  ssh_metadata = var.ssh_public_key == "" ? {} : {
-    ssh-keys = "${var.ssh_user}:${trimspace(var.ssh_public_key)}"
+  # Every VM's SSH keys, as Yandex Cloud's images read them: pghac's operator key, with which
+  # it rolls changes out to the nodes, and var.ssh_public_key when given.
+  ssh_metadata = {
+    ssh-keys = join("\n", compact(["${var.ssh_user}:${trimspace(var.operator_ssh_public_key)}", var.ssh_public_key == "" ? "" : "${var.ssh_user}:${trimspace(var.ssh_public_key)}"]))
   }
 }
 

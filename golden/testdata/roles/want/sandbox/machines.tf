@@ -73,6 +73,7 @@ resource "terraform_data" "node0" {
     command     = "node0"
     environment = {
       PGHAC_USER_DATA = local.user_data.node0
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 
@@ -105,6 +106,7 @@ resource "terraform_data" "node1" {
     command     = "node1"
     environment = {
       PGHAC_USER_DATA = local.user_data.node1
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 
@@ -137,6 +139,7 @@ resource "terraform_data" "node2" {
     command     = "node2"
     environment = {
       PGHAC_USER_DATA = local.user_data.node2
+      PGHAC_SSH_KEYS  = var.operator_ssh_public_key
     }
   }
 

@@ -1,0 +1,43 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/remote"
+	"github.com/pghac/pghac/internal/site"
+)
+
+// sshPort is where the nodes' sshd listens, on both targets.
+const sshPort = 22
+
+// Nodes reaches a cluster's nodes over SSH the same way on every target: as the image's
+// default user, with the site's operator key, host keys pinned in the site's known_hosts.
+type Nodes struct {
+	cl   *model.Cluster
+	opts remote.Options
+}
+
+// NewNodes is how pghac reaches cl's nodes from site s. The operator key must exist
+// (site.EnsureOperatorKey).
+func NewNodes(s site.Site, cl *model.Cluster) (*Nodes, error) {
+	key, err := remote.LoadOperatorKey(s.OperatorKey())
+	if err != nil {
+		return nil, fmt.Errorf("the operator key: %w", err)
+	}
+	return &Nodes{cl: cl, opts: remote.Options{Key: key, HostKeys: remote.NewHostKeys(s.KnownHosts())}}, nil
+}
+
+// Dial connects to node.
+func (n *Nodes) Dial(ctx context.Context, node string) (*remote.Client, error) {
+	for _, nd := range n.cl.Nodes {
+		if nd.Name == node {
+			ep := remote.Endpoint{Addr: net.JoinHostPort(nd.Address.String(), strconv.Itoa(sshPort)), User: n.cl.OS.DefaultUser}
+			return remote.Dial(ctx, ep, n.opts)
+		}
+	}
+	return nil, fmt.Errorf("the cluster has no node %q", node)
+}
