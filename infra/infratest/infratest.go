@@ -176,6 +176,17 @@ func CopyDir(t testing.TB, src string) string {
 	return dst
 }
 
+// Terraform is the path of the terraform binary, for tests that need Terraform itself and no
+// provider (templatefile, say). It fails the test when there is none: CI installs it.
+func Terraform(t testing.TB) string {
+	t.Helper()
+	tf, err := terraformPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tf
+}
+
 // terraformPath finds terraform on PATH, else at /usr/local/bin/terraform.
 func terraformPath() (string, error) {
 	if p, err := exec.LookPath("terraform"); err == nil {

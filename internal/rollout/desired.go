@@ -1,0 +1,110 @@
+package rollout
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"gopkg.in/yaml.v3"
+)
+
+// File is a file the generated tree puts on a node, as it must be there: rendered, with
+// its mode and owner.
+type File struct {
+	Path    string
+	Content []byte
+	Mode    os.FileMode
+	Owner   string // user:group
+}
+
+// RenderTemplate renders a user-data template as Terraform's templatefile() does, with vars
+// as its variables: a reference to a variable that vars lacks is an error, and $${ is a
+// literal ${. It is the same HCL template language, so the result is what a machine gets.
+func RenderTemplate(src []byte, name string, vars map[string]string) ([]byte, error) {
+	expr, diags := hclsyntax.ParseTemplate(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	values := make(map[string]cty.Value, len(vars))
+	for k, v := range vars {
+		values[k] = cty.StringVal(v)
+	}
+	for _, tr := range expr.Variables() {
+		if _, ok := values[tr.RootName()]; !ok {
+			return nil, fmt.Errorf("%s: the template needs variable %q, which is not given", tr.SourceRange(), tr.RootName())
+		}
+	}
+	v, diags := expr.Value(&hcl.EvalContext{Variables: values})
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if v.Type() != cty.String || v.IsNull() {
+		return nil, fmt.Errorf("%s: the template does not render to a string", name)
+	}
+	return []byte(v.AsString()), nil
+}
+
+// writeFile is one entry of cloud-config's write_files, as pghac emits them.
+type writeFile struct {
+	Path        string `yaml:"path"`
+	Owner       string `yaml:"owner"`
+	Permissions string `yaml:"permissions"`
+	Defer       bool   `yaml:"defer"`
+	Content     string `yaml:"content"`
+	Encoding    string `yaml:"encoding"`
+}
+
+// ManagedFiles are the files of a rendered user-data that configure the node's services: its
+// deferred write_files, written once the packages are installed. The others only steer the
+// installation (a policy-rc.d removed again, packaging defaults) and are not kept in step.
+func ManagedFiles(userData []byte) ([]File, error) {
+	var cfg struct {
+		WriteFiles []writeFile `yaml:"write_files"`
+	}
+	if err := yaml.Unmarshal(userData, &cfg); err != nil {
+		return nil, fmt.Errorf("user-data: %w", err)
+	}
+	var files []File
+	for _, wf := range cfg.WriteFiles {
+		if !wf.Defer {
+			continue
+		}
+		if wf.Encoding != "" {
+			return nil, fmt.Errorf("user-data: %s: encoding %q: pghac emits plain content only", wf.Path, wf.Encoding)
+		}
+		mode, err := strconv.ParseUint(wf.Permissions, 8, 32)
+		if err != nil {
+			return nil, fmt.Errorf("user-data: %s: permissions %q: %w", wf.Path, wf.Permissions, err)
+		}
+		owner := wf.Owner
+		if owner == "" {
+			owner = "root:root" // cloud-init's default
+		}
+		files = append(files, File{Path: wf.Path, Content: []byte(wf.Content), Mode: os.FileMode(mode), Owner: owner})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+// Redact replaces every value of secrets found in s with its placeholder ${name}, so that a
+// diff of rendered files shows where a secret is and never what it is.
+func Redact(s string, secrets map[string]string) string {
+	var pairs []string
+	names := make([]string, 0, len(secrets))
+	for name := range secrets {
+		names = append(names, name)
+	}
+	// Longer values first: a secret that contains another is replaced whole.
+	sort.Slice(names, func(i, j int) bool { return len(secrets[names[i]]) > len(secrets[names[j]]) })
+	for _, name := range names {
+		if v := secrets[name]; v != "" {
+			pairs = append(pairs, v, "${"+name+"}")
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
+}
