@@ -176,6 +176,9 @@ type Status struct {
 	PostmasterStart string
 	// Replication lists the WAL senders (pg_stat_replication): on a leader, its replicas.
 	Replication []Replication
+	// PendingRestart is set while PostgreSQL runs with a setting that changed and takes
+	// effect only on restart.
+	PendingRestart bool
 }
 
 // Replication is one WAL sender of a member.
@@ -200,6 +203,7 @@ type wireStatus struct {
 	Role            string `json:"role"`
 	Timeline        int    `json:"timeline"`
 	PostmasterStart string `json:"postmaster_start_time"`
+	PendingRestart  bool   `json:"pending_restart"`
 	Replication     []struct {
 		Name      string `json:"application_name"`
 		State     string `json:"state"`
@@ -215,7 +219,7 @@ func decodeStatus(b []byte) (Status, error) {
 	if w.State == "" {
 		return Status{}, errors.New(`not Patroni's /patroni JSON: no "state"`)
 	}
-	s := Status{State: w.State, Role: w.Role, Timeline: w.Timeline, PostmasterStart: w.PostmasterStart}
+	s := Status{State: w.State, Role: w.Role, Timeline: w.Timeline, PostmasterStart: w.PostmasterStart, PendingRestart: w.PendingRestart}
 	for _, r := range w.Replication {
 		s.Replication = append(s.Replication, Replication(r))
 	}

@@ -147,6 +147,54 @@ func TestRealCluster(t *testing.T) {
 		t.Errorf("leader %s after switching back, want %s", l.Name, leader.Name)
 	}
 	t.Logf("switchover back, to a ready cluster: %v", time.Since(t0).Round(time.Millisecond))
+
+	checkDynamicConfig(ctx, t, c)
+}
+
+// checkDynamicConfig: PATCH /config reaches every member; a postmaster parameter waits for a
+// restart, which Restart gives member by member.
+func checkDynamicConfig(ctx context.Context, t *testing.T, c *patronitest.Cluster) {
+	pc := c.Client()
+	cfg, err := pc.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg["ttl"]; !ok {
+		t.Errorf("GET /config lacks ttl: %v", cfg)
+	}
+	patch := map[string]any{"postgresql": map[string]any{"parameters": map[string]any{"work_mem": "7MB", "max_connections": 123}}}
+	if err := (&patroni.Client{Endpoints: c.Endpoints}).PatchConfig(ctx, patch); err == nil {
+		t.Error("PATCH /config without credentials succeeded")
+	}
+	if err := pc.PatchConfig(ctx, patch); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = pc.Config(ctx)
+	params, _ := cfg["postgresql"].(map[string]any)["parameters"].(map[string]any)
+	if err != nil || params["work_mem"] != "7MB" {
+		t.Fatalf("GET /config after the patch: %v, %v", params, err)
+	}
+	// max_connections takes effect on restart only: every member says so, then restarts.
+	for _, ep := range c.Endpoints {
+		var st patroni.Status
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if st, err = pc.Status(ctx, ep.Name); err == nil && st.PendingRestart {
+				break
+			}
+		}
+		if !st.PendingRestart {
+			t.Fatalf("%s: no pending restart after max_connections changed: %+v, %v", ep.Name, st, err)
+		}
+		if _, err := pc.Restart(ctx, ep.Name); err != nil {
+			t.Fatalf("Restart(%s): %v", ep.Name, err)
+		}
+		if st, err := pc.Status(ctx, ep.Name); err != nil || st.PendingRestart {
+			t.Errorf("%s after Restart: %+v, %v", ep.Name, st, err)
+		}
+	}
+	if _, err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // roles returns the leader and the other member of a two-member cluster.

@@ -55,7 +55,10 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*Client, error) {
 			User:            user,
 			Auth:            []ssh.AuthMethod{ssh.PublicKeys(opts.Key)},
 			HostKeyCallback: opts.HostKeys.Callback,
-			Timeout:         timeout,
+			// ed25519 first, so that the key pinned is the one every OpenSSH server has; the
+			// others for servers without it.
+			HostKeyAlgorithms: []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256},
+			Timeout:           timeout,
 		}
 	}
 	c := &Client{ep: ep}
@@ -204,4 +207,47 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "..." + s[len(s)-n:]
+}
+
+// RemoteFile is a file as a node has it.
+type RemoteFile struct {
+	Exists  bool
+	Mode    os.FileMode // permission bits
+	Owner   string      // user:group
+	Content []byte
+}
+
+// ReadFiles reads the files at paths as root in one command: content, mode and owner; a
+// missing file has Exists false.
+func (c *Client) ReadFiles(ctx context.Context, paths []string) (map[string]RemoteFile, error) {
+	var script strings.Builder
+	for _, p := range paths {
+		// A header line "mode owner size" then exactly size bytes, or "-" for a missing file.
+		fmt.Fprintf(&script, "if [ -f %[1]s ]; then stat -c '%%a %%U:%%G %%s' %[1]s && cat %[1]s; else echo -; fi\n", quote(p))
+	}
+	out, err := c.Run(ctx, script.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	files := make(map[string]RemoteFile, len(paths))
+	for _, p := range paths {
+		nl := bytes.IndexByte(out, '\n')
+		if nl < 0 {
+			return nil, fmt.Errorf("%s: reading %s: the output ends early", c.ep.Addr, p)
+		}
+		head := string(out[:nl])
+		out = out[nl+1:]
+		if head == "-" {
+			files[p] = RemoteFile{}
+			continue
+		}
+		var mode, size int
+		var owner string
+		if _, err := fmt.Sscanf(head, "%o %s %d", &mode, &owner, &size); err != nil || size > len(out) {
+			return nil, fmt.Errorf("%s: reading %s: unexpected header %q", c.ep.Addr, p, head)
+		}
+		files[p] = RemoteFile{Exists: true, Mode: os.FileMode(mode), Owner: owner, Content: out[:size]}
+		out = out[size:]
+	}
+	return files, nil
 }

@@ -75,6 +75,17 @@ func TestRunReadWrite(t *testing.T) {
 			t.Errorf("ReadFile after WriteFile = %q, %v; want %q", got, err, content)
 		}
 	}
+	got, err := c.ReadFiles(ctx, []string{path, "/nonexistent/file", "/etc/hostname"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostname, _ := os.ReadFile("/etc/hostname")
+	if f := got[path]; !f.Exists || string(f.Content) != "second, shorter" || f.Mode != 0o640 || f.Owner != "root:daemon" {
+		t.Errorf("ReadFiles: %+v", f)
+	}
+	if got["/nonexistent/file"].Exists || string(got["/etc/hostname"].Content) != string(hostname) {
+		t.Errorf("ReadFiles: %+v", got)
+	}
 	// The server is this host: the file is here to look at.
 	fi, err := os.Stat(path)
 	if err != nil {
