@@ -3,6 +3,8 @@ package rollout
 import (
 	"context"
 	"errors"
+	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,6 +73,8 @@ func TestSwitchoverAndReinit(t *testing.T) {
 	if err != nil || sw.From != replica || sw.To != leader.Name {
 		t.Fatalf("switchover back: %+v, %v; want from %s to %s", sw, err, replica, leader.Name)
 	}
+
+	checkApplyDCS(ctx, t, pc)
 }
 
 // recorder keeps the Steps an operation reports.
@@ -137,5 +141,100 @@ func TestRefusedBusy(t *testing.T) {
 	leader := &patroni.HTTPError{Member: "node0", Method: "POST", Path: "/reinitialize", Status: 503, Message: "I am the leader, can not reinitialize"}
 	if err := refused(leader); err != leader {
 		t.Errorf("refused(%v) = %v; want it unchanged", leader, err)
+	}
+}
+
+// checkApplyDCS changes the dynamic configuration of a real cluster: a parameter that takes
+// effect on reload, then one that needs a restart, raised (replicas first, a switchover, the
+// old leader) and lowered (the leader first). The contexts come from PostgreSQL itself.
+func checkApplyDCS(ctx context.Context, t *testing.T, pc *patroni.Client) {
+	out, err := exec.Command(patronitest.PGBin+"/postgres", "--describe-config").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	contexts := ParseContexts(out)
+	if contexts["work_mem"] != "user" || contexts["max_connections"] != "postmaster" {
+		t.Fatalf("contexts from postgres --describe-config: work_mem %q, max_connections %q", contexts["work_mem"], contexts["max_connections"])
+	}
+	change := func(param string, value any) []Setting {
+		t.Helper()
+		have, err := pc.Config(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Patch([]Setting{{Key: paramPrefix + param, Want: value}})
+		merged := map[string]any{}
+		for k, v := range have {
+			merged[k] = v
+		}
+		pg, _ := have["postgresql"].(map[string]any)
+		params := map[string]any{}
+		if p, ok := pg["parameters"].(map[string]any); ok {
+			for k, v := range p {
+				params[k] = v
+			}
+		}
+		params[param] = want["postgresql"].(map[string]any)["parameters"].(map[string]any)[param]
+		pgCopy := map[string]any{}
+		for k, v := range pg {
+			pgCopy[k] = v
+		}
+		pgCopy["parameters"] = params
+		merged["postgresql"] = pgCopy
+		return DiffDCS(have, merged)
+	}
+	leaderOf := func() string {
+		cl, err := pc.Cluster(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaderName(cl)
+	}
+
+	s := change("work_mem", "6MB")
+	if len(s) != 1 || NeedsRestart(s, contexts) {
+		t.Fatalf("work_mem: %+v, restart %v", s, NeedsRestart(s, contexts))
+	}
+	before := leaderOf()
+	done, err := ApplyDCS(ctx, pc, s, false, time.Minute, nil)
+	if err != nil || len(done.Restarted) != 0 || done.Switchover != nil {
+		t.Fatalf("ApplyDCS(work_mem) = %+v, %v", done, err)
+	}
+	if again := change("work_mem", "6MB"); len(again) != 0 {
+		t.Errorf("after ApplyDCS, the configuration still differs: %+v", again)
+	}
+
+	s = change("max_connections", 150)
+	if !NeedsRestart(s, contexts) || primaryFirst(s) {
+		t.Fatalf("max_connections raised: restart %v, primary first %v", NeedsRestart(s, contexts), primaryFirst(s))
+	}
+	done, err = ApplyDCS(ctx, pc, s, true, 2*time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := "node0"
+	if before == "node0" {
+		replica = "node1"
+	}
+	if !slices.Equal(done.Restarted, []string{replica}) || done.Switchover == nil || done.Switchover.From != before {
+		t.Errorf("raising max_connections: %+v; want %s restarted, then a switchover from %s (which restarts it)", done, replica, before)
+	}
+	after := leaderOf()
+	for _, ep := range pc.Endpoints {
+		if st, err := pc.Status(ctx, ep.Name); err != nil || st.PendingRestart {
+			t.Errorf("%s after the rolling restart: %+v, %v", ep.Name, st, err)
+		}
+	}
+
+	s = change("max_connections", 110)
+	if !primaryFirst(s) {
+		t.Fatalf("max_connections lowered is not primary first: %+v", s)
+	}
+	done, err = ApplyDCS(ctx, pc, s, true, 2*time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(done.Restarted) != 2 || done.Restarted[0] != after || done.Switchover != nil {
+		t.Errorf("lowering max_connections: %+v; want the leader %s restarted first, in place", done, after)
 	}
 }

@@ -1,0 +1,219 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/pghac/pghac/internal/patroni"
+)
+
+// Conn is a connection to one node: *remote.Client is one.
+type Conn interface {
+	FileReader
+	WriteFile(ctx context.Context, path string, data []byte, mode os.FileMode, owner string) error
+	Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error)
+	Close() error
+}
+
+// Dialer connects to a node by name.
+type Dialer func(ctx context.Context, node string) (Conn, error)
+
+// Live is what a change to the generated tree needs on the running cluster: per node the
+// managed files that differ and what makes them take effect, and the dynamic configuration's
+// settings that differ, with whether PostgreSQL must restart for them.
+type Live struct {
+	Nodes    []NodePlan
+	Settings []Setting
+	Restart  bool
+}
+
+// Empty reports whether the cluster runs what the generated tree says.
+func (l Live) Empty() bool {
+	for _, n := range l.Nodes {
+		if len(n.Files) > 0 || n.Err != nil {
+			return false
+		}
+	}
+	return len(l.Settings) == 0
+}
+
+// Unreachable are the nodes that could not be surveyed.
+func (l Live) Unreachable() []NodePlan {
+	var out []NodePlan
+	for _, n := range l.Nodes {
+		if n.Err != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// patroniConfig is where Patroni's configuration file is on every node.
+const patroniConfig = "/etc/patroni/config.yml"
+
+// contextsQuery lists every parameter's context, as the running PostgreSQL knows them.
+const contextsQuery = `runuser -u postgres -- psql -XAt -c 'SELECT name, context FROM pg_settings'`
+
+// Survey compares the running cluster with want, each node's managed files by node name:
+// every node's files over dial, the dynamic configuration through pc against the one in the
+// Patroni configuration of want, and the contexts of changed parameters from a node's
+// PostgreSQL. A node that cannot be reached is in the plan with its error.
+func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patroni.Client, secrets map[string]string) (Live, error) {
+	var l Live
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var wantDCS map[string]any
+	var contextsFrom Conn
+	defer func() {
+		if contextsFrom != nil {
+			contextsFrom.Close()
+		}
+	}()
+	for _, name := range names {
+		for _, f := range want[name] {
+			if f.Path == patroniConfig && wantDCS == nil {
+				dcs, err := DCS(f.Content)
+				if err != nil {
+					return l, fmt.Errorf("%s: %w", name, err)
+				}
+				wantDCS = dcs
+			}
+		}
+		c, err := dial(ctx, name)
+		if err != nil {
+			l.Nodes = append(l.Nodes, NodePlan{Node: name, Err: err})
+			continue
+		}
+		l.Nodes = append(l.Nodes, SurveyFiles(ctx, name, c, want[name], secrets))
+		if contextsFrom == nil {
+			contextsFrom = c
+		} else {
+			c.Close()
+		}
+	}
+	if wantDCS == nil {
+		return l, nil
+	}
+	have, err := pc.Config(ctx)
+	if err != nil {
+		return l, &UnreachableError{Err: err}
+	}
+	l.Settings = DiffDCS(have, wantDCS)
+	if len(l.Settings) > 0 {
+		if contextsFrom == nil {
+			return l, fmt.Errorf("no node answers to tell which of the changed settings need a restart")
+		}
+		out, err := contextsFrom.Run(ctx, contextsQuery, nil)
+		if err != nil {
+			return l, fmt.Errorf("reading pg_settings: %w", err)
+		}
+		l.Restart = NeedsRestart(l.Settings, ParseContexts(out))
+	}
+	return l, nil
+}
+
+// actionCommands are the commands that carry out the actions on a node.
+var actionCommands = map[Action]string{
+	ActionDaemonReload:    "systemctl daemon-reload",
+	ActionReloadPatroni:   "systemctl reload patroni",
+	ActionReloadPgBouncer: "systemctl reload pgbouncer",
+	ActionReloadHAProxy:   "systemctl reload haproxy",
+	ActionRestartEtcd:     "systemctl restart etcd",
+	ActionRestartBackend:  "systemctl restart pghac-backend",
+	"restart pgbouncer":   "systemctl restart pgbouncer",
+}
+
+// Step reports the progress of Apply: a node's files written and actions run, or a phase.
+type Applied struct {
+	Nodes      []string // nodes changed, in order
+	Configured Configured
+	Took       time.Duration
+}
+
+// Apply carries out l, stopping at the first failure with the cluster serving: the nodes one
+// at a time, the replicas first and the leader last, each getting its files and running
+// their actions, then waiting for healthy (the caller's definition, with everything pghac
+// checks); then the dynamic configuration (ApplyDCS). Nodes l could not survey stop it
+// before anything changes.
+func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy func(ctx context.Context) error, timeout time.Duration, log func(string)) (Applied, error) {
+	start := time.Now()
+	var done Applied
+	if bad := l.Unreachable(); len(bad) > 0 {
+		return done, fmt.Errorf("node %s could not be surveyed (%v): nothing was changed", bad[0].Node, bad[0].Err)
+	}
+	cl, err := pc.Cluster(ctx)
+	if err != nil {
+		return done, &UnreachableError{Err: err}
+	}
+	leader, _ := cl.Leader()
+	order := make([]NodePlan, 0, len(l.Nodes))
+	for _, n := range l.Nodes {
+		if n.Node != leader.Name && len(n.Files) > 0 {
+			order = append(order, n)
+		}
+	}
+	for _, n := range l.Nodes {
+		if n.Node == leader.Name && len(n.Files) > 0 {
+			order = append(order, n)
+		}
+	}
+	for _, n := range order {
+		if err := applyNode(ctx, n, dial, log); err != nil {
+			return done, err
+		}
+		log(fmt.Sprintf("%s: waiting for the cluster to be healthy", n.Node))
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		err := healthy(wctx)
+		cancel()
+		if err != nil {
+			return done, fmt.Errorf("after changing %s: the cluster is not healthy within %v: %w", n.Node, timeout, err)
+		}
+		done.Nodes = append(done.Nodes, n.Node)
+	}
+	if len(l.Settings) > 0 {
+		log(fmt.Sprintf("dynamic configuration: %d settings", len(l.Settings)))
+		done.Configured, err = ApplyDCS(ctx, pc, l.Settings, l.Restart, timeout, func(s Step) {
+			log(fmt.Sprintf("[%3ds] %s: %s", int(s.Elapsed.Seconds()), s.Phase, s.State))
+		})
+		if err != nil {
+			return done, err
+		}
+		if err := healthy(ctx); err != nil {
+			return done, fmt.Errorf("after the dynamic configuration: %w", err)
+		}
+	}
+	done.Took = time.Since(start)
+	return done, nil
+}
+
+// applyNode writes n's files and runs their actions.
+func applyNode(ctx context.Context, n NodePlan, dial Dialer, log func(string)) error {
+	c, err := dial(ctx, n.Node)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, f := range n.Files {
+		if err := c.WriteFile(ctx, f.Path, f.Content, f.Mode, f.Owner); err != nil {
+			return fmt.Errorf("%s: writing %s: %w", n.Node, f.Path, err)
+		}
+		log(fmt.Sprintf("%s: wrote %s", n.Node, f.Path))
+	}
+	for _, a := range n.Actions() {
+		cmd, ok := actionCommands[a]
+		if !ok {
+			return fmt.Errorf("%s: no command for %q (a pghac bug)", n.Node, a)
+		}
+		if _, err := c.Run(ctx, cmd, nil); err != nil {
+			return fmt.Errorf("%s: %s: %w", n.Node, a, err)
+		}
+		log(fmt.Sprintf("%s: %s", n.Node, a))
+	}
+	return nil
+}
