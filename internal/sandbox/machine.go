@@ -36,8 +36,8 @@ func (m Machine) Running() bool { return m.NspawnPID != 0 }
 
 // machineRecord is machine.json in a machine's state dir.
 type machineRecord struct {
-	Name       string `json:"name"`
-	Address    string `json:"address"`
+	Name       string   `json:"name"`
+	Address    string   `json:"address"`
 	InstanceID string   `json:"instance_id"`
 	Root       string   `json:"root"`
 	SSHKeys    []string `json:"ssh_keys,omitempty"`
