@@ -11,6 +11,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/provision"
+	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/sandbox"
 	"github.com/pghac/pghac/internal/site"
 	"github.com/pghac/pghac/internal/view"
@@ -33,8 +34,18 @@ every member runs, every replica streams with lag 0 and every node's HAProxy
 routes the primary port to the leader and the replica port to the replicas. If a
 node fails it says which and why, with the tail of its logs.
 
-Running up again changes nothing and reports the running cluster. 'pghac down'
-removes everything, also after an interrupted up.`,
+On a running sandbox, up is day 2: a machine is never rebuilt for a new
+user-data (as in the cloud, cloud-init applied the first). up logs in to every
+machine over SSH (operator key, pinned host keys), shows which generated files
+differ from what the machines run and which of Patroni's dynamic settings differ,
+then rolls that out one node at a time, replicas first: files written, PgBouncer,
+HAProxy or Patroni reloaded, etcd restarted as needed, the cluster healthy again
+before the next node; settings that need PostgreSQL restarted restart it node by
+node with a switchover before the leader's turn. It stops at the first failure
+with the cluster serving; running up again continues. Machines that stopped (a
+host reboot) start again with their disks. With nothing changed, up changes
+nothing and reports the running cluster. 'pghac down' removes everything, also
+after an interrupted up.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		f := addSandboxFlags(fs, true)
 		timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for a healthy cluster after `DURATION`")
@@ -75,7 +86,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	if err := sb.Prepare(); err != nil {
 		return fail(err)
 	}
-	if err := c.resetIfStale(sb); err != nil {
+	if err := c.restartStale(sb); err != nil {
 		return fail(err)
 	}
 	fmt.Fprintf(c.stdout, "Machine image (Debian 12 with %s):\n", strings.Join(cl.OS.Packages, ", "))
@@ -136,6 +147,16 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 			fmt.Fprintf(c.stderr, "\n==== %s\n%s\n", l.Title, strings.TrimRight(l.Text, "\n"))
 		}
 		return exitRuntime
+	}
+	if !p.Info.HasChanges {
+		// The machines ran already: what changed since goes to them live, one at a time.
+		code, rolled := c.upLive(sb, timeout)
+		if code != exitOK {
+			return code
+		}
+		if rolled {
+			st = sb.Observe(c.ctx)
+		}
 	}
 	view.Status(c.stdout, st)
 	fmt.Fprintf(c.stdout, "\nUp in %s. Connect with: eval \"$(pghac env)\"; psql   (pghac status shows the cluster; pghac down removes it)\n",
@@ -206,14 +227,18 @@ func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bo
 	return exitOK, true
 }
 
-// resetIfStale removes a sandbox whose Terraform state says machines run that do not.
-func (c *cli) resetIfStale(sb *provision.Sandbox) error {
+// restartStale boots again, with their disks, the machines Terraform's state says run but
+// that do not (the host rebooted). It never removes one: that would lose its data.
+func (c *cli) restartStale(sb *provision.Sandbox) error {
 	missing, err := sb.Stale()
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "Terraform's state has machines that do not run (%s): removing the sandbox first.\n", strings.Join(missing, ", "))
-	return c.teardown(sb)
+	fmt.Fprintf(c.stdout, "Terraform's state has machines that do not run (%s): starting them again with their disks.\n", strings.Join(missing, ", "))
+	if err := sb.StartAgain(c.ctx, missing); err != nil {
+		return fmt.Errorf("%w\nThey could not be started again. `pghac down` removes the sandbox and its data; `pghac up` then makes a new one", err)
+	}
+	return nil
 }
 
 // teardown removes the sandbox, saying so when Terraform's destroy failed on the way.
@@ -230,4 +255,41 @@ func (c *cli) printProvisionerLogs(sb *provision.Sandbox) {
 	for _, l := range sb.FailedProvisioners() {
 		fmt.Fprintf(c.stderr, "== %s\n%s\n", l.Title, provision.Tail(l.Text, 30))
 	}
+}
+
+// upLive surveys the running sandbox, prints what differs from the generated tree and rolls
+// it out (rollout.Apply). It reports whether it changed anything.
+func (c *cli) upLive(sb *provision.Sandbox, timeout time.Duration) (int, bool) {
+	start := time.Now()
+	l, dial, pc, err := sb.Live(c.ctx)
+	if err != nil {
+		return c.fail("up", fmt.Errorf("surveying the running machines: %w", err)), false
+	}
+	view.Live(c.stdout, "Live changes (sandbox)", l, c.stdoutColor())
+	fmt.Fprintln(c.stdout)
+	if l.Empty() {
+		return exitOK, false
+	}
+	if bad := l.Unreachable(); len(bad) > 0 {
+		fmt.Fprintf(c.stderr, "pghac up: %s cannot be reached over SSH, so nothing was changed; machines made before pghac had\n"+
+			"an operator key lack it: `pghac down` and `pghac up` rebuild them (the data is lost)\n", bad[0].Node)
+		return exitRuntime, false
+	}
+	fmt.Fprintf(c.stdout, "Rolling out, one node at a time, replicas first:\n")
+	done, err := rollout.Apply(c.ctx, l, dial, pc, sb.WaitHealthy, timeout, func(msg string) {
+		fmt.Fprintf(c.stdout, "  [%4ds] %s\n", int(time.Since(start).Seconds()), msg)
+	})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac up: %s\nThe rollout stopped there; the cluster serves. Running pghac up again continues.\n", rolloutMessage(err))
+		return exitRuntime, false
+	}
+	fmt.Fprintf(c.stdout, "Rolled out in %s: %s changed", done.Took.Round(100*time.Millisecond), view.Plural(len(done.Nodes), "node"))
+	if r := done.Configured.Restarted; len(r) > 0 {
+		fmt.Fprintf(c.stdout, ", PostgreSQL restarted on %s", strings.Join(r, ", "))
+	}
+	if sw := done.Configured.Switchover; sw != nil {
+		fmt.Fprintf(c.stdout, ", switched over from %s to %s", sw.From, sw.To)
+	}
+	fmt.Fprintf(c.stdout, ".\n\n")
+	return exitOK, true
 }

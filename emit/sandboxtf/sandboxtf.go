@@ -229,14 +229,14 @@ func machines(c *model.Cluster, b *hclwrite.Body) error {
 	for _, n := range c.Nodes {
 		m := tfwrite.Block(b, []string{
 			fmt.Sprintf("Machine %s at %s, booted from the cached Debian root; cloud-init configures it from", n.Name, n.Address),
-			"the user-data, as in the cloud. A new user-data (or address) replaces the machine, which",
-			"boots as a new cloud-init instance.",
+			"the user-data on its first boot, as in the cloud. A new user-data does not replace it:",
+			"pghac up rolls the change out to the running machine, as pghac apply does in the cloud.",
+			"A new address replaces it.",
 		}, "resource", "terraform_data", n.Name)
 		m.SetAttributeRaw("depends_on", tfwrite.Tuple(tfwrite.Ref("terraform_data", networkName)))
 		m.SetAttributeRaw("input", input)
 		m.SetAttributeRaw("triggers_replace", tfwrite.Object(
 			tfwrite.Item{Key: "address", Value: tfwrite.Str(n.Address.String())},
-			tfwrite.Item{Key: "user_data_sha256", Value: tfwrite.Call("sha256", tfwrite.Ref("local", localUserData, n.Name))},
 		))
 		localExec(m, []string{
 			"The user-data holds the secrets: it goes in the environment, never on the command line.",

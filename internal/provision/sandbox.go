@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/sandbox"
 	"github.com/pghac/pghac/internal/site"
 )
@@ -288,4 +290,93 @@ func (sb *Sandbox) UnhealthyLogs(st health.Report) []Log {
 		cancel()
 	}
 	return logs
+}
+
+// WaitHealthy waits until the cluster is healthy by health's one definition, returning the
+// last problems when ctx ends first.
+func (sb *Sandbox) WaitHealthy(ctx context.Context) error {
+	p := health.NewProber(sb.Cluster, StatsPassword(sb.Site), sb.Cluster.HAProxy.ReplicaMaxLagBytes)
+	for {
+		r := p.Observe(ctx)
+		if r.Healthy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s", ctx.Err(), strings.Join(r.Problems, "; "))
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Live is the change the generated tree makes to the running sandbox, with what carries it
+// out: rollout.Survey over SSH, the wanted files being each node's user-data rendered with
+// the site's secrets, as its machine would get it now.
+func (sb *Sandbox) Live(ctx context.Context) (rollout.Live, rollout.Dialer, *patroni.Client, error) {
+	pc, secrets, err := SandboxPatroni(sb.Site, sb.Cluster)
+	if err != nil {
+		return rollout.Live{}, nil, nil, err
+	}
+	vars := maps.Clone(secrets)
+	if backend, err := infra.StringVars(sb.Site.BackendVars()); err == nil {
+		maps.Copy(vars, backend)
+	}
+	want, err := WantedFiles(sb.Site, sb.Cluster, vars)
+	if err != nil {
+		return rollout.Live{}, nil, nil, err
+	}
+	nodes, err := NewNodes(sb.Site, sb.Cluster)
+	if err != nil {
+		return rollout.Live{}, nil, nil, err
+	}
+	dial := func(ctx context.Context, node string) (rollout.Conn, error) {
+		c, err := nodes.Dial(ctx, node)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	l, err := rollout.Survey(ctx, want, dial, pc, secrets)
+	return l, dial, pc, err
+}
+
+// WantedFiles are the managed files of every node of cl, by node name, from the generated
+// tree's user-data rendered with vars.
+func WantedFiles(s site.Site, cl *model.Cluster, vars map[string]string) (map[string][]rollout.File, error) {
+	want := map[string][]rollout.File{}
+	for _, n := range cl.Nodes {
+		path := filepath.Join(s.Deploy, "nodes", n.Name, "user-data.yaml")
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		ud, err := rollout.RenderTemplate(src, path, vars)
+		if err != nil {
+			return nil, err
+		}
+		if want[n.Name], err = rollout.ManagedFiles(ud); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return want, nil
+}
+
+// Observe is the cluster's health now (health.Prober.Observe).
+func (sb *Sandbox) Observe(ctx context.Context) health.Report {
+	return health.NewProber(sb.Cluster, StatsPassword(sb.Site), sb.Cluster.HAProxy.ReplicaMaxLagBytes).Observe(ctx)
+}
+
+// StartAgain boots the stopped machines names again with their disks (sandbox.Start), the
+// network first: after a host reboot Terraform's state says they run, and neither it nor a
+// rebuild may lose their data.
+func (sb *Sandbox) StartAgain(ctx context.Context, names []string) error {
+	if err := sandbox.NetworkUp(ctx, sb.Config); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := sandbox.Start(ctx, sb.Config, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"mvdan.cc/sh/v3/syntax"
 )
 
 // Endpoint is an SSH server and the user to log in as.
@@ -192,14 +191,10 @@ func (c *Client) WriteFile(ctx context.Context, path string, data []byte, mode o
 	return err
 }
 
-// quote quotes s for a POSIX shell. A NUL byte, the only thing it cannot quote, is in no
-// path or command pghac builds.
+// quote quotes s for a POSIX shell in single quotes, which keep every byte but ' as it is,
+// newlines included (mvdan.cc/sh's Quote refuses those for POSIX shells).
 func quote(s string) string {
-	q, err := syntax.Quote(s, syntax.LangPOSIX)
-	if err != nil {
-		panic(fmt.Sprintf("remote: cannot quote %q: %v", s, err))
-	}
-	return q
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func tail(s string, n int) string {

@@ -173,3 +173,16 @@ func TestJumpHost(t *testing.T) {
 		t.Errorf("a jump host that does not forward: %v", err)
 	}
 }
+
+// TestQuoting: a script quoted whole (as Run does for sudo -n sh -c when the login user is
+// not root) reaches the shell as written: newlines, quotes and $ included.
+func TestQuoting(t *testing.T) {
+	key, pub := operator(t)
+	srv := sshdtest.Start(t, pub, false, "")
+	c := dial(t, srv.Addr, remote.Options{Key: key, HostKeys: remote.NewHostKeys(filepath.Join(t.TempDir(), "known_hosts"))})
+	script := "echo 'it''s'\necho \"$((1+2))\" $HOME"
+	out, err := c.Run(context.Background(), "sh -c "+remote.QuoteForTest(script), nil)
+	if err != nil || string(out) != "its\n3 /root\n" {
+		t.Errorf("a quoted script: %q, %v", out, err)
+	}
+}

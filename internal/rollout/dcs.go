@@ -40,8 +40,8 @@ func primaryFirst(settings []Setting) bool {
 		if !ok || !slices.Contains(primaryFirstWhenLowered, name) {
 			continue
 		}
-		have, herr := strconv.ParseFloat(scalarText(s.Have), 64)
-		want, werr := strconv.ParseFloat(scalarText(s.Want), 64)
+		have, herr := strconv.ParseFloat(ScalarText(s.Have), 64)
+		want, werr := strconv.ParseFloat(ScalarText(s.Want), 64)
 		if herr == nil && werr == nil && want < have {
 			return true
 		}

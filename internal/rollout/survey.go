@@ -206,11 +206,11 @@ func DiffDCS(have, want map[string]any) []Setting {
 // sameScalar compares a value from YAML with one from Patroni's JSON: 20 and 20.0 and "20"
 // are the same setting to PostgreSQL and Patroni.
 func sameScalar(a, b any) bool {
-	return reflect.DeepEqual(a, b) || scalarText(a) == scalarText(b)
+	return reflect.DeepEqual(a, b) || ScalarText(a) == ScalarText(b)
 }
 
-// scalarText is a scalar as PostgreSQL would read it: numbers without exponents.
-func scalarText(v any) string {
+// ScalarText is a setting's value as PostgreSQL would read it: numbers without exponents.
+func ScalarText(v any) string {
 	switch n := v.(type) {
 	case float64:
 		return strconv.FormatFloat(n, 'f', -1, 64)

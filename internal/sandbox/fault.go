@@ -176,9 +176,9 @@ func Start(ctx context.Context, cfg Config, name string) error {
 	if err != nil {
 		return fmt.Errorf("machine %s cannot be started again: its user-data: %w", name, err)
 	}
-	if id := instanceID(name, addr, userData); id != rec.InstanceID {
-		// MachineUp would discard the disk of a changed instance: refuse instead.
-		return fmt.Errorf("machine %s: its seed's user-data is not that of instance %s: start it with MachineUp", name, rec.InstanceID)
+	if id := instanceID(name, addr); id != rec.InstanceID {
+		// MachineUp would discard the disk of another instance: refuse instead.
+		return fmt.Errorf("machine %s: its record is not that of instance %s: start it with MachineUp", name, rec.InstanceID)
 	}
 	return MachineUp(ctx, cfg, name, addr, userData, rec.SSHKeys)
 }

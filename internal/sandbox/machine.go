@@ -51,13 +51,12 @@ const (
 	upperDir    = "upper" // the overlay's upper dir: everything the machine writes
 )
 
-// instanceID names one incarnation of a machine: a new user-data or address is a
-// new instance, which cloud-init runs again from scratch.
-func instanceID(name string, addr netip.Addr, userData []byte) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", name, addr)
-	h.Write(userData)
-	return name + "-" + hex.EncodeToString(h.Sum(nil))[:12]
+// instanceID names one incarnation of a machine: a new address is a new instance, which
+// cloud-init runs from scratch. A new user-data is not, as in the cloud: cloud-init applies
+// user-data once, and pghac rolls later changes out over SSH.
+func instanceID(name string, addr netip.Addr) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\n%s\n", name, addr))
+	return name + "-" + hex.EncodeToString(h[:])[:12]
 }
 
 // MachineUp boots machine name with address addr and the given cloud-init
@@ -65,9 +64,10 @@ func instanceID(name string, addr netip.Addr, userData []byte) string {
 // WaitCloudInit). The machine boots the cached image (EnsureImage, built first if
 // needed) through an overlay whose upper dir keeps its writes, gets its NoCloud
 // seed and an apt proxy setting in that upper dir, and starts in cgroups of its
-// own. It is idempotent: the same machine already running is left alone; the same
-// name running with another user-data or address is an error (MachineDown first).
-// A stopped machine with the same user-data boots again with its disk as it was. sshKeys
+// own. It is idempotent: the same machine (name and address) already running is left
+// alone, whatever user-data it is given now: as in the cloud, cloud-init applied the first
+// one, and pghac rolls changes out over SSH. The same name running with another address is
+// an error (MachineDown first). A stopped machine boots again with its disk as it was. sshKeys
 // are public keys the machine's metadata carries, as a cloud's does: cloud-init authorizes
 // them for the image's default user.
 func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, userData []byte, sshKeys []string) error {
@@ -83,7 +83,7 @@ func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, us
 	if _, err := net.InterfaceByName(cfg.Bridge); err != nil {
 		return fmt.Errorf("the sandbox network is not up (no bridge %s): bring it up first (pghac up)", cfg.Bridge)
 	}
-	id := instanceID(name, addr, userData)
+	id := instanceID(name, addr)
 	ms, err := Machines(cfg)
 	if err != nil {
 		return err

@@ -222,7 +222,7 @@ func TestParseProcRoute(t *testing.T) {
 func TestSeedFiles(t *testing.T) {
 	cfg := testConfig()
 	addr := netip.MustParseAddr("10.213.0.11")
-	id := instanceID("node0", addr, []byte("#cloud-config\n"))
+	id := instanceID("node0", addr)
 	files, err := cfg.seedFiles("node0", addr, id, []byte("#cloud-config\n"), []string{"ssh-ed25519 AAAAC3Nza pghac"})
 	if err != nil {
 		t.Fatal(err)
@@ -243,8 +243,8 @@ func TestSeedFiles(t *testing.T) {
 	if !strings.HasPrefix(id, "node0-") || len(id) != len("node0-")+12 {
 		t.Errorf("instance id %q", id)
 	}
-	if id == instanceID("node0", addr, []byte("#cloud-config\n#x\n")) || id == instanceID("node0", netip.MustParseAddr("10.213.0.12"), []byte("#cloud-config\n")) {
-		t.Errorf("instance id does not change with user-data or address")
+	if id == instanceID("node0", netip.MustParseAddr("10.213.0.12")) || id == instanceID("node1", addr) {
+		t.Errorf("instance id does not change with the address or the name")
 	}
 }
 

@@ -2,6 +2,7 @@ package view
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/rollout"
 )
 
 // Reports as internal/health gives them; how they are gathered and judged is its business.
@@ -178,5 +180,46 @@ func TestGroup(t *testing.T) {
 		if got := group(p); got != want {
 			t.Errorf("group(%q) = %q, want %q", p, got, want)
 		}
+	}
+}
+
+func TestLive(t *testing.T) {
+	var b bytes.Buffer
+	Live(&b, "Live changes (sandbox)", rollout.Live{Nodes: []rollout.NodePlan{{Node: "node0"}}}, false)
+	if got, want := b.String(), "Live changes (sandbox): none; the running cluster is what the generated tree says.\n"; got != want {
+		t.Errorf("no change: %q, want %q", got, want)
+	}
+	l := rollout.Live{
+		Nodes: []rollout.NodePlan{
+			{Node: "node0", Files: []rollout.FileChange{
+				{File: rollout.File{Path: "/etc/pgbouncer/pgbouncer.ini"}, Kind: "changed", Actions: []rollout.Action{rollout.ActionReloadPgBouncer},
+					Diff: "--- a\n+++ b\n@@ -1 +1 @@\n-default_pool_size = 100\n+default_pool_size = 50\n"},
+				{File: rollout.File{Path: "/etc/patroni/post-bootstrap.sh"}, Kind: "mode", Actions: []rollout.Action{rollout.ActionNone}},
+			}},
+			{Node: "node1"},
+			{Node: "node2", Err: errors.New("dial tcp 10.213.0.13:22: connection refused")},
+		},
+		Settings: []rollout.Setting{{Key: "postgresql.parameters.max_connections", Have: float64(220), Want: "120"}, {Key: "ttl", Want: 30}},
+		Restart:  true,
+	}
+	b.Reset()
+	Live(&b, "Live changes (sandbox)", l, false)
+	want := `Live changes (sandbox): 1 node, 2 settings
+  node0: 2 files: reload pgbouncer
+    changed  /etc/pgbouncer/pgbouncer.ini
+    mode     /etc/patroni/post-bootstrap.sh
+  node2: cannot be reached: dial tcp 10.213.0.13:22: connection refused
+  dynamic configuration (PostgreSQL restarts, one node at a time):
+    postgresql.parameters.max_connections: 220 -> 120
+    ttl: (unset) -> 30
+
+--- a
++++ b
+@@ -1 +1 @@
+-default_pool_size = 100
++default_pool_size = 50
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("Live (-want +got):\n%s", diff)
 	}
 }

@@ -115,6 +115,7 @@ func TestSeedChecks(t *testing.T) {
 	checkClients(ctx, t, c)
 	checkRoleParameters(ctx, t, c)
 	checkDrills(t, c)
+	checkLiveChange(ctx, t, c)
 
 	// Down, and nothing is left; down again succeeds.
 	if out, err := c.Run(ctx, "down"); err != nil {

@@ -49,8 +49,9 @@ resource "terraform_data" "network" {
 }
 
 # Machine node0 at 10.213.0.11, booted from the cached Debian root; cloud-init configures it from
-# the user-data, as in the cloud. A new user-data (or address) replaces the machine, which
-# boots as a new cloud-init instance.
+# the user-data on its first boot, as in the cloud. A new user-data does not replace it:
+# pghac up rolls the change out to the running machine, as pghac apply does in the cloud.
+# A new address replaces it.
 resource "terraform_data" "node0" {
   depends_on = [terraform_data.network]
   input = {
@@ -59,8 +60,7 @@ resource "terraform_data" "node0" {
     cache_dir = var.cache_dir
   }
   triggers_replace = {
-    address          = "10.213.0.11"
-    user_data_sha256 = sha256(local.user_data.node0)
+    address = "10.213.0.11"
   }
 
   # The user-data holds the secrets: it goes in the environment, never on the command line.
@@ -82,8 +82,9 @@ resource "terraform_data" "node0" {
 }
 
 # Machine node1 at 10.213.0.12, booted from the cached Debian root; cloud-init configures it from
-# the user-data, as in the cloud. A new user-data (or address) replaces the machine, which
-# boots as a new cloud-init instance.
+# the user-data on its first boot, as in the cloud. A new user-data does not replace it:
+# pghac up rolls the change out to the running machine, as pghac apply does in the cloud.
+# A new address replaces it.
 resource "terraform_data" "node1" {
   depends_on = [terraform_data.network]
   input = {
@@ -92,8 +93,7 @@ resource "terraform_data" "node1" {
     cache_dir = var.cache_dir
   }
   triggers_replace = {
-    address          = "10.213.0.12"
-    user_data_sha256 = sha256(local.user_data.node1)
+    address = "10.213.0.12"
   }
 
   # The user-data holds the secrets: it goes in the environment, never on the command line.
@@ -115,8 +115,9 @@ resource "terraform_data" "node1" {
 }
 
 # Machine node2 at 10.213.0.13, booted from the cached Debian root; cloud-init configures it from
-# the user-data, as in the cloud. A new user-data (or address) replaces the machine, which
-# boots as a new cloud-init instance.
+# the user-data on its first boot, as in the cloud. A new user-data does not replace it:
+# pghac up rolls the change out to the running machine, as pghac apply does in the cloud.
+# A new address replaces it.
 resource "terraform_data" "node2" {
   depends_on = [terraform_data.network]
   input = {
@@ -125,8 +126,7 @@ resource "terraform_data" "node2" {
     cache_dir = var.cache_dir
   }
   triggers_replace = {
-    address          = "10.213.0.13"
-    user_data_sha256 = sha256(local.user_data.node2)
+    address = "10.213.0.13"
   }
 
   # The user-data holds the secrets: it goes in the environment, never on the command line.
@@ -148,8 +148,9 @@ resource "terraform_data" "node2" {
 }
 
 # Machine node3 at 10.213.0.14, booted from the cached Debian root; cloud-init configures it from
-# the user-data, as in the cloud. A new user-data (or address) replaces the machine, which
-# boots as a new cloud-init instance.
+# the user-data on its first boot, as in the cloud. A new user-data does not replace it:
+# pghac up rolls the change out to the running machine, as pghac apply does in the cloud.
+# A new address replaces it.
 resource "terraform_data" "node3" {
   depends_on = [terraform_data.network]
   input = {
@@ -158,8 +159,7 @@ resource "terraform_data" "node3" {
     cache_dir = var.cache_dir
   }
   triggers_replace = {
-    address          = "10.213.0.14"
-    user_data_sha256 = sha256(local.user_data.node3)
+    address = "10.213.0.14"
   }
 
   # The user-data holds the secrets: it goes in the environment, never on the command line.
@@ -181,8 +181,9 @@ resource "terraform_data" "node3" {
 }
 
 # Machine node4 at 10.213.0.15, booted from the cached Debian root; cloud-init configures it from
-# the user-data, as in the cloud. A new user-data (or address) replaces the machine, which
-# boots as a new cloud-init instance.
+# the user-data on its first boot, as in the cloud. A new user-data does not replace it:
+# pghac up rolls the change out to the running machine, as pghac apply does in the cloud.
+# A new address replaces it.
 resource "terraform_data" "node4" {
   depends_on = [terraform_data.network]
   input = {
@@ -191,8 +192,7 @@ resource "terraform_data" "node4" {
     cache_dir = var.cache_dir
   }
   triggers_replace = {
-    address          = "10.213.0.15"
-    user_data_sha256 = sha256(local.user_data.node4)
+    address = "10.213.0.15"
   }
 
   # The user-data holds the secrets: it goes in the environment, never on the command line.

@@ -52,8 +52,9 @@ resource "terraform_data" "network" {
 }
 
 # Machine node0 at 10.213.0.11, booted from the cached Debian root; cloud-init configures it from
-# the user-data, as in the cloud. A new user-data (or address) replaces the machine, which
-# boots as a new cloud-init instance.
+# the user-data on its first boot, as in the cloud. A new user-data does not replace it:
+# pghac up rolls the change out to the running machine, as pghac apply does in the cloud.
+# A new address replaces it.
 resource "terraform_data" "node0" {
   depends_on = [terraform_data.network]
   input = {
@@ -62,8 +63,7 @@ resource "terraform_data" "node0" {
     cache_dir = var.cache_dir
   }
   triggers_replace = {
-    address          = "10.213.0.11"
-    user_data_sha256 = sha256(local.user_data.node0)
+    address = "10.213.0.11"
   }
 
   # The user-data holds the secrets: it goes in the environment, never on the command line.
@@ -85,8 +85,9 @@ resource "terraform_data" "node0" {
 }
 
 # Machine node1 at 10.213.0.12, booted from the cached Debian root; cloud-init configures it from
-# the user-data, as in the cloud. A new user-data (or address) replaces the machine, which
-# boots as a new cloud-init instance.
+# the user-data on its first boot, as in the cloud. A new user-data does not replace it:
+# pghac up rolls the change out to the running machine, as pghac apply does in the cloud.
+# A new address replaces it.
 resource "terraform_data" "node1" {
   depends_on = [terraform_data.network]
   input = {
@@ -95,8 +96,7 @@ resource "terraform_data" "node1" {
     cache_dir = var.cache_dir
   }
   triggers_replace = {
-    address          = "10.213.0.12"
-    user_data_sha256 = sha256(local.user_data.node1)
+    address = "10.213.0.12"
   }
 
   # The user-data holds the secrets: it goes in the environment, never on the command line.
@@ -118,8 +118,9 @@ resource "terraform_data" "node1" {
 }
 
 # Machine node2 at 10.213.0.13, booted from the cached Debian root; cloud-init configures it from
-# the user-data, as in the cloud. A new user-data (or address) replaces the machine, which
-# boots as a new cloud-init instance.
+# the user-data on its first boot, as in the cloud. A new user-data does not replace it:
+# pghac up rolls the change out to the running machine, as pghac apply does in the cloud.
+# A new address replaces it.
 resource "terraform_data" "node2" {
   depends_on = [terraform_data.network]
   input = {
@@ -128,8 +129,7 @@ resource "terraform_data" "node2" {
     cache_dir = var.cache_dir
   }
   triggers_replace = {
-    address          = "10.213.0.13"
-    user_data_sha256 = sha256(local.user_data.node2)
+    address = "10.213.0.13"
   }
 
   # The user-data holds the secrets: it goes in the environment, never on the command line.

@@ -1,0 +1,94 @@
+package sandboxtest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pghac/pghac/internal/sandbox"
+)
+
+// checkLiveChange is the day-2 loop on the sandbox: one line of cluster.hcl changes
+// (PgBouncer's default_pool_size, which also lowers the derived max_connections) and
+// `pghac up` rolls it out to the running machines, one node at a time: no machine is
+// replaced, the data stays, every node runs the new configuration, and a second up has
+// nothing left to do.
+func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
+	pids := map[string]int{}
+	ms, err := sandbox.Machines(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		pids[m.Name] = m.NspawnPID
+	}
+	file := filepath.Join(c.Dir, "cluster.hcl")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := strings.LastIndex(string(src), "}")
+	changed := string(src[:end]) + "  pgbouncer {\n    default_pool_size = 50\n  }\n" + string(src[end:])
+	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := c.Run(ctx, "up")
+	if err != nil {
+		t.Fatalf("pghac up with a changed cluster.hcl: %v\n%s", err, out)
+	}
+	t.Logf("pghac up with default_pool_size = 50:\n%s", out)
+	for _, want := range []string{
+		"nothing to start",
+		"Live changes (sandbox): 3 nodes, 1 setting",
+		"changed  /etc/pgbouncer/pgbouncer.ini",
+		"postgresql.parameters.max_connections: 220 -> 120",
+		"-default_pool_size = 100",
+		"+default_pool_size = 50",
+		"Rolled out in",
+		"Healthy",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pghac up's output lacks %q", want)
+		}
+	}
+	secrets, err := os.ReadFile(filepath.Join(c.Config.StateDir, "secrets.tfvars"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(secrets), "\n") {
+		if _, v, ok := strings.Cut(line, "= "); ok && len(strings.Trim(v, `"`)) > 8 && strings.Contains(out, strings.Trim(v, `"`)) {
+			t.Errorf("pghac up printed a secret (%s)", strings.TrimSpace(strings.Split(line, "=")[0]))
+		}
+	}
+
+	ms, err = sandbox.Machines(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.NspawnPID != pids[m.Name] {
+			t.Errorf("machine %s was restarted or replaced (pid %d, was %d)", m.Name, m.NspawnPID, pids[m.Name])
+		}
+	}
+	for i, n := range c.Model.Nodes {
+		ini, err := c.Exec(ctx, n.Name, "cat", "/etc/pgbouncer/pgbouncer.ini")
+		if err != nil || !strings.Contains(ini, "default_pool_size = 50\n") {
+			t.Errorf("%s: pgbouncer.ini after the rollout: %v", n.Name, err)
+		}
+		addr := c.Addresses()[i]
+		if got, err := c.PSQL(ctx, addr, c.Model.Postgres.Port, "", "SHOW max_connections"); err != nil || got != "120" {
+			t.Errorf("%s: max_connections %q, %v; want 120", n.Name, got, err)
+		}
+		if got, err := c.PSQL(ctx, addr, c.Model.Postgres.Port, "", "SELECT note FROM seed WHERE id = 1"); err != nil || got != "written through the primary port" {
+			t.Errorf("%s: the data written before the change: %q, %v", n.Name, got, err)
+		}
+	}
+
+	out, err = c.Run(ctx, "up")
+	if err != nil || !strings.Contains(out, "Live changes (sandbox): none") {
+		t.Errorf("a second up after the rollout: %v\n%s", err, out)
+	}
+}
