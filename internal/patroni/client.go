@@ -344,29 +344,39 @@ func (c *Client) endpoint(name string) (Endpoint, error) {
 // Cluster asks the endpoints in order and returns the first answer of GET /cluster. When none
 // answers, the error joins every endpoint's error.
 func (c *Client) Cluster(ctx context.Context) (Cluster, error) {
+	var cl Cluster
+	err := c.getFirst(ctx, "/cluster", func(b []byte) (err error) {
+		cl, err = decodeCluster(b)
+		return err
+	})
+	return cl, err
+}
+
+// getFirst sends GET path to the endpoints in order until one answers 200 with a body that
+// decode accepts. When none does, the error joins every endpoint's error.
+func (c *Client) getFirst(ctx context.Context, path string, decode func([]byte) error) error {
 	if len(c.Endpoints) == 0 {
-		return Cluster{}, errors.New("patroni: the client has no endpoints")
+		return errors.New("patroni: the client has no endpoints")
 	}
 	var errs joined
 	for _, ep := range c.Endpoints {
-		status, b, err := c.do(ctx, c.httpClient(), ep, http.MethodGet, "/cluster", nil)
+		status, b, err := c.do(ctx, c.httpClient(), ep, http.MethodGet, path, nil)
 		switch {
 		case err != nil:
 		case status != http.StatusOK:
-			err = httpError(ep, http.MethodGet, "/cluster", status, b)
+			err = httpError(ep, http.MethodGet, path, status, b)
 		default:
-			var cl Cluster
-			if cl, err = decodeCluster(b); err == nil {
-				return cl, nil
+			if err = decode(b); err == nil {
+				return nil
 			}
-			err = &endpointError{ep: ep, method: http.MethodGet, path: "/cluster", err: err}
+			err = &endpointError{ep: ep, method: http.MethodGet, path: path, err: err}
 		}
 		errs = append(errs, err)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	return Cluster{}, fmt.Errorf("no Patroni member answered GET /cluster: %w", errs)
+	return fmt.Errorf("no Patroni member answered GET %s: %w", path, errs)
 }
 
 // Status asks member for its own view (GET /patroni on its endpoint).

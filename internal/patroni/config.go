@@ -11,26 +11,14 @@ import (
 // Config is the cluster's dynamic configuration as GET /config gives it: the bootstrap.dcs
 // section once the cluster runs, changed since only through PATCH /config.
 func (c *Client) Config(ctx context.Context) (map[string]any, error) {
-	var errs joined
-	for _, ep := range c.Endpoints {
-		status, b, err := c.do(ctx, c.httpClient(), ep, http.MethodGet, "/config", nil)
-		switch {
-		case err != nil:
-		case status != http.StatusOK:
-			err = httpError(ep, http.MethodGet, "/config", status, b)
-		default:
-			var cfg map[string]any
-			if err = json.Unmarshal(b, &cfg); err == nil && cfg != nil {
-				return cfg, nil
-			}
-			err = &endpointError{ep: ep, method: http.MethodGet, path: "/config", err: fmt.Errorf("not a JSON object: %v", err)}
+	var cfg map[string]any
+	err := c.getFirst(ctx, "/config", func(b []byte) error {
+		if err := json.Unmarshal(b, &cfg); err != nil || cfg == nil {
+			return fmt.Errorf("not a JSON object: %v", err)
 		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, fmt.Errorf("no Patroni member answered GET /config: %w", errs)
+		return nil
+	})
+	return cfg, err
 }
 
 // PatchConfig merges patch into the dynamic configuration (PATCH /config; a null value
