@@ -104,7 +104,8 @@ func TestBakeScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"apt-get -q -y install cloud-init\napt-get -q -y install haproxy postgresql-15\n",
+		"apt-get -q -y install cloud-init openssh-server sudo\napt-get -q -y install haproxy postgresql-15\n",
+		"rm -f /etc/ssh/ssh_host_*\n", // every machine makes its own
 		"systemctl enable systemd-networkd.service\n",
 		"rm -f /usr/sbin/policy-rc.d\n",
 		": > /etc/machine-id\n",

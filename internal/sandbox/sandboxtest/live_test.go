@@ -42,7 +42,8 @@ func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
 	t.Logf("pghac up with default_pool_size = 50:\n%s", out)
 	for _, want := range []string{
 		"nothing to start",
-		"Live changes (sandbox): 3 nodes, 1 setting",
+		"Live changes (sandbox): 3 nodes, 2 settings",
+		"postgresql.parameters.work_mem: 9532kB -> 17476kB",
 		"changed  /etc/pgbouncer/pgbouncer.ini",
 		"postgresql.parameters.max_connections: 220 -> 120",
 		"-default_pool_size = 100",
