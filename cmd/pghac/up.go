@@ -19,7 +19,7 @@ import (
 
 var upCommand = &command{
 	name:     "up",
-	synopsis: "[-f cluster.hcl] [-o deploy] [--state-dir DIR] [--timeout DURATION] [--terraform PATH]",
+	synopsis: "[-f cluster.hcl] [-o deploy] [--state-dir DIR] [--timeout DURATION] [--allow-replace] [--terraform PATH]",
 	summary:  "run the cluster in the local sandbox: three machines on this host",
 	detail: `Builds deploy/sandbox/ from cluster.hcl and runs it on this host: one machine per
 node (systemd-nspawn, booted from a cached Debian 12 root, on bridge pghac0 with
@@ -42,25 +42,28 @@ then rolls that out one node at a time, replicas first: files written, PgBouncer
 HAProxy or Patroni reloaded, etcd restarted as needed, the cluster healthy again
 before the next node; settings that need PostgreSQL restarted restart it node by
 node with a switchover before the leader's turn. It stops at the first failure
-with the cluster serving; running up again continues. Machines that stopped (a
-host reboot) start again with their disks. With nothing changed, up changes
-nothing and reports the running cluster. 'pghac down' removes everything, also
-after an interrupted up.`,
+with the cluster serving; running up again continues. A change that would
+replace or remove a running machine (a new address, a node taken out) loses its
+data: up says so and changes nothing unless --allow-replace is given. Machines
+that stopped (a host reboot) start again with their disks. With nothing changed,
+up changes nothing and reports the running cluster. 'pghac down' removes
+everything, also after an interrupted up.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		f := addSandboxFlags(fs, true)
 		timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for a healthy cluster after `DURATION`")
 		backend := fs.String("backend", "", "serve the backend binary at `PATH` to the machines (default pghac-backend beside pghac, else on PATH)")
+		allowReplace := fs.Bool("allow-replace", false, "replace or remove running machines when the change needs it, losing their data")
 		return func(c *cli, _ []string) int {
 			s, code, ok := c.sandboxSite("up", f)
 			if !ok {
 				return code
 			}
-			return c.up(s, *f.terraform, *backend, *timeout)
+			return c.up(s, *f.terraform, *backend, *timeout, *allowReplace)
 		}
 	},
 }
 
-func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duration) int {
+func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duration, allowReplace bool) int {
 	start := time.Now()
 	fail := func(err error) int {
 		if c.ctx.Err() != nil {
@@ -111,7 +114,21 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		return code
 	}
 	if p.Info.HasChanges {
-		view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, nil, c.stdoutColor())
+		losses := view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, cl.NodeNames(), c.stdoutColor())
+		if losses > 0 && !allowReplace {
+			r.ClearPlan()
+			fmt.Fprintf(c.stderr, "\npghac up: this would replace or remove %s and the data on them; nothing was changed.\n"+
+				"Run `pghac up --allow-replace` to do it anyway, or `pghac down` to remove the sandbox.\n", view.Plural(losses, "machine"))
+			return exitInvalid
+		}
+		if losses > 0 {
+			// The new machines come with new host keys: the old ones must not be held against them.
+			for _, l := range provision.DataLosses(p, cl.NodeNames()) {
+				if err := sb.ForgetHostKey(l.Node); err != nil {
+					return fail(err)
+				}
+			}
+		}
 		if err := r.Apply(c.ctx); err != nil {
 			code := c.terraformFailed("up", err)
 			c.printProvisionerLogs(sb)

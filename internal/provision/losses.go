@@ -25,10 +25,15 @@ func DataLosses(p *infra.Plan, nodes []string) []DataLoss {
 }
 
 // dbNode reports which database node a change concerns: a VM or disk named (or keyed) after a
-// node. With nodes nil, every VM and disk counts.
+// node, or a sandbox machine (terraform_data named after it). With nodes nil, every VM and disk
+// counts.
 func dbNode(ch infra.Change, nodes []string) (string, bool) {
 	switch ch.Type {
 	case "yandex_compute_instance", "yandex_compute_disk":
+	case "terraform_data":
+		if nodes == nil { // the sandbox's network is one too: only named machines count
+			return "", false
+		}
 	default:
 		return "", false
 	}

@@ -30,3 +30,21 @@ func TestDataLosses(t *testing.T) {
 		t.Errorf("with nodes unknown: %+v", got)
 	}
 }
+
+// TestSandboxDataLosses: a sandbox machine replaced loses its disk as a VM does; the network
+// and an unnamed terraform_data do not count.
+func TestSandboxDataLosses(t *testing.T) {
+	td := func(name string, a infra.Action) infra.Change {
+		return infra.Change{Address: "terraform_data." + name, Type: "terraform_data", Name: name, Action: a}
+	}
+	p := &infra.Plan{Summary: infra.Summary{Changes: []infra.Change{
+		td("network", infra.ActionReplace), td("node0", infra.ActionReplace), td("node1", infra.ActionUpdate), td("node2", infra.ActionCreate),
+	}}}
+	got := DataLosses(p, []string{"node0", "node1", "node2"})
+	if len(got) != 1 || got[0].Node != "node0" {
+		t.Errorf("sandbox losses: %+v; want node0's replacement only", got)
+	}
+	if got := DataLosses(p, nil); len(got) != 0 {
+		t.Errorf("with nodes unknown, terraform_data counted: %+v", got)
+	}
+}

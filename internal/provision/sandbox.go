@@ -7,10 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/remote"
 	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/sandbox"
 	"github.com/pghac/pghac/internal/site"
@@ -376,6 +379,17 @@ func (sb *Sandbox) StartAgain(ctx context.Context, names []string) error {
 	for _, n := range names {
 		if err := sandbox.Start(ctx, sb.Config, n); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// ForgetHostKey unpins node's host key, for a machine about to be replaced on purpose: the
+// new one makes its own.
+func (sb *Sandbox) ForgetHostKey(node string) error {
+	for _, n := range sb.Cluster.Nodes {
+		if n.Name == node {
+			return remote.NewHostKeys(sb.Site.KnownHosts()).Forget(net.JoinHostPort(n.Address.String(), strconv.Itoa(sshPort)))
 		}
 	}
 	return nil
