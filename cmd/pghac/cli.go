@@ -8,7 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
@@ -62,14 +62,14 @@ func terminal(w io.Writer) (bool, int) {
 		return false, 0
 	}
 	fd := int(f.Fd())
-	if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
+	if !term.IsTerminal(fd) {
 		return false, 0
 	}
-	ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
+	width, _, err := term.GetSize(fd)
 	if err != nil {
 		return true, 0
 	}
-	return true, int(ws.Col)
+	return true, width
 }
 
 func (c *cli) width() uint {
