@@ -27,6 +27,7 @@ var nodeFiles = []string{
 	"/etc/pgbouncer/pgbouncer.ini",
 	"/etc/pgbouncer/userlist.txt",
 	"/etc/systemd/system/etcd.service.d/pghac.conf",
+	"/etc/systemd/system/haproxy.service.d/pghac.conf",
 	"/etc/systemd/system/patroni.service.d/pghac.conf",
 	"/etc/systemd/system/pgbouncer.service.d/pghac.conf",
 }

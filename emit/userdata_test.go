@@ -18,6 +18,7 @@ import (
 	"github.com/pghac/pghac/emit"
 	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/emit/cloudinit"
+	"github.com/pghac/pghac/emit/haproxy"
 	"github.com/pghac/pghac/emit/loadtest"
 	"github.com/pghac/pghac/emit/patroni"
 )
@@ -74,20 +75,27 @@ func TestBuildBootSequence(t *testing.T) {
 		"systemctl restart --no-block patroni",
 		"systemctl enable pgbouncer",
 		"systemctl restart pgbouncer",
+		"[ -e /var/lib/haproxy/server-state ] || echo 1 > /var/lib/haproxy/server-state",
 		"systemctl enable haproxy",
 		"systemctl restart haproxy",
 	}
 	if diff := cmp.Diff(wantRun, ud.RunCmd); diff != "" {
 		t.Errorf("runcmd (-want +got):\n%s", diff)
 	}
-	fix := ud.WriteFiles[len(ud.WriteFiles)-1]
-	if fix.Path != patroni.Etcd3FixPath || !fix.Defer || fix.Owner != "root:root" || fix.Permissions != "0755" ||
-		fix.Content != string(patroni.Etcd3Fix(c).Bytes) {
-		t.Errorf("last write_files entry %s owner %s permissions %s defer %v: want the deferred etcd3 fix script %s, root's, 0755",
-			fix.Path, fix.Owner, fix.Permissions, fix.Defer, patroni.Etcd3FixPath)
+	// The tools the boot and the services run come last, written by the user-data only.
+	tools := map[string]string{patroni.Etcd3FixPath: string(patroni.Etcd3Fix(c).Bytes), haproxy.SaveStatePath: haproxy.SaveStateScript}
+	for _, wf := range ud.WriteFiles[len(ud.WriteFiles)-len(tools):] {
+		if want, ok := tools[wf.Path]; !ok || !wf.Defer || wf.Owner != "root:root" || wf.Permissions != "0755" || wf.Content != want {
+			t.Errorf("write_files entry %s owner %s permissions %s defer %v: want one of the deferred tools, root's, 0755",
+				wf.Path, wf.Owner, wf.Permissions, wf.Defer)
+		}
+		delete(tools, wf.Path)
+		if _, ok := s.Get("nodes/node1/files" + wf.Path); ok {
+			t.Errorf("%s is in the deploy tree, want it in the user-data only", wf.Path)
+		}
 	}
-	if _, ok := s.Get("nodes/node1/files" + patroni.Etcd3FixPath); ok {
-		t.Errorf("the etcd3 fix script is in the deploy tree, want it in the user-data only")
+	if len(tools) > 0 {
+		t.Errorf("tools not written last: %v", tools)
 	}
 }
 

@@ -24,6 +24,24 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 //go:embed templates/haproxy.cfg.tmpl
 var cfgText string
 
+// StateFile is where a reload saves the servers' states and the new workers load them from.
+const StateFile = "/var/lib/haproxy/server-state"
+
+// ReloadDropIn changes haproxy.service's reload so that it saves the servers' states first.
+const ReloadDropIn = "/etc/systemd/system/haproxy.service.d/pghac.conf"
+
+//go:embed templates/reload.conf
+var reloadDropIn string
+
+// SaveStatePath is where a node keeps the script that saves HAProxy's server states.
+const SaveStatePath = "/usr/local/lib/pghac/haproxy-save-state.py"
+
+// SaveStateScript saves HAProxy's server states for the next workers (python3 is on every node:
+// Patroni needs it).
+//
+//go:embed templates/save-state.py
+var SaveStateScript string
+
 var cfgTmpl = template.Must(template.New("haproxy.cfg").Option("missingkey=error").Funcs(template.FuncMap{
 	// addrPort brackets IPv6 addresses, which HAProxy's bind accepts.
 	"addrPort": func(a netip.Addr, port int) string { return netip.AddrPortFrom(a, uint16(port)).String() },
@@ -57,10 +75,15 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 	}
 	return artifact.NodePart{
 		// 0640: the file holds the stats password once rendered. Group haproxy as Debian ships it.
-		Files: []artifact.NodeFile{{Path: ConfigPath, Owner: "root:haproxy", Mode: 0o640, Bytes: b}},
+		Files: []artifact.NodeFile{
+			{Path: ConfigPath, Owner: "root:haproxy", Mode: 0o640, Bytes: b},
+			{Path: ReloadDropIn, Owner: "root:root", Mode: 0o644, Bytes: []byte(reloadDropIn)},
+		},
+		BootFiles: []artifact.NodeFile{{Path: SaveStatePath, Owner: "root:root", Mode: 0o755, Bytes: []byte(SaveStateScript)}},
 		// Restart, so that an HAProxy the image already runs reads the config; and wait for
 		// it, so that a bad config fails the boot where it shows.
-		Boot: []string{"systemctl enable " + unit, "systemctl restart " + unit},
+		// HAProxy warns about a missing state file: the first start gets an empty one.
+		Boot: []string{"[ -e " + StateFile + " ] || echo 1 > " + StateFile, "systemctl enable " + unit, "systemctl restart " + unit},
 	}, nil
 }
 

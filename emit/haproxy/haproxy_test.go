@@ -41,12 +41,15 @@ func emit(t *testing.T, c *model.Cluster, node int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"systemctl enable haproxy", "systemctl restart haproxy"}; !slices.Equal(part.Boot, want) || part.BootFiles != nil {
-		t.Errorf("boot lines %q, boot files %v; want %q and no files", part.Boot, part.BootFiles, want)
+	if want := []string{"[ -e /var/lib/haproxy/server-state ] || echo 1 > /var/lib/haproxy/server-state", "systemctl enable haproxy", "systemctl restart haproxy"}; !slices.Equal(part.Boot, want) {
+		t.Errorf("boot lines %q; want %q", part.Boot, want)
+	}
+	if len(part.BootFiles) != 1 || part.BootFiles[0].Path != SaveStatePath || part.BootFiles[0].Mode != 0o755 {
+		t.Errorf("boot files %d, want the save-state script, 0755", len(part.BootFiles))
 	}
 	files := part.Files
-	if len(files) != 1 {
-		t.Fatalf("got %d files, want 1", len(files))
+	if len(files) != 2 || files[1].Path != ReloadDropIn || !bytes.Contains(files[1].Bytes, []byte("ExecReload=/usr/bin/python3 -I "+SaveStatePath+"\n")) {
+		t.Fatalf("got %d files, want the configuration and the reload drop-in that runs %s", len(files), SaveStatePath)
 	}
 	f := files[0]
 	if f.Path != "/etc/haproxy/haproxy.cfg" || f.Owner != "root:haproxy" || f.Mode != 0o640 {
@@ -64,6 +67,7 @@ func TestFiles(t *testing.T) {
 
 	global := section(cfg, "global")
 	for _, want := range []string{"chroot /var/lib/haproxy", "user haproxy", "group haproxy", "maxconn 1000",
+		"server-state-file /var/lib/haproxy/server-state",
 		"stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners"} {
 		if !slices.Contains(global, want) {
 			t.Errorf("global lacks %q", want)

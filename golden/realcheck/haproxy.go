@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -31,6 +33,24 @@ func HAProxy(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("haproxy is not installed: %w", err)
 	}
+	// A node's server-state-file exists from its boot on (the boot writes an empty one, "1"),
+	// so the check gets one too: HAProxy warns about a missing file.
+	if m := stateFileRE.FindSubmatch(src); m != nil {
+		dir, err := os.MkdirTemp("", "realcheck-haproxy-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		state := filepath.Join(dir, "server-state")
+		if err := os.WriteFile(state, []byte("1\n"), 0o600); err != nil {
+			return err
+		}
+		copied := filepath.Join(dir, filepath.Base(path))
+		if err := os.WriteFile(copied, bytes.Replace(src, m[0], []byte("server-state-file "+state), 1), 0o600); err != nil {
+			return err
+		}
+		path = copied
+	}
 	cmd := exec.CommandContext(ctx, bin, "-c", "-f", path)
 	cmd.Env = []string{}
 	out, runErr := cmd.CombinedOutput()
@@ -46,6 +66,8 @@ func HAProxy(ctx context.Context, path string) error {
 	}
 	return nil
 }
+
+var stateFileRE = regexp.MustCompile(`server-state-file (\S+)`)
 
 func haproxyWarnings(out string) []string {
 	var w []string
