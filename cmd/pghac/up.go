@@ -165,15 +165,14 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		}
 		return exitRuntime
 	}
-	if !p.Info.HasChanges {
-		// The machines ran already: what changed since goes to them live, one at a time.
-		code, rolled := c.upLive(sb, timeout)
-		if code != exitOK {
-			return code
-		}
-		if rolled {
-			st = sb.Observe(c.ctx)
-		}
+	// What the machines run and the generated tree say must agree: whatever changed since a
+	// machine booted goes to it live, one at a time (on new machines there is nothing).
+	code, rolled := c.upLive(sb, timeout)
+	if code != exitOK {
+		return code
+	}
+	if rolled {
+		st = sb.Observe(c.ctx)
 	}
 	view.Status(c.stdout, st)
 	fmt.Fprintf(c.stdout, "\nUp in %s. Connect with: eval \"$(pghac env)\"; psql   (pghac status shows the cluster; pghac down removes it)\n",
