@@ -104,6 +104,9 @@ func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportD
 		return fail("%v", err)
 	}
 	env := scenario.NewEnv(cl, provision.SandboxConfig(s, cl, nil), vars, pc)
+	if env.Dial, err = provision.Dialer(s, cl); err != nil {
+		return fail("%v", err)
+	}
 	env.Steady = steady
 	env.Progress = view.PrefixWriter{W: c.stderr, Prefix: "  "}
 	if reportDir == "" {

@@ -22,7 +22,7 @@ func TestDrillUsage(t *testing.T) {
 	}
 
 	code, stdout, _ := pghac(t, "", "drill", "--list")
-	if code != exitOK || !strings.Contains(stdout, "leader-freeze     every process of the leader's machine frozen") || strings.Count(stdout, "\n") != 11 {
+	if code != exitOK || !strings.Contains(stdout, "leader-freeze     every process of the leader's machine frozen") || strings.Count(stdout, "\n") != 13 {
 		t.Errorf("drill --list: exit %d:\n%s", code, stdout)
 	}
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/remote"
+	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/site"
 )
 
@@ -40,4 +41,19 @@ func (n *Nodes) Dial(ctx context.Context, node string) (*remote.Client, error) {
 		}
 	}
 	return nil, fmt.Errorf("the cluster has no node %q", node)
+}
+
+// Dialer is how the rollout engine reaches cl's nodes from site s (NewNodes).
+func Dialer(s site.Site, cl *model.Cluster) (rollout.Dialer, error) {
+	nodes, err := NewNodes(s, cl)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, node string) (rollout.Conn, error) {
+		c, err := nodes.Dial(ctx, node)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return c, nil
+	}, nil
 }

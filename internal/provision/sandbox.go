@@ -328,16 +328,9 @@ func (sb *Sandbox) Live(ctx context.Context) (rollout.Live, rollout.Dialer, *pat
 	if err != nil {
 		return rollout.Live{}, nil, nil, err
 	}
-	nodes, err := NewNodes(sb.Site, sb.Cluster)
+	dial, err := Dialer(sb.Site, sb.Cluster)
 	if err != nil {
 		return rollout.Live{}, nil, nil, err
-	}
-	dial := func(ctx context.Context, node string) (rollout.Conn, error) {
-		c, err := nodes.Dial(ctx, node)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
 	}
 	l, err := rollout.Survey(ctx, want, dial, pc, secrets)
 	return l, dial, pc, err

@@ -36,6 +36,9 @@ const (
 	ActionDaemonReload Action = "systemctl daemon-reload"
 )
 
+// ActionsFor is what a change of the managed file at p needs.
+func ActionsFor(p string) []Action { return actionFor(p) }
+
 // actionFor is what a change of the managed file at p needs. A unit file or drop-in of a
 // service restarts it after a daemon-reload, except Patroni's: restarting Patroni restarts
 // PostgreSQL, which a rollout does only through Patroni.

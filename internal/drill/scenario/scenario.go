@@ -13,6 +13,7 @@ import (
 	"github.com/pghac/pghac/internal/drill"
 	"github.com/pghac/pghac/internal/drill/workload"
 	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/sandbox"
 )
 
@@ -24,6 +25,8 @@ type Env struct {
 	Monitor workload.MonitorConfig
 	// Patroni reaches the members' REST APIs with the password (switchover, reinit).
 	Patroni *patroni.Client
+	// Dial reaches the nodes over SSH, as the rollout engine does (the rollout drills).
+	Dial rollout.Dialer
 	// MaxLag is the replica lag, in bytes, still counted as caught up: what HAProxy's
 	// replica check accepts, since Patroni's figure trails every write by up to
 	// loop_wait.
@@ -84,6 +87,7 @@ type Scenario struct {
 const (
 	crashOutage    = 25 * time.Second
 	gracefulOutage = 5 * time.Second
+	reloadOutage   = time.Second // issue 14: no gap over 1 s for reload-type changes
 	recoveryLimit  = 2 * time.Minute
 	libpqDelay     = 5 * time.Second
 )
@@ -166,6 +170,18 @@ var scenarios = []Scenario{
 			sleep(ctx, r.env.Steady)
 			return ctx.Err()
 		},
+	},
+	{
+		Name:    "rollout-reload",
+		Summary: "a reload-type change rolled out under load and back: work_mem (Patroni) and a PgBouncer setting (its file, RELOAD)",
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: reloadOutage, MaxRecovery: recoveryLimit},
+		inject:  rolloutReload,
+	},
+	{
+		Name:    "rollout-restart",
+		Summary: "max_connections raised and lowered back under load: rolling restarts, a switchover before the leader's turn when raised, the leader first when lowered",
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		inject:  rolloutRestart,
 	},
 	{
 		Name:    "reinit",

@@ -23,6 +23,9 @@ func TestScenarioLimits(t *testing.T) {
 		"leader-return":    {25 * time.Second, true},
 		"steady":           {0, false},
 		"reinit":           {5 * time.Second, false},
+		// Issue 14: no gap over 1 s for reload-type changes, a switchover's worth for restarts.
+		"rollout-reload":  {time.Second, false},
+		"rollout-restart": {5 * time.Second, true},
 	}
 	seen := map[string]bool{}
 	for _, s := range All() {
