@@ -90,24 +90,37 @@ func (r *run) iniChange(ctx context.Context, from, to string) ([]rollout.NodePla
 	return plans, nil
 }
 
-// showEverywhere checks that every node's PostgreSQL runs parameter at want.
+// showEverywhere waits until every node's PostgreSQL runs parameter at want: Patroni applies
+// a dynamic setting that needs no restart on its next cycle.
 func (r *run) showEverywhere(ctx context.Context, parameter, want string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.env.FaultTimeout)
+	defer cancel()
 	for _, n := range r.env.Nodes {
-		c, err := r.env.Dial(ctx, n)
-		if err != nil {
-			return err
-		}
-		out, err := c.Run(ctx, "runuser -u postgres -- psql -XAt -c 'SHOW "+parameter+"'", nil)
-		c.Close()
-		if err != nil {
-			return err
-		}
-		if got := strings.TrimSpace(string(out)); got != want {
-			return fmt.Errorf("%s runs %s = %s, want %s", n, parameter, got, want)
+		for {
+			got, err := r.show(ctx, n, parameter)
+			if err == nil && got == want {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s runs %s = %q (%v), want %s", n, parameter, got, err, want)
+			case <-time.After(500 * time.Millisecond):
+			}
 		}
 	}
 	r.logf("every node runs %s = %s", parameter, want)
 	return nil
+}
+
+// show is SHOW parameter on node's PostgreSQL, over SSH.
+func (r *run) show(ctx context.Context, node, parameter string) (string, error) {
+	c, err := r.env.Dial(ctx, node)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	out, err := c.Run(ctx, "runuser -u postgres -- psql -XAt -c 'SHOW "+parameter+"'", nil)
+	return strings.TrimSpace(string(out)), err
 }
 
 // rolloutReload changes a parameter PostgreSQL reloads (work_mem, through Patroni's dynamic
