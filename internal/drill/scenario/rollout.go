@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pghac/pghac/internal/drill"
-	"github.com/pghac/pghac/internal/drill/workload"
 	"github.com/pghac/pghac/internal/rollout"
 )
 
@@ -22,12 +20,7 @@ const pgbouncerINI = "/etc/pgbouncer/pgbouncer.ini"
 // every member healthy. It records nothing (the run's recovery is after its heal).
 func (r *run) healthyAfter(from time.Time) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		var why string
-		_, err := r.mon.WaitFor(ctx, from, func(s drill.LeaderSample) bool {
-			ok, w := workload.Healthy(s, r.env.Nodes, r.env.MaxLag, r.env.Synchronous)
-			why = w
-			return ok
-		})
+		_, why, err := r.whole(ctx, from)
 		if err != nil {
 			return fmt.Errorf("%w: %s", err, why)
 		}

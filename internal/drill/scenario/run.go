@@ -117,17 +117,24 @@ func (r *run) libpq() {
 	}
 }
 
-// waitHealthy waits for a sample after since showing every member healthy, and
-// records it as RecoveredAt when since is set.
-func (r *run) waitHealthy(ctx context.Context, since time.Time, timeout time.Duration, when string) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// whole waits for a sample after since showing every member healthy and returns it, or why
+// the last one was not.
+func (r *run) whole(ctx context.Context, since time.Time) (drill.LeaderSample, string, error) {
 	var why string
 	s, err := r.mon.WaitFor(ctx, since, func(s drill.LeaderSample) bool {
 		ok, w := workload.Healthy(s, r.env.Nodes, r.env.MaxLag, r.env.Synchronous)
 		why = w
 		return ok
 	})
+	return s, why, err
+}
+
+// waitHealthy waits for a sample after since showing every member healthy, and
+// records it as RecoveredAt when since is set.
+func (r *run) waitHealthy(ctx context.Context, since time.Time, timeout time.Duration, when string) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	s, why, err := r.whole(ctx, since)
 	if err != nil {
 		return fmt.Errorf("the cluster was not healthy %s within %s: %s", when, timeout, why)
 	}
