@@ -114,7 +114,12 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		return code
 	}
 	if p.Info.HasChanges {
-		losses := view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, cl.NodeNames(), c.stdoutColor())
+		// Only running machines hold data: one whose first boot failed is replaced freely.
+		running, err := sb.RunningNodes()
+		if err != nil {
+			return fail(err)
+		}
+		losses := view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, running, c.stdoutColor())
 		if losses > 0 && !allowReplace {
 			r.ClearPlan()
 			fmt.Fprintf(c.stderr, "\npghac up: this would replace or remove %s and the data on them; nothing was changed.\n"+
@@ -123,7 +128,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		}
 		if losses > 0 {
 			// The new machines come with new host keys: the old ones must not be held against them.
-			for _, l := range provision.DataLosses(p, cl.NodeNames()) {
+			for _, l := range provision.DataLosses(p, running) {
 				if err := sb.ForgetHostKey(l.Node); err != nil {
 					return fail(err)
 				}

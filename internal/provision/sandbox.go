@@ -387,3 +387,18 @@ func (sb *Sandbox) ForgetHostKey(node string) error {
 	}
 	return nil
 }
+
+// RunningNodes are the nodes whose machines run: the ones that hold data.
+func (sb *Sandbox) RunningNodes() ([]string, error) {
+	ms, err := sandbox.Machines(sb.Config)
+	if err != nil {
+		return nil, err
+	}
+	running := []string{} // not nil: DataLosses counts every VM for nil
+	for _, n := range sb.Cluster.Nodes {
+		if slices.ContainsFunc(ms, func(m sandbox.Machine) bool { return m.Name == n.Name && m.Running() }) {
+			running = append(running, n.Name)
+		}
+	}
+	return running, nil
+}
