@@ -120,13 +120,13 @@ func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patron
 
 // actionCommands are the commands that carry out the actions on a node.
 var actionCommands = map[Action]string{
-	ActionDaemonReload:    "systemctl daemon-reload",
-	ActionReloadPatroni:   "systemctl reload patroni",
-	ActionReloadPgBouncer: "systemctl reload pgbouncer",
-	ActionReloadHAProxy:   "systemctl reload haproxy",
-	ActionRestartEtcd:     "systemctl restart etcd",
-	ActionRestartBackend:  "systemctl restart pghac-backend",
-	"restart pgbouncer":   "systemctl restart pgbouncer",
+	ActionDaemonReload:     "systemctl daemon-reload",
+	ActionReloadPatroni:    "systemctl reload patroni",
+	ActionReloadPgBouncer:  "systemctl reload pgbouncer",
+	ActionReloadHAProxy:    "systemctl reload haproxy",
+	ActionRestartEtcd:      "systemctl restart etcd",
+	ActionRestartBackend:   "systemctl restart pghac-backend",
+	ActionRestartPgBouncer: "systemctl restart pgbouncer",
 }
 
 // Step reports the progress of Apply: a node's files written and actions run, or a phase.

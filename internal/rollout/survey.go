@@ -30,6 +30,8 @@ const (
 	ActionReloadHAProxy Action = "reload haproxy"
 	// ActionRestartEtcd: etcd reads its environment at start only.
 	ActionRestartEtcd Action = "restart etcd"
+	// ActionRestartPgBouncer: a change of PgBouncer's unit takes a restart.
+	ActionRestartPgBouncer Action = "restart pgbouncer"
 	// ActionRestartBackend: the backend reads its files at start only.
 	ActionRestartBackend Action = "restart pghac-backend"
 	// ActionDaemonReload: systemd rereads unit files; the unit itself restarts (see unitOf).
@@ -62,7 +64,7 @@ func actionFor(p string) []Action {
 		case "pghac-backend.service":
 			return []Action{ActionDaemonReload, ActionRestartBackend}
 		case "pgbouncer.service":
-			return []Action{ActionDaemonReload, Action("restart pgbouncer")}
+			return []Action{ActionDaemonReload, ActionRestartPgBouncer}
 		}
 		return []Action{ActionDaemonReload}
 	}
