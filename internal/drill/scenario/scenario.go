@@ -220,8 +220,9 @@ type run struct {
 	load  *workload.Load
 	h     drill.History
 	start time.Time
-	// effect is when the fault was seen to take effect (another member leads).
-	effect time.Time
+	// effect is when the fault was seen to take effect (another member leads); healed is when
+	// the heal returned, which for a rollout's roll-back is a rolling restart after HealAt.
+	effect, healed time.Time
 	// probeCtx bounds the libpq probes; readWrite is the read-write one, started as soon as
 	// a new leader is seen (nil until then).
 	probeCtx  context.Context
@@ -257,6 +258,7 @@ func (r *run) heal(what string, f func() error) error {
 	if err := f(); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
+	r.healed = time.Now()
 	return nil
 }
 
