@@ -48,9 +48,10 @@ var nodeFamilies = []nodeFamily{
 }
 
 // systemdPart is the systemd family's part, with patroni.service re-applying the patroni
-// family's etcd3 fix before every start: families import no other family, so it is wired here.
+// family's etcd3 fix before every start and etcd.service starting through the etcd family's
+// boot script: families import no other family, so it is wired here.
 func systemdPart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
-	return systemd.NodePart(c, n, patroni.Etcd3FixCommands(c))
+	return systemd.NodePart(c, n, systemd.Hooks{Etcd3Fix: patroni.Etcd3FixCommands(c), EtcdExecStart: etcd.ExecStart()})
 }
 
 // clusterFamilies run after every node's files are in the set (terraform reads the user-data

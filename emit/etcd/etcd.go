@@ -23,7 +23,24 @@ const (
 
 	// unit is etcd's systemd unit as Debian's package ships it.
 	unit = "etcd"
+
+	// BootPath is where a node keeps the script etcd starts through (BootScript).
+	BootPath = "/usr/local/lib/pghac/etcd-boot.py"
 )
+
+// BootScript decides at every start of a member without data whether it founds the cluster or
+// joins the running one (adding itself, replacing a former machine of its node), then execs
+// etcd. The decision is made on the node, by asking the other members, so that the emitted
+// files are the same for the first boot and for a replaced or added node. python3 is on every
+// node: Patroni needs it.
+//
+//go:embed templates/boot.py
+var BootScript string
+
+// ExecStart is etcd.service's command line through BootScript: Debian's, prefixed.
+func ExecStart() string {
+	return "/usr/bin/python3 -I " + BootPath + " /usr/bin/etcd $DAEMON_ARGS"
+}
 
 // loopback is where local clients (etcdctl, health probes) reach the member without knowing the
 // node's address.
@@ -44,6 +61,8 @@ type envData struct {
 	PeerURL            string
 	InitialCluster     string
 	Token              string
+	// Peers are the other members' client URLs, where BootScript asks whether a cluster runs.
+	Peers string
 	// HeartbeatMs and ElectionMs are raft's timings in etcd's unit, milliseconds.
 	HeartbeatMs int64
 	ElectionMs  int64
@@ -61,7 +80,8 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 		return artifact.NodePart{}, err
 	}
 	return artifact.NodePart{
-		Files: []artifact.NodeFile{env},
+		Files:     []artifact.NodeFile{env},
+		BootFiles: []artifact.NodeFile{{Path: BootPath, Owner: "root:root", Mode: 0o755, Bytes: []byte(BootScript)}},
 		// A new member waits for quorum and the other nodes may boot later: don't block on it.
 		// Restart, not start, in case an image already runs the package's default etcd.
 		Boot: []string{"systemctl enable " + unit, "systemctl restart --no-block " + unit},
@@ -75,8 +95,12 @@ func envFile(c *model.Cluster, n model.Node) (artifact.NodeFile, error) {
 		return artifact.NodeFile{}, fmt.Errorf("etcd: node %s is a member but the cluster lists no etcd nodes", n.Name)
 	}
 	initial := make([]string, len(members))
+	var peers []string
 	for i, m := range members {
 		initial[i] = m.Name + "=" + url(m.Address, c.Etcd.PeerPort)
+		if m.Name != n.Name {
+			peers = append(peers, url(m.Address, c.Etcd.ClientPort))
+		}
 	}
 	hb, err := millis(c.Etcd.HeartbeatInterval)
 	if err != nil {
@@ -95,6 +119,7 @@ func envFile(c *model.Cluster, n model.Node) (artifact.NodeFile, error) {
 		PeerURL:            url(n.Address, c.Etcd.PeerPort),
 		InitialCluster:     strings.Join(initial, ","),
 		Token:              c.Etcd.Token,
+		Peers:              strings.Join(peers, ","),
 		HeartbeatMs:        hb,
 		ElectionMs:         el,
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/emit/artifact"
 )
 
 // env parses an environment file the way systemd's EnvironmentFile= does for the simple
@@ -74,6 +75,7 @@ func TestFiles(t *testing.T) {
 				"ETCD_INITIAL_CLUSTER":             "node0=http://10.128.0.16:2380,node1=http://10.129.0.14:2380,node2=http://10.130.0.28:2380",
 				"ETCD_INITIAL_CLUSTER_TOKEN":       "pghac-main",
 				"ETCD_INITIAL_CLUSTER_STATE":       "new",
+				"PGHAC_ETCD_PEERS":                 "http://10.129.0.14:2379,http://10.130.0.28:2379",
 				"ETCD_HEARTBEAT_INTERVAL":          "50",
 				"ETCD_ELECTION_TIMEOUT":            "500",
 				"ETCD_ENABLE_V2":                   "false",
@@ -100,6 +102,7 @@ func TestFiles(t *testing.T) {
 				"ETCD_INITIAL_CLUSTER":             "node0=http://10.128.0.16:12380,node1=http://10.129.0.14:12380,node2=http://10.130.0.28:12380",
 				"ETCD_INITIAL_CLUSTER_TOKEN":       "pghac-other",
 				"ETCD_INITIAL_CLUSTER_STATE":       "new",
+				"PGHAC_ETCD_PEERS":                 "http://10.128.0.16:12379,http://10.129.0.14:12379",
 				"ETCD_HEARTBEAT_INTERVAL":          "100",
 				"ETCD_ELECTION_TIMEOUT":            "1500",
 				"ETCD_ENABLE_V2":                   "false",
@@ -134,8 +137,8 @@ func TestFiles(t *testing.T) {
 			if want := []string{"systemctl enable etcd", "systemctl restart --no-block etcd"}; !slices.Equal(part.Boot, want) {
 				t.Errorf("boot lines of a member %q, want %q", part.Boot, want)
 			}
-			if part.BootFiles != nil {
-				t.Errorf("boot files %v, want none", part.BootFiles)
+			if len(part.BootFiles) != 1 || part.BootFiles[0].Path != BootPath || part.BootFiles[0].Mode != 0o755 {
+				t.Errorf("boot files %d (first %q), want %s only, 0755", len(part.BootFiles), firstPath(part.BootFiles), BootPath)
 			}
 			if len(files) != 1 {
 				t.Fatalf("got %d files, want 1", len(files))
@@ -351,4 +354,11 @@ func freePorts(t *testing.T, n int, hosts ...string) []int {
 		}
 	}
 	return ports
+}
+
+func firstPath(files []artifact.NodeFile) string {
+	if len(files) == 0 {
+		return ""
+	}
+	return files[0].Path
 }

@@ -45,17 +45,25 @@ const etcdStartTimeout = "10min"
 // Path is where the drop-in for unit lives.
 func Path(unit string) string { return "/etc/systemd/system/" + unit + ".d/pghac.conf" }
 
+// Hooks are the other families' commands the drop-ins run, passed in by package emit, as
+// families import no other family.
+type Hooks struct {
+	// Etcd3Fix apply Patroni's etcd3 leader-lock fix where the image needs it (the patroni
+	// family's Etcd3FixCommands): patroni.service runs them before every start.
+	Etcd3Fix []string
+	// EtcdExecStart starts etcd (the etcd family's ExecStart, which decides whether a member
+	// founds the cluster or joins it); empty keeps Debian's.
+	EtcdExecStart string
+}
+
 // NodePart returns node n's drop-ins, in path order, and no boot lines: the user-data reloads
-// systemd before any family starts a unit. etcd3Fix are the commands that apply Patroni's etcd3
-// leader-lock fix where the image needs it (the patroni family's Etcd3FixCommands, passed in by
-// package emit, as families import no other family): patroni.service runs them before every
-// start.
-func NodePart(c *model.Cluster, n model.Node, etcd3Fix []string) (artifact.NodePart, error) {
+// systemd before any family starts a unit.
+func NodePart(c *model.Cluster, n model.Node, h Hooks) (artifact.NodePart, error) {
 	var units []dropIn
 	if n.EtcdMember {
-		units = append(units, etcdDropIn())
+		units = append(units, etcdDropIn(h.EtcdExecStart))
 	}
-	units = append(units, patroniDropIn(n, etcd3Fix), pgbouncerDropIn(c))
+	units = append(units, patroniDropIn(n, h.Etcd3Fix), pgbouncerDropIn(c))
 
 	files := make([]artifact.NodeFile, 0, len(units))
 	for _, u := range units {
@@ -69,20 +77,27 @@ func NodePart(c *model.Cluster, n model.Node, etcd3Fix []string) (artifact.NodeP
 	return artifact.NodePart{Files: files}, nil
 }
 
-func etcdDropIn() dropIn {
+func etcdDropIn(execStart string) dropIn {
+	service := []directive{
+		{"Restart", "always",
+			"A member left down costs the cluster its tolerance of the next failure; Debian restarts on-abnormal only."},
+		{"RestartSec", restartSec,
+			"Stay under systemd's start limit (5 starts in 10 s), past which it stops restarting."},
+		{"TimeoutStartSec", etcdStartTimeout,
+			"A new member is ready only once a quorum has joined; the other nodes may still be installing packages."},
+	}
+	if execStart != "" {
+		service = append(service,
+			directive{"ExecStart", "", "Replace Debian's command line rather than add a second one."},
+			directive{"ExecStart", execStart,
+				"A member without data asks the others whether the cluster runs: it joins it then, and founds it only with them."})
+	}
 	return dropIn{Unit: "etcd.service", Sections: []section{
 		{Name: "Unit", Directives: []directive{
 			{"After", "network-online.target",
 				"The member binds the node's address; Debian's unit waits only for network.target."},
 		}},
-		{Name: "Service", Directives: []directive{
-			{"Restart", "always",
-				"A member left down costs the cluster its tolerance of the next failure; Debian restarts on-abnormal only."},
-			{"RestartSec", restartSec,
-				"Stay under systemd's start limit (5 starts in 10 s), past which it stops restarting."},
-			{"TimeoutStartSec", etcdStartTimeout,
-				"A new member is ready only once a quorum has joined; the other nodes may still be installing packages."},
-		}},
+		{Name: "Service", Directives: service},
 	}}
 }
 

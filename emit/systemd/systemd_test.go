@@ -20,6 +20,9 @@ import (
 // Debian 12's Patroni 3.0.2.
 const etcd3Fix = "/usr/bin/python3 -I /usr/local/lib/pghac/patroni-etcd3-fix.py /usr/lib/python3/dist-packages/patroni/dcs/etcd3.py"
 
+// etcdStart is the etcd family's ExecStart (families import no other family).
+const etcdStart = "/usr/bin/python3 -I /usr/local/lib/pghac/etcd-boot.py /usr/bin/etcd $DAEMON_ARGS"
+
 // directives returns "Section/Key=Value" for every setting, in file order, and checks that
 // each one follows a comment giving its reason.
 func directives(t *testing.T, f artifact.NodeFile) []string {
@@ -80,26 +83,29 @@ func TestFiles(t *testing.T) {
 		pgbouncerPath = "/etc/systemd/system/pgbouncer.service.d/pghac.conf"
 	)
 	tests := []struct {
-		name     string
-		modify   func(*model.Cluster)
-		node     int
-		etcd3Fix []string
-		want     map[string][]string // path -> directives
+		name   string
+		modify func(*model.Cluster)
+		node   int
+		hooks  Hooks
+		want   map[string][]string // path -> directives
 	}{
 		{
-			name:     "etcd member",
-			etcd3Fix: []string{etcd3Fix},
-			want:     map[string][]string{etcdPath: etcd, patroniPath: patroniMember, pgbouncerPath: pgbouncer("3024")},
+			name:  "etcd member",
+			hooks: Hooks{Etcd3Fix: []string{etcd3Fix}, EtcdExecStart: etcdStart},
+			want: map[string][]string{
+				etcdPath:      append(slices.Clone(etcd), "Service/ExecStart=", "Service/ExecStart="+etcdStart),
+				patroniPath:   patroniMember,
+				pgbouncerPath: pgbouncer("3024")},
 		},
 		{
-			name:     "not an etcd member, more clients",
-			modify:   func(c *model.Cluster) { c.Nodes[2].EtcdMember = false; c.PgBouncer.MaxClientConn = 5000 },
-			node:     2,
-			etcd3Fix: []string{etcd3Fix},
-			want:     map[string][]string{patroniPath: patroniOther, pgbouncerPath: pgbouncer("11024")},
+			name:   "not an etcd member, more clients",
+			modify: func(c *model.Cluster) { c.Nodes[2].EtcdMember = false; c.PgBouncer.MaxClientConn = 5000 },
+			node:   2,
+			hooks:  Hooks{Etcd3Fix: []string{etcd3Fix}, EtcdExecStart: etcdStart},
+			want:   map[string][]string{patroniPath: patroniOther, pgbouncerPath: pgbouncer("11024")},
 		},
 		{
-			name: "no etcd3 fix",
+			name: "no hooks: Debian's commands",
 			want: map[string][]string{etcdPath: etcd, patroniPath: patroniMember[:len(patroniMember)-1], pgbouncerPath: pgbouncer("3024")},
 		},
 	}
@@ -109,7 +115,7 @@ func TestFiles(t *testing.T) {
 			if tt.modify != nil {
 				tt.modify(c)
 			}
-			part, err := NodePart(c, c.Nodes[tt.node], tt.etcd3Fix)
+			part, err := NodePart(c, c.Nodes[tt.node], tt.hooks)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +151,7 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("systemd-analyze (Debian package systemd): %v", err)
 	}
 	c := modeltest.Cluster()
-	part, err := NodePart(c, c.Nodes[0], []string{etcd3Fix})
+	part, err := NodePart(c, c.Nodes[0], Hooks{Etcd3Fix: []string{etcd3Fix}, EtcdExecStart: etcdStart})
 	if err != nil {
 		t.Fatal(err)
 	}
