@@ -90,9 +90,9 @@ func (sb *Sandbox) Stale() ([]string, error) {
 }
 
 // Teardown destroys what Terraform's state holds, then removes whatever is left (an
-// interrupted run may have started more than the state knows), and forgets the state. A
-// failed destroy is returned as destroyErr and does not stop the cleanup; err is what kept
-// the sandbox from being removed.
+// interrupted run may have started more than the state knows), and forgets the state and the
+// machines' host keys. A failed destroy is returned as destroyErr and does not stop the
+// cleanup; err is what kept the sandbox from being removed.
 func (sb *Sandbox) Teardown(ctx context.Context) (destroyErr, err error) {
 	if _, err := os.Stat(sb.Site.StateFile()); err == nil {
 		destroyErr = sb.destroy(ctx)
@@ -100,8 +100,9 @@ func (sb *Sandbox) Teardown(ctx context.Context) (destroyErr, err error) {
 	if err := sandbox.Cleanup(ctx, sb.Config); err != nil {
 		return destroyErr, fmt.Errorf("cleanup: %w", err)
 	}
-	// Nothing runs any more: a state saying otherwise would make the next up do nothing.
-	for _, f := range []string{sb.Site.StateFile(), sb.Site.StateFile() + ".backup"} {
+	// Nothing runs any more: a state saying otherwise would make the next up do nothing, and
+	// the pinned host keys belong to machines that are gone (the next ones have new keys).
+	for _, f := range []string{sb.Site.StateFile(), sb.Site.StateFile() + ".backup", sb.Site.KnownHosts()} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return destroyErr, err
 		}

@@ -2,7 +2,9 @@ package sandboxtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pghac/pghac/internal/sandbox"
+	"github.com/pghac/pghac/internal/site"
 )
 
 // TestSeedChecks brings the cluster up and repeats what the seed checked by hand, then takes
@@ -139,6 +142,14 @@ func checkNothingLeft(t *testing.T, c *Cluster) {
 	mounts, _ := os.ReadFile("/proc/mounts")
 	if strings.Contains(string(mounts), c.Dir) {
 		t.Errorf("left after down: a mount under %s", c.Dir)
+	}
+	// The next up makes machines with new host keys: a pin left here would refuse them.
+	s, err := site.Sandbox(filepath.Join(c.Dir, "cluster.hcl"), filepath.Join(c.Dir, "deploy"), "", c.Config.CacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.KnownHosts()); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("left after down: the machines' pinned host keys (%v)", err)
 	}
 	ms, err := sandbox.Machines(c.Config)
 	if err != nil || len(ms) > 0 {
