@@ -191,6 +191,10 @@ type PlanOptions struct {
 	// Fingerprint identifies the inputs the plan is made from; it is opaque to the Workdir,
 	// which records it with the plan. Apply refuses the plan unless given the same one.
 	Fingerprint string
+	// Replace makes Terraform replace these resources even though nothing about them
+	// changed (-replace), and limits the plan to them and what they depend on (-target): a
+	// machine replaced on purpose, one at a time, and nothing else.
+	Replace []string
 }
 
 // PlanInfo is the record kept next to a saved plan.
@@ -198,6 +202,8 @@ type PlanInfo struct {
 	Fingerprint string `json:"fingerprint"`
 	Destroy     bool   `json:"destroy"`
 	HasChanges  bool   `json:"has_changes"` // Terraform's -detailed-exitcode
+	// Replace are the resources the plan replaces on purpose, and all it touches.
+	Replace []string `json:"replace,omitempty"`
 }
 
 // Plan is a saved plan as `terraform show` gives it.
@@ -224,6 +230,9 @@ func (w *Workdir) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 		}
 		args = append(args, tfexec.VarFile(abs))
 	}
+	for _, addr := range opts.Replace {
+		args = append(args, tfexec.Replace(addr), tfexec.Target(addr))
+	}
 	var changes bool
 	err := w.run("plan", func() error {
 		var err error
@@ -239,7 +248,7 @@ func (w *Workdir) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 		w.ClearPlan()
 		return nil, err
 	}
-	info := PlanInfo{Fingerprint: opts.Fingerprint, Destroy: opts.Destroy, HasChanges: changes}
+	info := PlanInfo{Fingerprint: opts.Fingerprint, Destroy: opts.Destroy, HasChanges: changes, Replace: opts.Replace}
 	if err := writeInfo(w.path(metaFile), info); err != nil {
 		w.ClearPlan()
 		return nil, err

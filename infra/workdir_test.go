@@ -111,7 +111,7 @@ func TestLifecycle(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(w.Dir(), "pghac.tfplan")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("saved plan: %v, mode %v; want mode 0600", err, st.Mode())
 	}
-	if info, err := w.SavedPlan(); err != nil || info != p.Info {
+	if info, err := w.SavedPlan(); err != nil || !cmp.Equal(info, p.Info) {
 		t.Errorf("SavedPlan() = %+v, %v; want %+v", info, err, p.Info)
 	}
 
@@ -157,6 +157,20 @@ func TestLifecycle(t *testing.T) {
 	if err := w.Stage(changed); err != nil {
 		t.Fatal(err)
 	}
+
+	// A replacement asked for touches that resource only: the security group is replaced
+	// though nothing about it changed, and the VM's pending change is left out.
+	p, err = w.Plan(ctx, infra.PlanOptions{VarFiles: []string{varFile}, Fingerprint: "three", Replace: []string{"yandex_vpc_security_group.sg"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]infra.Action{"yandex_vpc_security_group.sg": infra.ActionReplace}, addresses(p.Summary)); diff != "" {
+		t.Errorf("plan replacing the security group (-want +got):\n%s", diff)
+	}
+	if info, err := w.SavedPlan(); err != nil || !cmp.Equal(info.Replace, []string{"yandex_vpc_security_group.sg"}) {
+		t.Errorf("SavedPlan() = %+v, %v; want the replacement recorded", info, err)
+	}
+
 	p, err = w.Plan(ctx, infra.PlanOptions{VarFiles: []string{varFile}, Fingerprint: "three"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -18,7 +19,7 @@ import (
 
 var drillCommand = &command{
 	name:     "drill",
-	synopsis: "[SCENARIO...] [--repeat N] [--report DIR] [--steady DURATION] [--list] [-f FILE] [--state-dir DIR]",
+	synopsis: "[SCENARIO...] [--repeat N] [--report DIR] [--steady DURATION] [--list] [-f FILE] [--state-dir DIR] [--terraform PATH]",
 	summary:  "run failover drills on the sandbox under load and check that no acknowledged write is lost",
 	detail: `Runs failover scenarios on the running sandbox (pghac up), each under a steady
 load: two writers per node insert unique ids through the node's HAProxy primary
@@ -46,7 +47,7 @@ bad command line, 4 when a drill could not run (the sandbox is not up or not
 healthy, a fault could not be injected) or was interrupted.`,
 	maxArgs: 64,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
-		f := addSandboxFlags(fs, false)
+		f := addSandboxFlags(fs, true)
 		repeat := fs.Int("repeat", 1, "run each scenario `N` times")
 		report := fs.String("report", "", "write the reports into `DIR` (default .pghac/sandbox/drill/<UTC time>)")
 		steady := fs.Duration("steady", 10*time.Minute, "how long the steady scenario runs (`DURATION`)")
@@ -77,7 +78,7 @@ healthy, a fault could not be injected) or was interrupted.`,
 			if !ok {
 				return code
 			}
-			return c.drill(s, picked, *repeat, *report, *steady)
+			return c.drill(s, *f.terraform, picked, *repeat, *report, *steady)
 		}
 	},
 }
@@ -90,7 +91,7 @@ func scenarioList() string {
 	return b.String()
 }
 
-func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportDir string, steady time.Duration) int {
+func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, repeat int, reportDir string, steady time.Duration) int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(c.stderr, "pghac drill: "+format+"\n", args...)
 		return exitRuntime
@@ -109,6 +110,23 @@ func (c *cli) drill(s site.Site, picked []scenario.Scenario, repeat int, reportD
 	}
 	env.Steady = steady
 	env.Progress = view.PrefixWriter{W: c.stderr, Prefix: "  "}
+	if slices.ContainsFunc(picked, func(s scenario.Scenario) bool { return s.ReplacesMachines }) {
+		// Machines are replaced as pghac up --replace does: through the sandbox's Terraform,
+		// the new ones downloading the backend from this host.
+		sb, code, ok := c.sandbox("drill", s, terraform)
+		if !ok {
+			return code
+		}
+		sb.Stdout = view.PrefixWriter{W: c.stderr, Prefix: "    terraform: "}
+		if cl.Backend != nil {
+			serveCtx, stopServing := context.WithCancel(c.ctx)
+			defer stopServing()
+			if err := sb.ServeBackend(serveCtx, "", func(err error) { fmt.Fprintf(c.stderr, "pghac drill: %v\n", err) }); err != nil {
+				return fail("%v", err)
+			}
+		}
+		env.ReplaceMachine = func(ctx context.Context, node string) error { return sb.ReplaceMachine(ctx, node, nil) }
+	}
 	if reportDir == "" {
 		reportDir = s.DrillReports(time.Now().UTC().Format("20060102T150405Z"))
 	}

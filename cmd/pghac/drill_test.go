@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pghac/pghac/internal/drill/scenario"
 )
 
 func TestDrillUsage(t *testing.T) {
@@ -22,7 +24,7 @@ func TestDrillUsage(t *testing.T) {
 	}
 
 	code, stdout, _ := pghac(t, "", "drill", "--list")
-	if code != exitOK || !strings.Contains(stdout, "leader-freeze     every process of the leader's machine frozen") || strings.Count(stdout, "\n") != 13 {
+	if code != exitOK || !strings.Contains(stdout, "leader-freeze     every process of the leader's machine frozen") || strings.Count(stdout, "\n") != len(scenario.All()) {
 		t.Errorf("drill --list: exit %d:\n%s", code, stdout)
 	}
 

@@ -89,6 +89,24 @@ func OpenOffline(s site.Site, bin infra.Binary, environ []string, exe string, ar
 // Plan stages the generated tree, initializes and plans (the destruction of everything, with
 // destroy), returning validate's diagnostics when r.Offline.
 func (r *Run) Plan(ctx context.Context, destroy bool) (*infra.Plan, []infra.Diagnostic, error) {
+	return r.plan(ctx, infra.PlanOptions{Destroy: destroy})
+}
+
+// PlanReplace plans the replacement of node's machine and nothing else (infra.PlanOptions'
+// Replace): a node rebuilt on purpose, or one that died.
+func (r *Run) PlanReplace(ctx context.Context, t model.Target, node string) (*infra.Plan, []infra.Diagnostic, error) {
+	return r.plan(ctx, infra.PlanOptions{Replace: []string{MachineAddress(t, node)}})
+}
+
+// MachineAddress is the Terraform address of node's machine on target t.
+func MachineAddress(t model.Target, node string) string {
+	if t == model.TargetSandbox {
+		return "terraform_data." + node
+	}
+	return "yandex_compute_instance." + node
+}
+
+func (r *Run) plan(ctx context.Context, opts infra.PlanOptions) (*infra.Plan, []infra.Diagnostic, error) {
 	if err := r.Stage(r.Site.Deploy); err != nil {
 		return nil, nil, err
 	}
@@ -102,7 +120,8 @@ func (r *Run) Plan(ctx context.Context, destroy bool) (*infra.Plan, []infra.Diag
 			return nil, diags, err
 		}
 	}
-	p, err := r.Workdir.Plan(ctx, infra.PlanOptions{VarFiles: r.VarFiles, Destroy: destroy, Fingerprint: r.Fingerprint})
+	opts.VarFiles, opts.Fingerprint = r.VarFiles, r.Fingerprint
+	p, err := r.Workdir.Plan(ctx, opts)
 	return p, diags, err
 }
 

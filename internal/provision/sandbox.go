@@ -110,6 +110,30 @@ func (sb *Sandbox) Teardown(ctx context.Context) (destroyErr, err error) {
 	return destroyErr, nil
 }
 
+// Stop shuts every machine down, keeping its disk, then the network and the apt proxy:
+// Terraform's state still has them, and the next up starts them again as they were
+// (StartAgain). It returns the machines whose disks are kept; with a machine that would not
+// stop, the network stays up for it.
+func (sb *Sandbox) Stop(ctx context.Context) ([]string, error) {
+	ms, err := sandbox.Machines(sb.Config)
+	if err != nil {
+		return nil, err
+	}
+	var kept []string
+	var errs []error
+	for _, m := range ms {
+		if err := sandbox.Stop(sb.Config, m.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		kept = append(kept, m.Name)
+	}
+	if len(errs) > 0 {
+		return kept, errors.Join(errs...)
+	}
+	return kept, sandbox.NetworkDown(ctx, sb.Config)
+}
+
 func (sb *Sandbox) destroy(ctx context.Context) error {
 	if err := sb.Prepare(); err != nil {
 		return err
@@ -387,6 +411,39 @@ func (sb *Sandbox) ForgetHostKey(node string) error {
 		}
 	}
 	return nil
+}
+
+// ReplaceMachine replaces node's machine and nothing else: a plan targeted at it (given to
+// show first), the old machine's pinned host key forgotten, the plan applied. It refuses a
+// plan that would lose another node's data. The new machine joins the running cluster by
+// itself (etcd's boot script, Patroni's replica bootstrap); waiting for that, and moving the
+// leadership away first, is the rollout engine's (rollout.Replace).
+func (sb *Sandbox) ReplaceMachine(ctx context.Context, node string, show func(*infra.Plan)) error {
+	if !sb.Cluster.HasNode(node) {
+		return fmt.Errorf("no node %q to replace: the nodes are %s", node, strings.Join(sb.Cluster.NodeNames(), ", "))
+	}
+	r, err := sb.Open(sb.VarFiles(sb.Cluster.Backend != nil))
+	if err != nil {
+		return err
+	}
+	p, _, err := r.PlanReplace(ctx, model.TargetSandbox, node)
+	if err != nil {
+		return err
+	}
+	if show != nil {
+		show(p)
+	}
+	for _, l := range DataLosses(p, sb.Cluster.NodeNames()) {
+		if l.Node != node {
+			r.ClearPlan()
+			return fmt.Errorf("replacing %s's machine would also lose %s's data (%s): nothing was changed", node, l.Node, l.Change.Address)
+		}
+	}
+	if err := sb.ForgetHostKey(node); err != nil {
+		r.ClearPlan()
+		return err
+	}
+	return r.Apply(ctx)
 }
 
 // RunningNodes are the nodes whose machines run: the ones that hold data.

@@ -183,11 +183,20 @@ func Start(ctx context.Context, cfg Config, name string) error {
 	return MachineUp(ctx, cfg, name, addr, userData, rec.SSHKeys)
 }
 
-// Restart stops machine name cleanly (SIGTERM to nspawn, which halts the
-// machine's systemd, as MachineDown does) and boots it again with its disk (Start).
-// A machine that does not run is only started. A machine that does not stop
-// within 20 s is an error and is left as it is.
+// Restart stops machine name cleanly (Stop) and boots it again with its disk
+// (Start). A machine that does not run is only started.
 func Restart(ctx context.Context, cfg Config, name string) error {
+	if err := Stop(cfg, name); err != nil {
+		return err
+	}
+	return Start(ctx, cfg, name)
+}
+
+// Stop shuts machine name down cleanly (SIGTERM to nspawn, which halts the
+// machine's systemd, as MachineDown does) and keeps its disk: Start boots it again
+// as it was. A machine that does not run is left as it is. A machine that does not
+// stop within 20 s is an error and is left running.
+func Stop(cfg Config, name string) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -195,22 +204,23 @@ func Restart(ctx context.Context, cfg Config, name string) error {
 	if err != nil {
 		return err
 	}
+	if !m.Running() {
+		return nil
+	}
 	if frozen, _ := Frozen(cfg, name); frozen {
-		return fmt.Errorf("machine %s is frozen: thaw it before a clean restart", name)
+		return fmt.Errorf("machine %s is frozen: thaw it before a clean shutdown", name)
 	}
-	if m.Running() {
-		cfg.logf("%s: shutting down for a restart (pid %d)", name, m.NspawnPID)
-		if err := signal(m.NspawnPID, syscall.SIGTERM); err != nil {
-			return fmt.Errorf("machine %s: %w", name, err)
-		}
-		if !waitGone(m.NspawnPID, 20*time.Second) {
-			return fmt.Errorf("machine %s did not shut down within 20 s of SIGTERM to nspawn (pid %d)", name, m.NspawnPID)
-		}
-		if err := waitLinkGone("vb-"+name, killTimeout); err != nil {
-			return fmt.Errorf("machine %s: %w", name, err)
-		}
+	cfg.logf("%s: shutting down, keeping its disk (pid %d)", name, m.NspawnPID)
+	if err := signal(m.NspawnPID, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("machine %s: %w", name, err)
 	}
-	return Start(ctx, cfg, name)
+	if !waitGone(m.NspawnPID, 20*time.Second) {
+		return fmt.Errorf("machine %s did not shut down within 20 s of SIGTERM to nspawn (pid %d)", name, m.NspawnPID)
+	}
+	if err := waitLinkGone("vb-"+name, killTimeout); err != nil {
+		return fmt.Errorf("machine %s: %w", name, err)
+	}
+	return nil
 }
 
 // Freeze stops every process of machine name, nspawn included, and returns once

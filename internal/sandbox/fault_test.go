@@ -66,6 +66,7 @@ func TestFaultArgs(t *testing.T) {
 		{"Partition", func() error { return Partition(cfg, "nosuch") }},
 		{"Start", func() error { return Start(context.Background(), cfg, "nosuch") }},
 		{"Restart", func() error { return Restart(context.Background(), cfg, "nosuch") }},
+		{"Stop", func() error { return Stop(cfg, "nosuch") }},
 	} {
 		if err := c.f(); err == nil || !strings.Contains(err.Error(), "nosuch") {
 			t.Errorf("%s of a machine that does not exist: got %v, want an error naming it", c.op, err)

@@ -107,13 +107,7 @@ func (r *run) showEverywhere(ctx context.Context, parameter, want string) error 
 
 // show is SHOW parameter on node's PostgreSQL, over SSH.
 func (r *run) show(ctx context.Context, node, parameter string) (string, error) {
-	c, err := r.env.Dial(ctx, node)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	out, err := c.Run(ctx, "runuser -u postgres -- psql -XAt -c 'SHOW "+parameter+"'", nil)
-	return strings.TrimSpace(string(out)), err
+	return r.psql(ctx, node, "SHOW "+parameter)
 }
 
 // rolloutReload changes a parameter PostgreSQL reloads (work_mem, through Patroni's dynamic

@@ -27,6 +27,9 @@ type Env struct {
 	Patroni *patroni.Client
 	// Dial reaches the nodes over SSH, as the rollout engine does (the rollout drills).
 	Dial rollout.Dialer
+	// ReplaceMachine replaces node's machine through the target's Terraform, as `pghac up
+	// --replace` does (the replace-node drill); nil for a drill that replaces none.
+	ReplaceMachine func(ctx context.Context, node string) error
 	// MaxLag is the replica lag, in bytes, still counted as caught up: what HAProxy's
 	// replica check accepts, since Patroni's figure trails every write by up to
 	// loop_wait.
@@ -77,6 +80,8 @@ type Scenario struct {
 	Name    string
 	Summary string
 	Limits  drill.Limits
+	// ReplacesMachines: the scenario needs Env.ReplaceMachine.
+	ReplacesMachines bool
 	// inject causes the fault and undoes it, recording FaultAt and HealAt through
 	// r.fault and r.heal.
 	inject func(ctx context.Context, r *run) error
@@ -182,6 +187,13 @@ var scenarios = []Scenario{
 		Summary: "max_connections raised and lowered back under load: rolling restarts, a switchover before the leader's turn when raised, the leader first when lowered",
 		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
 		inject:  rolloutRestart,
+	},
+	{
+		Name:             "replace-node",
+		Summary:          "the leader's machine replaced as pghac up --replace does: a switchover, a new machine from the same user-data, its data copied from the new leader",
+		Limits:           drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
+		ReplacesMachines: true,
+		inject:           replaceNode,
 	},
 	{
 		Name:    "reinit",

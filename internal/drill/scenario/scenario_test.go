@@ -26,6 +26,7 @@ func TestScenarioLimits(t *testing.T) {
 		// Issue 14: no gap over 1 s for reload-type changes, a switchover's worth for restarts.
 		"rollout-reload":  {time.Second, false},
 		"rollout-restart": {5 * time.Second, true},
+		"replace-node":    {5 * time.Second, true}, // the replaced leader's switchover
 	}
 	seen := map[string]bool{}
 	for _, s := range All() {
