@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +25,7 @@ import (
 type bootLab struct {
 	t      *testing.T
 	script string
+	logs   string            // the machines' logs
 	dirs   map[string]string // node -> data directory
 	procs  map[string]*member
 }
@@ -33,25 +33,24 @@ type bootLab struct {
 type member struct {
 	stop chan struct{} // closed to switch the machine off
 	done chan struct{} // closed when it is off
-	log  *syncBuffer
+	// log is the machine's log file, kept across its starts: the test reads it while the
+	// member's processes append to it.
+	log string
 }
 
-// syncBuffer is a log that exec's copying goroutine writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// appendLog appends a line of the lab's own to the log at path.
+func appendLog(path, format string, args ...any) {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, format, args...)
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func readLog(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }
 
 // labCluster is a cluster of n etcd members at 127.0.3.1.. on etcd's standard ports: the
@@ -83,14 +82,14 @@ func newBootLab(t *testing.T) *bootLab {
 	if err := os.WriteFile(script, []byte(BootScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	l := &bootLab{t: t, script: script, dirs: map[string]string{}, procs: map[string]*member{}}
+	l := &bootLab{t: t, script: script, logs: t.TempDir(), dirs: map[string]string{}, procs: map[string]*member{}}
 	t.Cleanup(func() {
 		for name := range l.procs {
 			l.kill(name)
 		}
 		if t.Failed() {
 			for name, m := range l.procs {
-				t.Logf("==== %s\n%s", name, m.log.String())
+				t.Logf("==== %s\n%s", name, readLog(m.log))
 			}
 		}
 	})
@@ -118,9 +117,9 @@ func (l *bootLab) start(c *model.Cluster, node string) {
 	for k, v := range vars {
 		environ = append(environ, k+"="+v)
 	}
-	m := &member{stop: make(chan struct{}), done: make(chan struct{}), log: &syncBuffer{}}
-	if old := l.procs[node]; old != nil {
-		m.log.Write([]byte(old.log.String() + "---- machine started again\n"))
+	m := &member{stop: make(chan struct{}), done: make(chan struct{}), log: filepath.Join(l.logs, node+".log")}
+	if l.procs[node] != nil {
+		appendLog(m.log, "---- machine started again\n")
 	}
 	l.procs[node] = m
 	go m.supervise(l.script, environ)
@@ -132,9 +131,15 @@ func (m *member) supervise(script string, environ []string) {
 	for {
 		cmd := exec.Command("/usr/bin/python3", "-I", script, "/usr/bin/etcd")
 		cmd.Env = environ
-		cmd.Stdout, cmd.Stderr = m.log, m.log
-		if err := cmd.Start(); err != nil {
-			fmt.Fprintf(m.log, "---- %v\n", err)
+		log, err := os.OpenFile(m.log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return
+		}
+		cmd.Stdout, cmd.Stderr = log, log
+		err = cmd.Start()
+		log.Close() // the process has its own copy
+		if err != nil {
+			appendLog(m.log, "---- %v\n", err)
 			return
 		}
 		exited := make(chan struct{})
@@ -146,13 +151,24 @@ func (m *member) supervise(script string, environ []string) {
 			return
 		case <-exited:
 		}
-		fmt.Fprintf(m.log, "---- exited (%v): started again in a second\n", cmd.ProcessState)
+		appendLog(m.log, "---- exited (%v): started again in a second\n", cmd.ProcessState)
 		select {
 		case <-m.stop:
 			return
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// replaceMachine switches node's machine off and starts a new one in its place, without
+// the old one's data.
+func (l *bootLab) replaceMachine(c *model.Cluster, node string) {
+	l.kill(node)
+	if err := os.RemoveAll(l.dirs[node]); err != nil {
+		l.t.Fatal(err)
+	}
+	l.dirs[node] = ""
+	l.start(c, node)
 }
 
 // kill ends node's member at once, as a machine that is switched off.
@@ -257,12 +273,12 @@ func (l *bootLab) waitPut(c *model.Cluster, node string) {
 }
 
 func (l *bootLab) logHas(node, want string) bool {
-	return strings.Contains(l.procs[node].log.String(), want)
+	return strings.Contains(readLog(l.procs[node].log), want)
 }
 
 // lastBoot is node's log since its machine was last started.
 func (l *bootLab) lastBoot(node string) string {
-	log := l.procs[node].log.String()
+	log := readLog(l.procs[node].log)
 	const marker = "---- machine started again"
 	if i := strings.LastIndex(log, marker); i >= 0 {
 		return log[i+len(marker):]
@@ -315,12 +331,7 @@ func TestBootFoundsJoinsReplacesAndAdds(t *testing.T) {
 
 	// node1's machine replaced: killed, its data gone, started again empty. It must remove
 	// its former self and join under a new member ID.
-	l.kill("node1")
-	if err := os.RemoveAll(l.dirs["node1"]); err != nil {
-		t.Fatal(err)
-	}
-	l.dirs["node1"] = ""
-	l.start(three, "node1")
+	l.replaceMachine(three, "node1")
 	replaced := l.waitWhole(three)
 	if !l.logHas("node1", "removing member "+idOf(founded, "node1")) {
 		t.Errorf("node1 did not remove its former member %s", idOf(founded, "node1"))
@@ -342,12 +353,7 @@ func TestBootFoundsJoinsReplacesAndAdds(t *testing.T) {
 	// comes back with its data, node0 takes its own place.
 	l.kill("node2")
 	l.kill("node3")
-	l.kill("node0")
-	if err := os.RemoveAll(l.dirs["node0"]); err != nil {
-		t.Fatal(err)
-	}
-	l.dirs["node0"] = ""
-	l.start(four, "node0")
+	l.replaceMachine(four, "node0")
 	waitLog(t, l, "node0", "cannot join the running cluster now")
 	l.start(four, "node2")
 	l.start(four, "node3")
