@@ -79,13 +79,13 @@ STOCK     := internal/drill/scenario/testdata/stock-timings.hcl
 STOCK_DIR := .pghac/drill-compare
 COMPARE_REPEAT ?= 3
 drill-compare: build
-	bin/pghac down
+	bin/pghac down --destroy-data
 	bin/pghac up
 	-bin/pghac drill --repeat $(COMPARE_REPEAT) --report $(STOCK_DIR)/pghac $(COMPARE)
-	bin/pghac down
+	bin/pghac down --destroy-data
 	bin/pghac up -f $(STOCK) -o $(STOCK_DIR)/deploy --state-dir $(STOCK_DIR)
 	-bin/pghac drill -f $(STOCK) --state-dir $(STOCK_DIR) --repeat $(COMPARE_REPEAT) --report $(STOCK_DIR)/stock $(COMPARE)
-	bin/pghac down -f $(STOCK) --state-dir $(STOCK_DIR)
+	bin/pghac down --destroy-data -f $(STOCK) --state-dir $(STOCK_DIR)
 
 ## bench-pooling: session pooling (pghac's default) against transaction pooling on the sandbox, one
 ## cluster after the other: pgbench (TPC-B through :5000; select-only through :5001 with the simple
@@ -100,13 +100,13 @@ define pool-bench
 	bin/pghac loadtest $(2) --scenario mixed --report $(3)/loadtest --progress never | tee $(3)/loadtest.txt || true
 endef
 bench-pooling: build
-	bin/pghac down
+	bin/pghac down --destroy-data
 	bin/pghac up
 	$(call pool-bench,,,$(POOL_DIR)/session)
-	bin/pghac down
+	bin/pghac down --destroy-data
 	bin/pghac up -f $(POOL_TX) -o $(POOL_DIR)/deploy --state-dir $(POOL_DIR)
 	$(call pool-bench,-f $(POOL_TX) --state-dir $(POOL_DIR),--dir $(POOL_DIR)/deploy,$(POOL_DIR)/transaction)
-	bin/pghac down -f $(POOL_TX) --state-dir $(POOL_DIR)
+	bin/pghac down --destroy-data -f $(POOL_TX) --state-dir $(POOL_DIR)
 
 ## fuzz: a longer fuzz run (FUZZTIME=10m); failing inputs land in golden/testdata/fuzz/
 fuzz:
@@ -139,7 +139,7 @@ demo: deps build
 	bin/pghac env
 	@echo
 	@echo "The cluster runs on three local machines. eval \"\$$(bin/pghac env)\" sets psql up;"
-	@echo "bin/pghac status shows it; bin/pghac down removes it."
+	@echo "bin/pghac status shows it; bin/pghac down stops it (keeping the data), --destroy-data removes it."
 
 ## clean: remove build and test leftovers
 clean:

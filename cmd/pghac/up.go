@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/sandbox"
@@ -19,7 +21,7 @@ import (
 
 var upCommand = &command{
 	name:     "up",
-	synopsis: "[-f cluster.hcl] [-o deploy] [--state-dir DIR] [--timeout DURATION] [--allow-replace] [--terraform PATH]",
+	synopsis: "[-f cluster.hcl] [-o deploy] [--state-dir DIR] [--timeout DURATION] [--replace NODE]... [--allow-replace] [--terraform PATH]",
 	summary:  "run the cluster in the local sandbox: three machines on this host",
 	detail: `Builds deploy/sandbox/ from cluster.hcl and runs it on this host: one machine per
 node (systemd-nspawn, booted from a cached Debian 12 root, on bridge pghac0 with
@@ -44,30 +46,40 @@ before the next node; settings that need PostgreSQL restarted restart it node by
 node with a switchover before the leader's turn. It stops at the first failure
 with the cluster serving; running up again continues. A change that would
 replace or remove a running machine (a new address, a node taken out) loses its
-data: up says so and changes nothing unless --allow-replace is given. Machines
-that stopped (a host reboot) start again with their disks. With nothing changed,
-up changes nothing and reports the running cluster. 'pghac down' removes
+data: up says so and changes nothing unless --allow-replace is given.
+
+--replace NODE rebuilds that node's machine on purpose, as a dead node is
+replaced: the others must serve; if it leads, a switchover hands the leadership
+on first; Terraform replaces that machine and nothing else; the new machine
+joins the etcd cluster in its old member's place and copies the data from the
+leader; up waits until it streams and the cluster is healthy, then goes on to
+the next NODE given.
+
+Machines that stopped (a host reboot) start again with their disks. With nothing
+changed, up changes nothing and reports the running cluster. 'pghac down'
+stops the sandbox keeping the data; 'pghac down --destroy-data' removes
 everything, also after an interrupted up.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		f := addSandboxFlags(fs, true)
 		timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for a healthy cluster after `DURATION`")
 		backend := fs.String("backend", "", "serve the backend binary at `PATH` to the machines (default pghac-backend beside pghac, else on PATH)")
 		allowReplace := fs.Bool("allow-replace", false, "replace or remove running machines when the change needs it, losing their data")
+		replace := fs.StringArray("replace", nil, "rebuild `NODE`'s machine, its data copied anew from the leader (repeat for more, one at a time)")
 		return func(c *cli, _ []string) int {
 			s, code, ok := c.sandboxSite("up", f)
 			if !ok {
 				return code
 			}
-			return c.up(s, *f.terraform, *backend, *timeout, *allowReplace)
+			return c.up(s, *f.terraform, *backend, *timeout, *allowReplace, *replace)
 		}
 	},
 }
 
-func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duration, allowReplace bool) int {
+func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duration, allowReplace bool, replace []string) int {
 	start := time.Now()
 	fail := func(err error) int {
 		if c.ctx.Err() != nil {
-			fmt.Fprintf(c.stderr, "pghac up: interrupted; `pghac down` removes whatever was started\n")
+			fmt.Fprintf(c.stderr, "pghac up: interrupted; `pghac down --destroy-data` removes whatever was started\n")
 			return exitRuntime
 		}
 		return c.fail("up", err)
@@ -77,6 +89,11 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		return code
 	}
 	cl, cfg := sb.Cluster, sb.Config
+	for _, n := range replace {
+		if !cl.HasNode(n) {
+			return c.usageError(lookup("up"), fmt.Sprintf("--replace %s: no such node; the nodes are %s", n, strings.Join(cl.NodeNames(), ", ")))
+		}
+	}
 	if err := sandbox.Preflight(cfg); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(c.stderr, "pghac up: %s\n", line)
@@ -89,7 +106,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	if err := sb.Prepare(); err != nil {
 		return fail(err)
 	}
-	if err := c.restartStale(sb); err != nil {
+	if err := c.restartStale(sb, replace); err != nil {
 		return fail(err)
 	}
 	fmt.Fprintf(c.stdout, "Machine image (Debian 12 with %s):\n", strings.Join(cl.OS.Packages, ", "))
@@ -102,6 +119,11 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		defer stopServing()
 		if err := sb.ServeBackend(serveCtx, backendBin, func(err error) { fmt.Fprintf(c.stderr, "pghac up: %v\n", err) }); err != nil {
 			return fail(err)
+		}
+	}
+	if len(replace) > 0 {
+		if code := c.replaceMachines(sb, replace, timeout); code != exitOK {
+			return code
 		}
 	}
 	r, err := sb.Open(sb.VarFiles(cl.Backend != nil))
@@ -123,7 +145,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		if losses > 0 && !allowReplace {
 			r.ClearPlan()
 			fmt.Fprintf(c.stderr, "\npghac up: this would replace or remove %s and the data on them; nothing was changed.\n"+
-				"Run `pghac up --allow-replace` to do it anyway, or `pghac down` to remove the sandbox.\n", view.Plural(losses, "machine"))
+				"Run `pghac up --allow-replace` to do it anyway, or `pghac down --destroy-data` to remove the sandbox.\n", view.Plural(losses, "machine"))
 			return exitInvalid
 		}
 		if losses > 0 {
@@ -138,7 +160,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 			code := c.terraformFailed("up", err)
 			c.printProvisionerLogs(sb)
 			if c.ctx.Err() != nil {
-				fmt.Fprintf(c.stderr, "`pghac down` removes whatever was started.\n")
+				fmt.Fprintf(c.stderr, "`pghac down --destroy-data` removes whatever was started.\n")
 			}
 			return code
 		}
@@ -180,7 +202,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		st = sb.Observe(c.ctx)
 	}
 	view.Status(c.stdout, st)
-	fmt.Fprintf(c.stdout, "\nUp in %s. Connect with: eval \"$(pghac env)\"; psql   (pghac status shows the cluster; pghac down removes it)\n",
+	fmt.Fprintf(c.stdout, "\nUp in %s. Connect with: eval \"$(pghac env)\"; psql   (pghac status shows the cluster; pghac down stops it)\n",
 		time.Since(start).Round(time.Second))
 	return exitOK
 }
@@ -249,17 +271,54 @@ func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bo
 }
 
 // restartStale boots again, with their disks, the machines Terraform's state says run but
-// that do not (the host rebooted). It never removes one: that would lose its data.
-func (c *cli) restartStale(sb *provision.Sandbox) error {
+// that do not (the host rebooted), except those about to be replaced. It never removes one:
+// that would lose its data.
+func (c *cli) restartStale(sb *provision.Sandbox, replace []string) error {
 	missing, err := sb.Stale()
+	missing = slices.DeleteFunc(missing, func(n string) bool { return slices.Contains(replace, n) })
 	if err != nil || len(missing) == 0 {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "Terraform's state has machines that do not run (%s): starting them again with their disks.\n", strings.Join(missing, ", "))
 	if err := sb.StartAgain(c.ctx, missing); err != nil {
-		return fmt.Errorf("%w\nThey could not be started again. `pghac down` removes the sandbox and its data; `pghac up` then makes a new one", err)
+		return fmt.Errorf("%w\nThey could not be started again. `pghac down --destroy-data` removes the sandbox and its data; `pghac up` then makes a new one", err)
 	}
 	return nil
+}
+
+// replaceMachines rebuilds each node's machine, one at a time (rollout.Replace), the cluster
+// healthy again before the next.
+func (c *cli) replaceMachines(sb *provision.Sandbox, nodes []string, timeout time.Duration) int {
+	if running, err := sb.RunningNodes(); err != nil {
+		return c.fail("up", err)
+	} else if len(running) == 0 {
+		fmt.Fprintf(c.stderr, "pghac up: --replace: the sandbox does not run; pghac up without --replace makes its machines\n")
+		return exitInvalid
+	}
+	pc, _, err := provision.SandboxPatroni(sb.Site, sb.Cluster)
+	if err != nil {
+		return c.fail("up", err)
+	}
+	for _, n := range slices.Compact(slices.Clone(nodes)) {
+		start := time.Now()
+		fmt.Fprintf(c.stdout, "Replacing %s's machine (its data is copied anew from the leader):\n", n)
+		machine := func(ctx context.Context) error {
+			return sb.ReplaceMachine(ctx, n, func(p *infra.Plan) {
+				view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s), %s only", sb.Binary.Name, n), p, sb.Cluster.NodeNames(), c.stdoutColor())
+				fmt.Fprintf(c.stdout, "(The plan targets this machine alone, so Terraform warns that other changes may be pending: up plans those next.)\n")
+			})
+		}
+		done, err := rollout.Replace(c.ctx, pc, sb.Cluster.NodeNames(), n, machine, sb.WaitHealthy, timeout, func(msg string) {
+			fmt.Fprintf(c.stdout, "  [%4ds] %s\n", int(time.Since(start).Seconds()), msg)
+		})
+		if err != nil {
+			code := c.fail("up", err)
+			c.printProvisionerLogs(sb)
+			return code
+		}
+		fmt.Fprintf(c.stdout, "%s replaced in %s: it streams from the leader.\n\n", n, done.Took.Round(time.Second))
+	}
+	return exitOK
 }
 
 // teardown removes the sandbox, saying so when Terraform's destroy failed on the way.
@@ -293,7 +352,7 @@ func (c *cli) upLive(sb *provision.Sandbox, timeout time.Duration) (int, bool) {
 	}
 	if bad := l.Unreachable(); len(bad) > 0 {
 		fmt.Fprintf(c.stderr, "pghac up: %s cannot be reached over SSH, so nothing was changed; machines made before pghac had\n"+
-			"an operator key lack it: `pghac down` and `pghac up` rebuild them (the data is lost)\n", bad[0].Node)
+			"an operator key lack it: `pghac down --destroy-data` and `pghac up` rebuild them (the data is lost)\n", bad[0].Node)
 		return exitRuntime, false
 	}
 	fmt.Fprintf(c.stdout, "Rolling out, one node at a time, replicas first:\n")

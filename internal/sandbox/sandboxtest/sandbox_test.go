@@ -119,30 +119,47 @@ func TestSeedChecks(t *testing.T) {
 	checkRoleParameters(ctx, t, c)
 	checkDrills(t, c)
 	checkLiveChange(ctx, t, c)
+	checkReplace(ctx, t, c)
 
-	// Down, and nothing is left; down again succeeds.
-	if out, err := c.Run(ctx, "down"); err != nil {
-		t.Fatalf("pghac down: %v\n%s", err, out)
+	checkDownKeepsData(ctx, t, c)
+
+	// Down with --destroy-data, and nothing is left; down again succeeds.
+	if out, err := c.Run(ctx, "down", "--destroy-data"); err != nil {
+		t.Fatalf("pghac down --destroy-data: %v\n%s", err, out)
 	}
 	checkNothingLeft(t, c)
-	if out, err := c.Run(ctx, "down"); err != nil {
+	if out, err := c.Run(ctx, "down"); err != nil || !strings.Contains(out, "The sandbox is down") {
 		t.Errorf("pghac down with nothing up: %v\n%s", err, out)
+	}
+}
+
+// checkDownKeepsData: a plain down stops everything and loses nothing; up starts the same
+// machines again with their data.
+func checkDownKeepsData(ctx context.Context, t *testing.T, c *Cluster) {
+	t.Helper()
+	out, err := c.Run(ctx, "down")
+	if err != nil || !strings.Contains(out, "The sandbox is stopped; the disks of node0, node1, node2 (the data) are kept.") {
+		t.Fatalf("pghac down: %v\n%s", err, out)
+	}
+	checkNothingRuns(t, c, "down")
+	ms, err := sandbox.Machines(c.Config)
+	if err != nil || len(ms) != len(c.Model.Nodes) {
+		t.Errorf("after down: machines %v (%v); want every machine kept", ms, err)
+	}
+	out, err = c.Run(ctx, "up")
+	if err != nil || !strings.Contains(out, "starting them again with their disks") || !strings.Contains(out, "Healthy") {
+		t.Fatalf("pghac up after down: %v\n%s", err, out)
+	}
+	for i, n := range c.Model.Nodes {
+		if got, err := c.PSQL(ctx, c.Addresses()[i], c.Model.Postgres.Port, "", "SELECT note FROM seed WHERE id = 1"); err != nil || got != "written through the primary port" {
+			t.Errorf("%s after down and up: the data written before: %q, %v", n.Name, got, err)
+		}
 	}
 }
 
 func checkNothingLeft(t *testing.T, c *Cluster) {
 	t.Helper()
-	links, _ := exec.Command("ip", "-br", "link").Output()
-	for _, line := range strings.Split(string(links), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 0 && (strings.HasPrefix(f[0], c.Config.Bridge) || strings.HasPrefix(f[0], "vb-")) {
-			t.Errorf("left after down: interface %s", f[0])
-		}
-	}
-	mounts, _ := os.ReadFile("/proc/mounts")
-	if strings.Contains(string(mounts), c.Dir) {
-		t.Errorf("left after down: a mount under %s", c.Dir)
-	}
+	checkNothingRuns(t, c, "down --destroy-data")
 	// The next up makes machines with new host keys: a pin left here would refuse them.
 	s, err := site.Sandbox(filepath.Join(c.Dir, "cluster.hcl"), filepath.Join(c.Dir, "deploy"), "", c.Config.CacheDir)
 	if err != nil {
@@ -155,10 +172,26 @@ func checkNothingLeft(t *testing.T, c *Cluster) {
 	if err != nil || len(ms) > 0 {
 		t.Errorf("left after down: machines %v (%v)", ms, err)
 	}
+}
+
+// checkNothingRuns: no interface, mount or process of the sandbox is left after cmd.
+func checkNothingRuns(t *testing.T, c *Cluster, cmd string) {
+	t.Helper()
+	links, _ := exec.Command("ip", "-br", "link").Output()
+	for _, line := range strings.Split(string(links), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && (strings.HasPrefix(f[0], c.Config.Bridge) || strings.HasPrefix(f[0], "vb-")) {
+			t.Errorf("left after %s: interface %s", cmd, f[0])
+		}
+	}
+	mounts, _ := os.ReadFile("/proc/mounts")
+	if strings.Contains(string(mounts), c.Dir) {
+		t.Errorf("left after %s: a mount under %s", cmd, c.Dir)
+	}
 	procs, _ := exec.Command("ps", "-eo", "stat=,args=").Output()
 	for _, line := range strings.Split(string(procs), "\n") {
 		if strings.Contains(line, "systemd-nspawn") && !strings.HasPrefix(line, "Z") || strings.Contains(line, "apt-cacher-ng -c "+c.Config.StateDir) {
-			t.Errorf("left after down: process %s", line)
+			t.Errorf("left after %s: process %s", cmd, line)
 		}
 	}
 }

@@ -39,7 +39,7 @@ func repoRoot(t testing.TB) string {
 }
 
 // Up builds pghac, brings the repository's cluster.hcl up in the sandbox and registers
-// `pghac down` as the test's cleanup.
+// `pghac down --destroy-data` as the test's cleanup.
 func Up(t testing.TB) *Cluster {
 	t.Helper()
 	root := repoRoot(t)
@@ -74,7 +74,7 @@ func Up(t testing.TB) *Cluster {
 		Bridge: cl.Sandbox.Bridge, CIDR: cl.Sandbox.CIDR, Packages: cl.OS.Packages}
 
 	t.Cleanup(func() {
-		if out, err := c.Run(context.Background(), "down"); err != nil {
+		if out, err := c.Run(context.Background(), "down", "--destroy-data"); err != nil {
 			t.Errorf("pghac down: %v\n%s", err, out)
 		}
 	})
