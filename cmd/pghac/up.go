@@ -142,6 +142,22 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 			return fail(err)
 		}
 		losses := view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, running, c.stdoutColor())
+		var removed []string
+		for _, l := range provision.DataLosses(p, running) {
+			if !cl.HasNode(l.Node) {
+				removed = append(removed, l.Node)
+			}
+		}
+		if len(removed) > 0 {
+			// Terraform would only forget them: a removed resource's destroy-time provisioner
+			// does not run, and their etcd members would stay, counted in every quorum.
+			r.ClearPlan()
+			fmt.Fprintf(c.stderr, "\npghac up: cluster.hcl no longer has %s, whose machines run with data; nothing was changed.\n"+
+				"Taking nodes out of a running cluster (the leader moved off first, their etcd members removed) is not\n"+
+				"built yet. Put the node blocks back, or `pghac down --destroy-data` and `pghac up` to start over without them.\n",
+				strings.Join(removed, ", "))
+			return exitInvalid
+		}
 		if losses > 0 && !allowReplace {
 			r.ClearPlan()
 			fmt.Fprintf(c.stderr, "\npghac up: this would replace or remove %s and the data on them; nothing was changed.\n"+

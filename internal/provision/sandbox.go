@@ -66,8 +66,9 @@ func (sb *Sandbox) Open(varFiles []string) (*Run, error) {
 	return Open(sb.Site, sb.Binary, varFiles, sb.Stdout)
 }
 
-// Stale returns the nodes that Terraform's state says run but do not (the host rebooted, or
-// someone stopped them): Terraform would see nothing to do. None without a state.
+// Stale returns the machines that have a disk but do not run (the host rebooted, pghac down
+// stopped them): Terraform's state says they run, so it would see nothing to do. Nodes new
+// in the cluster file have no machine yet and are not stale. None without a state.
 func (sb *Sandbox) Stale() ([]string, error) {
 	if _, err := os.Stat(sb.Site.StateFile()); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -76,17 +77,13 @@ func (sb *Sandbox) Stale() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	running := map[string]bool{}
+	var stopped []string
 	for _, m := range ms {
-		running[m.Name] = m.Running()
-	}
-	var missing []string
-	for _, n := range sb.Cluster.Nodes {
-		if !running[n.Name] {
-			missing = append(missing, n.Name)
+		if !m.Running() {
+			stopped = append(stopped, m.Name)
 		}
 	}
-	return missing, nil
+	return stopped, nil
 }
 
 // Teardown destroys what Terraform's state holds, then removes whatever is left (an
@@ -446,16 +443,18 @@ func (sb *Sandbox) ReplaceMachine(ctx context.Context, node string, show func(*i
 	return r.Apply(ctx)
 }
 
-// RunningNodes are the nodes whose machines run: the ones that hold data.
+// RunningNodes are the machines that run, by node name: the ones that hold data, those of
+// nodes taken out of the cluster file included.
 func (sb *Sandbox) RunningNodes() ([]string, error) {
 	ms, err := sandbox.Machines(sb.Config)
 	if err != nil {
 		return nil, err
 	}
 	running := []string{} // not nil: DataLosses counts every VM for nil
-	for _, n := range sb.Cluster.Nodes {
-		if slices.ContainsFunc(ms, func(m sandbox.Machine) bool { return m.Name == n.Name && m.Running() }) {
-			running = append(running, n.Name)
+	for _, m := range ms {
+		// Every machine counts, those of nodes taken out of the cluster file too.
+		if m.Running() {
+			running = append(running, m.Name)
 		}
 	}
 	return running, nil
