@@ -133,8 +133,8 @@ func (p *Prober) Observe(ctx context.Context) Report {
 	}
 	if p.statsPassword != "" {
 		for i, n := range cl.Nodes {
-			primary, replicas, err := p.haproxyUp(ctx, n)
-			rep.Members[i].HAProxy = haproxyVerdict(primary, replicas, err, rep.Members)
+			rt, err := p.haproxyRouting(ctx, n)
+			rep.Members[i].HAProxy = haproxyVerdict(rt, err, rep.Members)
 		}
 	}
 	if cl.Backend != nil {
