@@ -16,24 +16,11 @@ import (
 // replaced, the data stays, every node runs the new configuration, and a second up has
 // nothing left to do.
 func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
-	pids := map[string]int{}
-	ms, err := sandbox.Machines(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		pids[m.Name] = m.NspawnPID
-	}
-	file := filepath.Join(c.Dir, "cluster.hcl")
-	src, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	end := strings.LastIndex(string(src), "}")
-	changed := string(src[:end]) + "  pgbouncer {\n    default_pool_size = 50\n  }\n" + string(src[end:])
-	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	pids := machinePIDs(t, c)
+	editCluster(t, c, func(src string) string {
+		end := strings.LastIndex(src, "}")
+		return src[:end] + "  pgbouncer {\n    default_pool_size = 50\n  }\n" + src[end:]
+	})
 
 	out, err := c.Run(ctx, "up")
 	if err != nil {
@@ -65,15 +52,7 @@ func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
 		}
 	}
 
-	ms, err = sandbox.Machines(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.NspawnPID != pids[m.Name] {
-			t.Errorf("machine %s was restarted or replaced (pid %d, was %d)", m.Name, m.NspawnPID, pids[m.Name])
-		}
-	}
+	checkNotRestarted(t, c, pids)
 	for i, n := range c.Model.Nodes {
 		ini, err := c.Exec(ctx, n.Name, "cat", "/etc/pgbouncer/pgbouncer.ini")
 		if err != nil || !strings.Contains(ini, "default_pool_size = 50\n") {
@@ -91,5 +70,43 @@ func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
 	out, err = c.Run(ctx, "up")
 	if err != nil || !strings.Contains(out, "Live changes (sandbox): none") {
 		t.Errorf("a second up after the rollout: %v\n%s", err, out)
+	}
+}
+
+// machinePIDs are the running machines' nspawn PIDs, by name.
+func machinePIDs(t *testing.T, c *Cluster) map[string]int {
+	t.Helper()
+	ms, err := sandbox.Machines(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := map[string]int{}
+	for _, m := range ms {
+		pids[m.Name] = m.NspawnPID
+	}
+	return pids
+}
+
+// checkNotRestarted: every machine of before (machinePIDs) still runs as the same process.
+func checkNotRestarted(t *testing.T, c *Cluster, before map[string]int) {
+	t.Helper()
+	now := machinePIDs(t, c)
+	for name, pid := range before {
+		if now[name] != pid {
+			t.Errorf("machine %s was restarted or replaced (pid %d, was %d)", name, now[name], pid)
+		}
+	}
+}
+
+// editCluster rewrites the test's cluster.hcl with edit.
+func editCluster(t *testing.T, c *Cluster, edit func(string) string) {
+	t.Helper()
+	file := filepath.Join(c.Dir, "cluster.hcl")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(edit(string(src))), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -120,6 +120,7 @@ func TestSeedChecks(t *testing.T) {
 	checkDrills(t, c)
 	checkLiveChange(ctx, t, c)
 	checkReplace(ctx, t, c)
+	checkScaleOut(ctx, t, c)
 
 	checkDownKeepsData(ctx, t, c)
 
@@ -137,13 +138,21 @@ func TestSeedChecks(t *testing.T) {
 // machines again with their data.
 func checkDownKeepsData(ctx context.Context, t *testing.T, c *Cluster) {
 	t.Helper()
+	before, err := sandbox.Machines(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range before {
+		names = append(names, m.Name)
+	}
 	out, err := c.Run(ctx, "down")
-	if err != nil || !strings.Contains(out, "The sandbox is stopped; the disks of node0, node1, node2 (the data) are kept.") {
+	if err != nil || !strings.Contains(out, "The sandbox is stopped; the disks of "+strings.Join(names, ", ")+" (the data) are kept.") {
 		t.Fatalf("pghac down: %v\n%s", err, out)
 	}
 	checkNothingRuns(t, c, "down")
 	ms, err := sandbox.Machines(c.Config)
-	if err != nil || len(ms) != len(c.Model.Nodes) {
+	if err != nil || len(ms) != len(before) {
 		t.Errorf("after down: machines %v (%v); want every machine kept", ms, err)
 	}
 	out, err = c.Run(ctx, "up")
