@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pghac/pghac/compiler/model"
@@ -116,19 +117,40 @@ func (sb *Sandbox) Stop(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var kept []string
-	var errs []error
-	for _, m := range ms {
-		if err := sandbox.Stop(sb.Config, m.Name); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		kept = append(kept, m.Name)
+	// All at once, as a host shuts down: one by one, the last ones would wait on an etcd that
+	// lost its quorum when the first ones went.
+	errs := make([]error, len(ms))
+	cfg := sb.Config
+	if cfg.Log != nil {
+		cfg.Log = &lockedWriter{w: cfg.Log}
 	}
-	if len(errs) > 0 {
-		return kept, errors.Join(errs...)
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Go(func() { errs[i] = sandbox.Stop(cfg, m.Name) })
+	}
+	wg.Wait()
+	var kept []string
+	for i, m := range ms {
+		if errs[i] == nil {
+			kept = append(kept, m.Name)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return kept, err
 	}
 	return kept, sandbox.NetworkDown(ctx, sb.Config)
+}
+
+// lockedWriter lets goroutines share a writer, one Write at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (sb *Sandbox) destroy(ctx context.Context) error {

@@ -192,10 +192,15 @@ func Restart(ctx context.Context, cfg Config, name string) error {
 	return Start(ctx, cfg, name)
 }
 
+// stopTimeout bounds a clean shutdown. Machines stopped together lose etcd's quorum on
+// the way, and Patroni's shutdown then waits on the DCS for a while (retry_timeout): 20 s
+// was too short for the last of five.
+const stopTimeout = time.Minute
+
 // Stop shuts machine name down cleanly (SIGTERM to nspawn, which halts the
 // machine's systemd, as MachineDown does) and keeps its disk: Start boots it again
 // as it was. A machine that does not run is left as it is. A machine that does not
-// stop within 20 s is an error and is left running.
+// stop within stopTimeout is an error and is left running.
 func Stop(cfg Config, name string) error {
 	if err := cfg.validate(); err != nil {
 		return err
@@ -214,8 +219,8 @@ func Stop(cfg Config, name string) error {
 	if err := signal(m.NspawnPID, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("machine %s: %w", name, err)
 	}
-	if !waitGone(m.NspawnPID, 20*time.Second) {
-		return fmt.Errorf("machine %s did not shut down within 20 s of SIGTERM to nspawn (pid %d)", name, m.NspawnPID)
+	if !waitGone(m.NspawnPID, stopTimeout) {
+		return fmt.Errorf("machine %s did not shut down within %v of SIGTERM to nspawn (pid %d)", name, stopTimeout, m.NspawnPID)
 	}
 	if err := waitLinkGone("vb-"+name, killTimeout); err != nil {
 		return fmt.Errorf("machine %s: %w", name, err)
