@@ -89,9 +89,12 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		return code
 	}
 	cl, cfg := sb.Cluster, sb.Config
-	for _, n := range replace {
+	for i, n := range replace {
 		if !cl.HasNode(n) {
 			return c.usageError(lookup("up"), fmt.Sprintf("--replace %s: no such node; the nodes are %s", n, strings.Join(cl.NodeNames(), ", ")))
+		}
+		if slices.Contains(replace[:i], n) {
+			return c.usageError(lookup("up"), fmt.Sprintf("--replace %s: given twice", n))
 		}
 	}
 	if err := sandbox.Preflight(cfg); err != nil {
@@ -142,8 +145,9 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 			return fail(err)
 		}
 		losses := view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, running, c.stdoutColor())
+		lost := provision.DataLosses(p, running)
 		var removed []string
-		for _, l := range provision.DataLosses(p, running) {
+		for _, l := range lost {
 			if !cl.HasNode(l.Node) {
 				removed = append(removed, l.Node)
 			}
@@ -166,7 +170,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		}
 		if losses > 0 {
 			// The new machines come with new host keys: the old ones must not be held against them.
-			for _, l := range provision.DataLosses(p, running) {
+			for _, l := range lost {
 				if err := sb.ForgetHostKey(l.Node); err != nil {
 					return fail(err)
 				}
@@ -315,7 +319,7 @@ func (c *cli) replaceMachines(sb *provision.Sandbox, nodes []string, timeout tim
 	if err != nil {
 		return c.fail("up", err)
 	}
-	for _, n := range slices.Compact(slices.Clone(nodes)) {
+	for _, n := range nodes {
 		start := time.Now()
 		fmt.Fprintf(c.stdout, "Replacing %s's machine (its data is copied anew from the leader):\n", n)
 		machine := func(ctx context.Context) error {
