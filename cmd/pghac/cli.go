@@ -33,6 +33,10 @@ type cli struct {
 	noColor   bool   // NO_COLOR is set: auto means never
 	tty       bool   // stderr is a terminal
 	ttyWidth  int    // its width in columns, 0 when unknown
+
+	// backendServed: the caller serves the backend binary to the machines already (pghac
+	// drill running up), so up does not.
+	backendServed bool
 }
 
 func checkColorMode(m string) error {

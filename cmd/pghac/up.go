@@ -48,6 +48,13 @@ with the cluster serving; running up again continues. A change that would
 replace or remove a running machine (a new address, a node taken out) loses its
 data: up says so and changes nothing unless --allow-replace is given.
 
+A node block added is a new machine that joins etcd and copies the data, and
+the other nodes' files follow. A node block taken out (with --allow-replace)
+leaves one node at a time, a leader last and after a switchover to a node that
+stays: its etcd member removed, its machine and disk destroyed, the rest healthy
+without it before the next; then the other nodes' files follow. Fewer than three
+etcd members are never left.
+
 --replace NODE rebuilds that node's machine on purpose, as a dead node is
 replaced: the others must serve; if it leads, a switchover hands the leadership
 on first; Terraform replaces that machine and nothing else; the new machine
@@ -117,7 +124,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		return fail(fmt.Errorf("machine image: %w", err))
 	}
 
-	if cl.Backend != nil {
+	if cl.Backend != nil && !c.backendServed {
 		serveCtx, stopServing := context.WithCancel(c.ctx)
 		defer stopServing()
 		if err := sb.ServeBackend(serveCtx, backendBin, func(err error) { fmt.Fprintf(c.stderr, "pghac up: %v\n", err) }); err != nil {
@@ -146,32 +153,39 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		}
 		losses := view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, running, c.stdoutColor())
 		lost := provision.DataLosses(p, running)
-		var removed []string
+		var leaving []string // nodes taken out of cluster.hcl whose machines run
 		for _, l := range lost {
 			if !cl.HasNode(l.Node) {
-				removed = append(removed, l.Node)
+				leaving = append(leaving, l.Node)
 			}
-		}
-		if len(removed) > 0 {
-			// Terraform would only forget them: a removed resource's destroy-time provisioner
-			// does not run, and their etcd members would stay, counted in every quorum.
-			r.ClearPlan()
-			fmt.Fprintf(c.stderr, "\npghac up: cluster.hcl no longer has %s, whose machines run with data; nothing was changed.\n"+
-				"Taking nodes out of a running cluster (the leader moved off first, their etcd members removed) is not\n"+
-				"built yet. Put the node blocks back, or `pghac down --destroy-data` and `pghac up` to start over without them.\n",
-				strings.Join(removed, ", "))
-			return exitInvalid
 		}
 		if losses > 0 && !allowReplace {
 			r.ClearPlan()
-			fmt.Fprintf(c.stderr, "\npghac up: this would replace or remove %s and the data on them; nothing was changed.\n"+
-				"Run `pghac up --allow-replace` to do it anyway, or `pghac down --destroy-data` to remove the sandbox.\n", view.Plural(losses, "machine"))
+			fmt.Fprintln(c.stderr)
+			if len(leaving) > 0 {
+				fmt.Fprintf(c.stderr, "pghac up: this takes %s out of the cluster, destroying the machines and the copy of the data on each\n"+
+					"(%s keep theirs; a leader among them hands over first, and their etcd members are removed).\n",
+					strings.Join(leaving, ", "), strings.Join(cl.NodeNames(), ", "))
+			}
+			if n := losses - len(leaving); n > 0 {
+				fmt.Fprintf(c.stderr, "pghac up: this would replace %s and the data on them.\n", view.Plural(n, "machine"))
+			}
+			fmt.Fprintf(c.stderr, "Nothing was changed. Run `pghac up --allow-replace` to do it, or `pghac down --destroy-data` to remove the sandbox.\n")
 			return exitInvalid
+		}
+		if len(leaving) > 0 {
+			// Before Terraform forgets them: it would only drop them from its state (a removed
+			// resource's destroy-time provisioner does not run), leaving their etcd members
+			// counted in every quorum.
+			if code := c.removeNodes(sb, leaving, timeout); code != exitOK {
+				r.ClearPlan()
+				return code
+			}
 		}
 		if losses > 0 {
 			// The new machines come with new host keys: the old ones must not be held against them.
 			for _, l := range lost {
-				if err := sb.ForgetHostKey(l.Node); err != nil {
+				if err := sb.ForgetHostKey(l.Node); err != nil { // nothing for the nodes that left
 					return fail(err)
 				}
 			}
@@ -217,6 +231,10 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	code, rolled := c.upLive(sb, timeout)
 	if code != exitOK {
 		return code
+	}
+	// Every node runs the generated tree now: a rotation stopped midway is done.
+	if err := s.EndRotation(); err != nil {
+		return fail(err)
 	}
 	if rolled {
 		st = sb.Observe(c.ctx)
@@ -320,7 +338,6 @@ func (c *cli) replaceMachines(sb *provision.Sandbox, nodes []string, timeout tim
 		return c.fail("up", err)
 	}
 	for _, n := range nodes {
-		start := time.Now()
 		fmt.Fprintf(c.stdout, "Replacing %s's machine (its data is copied anew from the leader):\n", n)
 		machine := func(ctx context.Context) error {
 			return sb.ReplaceMachine(ctx, n, func(p *infra.Plan) {
@@ -328,9 +345,7 @@ func (c *cli) replaceMachines(sb *provision.Sandbox, nodes []string, timeout tim
 				fmt.Fprintf(c.stdout, "(The plan targets this machine alone, so Terraform warns that other changes may be pending: up plans those next.)\n")
 			})
 		}
-		done, err := rollout.Replace(c.ctx, pc, sb.Cluster.NodeNames(), n, machine, sb.WaitHealthy, timeout, func(msg string) {
-			fmt.Fprintf(c.stdout, "  [%4ds] %s\n", int(time.Since(start).Seconds()), msg)
-		})
+		done, err := rollout.Replace(c.ctx, pc, sb.Cluster.NodeNames(), n, machine, sb.WaitHealthy, timeout, c.stepLog())
 		if err != nil {
 			code := c.fail("up", err)
 			c.printProvisionerLogs(sb)
@@ -339,6 +354,37 @@ func (c *cli) replaceMachines(sb *provision.Sandbox, nodes []string, timeout tim
 		fmt.Fprintf(c.stdout, "%s replaced in %s: it streams from the leader.\n\n", n, done.Took.Round(time.Second))
 	}
 	return exitOK
+}
+
+// removeNodes takes nodes, which cluster.hcl no longer has, out of the running cluster one at a
+// time (rollout.Remove): the leadership handed to a node that stays, the etcd member removed,
+// the machine and its disk gone, the rest healthy before the next.
+func (c *cli) removeNodes(sb *provision.Sandbox, nodes []string, timeout time.Duration) int {
+	pc, _, err := provision.SandboxPatroni(sb.Site, sb.Cluster)
+	if err != nil {
+		return c.fail("up", err)
+	}
+	dial, err := provision.Dialer(sb.Site, sb.Cluster)
+	if err != nil {
+		return c.fail("up", err)
+	}
+	fmt.Fprintf(c.stdout, "\nTaking %s out of the cluster, one at a time:\n", strings.Join(nodes, ", "))
+	done, err := rollout.Remove(c.ctx, pc, dial, sb.Cluster.NodeNames(), nodes, sb.RemoveMachine, sb.WaitHealthy, timeout, c.stepLog())
+	for _, d := range done {
+		fmt.Fprintf(c.stdout, "%s left the cluster in %s.\n", d.Node, d.Took.Round(time.Second))
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac up: %s\nThe removal stopped there; the cluster serves. Running pghac up --allow-replace again continues.\n", rolloutMessage(err))
+		return exitRuntime
+	}
+	fmt.Fprintln(c.stdout)
+	return exitOK
+}
+
+// stepLog prints an operation's steps, each with the seconds since it started.
+func (c *cli) stepLog() func(string) {
+	start := time.Now()
+	return func(msg string) { fmt.Fprintf(c.stdout, "  [%4ds] %s\n", int(time.Since(start).Seconds()), msg) }
 }
 
 // teardown removes the sandbox, saying so when Terraform's destroy failed on the way.
@@ -360,7 +406,6 @@ func (c *cli) printProvisionerLogs(sb *provision.Sandbox) {
 // upLive surveys the running sandbox, prints what differs from the generated tree and rolls
 // it out (rollout.Apply). It reports whether it changed anything.
 func (c *cli) upLive(sb *provision.Sandbox, timeout time.Duration) (int, bool) {
-	start := time.Now()
 	l, dial, pc, err := sb.Live(c.ctx)
 	if err != nil {
 		return c.fail("up", fmt.Errorf("surveying the running machines: %w", err)), false
@@ -376,13 +421,17 @@ func (c *cli) upLive(sb *provision.Sandbox, timeout time.Duration) (int, bool) {
 		return exitRuntime, false
 	}
 	fmt.Fprintf(c.stdout, "Rolling out, one node at a time, replicas first:\n")
-	done, err := rollout.Apply(c.ctx, l, dial, pc, sb.WaitHealthy, timeout, func(msg string) {
-		fmt.Fprintf(c.stdout, "  [%4ds] %s\n", int(time.Since(start).Seconds()), msg)
-	})
+	done, err := rollout.Apply(c.ctx, l, dial, pc, sb.WaitHealthy, timeout, c.stepLog())
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac up: %s\nThe rollout stopped there; the cluster serves. Running pghac up again continues.\n", rolloutMessage(err))
 		return exitRuntime, false
 	}
+	c.rolledOut(done)
+	return exitOK, true
+}
+
+// rolledOut says what a rollout did.
+func (c *cli) rolledOut(done rollout.Applied) {
 	fmt.Fprintf(c.stdout, "Rolled out in %s: %s changed", done.Took.Round(100*time.Millisecond), view.Plural(len(done.Nodes), "node"))
 	if r := done.Configured.Restarted; len(r) > 0 {
 		fmt.Fprintf(c.stdout, ", PostgreSQL restarted on %s", strings.Join(r, ", "))
@@ -391,5 +440,4 @@ func (c *cli) upLive(sb *provision.Sandbox, timeout time.Duration) (int, bool) {
 		fmt.Fprintf(c.stdout, ", switched over from %s to %s", sw.From, sw.To)
 	}
 	fmt.Fprintf(c.stdout, ".\n\n")
-	return exitOK, true
 }

@@ -63,6 +63,20 @@ func postBootstrapScript(c *model.Cluster) string {
 		s.WriteString(authFunction)
 	}
 
+	s.WriteString("-- The roles Patroni creates get their passwords again here, once they exist (at bootstrap Patroni\n")
+	s.WriteString("-- makes some after this script): a new one (pghac secrets rotate) then reaches PostgreSQL through\n")
+	s.WriteString("-- the leader before the files that log in with it.\n")
+	for _, r := range []struct {
+		name   string
+		secret model.Secret
+	}{
+		{model.SuperuserName, model.SecretSuperuserPassword},
+		{model.ReplicationUser, model.SecretReplicationPassword},
+		{model.RewindUser, model.SecretRewindPassword},
+	} {
+		fmt.Fprintf(&s, "\\set role %s\n\\set password '%s'\n", r.name, r.secret.Placeholder())
+		s.WriteString("SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'password') WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \\gexec\n")
+	}
 	if b := c.Backend; b != nil {
 		s.WriteString("-- The notes backend's role and database; the backend creates its tables itself.\n")
 		fmt.Fprintf(&s, "\\set role %s\n", b.User)

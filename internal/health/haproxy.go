@@ -21,7 +21,11 @@ type routing struct {
 
 // haproxyRouting reads node n's HAProxy's routing from its statistics page as CSV.
 func (p *Prober) haproxyRouting(ctx context.Context, n model.Node) (routing, error) {
-	b, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.HAProxy.StatsPort).String()+"/;csv", true)
+	url := "http://" + n.AddrPort(p.cluster.HAProxy.StatsPort).String() + "/;csv"
+	b, code, err := p.get(ctx, url, p.statsPassword)
+	if err == nil && code == http.StatusUnauthorized && p.oldStatsPassword != "" {
+		b, code, err = p.get(ctx, url, p.oldStatsPassword)
+	}
 	if err != nil {
 		return routing{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,8 +61,9 @@ type Prober struct {
 	patroni *patroni.Client
 	http    *http.Client
 	// statsPassword opens HAProxy's statistics page; "" skips the HAProxy check.
-	statsPassword string
-	rules         Rules
+	// oldStatsPassword, when set, is tried on a node that refuses statsPassword.
+	statsPassword, oldStatsPassword string
+	rules                           Rules
 }
 
 // NewProber asks cl's nodes at their addresses. statsPassword is HAProxy's statistics
@@ -110,13 +112,9 @@ func (p *Prober) Observe(ctx context.Context) Report {
 	for _, n := range cl.Nodes {
 		ms := Member{Name: n.Name, Address: n.Address.String()}
 		if m, ok := pc.Member(n.Name); ok {
-			ms.Role, ms.State, ms.Timeline = m.Role, m.State, m.Timeline
+			ms.Role, ms.State, ms.Timeline = m.Role, memberState(m, streams), m.Timeline
 			if !m.IsLeader() {
 				ms.LagBytes = m.Lag
-				// Patroni before 3.0.4 says "running" for a replica whatever its WAL source.
-				if ms.State == "running" && streams.Streams(m.Name) {
-					ms.State = "streaming"
-				}
 			}
 		}
 		ms.Etcd = p.etcd(ctx, n)
@@ -132,9 +130,17 @@ func (p *Prober) Observe(ctx context.Context) Report {
 		}
 	}
 	if p.statsPassword != "" {
+		// HAProxy rightly routes to a member that is leaving (taken out of the cluster file,
+		// not yet out of the cluster): it is judged with the others.
+		routed := slices.Clone(rep.Members)
+		for _, m := range pc.Members {
+			if !slices.ContainsFunc(cl.Nodes, func(n model.Node) bool { return n.Name == m.Name }) {
+				routed = append(routed, Member{Name: m.Name, Role: m.Role, State: memberState(m, streams)})
+			}
+		}
 		for i, n := range cl.Nodes {
 			rt, err := p.haproxyRouting(ctx, n)
-			rep.Members[i].HAProxy = haproxyVerdict(rt, err, rep.Members)
+			rep.Members[i].HAProxy = haproxyVerdict(rt, err, routed)
 		}
 	}
 	if cl.Backend != nil {
@@ -154,13 +160,30 @@ func (p *Prober) Observe(ctx context.Context) Report {
 	return rep
 }
 
-func (p *Prober) get(ctx context.Context, url string, auth bool) ([]byte, int, error) {
+// AcceptOldStatsPassword makes the HAProxy check try old on a node that refuses the current
+// password: while a rotation of it rolls out, the nodes not changed yet still have the old one.
+func (p *Prober) AcceptOldStatsPassword(old string) *Prober {
+	p.oldStatsPassword = old
+	return p
+}
+
+// memberState is m's state, "streaming" for a replica the leader (streams) streams to:
+// Patroni before 3.0.4 says "running" for a replica whatever its WAL source.
+func memberState(m patroni.Member, streams patroni.Status) string {
+	if m.State == "running" && !m.IsLeader() && streams.Streams(m.Name) {
+		return "streaming"
+	}
+	return m.State
+}
+
+// get asks url, with HAProxy's statistics user and password when password is not "".
+func (p *Prober) get(ctx context.Context, url string, password string) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, 0, err
 	}
-	if auth {
-		req.SetBasicAuth(model.StatsUser, p.statsPassword)
+	if password != "" {
+		req.SetBasicAuth(model.StatsUser, password)
 	}
 	resp, err := p.http.Do(req)
 	if err != nil {
@@ -176,7 +199,7 @@ func (p *Prober) etcd(ctx context.Context, n model.Node) string {
 	if !n.EtcdMember {
 		return EtcdNotMember
 	}
-	b, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.Etcd.ClientPort).String()+"/health", false)
+	b, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.Etcd.ClientPort).String()+"/health", "")
 	if err != nil {
 		return "unreachable"
 	}
@@ -195,7 +218,7 @@ func (p *Prober) etcd(ctx context.Context, n model.Node) string {
 
 // backend asks node n's notes API whether both its database pools work.
 func (p *Prober) backend(ctx context.Context, n model.Node) string {
-	body, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.Backend.Port).String()+"/readyz", false)
+	body, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.Backend.Port).String()+"/readyz", "")
 	switch {
 	case err != nil:
 		return "unreachable"

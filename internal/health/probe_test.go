@@ -180,6 +180,19 @@ func TestObserveHealthy(t *testing.T) {
 	}
 }
 
+// While a new statistics password rolls out, a node that still has the old one refuses the
+// new: the check tries the old one only when told to.
+func TestObserveRotatedStatsPassword(t *testing.T) {
+	cl := fakeCluster(t, healthyNodes())
+	rep := NewProber(cl, "TheNewStatsPassword", 0).Observe(context.Background())
+	if rep.Healthy || rep.Members[0].HAProxy != "unreachable: statistics page: HTTP 401" {
+		t.Errorf("with a password the nodes do not have yet: %v, %q; want HTTP 401", rep.Problems, rep.Members[0].HAProxy)
+	}
+	if rep := NewProber(cl, "TheNewStatsPassword", 0).AcceptOldStatsPassword(statsPass).Observe(context.Background()); !rep.Healthy {
+		t.Errorf("with the old password accepted: %v", rep.Problems)
+	}
+}
+
 // In synchronous mode a cluster without a synchronous standby is not healthy: a switchover
 // would be refused ("can not find sync_standby").
 func TestObserveNoSyncStandby(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -343,6 +344,14 @@ func (sb *Sandbox) UnhealthyLogs(st health.Report) []Log {
 // last problems when ctx ends first.
 func (sb *Sandbox) WaitHealthy(ctx context.Context) error {
 	p := health.NewProber(sb.Cluster, StatsPassword(sb.Site), sb.Cluster.HAProxy.ReplicaMaxLagBytes)
+	// During a rotation of HAProxy's statistics password the nodes not changed yet have the old.
+	out, err := sb.Site.RotatedOut()
+	if err != nil {
+		return err
+	}
+	if old := out[string(model.SecretStatsPassword)]; old != "" {
+		p.AcceptOldStatsPassword(old)
+	}
 	for {
 		r := p.Observe(ctx)
 		if r.Healthy {
@@ -376,7 +385,16 @@ func (sb *Sandbox) Live(ctx context.Context) (rollout.Live, rollout.Dialer, *pat
 	if err != nil {
 		return rollout.Live{}, nil, nil, err
 	}
-	l, err := rollout.Survey(ctx, want, dial, pc, secrets)
+	// The nodes not changed yet by a rotation have the old value: it is kept out of the diffs too.
+	redact := maps.Clone(secrets)
+	out, err := sb.Site.RotatedOut()
+	if err != nil {
+		return rollout.Live{}, nil, nil, err
+	}
+	for name, v := range out {
+		redact[name+"_rotated_out"] = v
+	}
+	l, err := rollout.Survey(ctx, want, dial, pc, redact)
 	return l, dial, pc, err
 }
 
@@ -426,10 +444,14 @@ func (sb *Sandbox) StartAgain(ctx context.Context, names []string) error {
 func (sb *Sandbox) ForgetHostKey(node string) error {
 	for _, n := range sb.Cluster.Nodes {
 		if n.Name == node {
-			return remote.NewHostKeys(sb.Site.KnownHosts()).Forget(net.JoinHostPort(n.Address.String(), strconv.Itoa(sshPort)))
+			return sb.forgetHostKey(n.Address)
 		}
 	}
 	return nil
+}
+
+func (sb *Sandbox) forgetHostKey(addr netip.Addr) error {
+	return remote.NewHostKeys(sb.Site.KnownHosts()).Forget(net.JoinHostPort(addr.String(), strconv.Itoa(sshPort)))
 }
 
 // ReplaceMachine replaces node's machine and nothing else: a plan targeted at it (given to
@@ -465,6 +487,26 @@ func (sb *Sandbox) ReplaceMachine(ctx context.Context, node string, show func(*i
 	return r.Apply(ctx)
 }
 
+// RemoveMachine stops node's machine and removes it with its disk, and unpins its host key:
+// a node taken out of the cluster file, whose Terraform resource is gone with its destroy-time
+// provisioner (Terraform runs those only for resources still in the configuration), so that
+// the apply after only forgets it. Leadership and etcd membership are the rollout engine's
+// (rollout.Remove), before. No machine by that name is no error: a resumed removal.
+func (sb *Sandbox) RemoveMachine(ctx context.Context, node string) error {
+	ms, err := sandbox.Machines(sb.Config)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ms, func(m sandbox.Machine) bool { return m.Name == node })
+	if i < 0 {
+		return nil
+	}
+	if err := sb.forgetHostKey(ms[i].Address); err != nil {
+		return err
+	}
+	return sandbox.MachineDown(ctx, sb.Config, node)
+}
+
 // RunningNodes are the machines that run, by node name: the ones that hold data, those of
 // nodes taken out of the cluster file included.
 func (sb *Sandbox) RunningNodes() ([]string, error) {
@@ -480,4 +522,54 @@ func (sb *Sandbox) RunningNodes() ([]string, error) {
 		}
 	}
 	return running, nil
+}
+
+// ErrNotCurrent is a rotation refused because the running cluster differs from the
+// generated tree already: its rollout would carry more than the new value.
+var ErrNotCurrent = errors.New("the running cluster differs from the generated tree already; run `pghac up` first, then rotate")
+
+// RotateSecret gives the secret name a new value on the running sandbox and rolls it out
+// as up rolls out any change (rollout.Apply): the secrets file first, the old value recorded
+// until every node has the new one (site.RotateSecret); a role's password set through the
+// leader (post-bootstrap.sh) before any node's files; the nodes one at a time, each healthy
+// before the next, HAProxy's old statistics password accepted from nodes not changed yet.
+// show, when not nil, gets the change before it is applied, log a line per step. Then
+// `pghac env`'s password file, when there is one, gets the new value. A rollout that stops
+// midway is finished by the next up.
+func (sb *Sandbox) RotateSecret(ctx context.Context, name model.Secret, timeout time.Duration, show func(rollout.Live), log func(string)) (rollout.Applied, error) {
+	if !sb.Cluster.IsSecret(string(name)) {
+		return rollout.Applied{}, fmt.Errorf("%s is not a secret of this cluster", name)
+	}
+	if l, _, _, err := sb.Live(ctx); err != nil {
+		return rollout.Applied{}, fmt.Errorf("surveying the running machines: %w", err)
+	} else if !l.Empty() {
+		return rollout.Applied{}, ErrNotCurrent
+	}
+	if _, err := sb.Site.RotateSecret(name); err != nil {
+		return rollout.Applied{}, err
+	}
+	l, dial, pc, err := sb.Live(ctx)
+	if err != nil {
+		return rollout.Applied{}, fmt.Errorf("surveying the running machines: %w", err)
+	}
+	if show != nil {
+		show(l)
+	}
+	done, err := rollout.Apply(ctx, l, dial, pc, sb.WaitHealthy, timeout, log)
+	if err != nil {
+		return done, err
+	}
+	if err := sb.Site.EndRotation(); err != nil {
+		return done, err
+	}
+	if _, err := os.Stat(sb.Site.Pgpass()); err == nil {
+		vars, err := sb.Site.ReadSecrets()
+		if err == nil {
+			err = sb.Site.WritePgpass(sb.Cluster, vars)
+		}
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }

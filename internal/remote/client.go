@@ -149,7 +149,7 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, err
 	}
 	full := cmd
 	if c.ep.User != "root" {
-		full = "sudo -n sh -c " + quote(cmd)
+		full = "sudo -n sh -c " + Quote(cmd)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(full) }()
@@ -173,7 +173,7 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, err
 // fs.ErrNotExist.
 func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	// Exit status 3 marks a missing file, told apart from a failing cat.
-	b, err := c.Run(ctx, fmt.Sprintf("if [ -e %[1]s ]; then cat %[1]s; else exit 3; fi", quote(path)), nil)
+	b, err := c.Run(ctx, fmt.Sprintf("if [ -e %[1]s ]; then cat %[1]s; else exit 3; fi", Quote(path)), nil)
 	if xe, ok := errors.AsType[*ExitError](err); ok && xe.Status == 3 {
 		return nil, &fs.PathError{Op: "read", Path: c.ep.Addr + ":" + path, Err: fs.ErrNotExist}
 	}
@@ -184,16 +184,16 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 // directory: a temporary file beside it is renamed over it, so that a reader sees the old
 // file or the new one, never half of one.
 func (c *Client) WriteFile(ctx context.Context, path string, data []byte, mode os.FileMode, owner string) error {
-	q := quote(path)
+	q := Quote(path)
 	cmd := fmt.Sprintf(`set -e; mkdir -p "$(dirname %[1]s)"; t=$(mktemp %[1]s.pghac-XXXXXX); trap 'rm -f "$t"' EXIT; `+
-		`cat > "$t"; chown %[2]s "$t"; chmod %[3]o "$t"; mv -f "$t" %[1]s; trap - EXIT`, q, quote(owner), mode.Perm())
+		`cat > "$t"; chown %[2]s "$t"; chmod %[3]o "$t"; mv -f "$t" %[1]s; trap - EXIT`, q, Quote(owner), mode.Perm())
 	_, err := c.Run(ctx, cmd, data)
 	return err
 }
 
-// quote quotes s for a POSIX shell in single quotes, which keep every byte but ' as it is,
+// Quote quotes s for a POSIX shell in single quotes, which keep every byte but ' as it is,
 // newlines included (mvdan.cc/sh's Quote refuses those for POSIX shells).
-func quote(s string) string {
+func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
@@ -218,7 +218,7 @@ func (c *Client) ReadFiles(ctx context.Context, paths []string) (map[string]Remo
 	var script strings.Builder
 	for _, p := range paths {
 		// A header line "mode owner size" then exactly size bytes, or "-" for a missing file.
-		fmt.Fprintf(&script, "if [ -f %[1]s ]; then stat -c '%%a %%U:%%G %%s' %[1]s && cat %[1]s; else echo -; fi\n", quote(p))
+		fmt.Fprintf(&script, "if [ -f %[1]s ]; then stat -c '%%a %%U:%%G %%s' %[1]s && cat %[1]s; else echo -; fi\n", Quote(p))
 	}
 	out, err := c.Run(ctx, script.String(), nil)
 	if err != nil {

@@ -181,7 +181,7 @@ func TestQuoting(t *testing.T) {
 	srv := sshdtest.Start(t, pub, false, "")
 	c := dial(t, srv.Addr, remote.Options{Key: key, HostKeys: remote.NewHostKeys(filepath.Join(t.TempDir(), "known_hosts"))})
 	script := "echo 'it''s'\necho \"$((1+2))\" $HOME"
-	out, err := c.Run(context.Background(), "sh -c "+remote.QuoteForTest(script), nil)
+	out, err := c.Run(context.Background(), "sh -c "+remote.Quote(script), nil)
 	if err != nil || string(out) != "its\n3 /root\n" {
 		t.Errorf("a quoted script: %q, %v", out, err)
 	}

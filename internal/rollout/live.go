@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/remote"
 )
 
 // Conn is a connection to one node: *remote.Client is one.
@@ -28,6 +33,14 @@ type Live struct {
 	Nodes    []NodePlan
 	Settings []Setting
 	Restart  bool
+	// PostBootstrap is the post_bootstrap script's new content when any node's differs (roles
+	// or databases added, a password rotated), and PostBootstrapArg its argument: the local
+	// superuser connection. Written to each node like any file (nothing to reload), it runs
+	// once, through the leader, before any node changes (Apply).
+	PostBootstrap    []byte
+	PostBootstrapArg string
+	// secrets are the values Apply keeps out of its errors (psql's may quote a statement).
+	secrets map[string]string
 }
 
 // Empty reports whether the cluster runs what the generated tree says.
@@ -51,8 +64,12 @@ func (l Live) Unreachable() []NodePlan {
 	return out
 }
 
-// patroniConfig is where Patroni's configuration file is on every node.
-const patroniConfig = "/etc/patroni/config.yml"
+// patroniConfig is where Patroni's configuration file is on every node, postBootstrapScript
+// its post_bootstrap script (emit/patroni's ConfigPath and PostBootstrapPath).
+const (
+	patroniConfig       = "/etc/patroni/config.yml"
+	postBootstrapScript = "/etc/patroni/post-bootstrap.sh"
+)
 
 // contextsQuery lists every parameter's context, as the running PostgreSQL knows them.
 const contextsQuery = `runuser -u postgres -- psql -XAt -c 'SELECT name, context FROM pg_settings'`
@@ -62,7 +79,7 @@ const contextsQuery = `runuser -u postgres -- psql -XAt -c 'SELECT name, context
 // Patroni configuration of want, and the contexts of changed parameters from a node's
 // PostgreSQL. A node that cannot be reached is in the plan with its error.
 func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patroni.Client, secrets map[string]string) (Live, error) {
-	var l Live
+	l := Live{secrets: secrets}
 	names := make([]string, 0, len(want))
 	for n := range want {
 		names = append(names, n)
@@ -83,6 +100,9 @@ func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patron
 					return l, fmt.Errorf("%s: %w", name, err)
 				}
 				wantDCS = dcs
+				if l.PostBootstrapArg, err = localSuperuser(f.Content); err != nil {
+					return l, fmt.Errorf("%s: %w", name, err)
+				}
 			}
 		}
 		c, err := dial(ctx, name)
@@ -90,7 +110,23 @@ func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patron
 			l.Nodes = append(l.Nodes, NodePlan{Node: name, Err: err})
 			continue
 		}
-		l.Nodes = append(l.Nodes, SurveyFiles(ctx, name, c, want[name], secrets))
+		np := SurveyFiles(ctx, name, c, want[name], secrets)
+		for _, f := range np.Files {
+			if f.Path == postBootstrapScript {
+				l.PostBootstrap = f.Content
+			}
+		}
+		for _, f := range want[name] {
+			if f.Path != patroniConfig || np.Err != nil {
+				continue
+			}
+			if fc, ok, err := surveyPassfile(ctx, c, f.Content); err != nil {
+				np.Err = err
+			} else if ok {
+				np.Files = append(np.Files, fc)
+			}
+		}
+		l.Nodes = append(l.Nodes, np)
 		if contextsFrom == nil {
 			contextsFrom = c
 		} else {
@@ -152,6 +188,12 @@ func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy
 		return done, &UnreachableError{Err: err}
 	}
 	leader, _ := cl.Leader()
+	if l.PostBootstrap != nil {
+		if err := runPostBootstrap(ctx, l, dial, leader.Name); err != nil {
+			return done, err
+		}
+		log(fmt.Sprintf("%s: ran the new post-bootstrap.sh (roles, databases, passwords)", leader.Name))
+	}
 	order := make([]NodePlan, 0, len(l.Nodes))
 	for _, n := range l.Nodes {
 		if n.Node != leader.Name && len(n.Files) > 0 {
@@ -216,4 +258,41 @@ func applyNode(ctx context.Context, n NodePlan, dial Dialer, log func(string)) e
 		log(fmt.Sprintf("%s: %s", n.Node, a))
 	}
 	return nil
+}
+
+// runPostBootstrap runs l's new post_bootstrap script on the leader as postgres, fed on stdin
+// (it holds passwords), before any node's files change: a rotated password is PostgreSQL's
+// before the files that log in with it, while the sessions open with the old one go on.
+func runPostBootstrap(ctx context.Context, l Live, dial Dialer, leader string) error {
+	if leader == "" {
+		return fmt.Errorf("the cluster has no leader to create the roles and databases through")
+	}
+	c, err := dial(ctx, leader)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Run(ctx, "runuser -u postgres -- sh -s -- "+remote.Quote(l.PostBootstrapArg), l.PostBootstrap); err != nil {
+		return fmt.Errorf("%s: running post-bootstrap.sh: %s", leader, Redact(err.Error(), l.secrets))
+	}
+	return nil
+}
+
+// localSuperuser is the connection string of the superuser's local session on a node (peer
+// authentication over the socket), from the node's Patroni configuration.
+func localSuperuser(patroniConfig []byte) (string, error) {
+	var cfg struct {
+		PostgreSQL struct {
+			Listen string `yaml:"listen"`
+		} `yaml:"postgresql"`
+	}
+	if err := yaml.Unmarshal(patroniConfig, &cfg); err != nil {
+		return "", fmt.Errorf("patroni config: %w", err)
+	}
+	i := strings.LastIndex(cfg.PostgreSQL.Listen, ":")
+	port, err := strconv.Atoi(cfg.PostgreSQL.Listen[i+1:])
+	if i < 0 || err != nil {
+		return "", fmt.Errorf("patroni config: postgresql.listen %q has no port", cfg.PostgreSQL.Listen)
+	}
+	return fmt.Sprintf("dbname=postgres port=%d", port), nil
 }

@@ -46,7 +46,7 @@ func ActionsFor(p string) []Action { return actionFor(p) }
 // PostgreSQL, which a rollout does only through Patroni.
 func actionFor(p string) []Action {
 	switch {
-	case p == "/etc/patroni/config.yml":
+	case p == patroniConfig:
 		return []Action{ActionReloadPatroni}
 	case strings.HasPrefix(p, "/etc/pgbouncer/"):
 		return []Action{ActionReloadPgBouncer}

@@ -47,6 +47,10 @@ func Switchover(ctx context.Context, pc *patroni.Client, to string, timeout time
 			return Switched{}, notMember(to, before)
 		case m.Name == old.Name:
 			return Switched{}, fmt.Errorf("%s is the leader already; switch over to another member: %s", to, strings.Join(others(before, old.Name), ", "))
+		case m.Role != patroni.RoleSyncStandby && syncStandby(before) != "":
+			// Patroni would answer 412 "candidate name does not match with sync_standby".
+			return Switched{}, fmt.Errorf("%s is not the synchronous standby, and in synchronous mode Patroni hands the leadership only to it: switch over to %s",
+				to, syncStandby(before))
 		}
 	}
 
@@ -91,4 +95,14 @@ func others(cl patroni.Cluster, name string) []string {
 		}
 	}
 	return out
+}
+
+// syncStandby is cl's synchronous standby, "" when it has none.
+func syncStandby(cl patroni.Cluster) string {
+	for _, m := range cl.Members {
+		if m.Role == patroni.RoleSyncStandby {
+			return m.Name
+		}
+	}
+	return ""
 }

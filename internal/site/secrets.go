@@ -2,10 +2,15 @@ package site
 
 import (
 	"crypto/rand"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pghac/pghac/compiler/model"
@@ -177,4 +182,79 @@ func (s Site) WritePgpass(cl *model.Cluster, secrets map[string]string) error {
 		}
 	}
 	return WritePrivate(s.Pgpass(), []byte(b.String()), true)
+}
+
+// RotateSecret gives the secret name a fresh value in the secrets file, keeping every other
+// line, and returns the value it had. The old value is recorded first (RotatedOut) until
+// EndRotation: while the new one rolls out, nodes not changed yet still have the old one. A
+// rotation not ended yet refuses another. Both files are replaced atomically.
+func (s Site) RotateSecret(name model.Secret) (old string, err error) {
+	have, err := s.ReadSecrets()
+	if err != nil {
+		return "", err
+	}
+	old, ok := have[string(name)]
+	if !ok {
+		return "", fmt.Errorf("%s has no %s: `pghac up` or `pghac secrets init` adds it", s.Secrets(), name)
+	}
+	if out, err := s.RotatedOut(); err != nil {
+		return "", err
+	} else if len(out) > 0 {
+		return "", fmt.Errorf("the rotation of %s has not rolled out to every node yet: `pghac up` finishes it", strings.Join(slices.Sorted(maps.Keys(out)), ", "))
+	}
+	src, err := os.ReadFile(s.Secrets())
+	if err != nil {
+		return "", err
+	}
+	var line strings.Builder
+	if err := appendSecrets(&line, []model.Secret{name}); err != nil {
+		return "", err
+	}
+	lines := strings.SplitAfter(string(src), "\n")
+	replaced := false
+	for i, l := range lines {
+		if k, _, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == string(name) {
+			lines[i] = line.String()
+			replaced = true
+		}
+	}
+	if !replaced {
+		return "", fmt.Errorf("%s: no line `%s = ...` to replace", s.Secrets(), name)
+	}
+	record, err := json.Marshal(map[string]string{string(name): old})
+	if err != nil {
+		return "", err
+	}
+	if err := WritePrivate(s.rotating(), record, true); err != nil {
+		return "", err
+	}
+	return old, WritePrivate(s.Secrets(), []byte(strings.Join(lines, "")), true)
+}
+
+// rotating records the values of secrets being rotated out (RotateSecret).
+func (s Site) rotating() string { return filepath.Join(s.Dir, "rotating.json") }
+
+// RotatedOut are the old values of the secrets whose rotation has not ended, by name; none
+// when nothing is being rotated.
+func (s Site) RotatedOut() (map[string]string, error) {
+	b, err := os.ReadFile(s.rotating())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]string
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.rotating(), err)
+	}
+	return out, nil
+}
+
+// EndRotation forgets the old values once every node has the new ones.
+func (s Site) EndRotation() error {
+	if err := os.Remove(s.rotating()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

@@ -84,6 +84,38 @@ func TestSecrets(t *testing.T) {
 	if err != nil || len(got) != 3 {
 		t.Errorf("SecretValues: %d values, %v", len(got), err)
 	}
+
+	// Rotating one: a new value for it, every other line byte for byte, mode 0600.
+	before, _ := s.ReadSecrets()
+	old, err := s.RotateSecret(model.SecretStatsPassword)
+	if err != nil || old != before[string(model.SecretStatsPassword)] {
+		t.Fatalf("RotateSecret: %v; want the old value back", err)
+	}
+	rotated, _ := os.ReadFile(s.Secrets())
+	now, _ := s.ReadSecrets()
+	if now[string(model.SecretStatsPassword)] == old || len(now) != 3 ||
+		now[string(model.SecretSuperuserPassword)] != before[string(model.SecretSuperuserPassword)] ||
+		len(rotated) != len(after) || !regexp.MustCompile(`\n`+string(model.SecretStatsPassword)+` = "[A-Za-z0-9]{40}"\n`).Match(rotated) {
+		t.Errorf("after rotating %s:\n%s", model.SecretStatsPassword, rotated)
+	}
+	if st, _ := os.Stat(s.Secrets()); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode after rotating %v, want 0600", st.Mode())
+	}
+	if out, err := s.RotatedOut(); err != nil || out[string(model.SecretStatsPassword)] != old || len(out) != 1 {
+		t.Errorf("RotatedOut during the rotation: %d values, %v; want the old one", len(out), err)
+	}
+	if _, err := s.RotateSecret(model.SecretSuperuserPassword); err == nil || !strings.Contains(err.Error(), "the rotation of haproxy_stats_password has not rolled out") {
+		t.Errorf("a second rotation before the first ended: %v", err)
+	}
+	if err := s.EndRotation(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.RotatedOut(); err != nil || out != nil {
+		t.Errorf("RotatedOut after the rotation: %d values, %v; want none", len(out), err)
+	}
+	if _, err := s.RotateSecret(model.SecretRewindPassword); err == nil || !strings.Contains(err.Error(), "has no postgres_rewind_password") {
+		t.Errorf("rotating a secret the file lacks: %v", err)
+	}
 }
 
 func TestRandomSecret(t *testing.T) {

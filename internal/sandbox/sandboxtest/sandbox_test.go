@@ -119,10 +119,12 @@ func TestSeedChecks(t *testing.T) {
 	checkRoleParameters(ctx, t, c)
 	checkDrills(t, c)
 	checkLiveChange(ctx, t, c)
+	checkRotate(ctx, t, c)
 	checkReplace(ctx, t, c)
 	checkScaleOut(ctx, t, c)
 
 	checkDownKeepsData(ctx, t, c)
+	checkScaleIn(ctx, t, c)
 
 	// Down with --destroy-data, and nothing is left; down again succeeds.
 	if out, err := c.Run(ctx, "down", "--destroy-data"); err != nil {

@@ -37,6 +37,18 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO :"auth";
+-- The roles Patroni creates get their passwords again here, once they exist (at bootstrap Patroni
+-- makes some after this script): a new one (pghac secrets rotate) then reaches PostgreSQL through
+-- the leader before the files that log in with it.
+\set role postgres
+\set password '${postgres_superuser_password}'
+SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'password') WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+\set role replicator
+\set password '${postgres_replication_password}'
+SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'password') WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+\set role rewinder
+\set password '${postgres_rewind_password}'
+SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'password') WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 -- The notes backend's role and database; the backend creates its tables itself.
 \set role notes
 \set password '${backend_db_password}'

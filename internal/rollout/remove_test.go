@@ -1,0 +1,235 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/patroni/patronitest"
+)
+
+// etcdctlList is real `etcdctl member list -w json` output (etcd 3.4.23): a member added that
+// has not started has no name, and the IDs need all 64 bits.
+const etcdctlList = `{"header":{"cluster_id":15118495548433857066,"member_id":13668033151171901709,"raft_term":2},` +
+	`"members":[{"ID":9617469944281200192,"peerURLs":["http://127.0.0.1:23802"]},` +
+	`{"ID":13668033151171901709,"name":"n0","peerURLs":["http://127.0.0.1:23801"],"clientURLs":["http://127.0.0.1:23791"]}]}`
+
+func TestParseEtcdMembers(t *testing.T) {
+	got, err := parseEtcdMembers([]byte(etcdctlList))
+	want := []etcdMember{{ID: 0x85781df572e07640}, {ID: 0xbdae9bbc11dd390d, Name: "n0"}}
+	if err != nil || !cmp.Equal(got, want) {
+		t.Errorf("parseEtcdMembers: %v, %v; want %v", got, err, want)
+	}
+	for _, bad := range []string{"", "Error: context deadline exceeded", `{"members":[]}`} {
+		if ms, err := parseEtcdMembers([]byte(bad)); err == nil {
+			t.Errorf("parseEtcdMembers(%q): %v and no error", bad, ms)
+		}
+	}
+}
+
+// scriptConn answers Run with what a table of commands says and records the commands.
+type scriptConn struct {
+	Conn
+	out  map[string]string
+	cmds *[]string
+}
+
+func (c scriptConn) Run(_ context.Context, cmd string, _ []byte) ([]byte, error) {
+	*c.cmds = append(*c.cmds, cmd)
+	out, ok := c.out[cmd]
+	if !ok {
+		return nil, fmt.Errorf("no such command: %s", cmd)
+	}
+	return []byte(out), nil
+}
+func (scriptConn) Close() error { return nil }
+
+// fiveMembers is etcd's list of a five-node cluster, node0..node4.
+func fiveMembers() string {
+	var ms []string
+	for i := range 5 {
+		ms = append(ms, fmt.Sprintf(`{"ID":%d,"name":"node%d"}`, 0x1000+i, i))
+	}
+	return `{"members":[` + strings.Join(ms, ",") + `]}`
+}
+
+// TestEtcdRemoval: the member named goes by its hex ID, a member gone already is no error,
+// and etcd is never left fewer than three members.
+func TestEtcdRemoval(t *testing.T) {
+	var cmds []string
+	c := scriptConn{out: map[string]string{etcdMemberList: fiveMembers(), "etcdctl member remove 1003": "Member 1003 removed"}, cmds: &cmds}
+	dial := func(_ context.Context, n string) (Conn, error) {
+		if n == "node0" {
+			return nil, errors.New("connection refused")
+		}
+		return c, nil
+	}
+	if removed, err := removeEtcdMember(context.Background(), c, "node3"); !removed || err != nil {
+		t.Errorf("removing node3's member: %v, %v; want it removed", removed, err)
+	}
+	if removed, err := removeEtcdMember(context.Background(), c, "node7"); removed || err != nil {
+		t.Errorf("removing a member that is not there: %v, %v; want nothing done, no error", removed, err)
+	}
+	if want := []string{etcdMemberList, "etcdctl member remove 1003", etcdMemberList}; !slices.Equal(cmds, want) {
+		t.Errorf("commands run: %q; want %q", cmds, want)
+	}
+
+	keep := []string{"node0", "node1", "node2"}
+	if err := checkEtcdLeft(context.Background(), dial, keep, []string{"node3", "node4"}); err != nil {
+		t.Errorf("5 -> 3 (node0 unreachable, node1 asked): %v", err)
+	}
+	err := checkEtcdLeft(context.Background(), dial, keep[:2], []string{"node2", "node3", "node4"})
+	if want := "removing node2, node3, node4 would leave etcd 2 members (node0, node1)"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("5 -> 2: %v; want an error starting %q", err, want)
+	}
+	none := func(context.Context, string) (Conn, error) { return nil, errors.New("no route to host") }
+	if err := checkEtcdLeft(context.Background(), none, keep, []string{"node3"}); err == nil || !strings.Contains(err.Error(), "node2: no route to host") {
+		t.Errorf("no node answering: %v; want every node's error", err)
+	}
+}
+
+func TestRemovalOrder(t *testing.T) {
+	cl := patroni.Cluster{Members: []patroni.Member{
+		{Name: "node0", Role: "replica", State: "streaming"},
+		{Name: "node3", Role: patroni.RoleLeader, State: "running"},
+		{Name: "node4", Role: "replica", State: "streaming"},
+	}}
+	if got := removalOrder(cl, []string{"node3", "node4"}); !slices.Equal(got, []string{"node4", "node3"}) {
+		t.Errorf("removalOrder: %v; want the leader node3 last", got)
+	}
+	if got := removalOrder(cl, []string{"node4", "node0"}); !slices.Equal(got, []string{"node4", "node0"}) {
+		t.Errorf("removalOrder without the leader: %v; want the order given", got)
+	}
+}
+
+func TestSuccessor(t *testing.T) {
+	m := func(name, role, state string) patroni.Member {
+		return patroni.Member{Name: name, Role: role, State: state}
+	}
+	for _, tc := range []struct {
+		name    string
+		members []patroni.Member
+		want    string
+	}{
+		{"the first streaming replica that stays",
+			[]patroni.Member{m("node0", "replica", "starting"), m("node1", "replica", "streaming"), m("node2", "replica", "streaming"), m("node3", patroni.RoleLeader, "running")}, "node1"},
+		{"the synchronous standby first",
+			[]patroni.Member{m("node0", "replica", "streaming"), m("node1", patroni.RoleSyncStandby, "streaming"), m("node3", patroni.RoleLeader, "running")}, "node1"},
+		{"never one that leaves",
+			[]patroni.Member{m("node0", "replica", "stopped"), m("node3", patroni.RoleLeader, "running"), m("node4", patroni.RoleSyncStandby, "streaming")}, ""},
+	} {
+		if got := successor(patroni.Cluster{Members: tc.members}, []string{"node0", "node1", "node2"}); got != tc.want {
+			t.Errorf("%s: %q; want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRemoveUnreachable: with no member answering, Remove removes nothing.
+func TestRemoveUnreachable(t *testing.T) {
+	called := false
+	machine := func(context.Context, string) error { called = true; return nil }
+	dial := func(context.Context, string) (Conn, error) { called = true; return nil, errors.New("unused") }
+	done, err := Remove(context.Background(), &patroni.Client{}, dial, []string{"node0"}, []string{"node1"}, machine,
+		func(context.Context) error { return nil }, time.Second, func(string) {})
+	if _, ok := errors.AsType[*UnreachableError](err); !ok || called || done != nil {
+		t.Errorf("Remove with no member answering: %v, %v, something called: %v; want an *UnreachableError and nothing done", done, err, called)
+	}
+}
+
+// localConn runs commands on this host, where etcdctl talks to the test cluster's etcd.
+type localConn struct {
+	Conn
+	env []string
+}
+
+func (c localConn) Run(ctx context.Context, cmd string, _ []byte) ([]byte, error) {
+	x := exec.CommandContext(ctx, "sh", "-c", cmd)
+	x.Env = append(os.Environ(), c.env...)
+	out, err := x.Output()
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return out, fmt.Errorf("%s: %w: %s", cmd, err, ee.Stderr)
+	}
+	return out, err
+}
+func (localConn) Close() error { return nil }
+
+// TestRemove takes two of four members of a real Patroni cluster (patronitest, synchronous
+// mode) out, one of them the leader: the replica goes first, the leader hands over to the
+// synchronous standby, which stays (Patroni accepts no other), and each is gone from
+// Patroni's list, the rest healthy, before the next.
+func TestRemove(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd, four Patroni members and their PostgreSQL, and waits out two member keys' TTL (about 90 s)")
+	}
+	pcl := patronitest.Start(t, patronitest.Options{Members: 4, SynchronousMode: true})
+	pc := pcl.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cl, err := pc.WaitFor(ctx, pollEvery, func(cl patroni.Cluster) bool { return syncStandby(cl) != "" })
+	if err != nil {
+		t.Fatalf("no synchronous standby: %v\n%s", err, pcl.Logs())
+	}
+	leader, sync := leaderName(cl), syncStandby(cl)
+	var keep, leave []string
+	for _, m := range cl.Members {
+		switch {
+		case m.Name == sync:
+			keep = append(keep, m.Name)
+		case m.Name != leader && len(leave) == 0:
+			leave = append(leave, m.Name)
+		case m.Name != leader:
+			keep = append(keep, m.Name)
+		}
+	}
+	replica := leave[0]
+	leave = append(leave, leader)
+	_, err = Switchover(ctx, pc, replica, time.Minute, nil)
+	if want := replica + " is not the synchronous standby, and in synchronous mode Patroni hands the leadership only to it: switch over to " + sync; err == nil || err.Error() != want {
+		t.Errorf("switchover to a replica that is not the synchronous standby: %v; want %q", err, want)
+	}
+
+	dial := func(context.Context, string) (Conn, error) {
+		return localConn{env: []string{"ETCDCTL_API=3", "ETCDCTL_ENDPOINTS=" + pcl.EtcdURL}}, nil
+	}
+	var stopped []string
+	machine := func(_ context.Context, n string) error {
+		stopped = append(stopped, n)
+		return pcl.SignalPatroni(n, syscall.SIGTERM) // Patroni stops its PostgreSQL and exits
+	}
+	healthy := func(ctx context.Context) error {
+		_, err := pc.WaitFor(ctx, pollEvery, func(cl patroni.Cluster) bool {
+			l, _ := cl.Leader()
+			st, err := pc.Status(ctx, l.Name)
+			return err == nil && len(health.Judge(health.FromPatroni(cl, st), health.Rules{Nodes: keep, MaxLag: 1 << 20, Synchronous: true})) == 0
+		})
+		return err
+	}
+	var steps []string
+	// The leader first in the list: Remove puts it last.
+	done, err := Remove(ctx, pc, dial, keep, []string{leader, replica}, machine, healthy, time.Minute, func(s string) { steps = append(steps, s) })
+	t.Logf("steps:\n%s", strings.Join(steps, "\n"))
+	if err != nil {
+		t.Fatalf("Remove: %v\n%s", err, pcl.Logs())
+	}
+	if !slices.Equal(stopped, []string{replica, leader}) {
+		t.Errorf("machines stopped: %v; want %s (a replica) first, then %s (the leader)", stopped, replica, leader)
+	}
+	if len(done) != 2 || done[1].From != leader || done[1].To != sync || done[0].From != "" {
+		t.Errorf("removed: %+v; want %s, then %s handing over to %s", done, replica, leader, sync)
+	}
+	cl, err = pc.Cluster(ctx)
+	if err != nil || len(cl.Members) != 2 || leaderName(cl) != sync {
+		t.Errorf("after the removal: %s, %v; want %v, %s leading", cl, err, keep, sync)
+	}
+}
