@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/clusteredit"
 	"github.com/pghac/pghac/internal/drill"
 	"github.com/pghac/pghac/internal/drill/scenario"
 	"github.com/pghac/pghac/internal/provision"
@@ -110,12 +113,17 @@ func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, r
 	}
 	env.Steady = steady
 	env.Progress = view.PrefixWriter{W: c.stderr, Prefix: "  "}
-	if slices.ContainsFunc(picked, func(s scenario.Scenario) bool { return s.ReplacesMachines }) {
+	if slices.ContainsFunc(picked, func(s scenario.Scenario) bool { return s.ReplacesMachines || s.RotatesSecrets || s.Resizes }) {
 		// Machines are replaced as pghac up --replace does: through the sandbox's Terraform,
-		// the new ones downloading the backend from this host.
+		// the new ones downloading the backend from this host. Secrets are rotated as pghac
+		// secrets rotate does. The cluster changes shape as pghac up changes it.
 		sb, code, ok := c.sandbox("drill", s, terraform)
 		if !ok {
 			return code
+		}
+		env.RotateSecret = func(ctx context.Context, name model.Secret) error {
+			_, err := sb.RotateSecret(ctx, name, 5*time.Minute, nil, func(msg string) { fmt.Fprintf(env.Progress, "           %s\n", msg) })
+			return err
 		}
 		sb.Stdout = view.PrefixWriter{W: c.stderr, Prefix: "    terraform: "}
 		if cl.Backend != nil {
@@ -126,6 +134,18 @@ func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, r
 			}
 		}
 		env.ReplaceMachine = func(ctx context.Context, node string) error { return sb.ReplaceMachine(ctx, node, nil) }
+		// up's output goes where the drill's progress goes; the backend is served already.
+		sub := *c
+		upOut := &view.LinePrefixer{W: c.stderr, Prefix: "    up: "}
+		sub.stdout, sub.stderr = upOut, upOut
+		sub.backendServed = true
+		env.ScaleOut = func(_ context.Context, n int) ([]string, error) { return sub.drillScaleOut(s, terraform, n) }
+		env.ScaleIn = func(context.Context, []string) error {
+			if code := sub.up(s, terraform, "", 10*time.Minute, true, nil); code != exitOK {
+				return fmt.Errorf("pghac up --allow-replace with the cluster file as it was: exit code %d", code)
+			}
+			return nil
+		}
 	}
 	if reportDir == "" {
 		reportDir = s.DrillReports(time.Now().UTC().Format("20060102T150405Z"))
@@ -162,4 +182,27 @@ func (c *cli) drillReports(dir string, runs []drill.Run) int {
 	}
 	fmt.Fprintf(c.stdout, "\nReports: %s\n", dir)
 	return exitOK
+}
+
+// drillScaleOut runs up on a copy of the cluster file with n node blocks added
+// (clusteredit.AddNodes), kept in the state folder, and returns the new nodes' names.
+func (c *cli) drillScaleOut(s site.Site, terraform string, n int) ([]string, error) {
+	src, err := os.ReadFile(s.File)
+	if err != nil {
+		return nil, err
+	}
+	out, names, err := clusteredit.AddNodes(src, s.File, n)
+	if err != nil {
+		return nil, err
+	}
+	bigger := s
+	bigger.File = filepath.Join(s.Dir, "drill-cluster.hcl")
+	if err := os.WriteFile(bigger.File, out, 0o644); err != nil {
+		return nil, err
+	}
+	defer os.Remove(bigger.File)
+	if code := c.up(bigger, terraform, "", 10*time.Minute, false, nil); code != exitOK {
+		return nil, fmt.Errorf("pghac up with %s added: exit code %d", strings.Join(names, ", "), code)
+	}
+	return names, nil
 }

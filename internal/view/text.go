@@ -38,6 +38,30 @@ func (p PrefixWriter) Write(b []byte) (int, error) {
 	return len(b), err
 }
 
+// LinePrefixer writes every line with a prefix however its writes split the lines (a
+// table's cells, a line written in pieces); PrefixWriter takes whole lines only.
+type LinePrefixer struct {
+	W      io.Writer
+	Prefix string
+	mid    bool // the last write ended within a line
+}
+
+func (p *LinePrefixer) Write(b []byte) (int, error) {
+	var out strings.Builder
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line == "" {
+			continue
+		}
+		if !p.mid {
+			out.WriteString(p.Prefix)
+		}
+		out.WriteString(line)
+		p.mid = !strings.HasSuffix(line, "\n")
+	}
+	_, err := io.WriteString(p.W, out.String())
+	return len(b), err
+}
+
 // wrapList writes items after prefix, comma-separated, wrapped at width with continuation
 // lines indented like the first item.
 func wrapList(prefix string, items []string, width int) string {

@@ -223,3 +223,15 @@ func TestLive(t *testing.T) {
 		t.Errorf("Live (-want +got):\n%s", diff)
 	}
 }
+
+// TestLinePrefixer: a line written in pieces gets its prefix once, at its start.
+func TestLinePrefixer(t *testing.T) {
+	var b strings.Builder
+	w := &LinePrefixer{W: &b, Prefix: "up: "}
+	for _, piece := range []string{"MEMBER", "  ROLE\nnode0", "  Leader\n", "\n", "last"} {
+		w.Write([]byte(piece))
+	}
+	if want := "up: MEMBER  ROLE\nup: node0  Leader\nup: \nup: last"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,13 +93,19 @@ func (r *run) sameRows(ctx context.Context, node string) error {
 }
 
 // psql runs query in the superuser's database on node's PostgreSQL, over SSH, and returns
-// its one value.
+// its one value. A node the drill's cluster file does not have (one a scale drill added) is
+// reached through its machine instead.
 func (r *run) psql(ctx context.Context, node, query string) (string, error) {
+	argv := []string{"runuser", "-u", "postgres", "--", "psql", "-XAt", "-d", r.env.Load.Database, "-c", query}
+	if !slices.Contains(r.env.Nodes, node) {
+		out, _, err := sandbox.Exec(ctx, r.env.Sandbox, node, argv...)
+		return strings.TrimSpace(string(out)), err
+	}
 	c, err := r.env.Dial(ctx, node)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	out, err := c.Run(ctx, "runuser -u postgres -- psql -XAt -d "+r.env.Load.Database+" -c '"+query+"'", nil)
+	out, err := c.Run(ctx, strings.Join(argv[:len(argv)-1], " ")+" '"+query+"'", nil)
 	return strings.TrimSpace(string(out)), err
 }

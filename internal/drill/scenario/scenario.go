@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/drill"
 	"github.com/pghac/pghac/internal/drill/workload"
 	"github.com/pghac/pghac/internal/patroni"
@@ -30,6 +31,14 @@ type Env struct {
 	// ReplaceMachine replaces node's machine through the target's Terraform, as `pghac up
 	// --replace` does (the replace-node drill); nil for a drill that replaces none.
 	ReplaceMachine func(ctx context.Context, node string) error
+	// RotateSecret gives a secret a new value and rolls it out, as `pghac secrets rotate`
+	// does (the rotate-secret drill); nil for a drill that rotates none.
+	RotateSecret func(ctx context.Context, name model.Secret) error
+	// ScaleOut adds n node blocks to the cluster file and runs pghac up, returning the new
+	// nodes' names; ScaleIn takes those out again and runs pghac up --allow-replace (the
+	// scale drills). nil for a drill that changes no shape.
+	ScaleOut func(ctx context.Context, n int) ([]string, error)
+	ScaleIn  func(ctx context.Context, nodes []string) error
 	// MaxLag is the replica lag, in bytes, still counted as caught up: what HAProxy's
 	// replica check accepts, since Patroni's figure trails every write by up to
 	// loop_wait.
@@ -80,8 +89,9 @@ type Scenario struct {
 	Name    string
 	Summary string
 	Limits  drill.Limits
-	// ReplacesMachines: the scenario needs Env.ReplaceMachine.
-	ReplacesMachines bool
+	// ReplacesMachines: the scenario needs Env.ReplaceMachine; RotatesSecrets Env.RotateSecret;
+	// Resizes Env.ScaleOut and Env.ScaleIn.
+	ReplacesMachines, RotatesSecrets, Resizes bool
 	// inject causes the fault and undoes it, recording FaultAt and HealAt through
 	// r.fault and r.heal.
 	inject func(ctx context.Context, r *run) error
@@ -194,6 +204,28 @@ var scenarios = []Scenario{
 		Limits:           drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},
 		ReplacesMachines: true,
 		inject:           replaceNode,
+	},
+	{
+		Name: "rotate-secret",
+		Summary: "the replication, PgBouncer lookup and HAProxy statistics passwords rotated as pghac secrets rotate does: " +
+			"a role's password through the leader first, then every node's files and reloads",
+		Limits:         drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: reloadOutage, MaxRecovery: recoveryLimit},
+		RotatesSecrets: true,
+		inject:         rotateSecrets,
+	},
+	{
+		Name:    "scale-out",
+		Summary: "two node blocks added and pghac up (3 -> 5: new machines, etcd members, replicas; the other nodes' files), then taken out again",
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit},
+		Resizes: true,
+		inject:  scaleOut,
+	},
+	{
+		Name:    "scale-in",
+		Summary: "two nodes added first, then their blocks taken out and pghac up --allow-replace (5 -> 3: etcd members removed, machines destroyed)",
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit},
+		Resizes: true,
+		inject:  scaleIn,
 	},
 	{
 		Name:    "reinit",

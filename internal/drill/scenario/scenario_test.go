@@ -27,6 +27,9 @@ func TestScenarioLimits(t *testing.T) {
 		"rollout-reload":  {time.Second, false},
 		"rollout-restart": {5 * time.Second, true},
 		"replace-node":    {5 * time.Second, true}, // the replaced leader's switchover
+		"rotate-secret":   {time.Second, false},    // reloads only
+		"scale-out":       {5 * time.Second, false},
+		"scale-in":        {5 * time.Second, false},
 	}
 	seen := map[string]bool{}
 	for _, s := range All() {
