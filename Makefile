@@ -33,7 +33,7 @@ build:
 # checks) against the clock: next to another such package on two cores they miss them, and
 # the test fails for no fault of the code. So the tests run in two steps: first every other
 # package, two at a time (-p 2, whatever GOMAXPROCS the machine has); then the cluster packages
-# one at a time, with the machine to themselves (about 8 minutes, one after the other; the
+# one at a time, with the machine to themselves (about 15 minutes, one after the other; the
 # first step about 2). -timeout ends a hung package well before CI's hour.
 CLUSTER_PKGS := ./internal/patroni ./emit/patroni ./cmd/pghac ./internal/sandbox ./internal/sandbox/sandboxtest
 MODULE       := github.com/pghac/pghac
@@ -43,7 +43,7 @@ test: build
 	$(GO) test -p 2 -timeout 10m $(filter-out $(patsubst ./%,$(MODULE)/%,$(CLUSTER_PKGS)),$(shell $(GO) list ./...))
 	@if [ -z "$${CI:-}" ] && ip link show pghac0 >/dev/null 2>&1; then \
 		echo "make test: a sandbox runs on this host (make demo's?): the sandbox end-to-end tests are skipped; run 'bin/pghac down' first to include them"; fi
-	$(GO) test -p 1 -timeout 15m $(CLUSTER_PKGS)
+	$(GO) test -p 1 -timeout 25m $(CLUSTER_PKGS)
 	$(GO) test ./golden -run '^$$' -fuzz FuzzCompile -fuzztime 20s
 	bin/pghac build --check
 

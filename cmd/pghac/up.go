@@ -415,6 +415,10 @@ func (c *cli) upLive(sb *provision.Sandbox, timeout time.Duration) (int, bool) {
 	if l.Empty() {
 		return exitOK, false
 	}
+	if len(l.Unsafe) > 0 {
+		fmt.Fprintf(c.stderr, "pghac up: nothing was changed: %s\n", strings.Join(l.Unsafe, "\n"))
+		return exitInvalid, false
+	}
 	if bad := l.Unreachable(); len(bad) > 0 {
 		fmt.Fprintf(c.stderr, "pghac up: %s cannot be reached over SSH, so nothing was changed; machines made before pghac had\n"+
 			"an operator key lack it: `pghac down --destroy-data` and `pghac up` rebuild them (the data is lost)\n", bad[0].Node)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,12 +40,18 @@ type Live struct {
 	// once, through the leader, before any node changes (Apply).
 	PostBootstrap    []byte
 	PostBootstrapArg string
+	// Unsafe are the changes that cannot be rolled out to a running cluster, each naming its
+	// node (a renamed cluster): Apply refuses l while there are any.
+	Unsafe []string
 	// secrets are the values Apply keeps out of its errors (psql's may quote a statement).
 	secrets map[string]string
 }
 
 // Empty reports whether the cluster runs what the generated tree says.
 func (l Live) Empty() bool {
+	if len(l.Unsafe) > 0 {
+		return false
+	}
 	for _, n := range l.Nodes {
 		if len(n.Files) > 0 || n.Err != nil {
 			return false
@@ -125,6 +132,14 @@ func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patron
 			} else if ok {
 				np.Files = append(np.Files, fc)
 			}
+			if slices.ContainsFunc(np.Files, func(fc FileChange) bool { return fc.Path == patroniConfig && fc.Kind == "changed" }) {
+				have, err := c.ReadFiles(ctx, []string{patroniConfig})
+				if err != nil {
+					np.Err = err
+				} else if why := identityChange(have[patroniConfig].Content, f.Content); why != "" {
+					l.Unsafe = append(l.Unsafe, name+": "+why)
+				}
+			}
 		}
 		l.Nodes = append(l.Nodes, np)
 		if contextsFrom == nil {
@@ -182,6 +197,9 @@ func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy
 	var done Applied
 	if bad := l.Unreachable(); len(bad) > 0 {
 		return done, fmt.Errorf("node %s could not be surveyed (%v): nothing was changed", bad[0].Node, bad[0].Err)
+	}
+	if len(l.Unsafe) > 0 {
+		return done, fmt.Errorf("%s; nothing was changed", strings.Join(l.Unsafe, "; "))
 	}
 	cl, err := pc.Cluster(ctx)
 	if err != nil {

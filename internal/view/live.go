@@ -50,6 +50,9 @@ func Live(w io.Writer, title string, l rollout.Live, color bool) {
 			fmt.Fprintf(w, "    %-8s %s\n", f.Kind, f.Path)
 		}
 	}
+	for _, u := range l.Unsafe {
+		fmt.Fprintln(w, Ansi(color, "1;31", "  !!! cannot be rolled out: "+u))
+	}
 	if l.PostBootstrap != nil {
 		fmt.Fprintf(w, "  roles and databases: post-bootstrap.sh runs through the leader first (creates what is missing, sets passwords)\n")
 	}

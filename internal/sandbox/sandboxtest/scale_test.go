@@ -75,7 +75,7 @@ func checkScaleIn(ctx context.Context, t *testing.T, c *Cluster) {
 	}
 	checkNotRestarted(t, c, pids)
 
-	out, err = c.Run(ctx, "up", "--allow-replace")
+	out, err = c.Run(ctx, "up", "--allow-replace", "--timeout", "3m")
 	t.Logf("pghac up --allow-replace with node3 and node4 taken out:\n%s", out)
 	if err != nil {
 		t.Fatalf("pghac up --allow-replace with two nodes taken out: %v", err)
