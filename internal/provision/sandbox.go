@@ -342,14 +342,17 @@ func (sb *Sandbox) UnhealthyLogs(st health.Report) []Log {
 
 // WaitHealthy waits until the cluster is healthy by health's one definition, returning the
 // last problems when ctx ends first.
-func (sb *Sandbox) WaitHealthy(ctx context.Context) error {
+func (sb *Sandbox) WaitHealthy(ctx context.Context) error { return sb.waitHealthy(ctx, true) }
+
+// waitHealthy is WaitHealthy; with acceptOld, HAProxy's old statistics password of a rotation
+// not ended yet counts (the nodes not changed yet have it).
+func (sb *Sandbox) waitHealthy(ctx context.Context, acceptOld bool) error {
 	p := health.NewProber(sb.Cluster, StatsPassword(sb.Site), sb.Cluster.HAProxy.ReplicaMaxLagBytes)
-	// During a rotation of HAProxy's statistics password the nodes not changed yet have the old.
 	out, err := sb.Site.RotatedOut()
 	if err != nil {
 		return err
 	}
-	if old := out[string(model.SecretStatsPassword)]; old != "" {
+	if old := out[string(model.SecretStatsPassword)]; old != "" && acceptOld {
 		p.AcceptOldStatsPassword(old)
 	}
 	for {
@@ -558,6 +561,14 @@ func (sb *Sandbox) RotateSecret(ctx context.Context, name model.Secret, timeout 
 	done, err := rollout.Apply(ctx, l, dial, pc, sb.WaitHealthy, timeout, log)
 	if err != nil {
 		return done, err
+	}
+	// The last node's HAProxy may still answer with its old worker for a moment after its
+	// reload: the rotation ends when every node takes the new value alone.
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	err = sb.waitHealthy(wctx, false)
+	cancel()
+	if err != nil {
+		return done, fmt.Errorf("after the rollout, with the new value only: %w", err)
 	}
 	if err := sb.Site.EndRotation(); err != nil {
 		return done, err
