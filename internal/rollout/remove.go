@@ -25,8 +25,8 @@ type Removed struct {
 }
 
 // Remove takes nodes out of the cluster for good while the keep nodes go on serving, one at
-// a time and the leader last, so that the leadership moves once and to a node that stays:
-// a switchover to a keep member when the node leads, its etcd member removed through a keep
+// a time: a leaving leader first hands over to a node that stays (once; it then leaves last),
+// then for each node its etcd member removed through a keep
 // node (dial), machine(node) to stop and destroy its machine and its copy of the data, then
 // a wait until Patroni no longer lists it (its member key expires with its TTL) and healthy
 // passes. Before anything it refuses when a keep node does not run as a member under a
@@ -47,11 +47,27 @@ func Remove(ctx context.Context, pc *patroni.Client, dial Dialer, keep, nodes []
 	if err := checkEtcdLeft(ctx, dial, keep, nodes); err != nil {
 		return nil, err
 	}
+	// A leaving leader hands over first, to a node that stays: while it leads, the health gate
+	// between the removals asks it, through endpoints that are the staying nodes' only.
+	var handedOver *Switched
+	if l, ok := cl.Leader(); ok && slices.Contains(nodes, l.Name) {
+		to := successor(cl, keep)
+		log(fmt.Sprintf("%s leads: switching over to %s, which stays", l.Name, to))
+		sw, err := Switchover(ctx, pc, to, timeout, nil)
+		if err != nil {
+			return nil, fmt.Errorf("switching over from %s before its removal: %w", l.Name, err)
+		}
+		log(fmt.Sprintf("%s leads now (switched over in %s)", sw.To, sw.Took.Round(100*time.Millisecond)))
+		handedOver = &sw
+	}
 	var done []Removed
 	for _, n := range removalOrder(cl, nodes) {
 		r, err := removeOne(ctx, pc, dial, keep, n, machine, healthy, timeout, log)
 		if err != nil {
 			return done, err
+		}
+		if handedOver != nil && handedOver.From == n {
+			r.From, r.To = handedOver.From, handedOver.To
 		}
 		done = append(done, r)
 	}
