@@ -49,16 +49,11 @@ func Remove(ctx context.Context, pc *patroni.Client, dial Dialer, keep, nodes []
 	}
 	// A leaving leader hands over first, to a node that stays: while it leads, the health gate
 	// between the removals asks it, through endpoints that are the staying nodes' only.
-	var handedOver *Switched
+	var handedOver Switched
 	if l, ok := cl.Leader(); ok && slices.Contains(nodes, l.Name) {
-		to := successor(cl, keep)
-		log(fmt.Sprintf("%s leads: switching over to %s, which stays", l.Name, to))
-		sw, err := Switchover(ctx, pc, to, timeout, nil)
-		if err != nil {
-			return nil, fmt.Errorf("switching over from %s before its removal: %w", l.Name, err)
+		if handedOver, err = handOver(ctx, pc, cl, keep, l.Name, timeout, log); err != nil {
+			return nil, err
 		}
-		log(fmt.Sprintf("%s leads now (switched over in %s)", sw.To, sw.Took.Round(100*time.Millisecond)))
-		handedOver = &sw
 	}
 	var done []Removed
 	for _, n := range removalOrder(cl, nodes) {
@@ -66,7 +61,7 @@ func Remove(ctx context.Context, pc *patroni.Client, dial Dialer, keep, nodes []
 		if err != nil {
 			return done, err
 		}
-		if handedOver != nil && handedOver.From == n {
+		if handedOver.From == n {
 			r.From, r.To = handedOver.From, handedOver.To
 		}
 		done = append(done, r)
@@ -140,15 +135,12 @@ func removeOne(ctx context.Context, pc *patroni.Client, dial Dialer, keep []stri
 	if err := othersServe(cl, keep, node); err != nil {
 		return done, err
 	}
-	if l, _ := cl.Leader(); l.Name == node {
-		to := successor(cl, keep)
-		log(fmt.Sprintf("%s leads: switching over to %s, which stays", node, to))
-		sw, err := Switchover(ctx, pc, to, timeout, nil)
+	if l, _ := cl.Leader(); l.Name == node { // it took the leadership since Remove began
+		sw, err := handOver(ctx, pc, cl, keep, node, timeout, log)
 		if err != nil {
-			return done, fmt.Errorf("switching over from %s before its removal: %w", node, err)
+			return done, err
 		}
 		done.From, done.To = sw.From, sw.To
-		log(fmt.Sprintf("%s leads now (switched over in %s)", sw.To, sw.Took.Round(100*time.Millisecond)))
 	}
 
 	c, err := dialAny(ctx, dial, keep)
@@ -183,6 +175,19 @@ func removeOne(ctx context.Context, pc *patroni.Client, dial Dialer, keep []stri
 	}
 	done.Took = time.Since(start)
 	return done, nil
+}
+
+// handOver switches over from node, which leads cl, to the member of keep that succeeds it.
+func handOver(ctx context.Context, pc *patroni.Client, cl patroni.Cluster, keep []string, node string, timeout time.Duration,
+	log func(string)) (Switched, error) {
+	to := successor(cl, keep)
+	log(fmt.Sprintf("%s leads: switching over to %s, which stays", node, to))
+	sw, err := Switchover(ctx, pc, to, timeout, nil)
+	if err != nil {
+		return Switched{}, fmt.Errorf("switching over from %s before its removal: %w", node, err)
+	}
+	log(fmt.Sprintf("%s leads now (switched over in %s)", sw.To, sw.Took.Round(100*time.Millisecond)))
+	return sw, nil
 }
 
 // successor is the member of keep a leaving leader hands over to: the synchronous standby
