@@ -52,6 +52,9 @@ The cloud target has no live rollout yet, so rotate works on the sandbox only.`,
 			switch {
 			case len(args) == 1 && args[0] == "init":
 			case len(args) == 2 && args[0] == "rotate":
+				if t, err := target(); fs.Changed("target") && (err != nil || t != model.TargetSandbox) {
+					return c.usageError(lookup("secrets"), "rotate works on --target sandbox only: the cloud's nodes have no live rollout yet")
+				}
 				s, err := site.Sandbox(*file, *out, *stateDir, sandbox.DefaultCacheDir(c.getenv))
 				if err != nil {
 					return c.fail("secrets", err)
