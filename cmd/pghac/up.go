@@ -364,7 +364,7 @@ func (c *cli) removeNodes(sb *provision.Sandbox, nodes []string, timeout time.Du
 	if err != nil {
 		return c.fail("up", err)
 	}
-	dial, err := provision.Dialer(sb.Site, sb.Cluster)
+	dial, err := sb.Dialer()
 	if err != nil {
 		return c.fail("up", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/pghac/pghac/compiler/model"
@@ -20,6 +21,9 @@ const sshPort = 22
 type Nodes struct {
 	cl   *model.Cluster
 	opts remote.Options
+	// leaving are the addresses of nodes that cl no longer has but that still run: those a
+	// scale-in takes out (rollout.Remove tags them before they go).
+	leaving map[string]netip.Addr
 }
 
 // NewNodes is how pghac reaches cl's nodes from site s. The operator key must exist
@@ -34,13 +38,17 @@ func NewNodes(s site.Site, cl *model.Cluster) (*Nodes, error) {
 
 // Dial connects to node.
 func (n *Nodes) Dial(ctx context.Context, node string) (*remote.Client, error) {
+	addr, ok := n.leaving[node]
 	for _, nd := range n.cl.Nodes {
 		if nd.Name == node {
-			ep := remote.Endpoint{Addr: net.JoinHostPort(nd.Address.String(), strconv.Itoa(sshPort)), User: n.cl.OS.DefaultUser}
-			return remote.Dial(ctx, ep, n.opts)
+			addr, ok = nd.Address, true
 		}
 	}
-	return nil, fmt.Errorf("the cluster has no node %q", node)
+	if !ok {
+		return nil, fmt.Errorf("the cluster has no node %q", node)
+	}
+	ep := remote.Endpoint{Addr: net.JoinHostPort(addr.String(), strconv.Itoa(sshPort)), User: n.cl.OS.DefaultUser}
+	return remote.Dial(ctx, ep, n.opts)
 }
 
 // Dialer is how the rollout engine reaches cl's nodes from site s (NewNodes).
@@ -49,11 +57,16 @@ func Dialer(s site.Site, cl *model.Cluster) (rollout.Dialer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return nodes.dialer(), nil
+}
+
+// dialer is n.Dial as a rollout.Dialer.
+func (n *Nodes) dialer() rollout.Dialer {
 	return func(ctx context.Context, node string) (rollout.Conn, error) {
-		c, err := nodes.Dial(ctx, node)
+		c, err := n.Dial(ctx, node)
 		if err != nil {
 			return nil, err // not a typed nil in the interface
 		}
 		return c, nil
-	}, nil
+	}
 }

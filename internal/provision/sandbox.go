@@ -510,6 +510,26 @@ func (sb *Sandbox) RemoveMachine(ctx context.Context, node string) error {
 	return sandbox.MachineDown(ctx, sb.Config, node)
 }
 
+// Dialer reaches the cluster's nodes, and the running machines of nodes that cluster.hcl no
+// longer has (the nodes a scale-in takes out).
+func (sb *Sandbox) Dialer() (rollout.Dialer, error) {
+	nodes, err := NewNodes(sb.Site, sb.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := sandbox.Machines(sb.Config)
+	if err != nil {
+		return nil, err
+	}
+	nodes.leaving = map[string]netip.Addr{}
+	for _, m := range ms {
+		if m.Running() && !slices.Contains(sb.Cluster.NodeNames(), m.Name) {
+			nodes.leaving[m.Name] = m.Address
+		}
+	}
+	return nodes.dialer(), nil
+}
+
 // RunningNodes are the machines that run, by node name: the ones that hold data, those of
 // nodes taken out of the cluster file included.
 func (sb *Sandbox) RunningNodes() ([]string, error) {

@@ -25,7 +25,8 @@ type Removed struct {
 }
 
 // Remove takes nodes out of the cluster for good while the keep nodes go on serving, one at
-// a time: a leaving leader first hands over to a node that stays (once; it then leaves last),
+// a time: the leaving nodes tagged so that Patroni neither promotes them nor syncs to them
+// (retire), a leaving leader first hands over to a node that stays (once; it then leaves last),
 // then for each node its etcd member removed through a keep
 // node (dial), machine(node) to stop and destroy its machine and its copy of the data, then
 // a wait until Patroni no longer lists it (its member key expires with its TTL) and healthy
@@ -35,6 +36,7 @@ type Removed struct {
 // etcd member is gone already is no error).
 func Remove(ctx context.Context, pc *patroni.Client, dial Dialer, keep, nodes []string, machine func(context.Context, string) error,
 	healthy func(context.Context) error, timeout time.Duration, log func(string)) ([]Removed, error) {
+	r := removal{pc: pc, dial: dial, keep: keep, leaving: nodes, machine: machine, healthy: healthy, timeout: timeout, log: log}
 	cl, err := pc.Cluster(ctx)
 	if err != nil {
 		return nil, &UnreachableError{Err: err}
@@ -47,26 +49,44 @@ func Remove(ctx context.Context, pc *patroni.Client, dial Dialer, keep, nodes []
 	if err := checkEtcdLeft(ctx, dial, keep, nodes); err != nil {
 		return nil, err
 	}
+	// The leaving replicas are retired (retire.go) before anything leaves, so that the leader
+	// syncs to and hands over to a node that stays.
+	for _, n := range leavingReplicas(cl, nodes) {
+		if err := retire(ctx, dial, n, log); err != nil {
+			return nil, err
+		}
+	}
 	// A leaving leader hands over first, to a node that stays: while it leads, the health gate
 	// between the removals asks it, through endpoints that are the staying nodes' only.
 	var handedOver Switched
 	if l, ok := cl.Leader(); ok && slices.Contains(nodes, l.Name) {
-		if handedOver, err = handOver(ctx, pc, cl, keep, l.Name, timeout, log); err != nil {
+		if handedOver, err = r.handOver(ctx, l.Name); err != nil {
 			return nil, err
 		}
 	}
 	var done []Removed
 	for _, n := range removalOrder(cl, nodes) {
-		r, err := removeOne(ctx, pc, dial, keep, n, machine, healthy, timeout, log)
+		rm, err := r.one(ctx, n)
 		if err != nil {
 			return done, err
 		}
 		if handedOver.From == n {
-			r.From, r.To = handedOver.From, handedOver.To
+			rm.From, rm.To = handedOver.From, handedOver.To
 		}
-		done = append(done, r)
+		done = append(done, rm)
 	}
 	return done, nil
+}
+
+// removal is one Remove's inputs, for its steps.
+type removal struct {
+	pc            *patroni.Client
+	dial          Dialer
+	keep, leaving []string
+	machine       func(context.Context, string) error
+	healthy       func(context.Context) error
+	timeout       time.Duration
+	log           func(string)
 }
 
 // removalOrder puts the leader last: the replicas leave first, and a leaving leader hands
@@ -124,8 +144,11 @@ func dialAny(ctx context.Context, dial Dialer, nodes []string) (Conn, error) {
 	return nil, fmt.Errorf("no node to run etcdctl on: %w", errors.Join(errs...))
 }
 
-func removeOne(ctx context.Context, pc *patroni.Client, dial Dialer, keep []string, node string, machine func(context.Context, string) error,
-	healthy func(context.Context) error, timeout time.Duration, log func(string)) (Removed, error) {
+// one removes node: hands over first if it leads, retires it, waits until Patroni syncs to a
+// node that stays, removes its etcd member and its machine, and waits until the cluster is
+// healthy without it.
+func (r removal) one(ctx context.Context, node string) (Removed, error) {
+	pc, dial, keep, log := r.pc, r.dial, r.keep, r.log
 	start := time.Now()
 	done := Removed{Node: node}
 	cl, err := pc.Cluster(ctx)
@@ -136,11 +159,19 @@ func removeOne(ctx context.Context, pc *patroni.Client, dial Dialer, keep []stri
 		return done, err
 	}
 	if l, _ := cl.Leader(); l.Name == node { // it took the leadership since Remove began
-		sw, err := handOver(ctx, pc, cl, keep, node, timeout, log)
+		sw, err := r.handOver(ctx, node)
 		if err != nil {
 			return done, err
 		}
 		done.From, done.To = sw.From, sw.To
+	}
+	// Retired already, unless it could not be reached then; and until Patroni syncs to a node
+	// that stays, its leaving would hold up every commit.
+	if err := retire(ctx, dial, node, log); err != nil {
+		return done, err
+	}
+	if err := waitSyncStays(ctx, pc, keep, r.leaving, r.timeout, log); err != nil {
+		return done, err
 	}
 
 	c, err := dialAny(ctx, dial, keep)
@@ -157,37 +188,45 @@ func removeOne(ctx context.Context, pc *patroni.Client, dial Dialer, keep []stri
 	}
 
 	log(fmt.Sprintf("stopping and destroying %s's machine", node))
-	if err := machine(ctx, node); err != nil {
+	if err := r.machine(ctx, node); err != nil {
 		return done, fmt.Errorf("removing %s's machine: %w", node, err)
 	}
 	log(fmt.Sprintf("waiting for Patroni to forget %s and the cluster to be healthy without it", node))
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	_, err = pc.WaitFor(wctx, pollEvery, func(cl patroni.Cluster) bool {
 		_, listed := cl.Member(node)
 		return !listed
 	})
 	if err == nil {
-		err = healthy(wctx)
+		err = r.healthy(wctx)
 	}
 	if err != nil {
-		return done, fmt.Errorf("the cluster was not healthy without %s within %v: %w", node, timeout, err)
+		return done, fmt.Errorf("the cluster was not healthy without %s within %v: %w", node, r.timeout, err)
 	}
 	done.Took = time.Since(start)
 	return done, nil
 }
 
-// handOver switches over from node, which leads cl, to the member of keep that succeeds it.
-func handOver(ctx context.Context, pc *patroni.Client, cl patroni.Cluster, keep []string, node string, timeout time.Duration,
-	log func(string)) (Switched, error) {
-	to := successor(cl, keep)
-	log(fmt.Sprintf("%s leads: switching over to %s, which stays", node, to))
-	sw, err := Switchover(ctx, pc, to, timeout, nil)
+// handOver switches over from node, which leads, to the member of keep that succeeds it,
+// once Patroni syncs to one of them (in synchronous mode it switches over to the synchronous
+// standby alone), and then retires node.
+func (r removal) handOver(ctx context.Context, node string) (Switched, error) {
+	if err := waitSyncStays(ctx, r.pc, r.keep, r.leaving, r.timeout, r.log); err != nil {
+		return Switched{}, err
+	}
+	cl, err := r.pc.Cluster(ctx)
+	if err != nil {
+		return Switched{}, &UnreachableError{Err: err}
+	}
+	to := successor(cl, r.keep)
+	r.log(fmt.Sprintf("%s leads: switching over to %s, which stays", node, to))
+	sw, err := Switchover(ctx, r.pc, to, r.timeout, nil)
 	if err != nil {
 		return Switched{}, fmt.Errorf("switching over from %s before its removal: %w", node, err)
 	}
-	log(fmt.Sprintf("%s leads now (switched over in %s)", sw.To, sw.Took.Round(100*time.Millisecond)))
-	return sw, nil
+	r.log(fmt.Sprintf("%s leads now (switched over in %s)", sw.To, sw.Took.Round(100*time.Millisecond)))
+	return sw, retire(ctx, r.dial, node, r.log)
 }
 
 // successor is the member of keep a leaving leader hands over to: the synchronous standby

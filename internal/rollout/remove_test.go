@@ -17,6 +17,7 @@ import (
 	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/patroni/patronitest"
+	"github.com/pghac/pghac/internal/remote"
 )
 
 // etcdctlList is real `etcdctl member list -w json` output (etcd 3.4.23): a member added that
@@ -164,10 +165,51 @@ func (c localConn) Run(ctx context.Context, cmd string, _ []byte) ([]byte, error
 }
 func (localConn) Close() error { return nil }
 
+// memberConn is a patronitest member as the rollout sees a node: its Patroni configuration at
+// the node's path, systemctl reload patroni a SIGHUP to its Patroni; other commands run on
+// this host (localConn).
+type memberConn struct {
+	localConn
+	pcl  *patronitest.Cluster
+	name string
+}
+
+func (c memberConn) ReadFiles(_ context.Context, paths []string) (map[string]remote.RemoteFile, error) {
+	out := map[string]remote.RemoteFile{}
+	for _, p := range paths {
+		if p != patroniConfig {
+			return nil, fmt.Errorf("memberConn reads %s only, not %s", patroniConfig, p)
+		}
+		b, err := os.ReadFile(c.pcl.ConfigPath(c.name))
+		if err != nil {
+			return nil, err
+		}
+		out[p] = remote.RemoteFile{Exists: true, Mode: 0o600, Owner: "postgres:postgres", Content: b}
+	}
+	return out, nil
+}
+
+func (c memberConn) WriteFile(_ context.Context, path string, data []byte, _ os.FileMode, _ string) error {
+	if path != patroniConfig {
+		return fmt.Errorf("memberConn writes %s only, not %s", patroniConfig, path)
+	}
+	// The file exists, owned by the account Patroni runs as: writing keeps its owner.
+	return os.WriteFile(c.pcl.ConfigPath(c.name), data, 0o600)
+}
+
+func (c memberConn) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error) {
+	if cmd == actionCommands[ActionReloadPatroni] {
+		return nil, c.pcl.SignalPatroni(c.name, syscall.SIGHUP)
+	}
+	return c.localConn.Run(ctx, cmd, stdin)
+}
+
 // TestRemove takes two of four members of a real Patroni cluster (patronitest, synchronous
-// mode) out, one of them the leader: the replica goes first, the leader hands over to the
-// synchronous standby, which stays (Patroni accepts no other), and each is gone from
-// Patroni's list, the rest healthy, before the next.
+// mode) out: the leader and its synchronous standby, the case where the leader has no one
+// to hand over to until Patroni makes a node that stays the synchronous standby. The leaving
+// replica is tagged first, the leader hands over to a node that stays, the replica goes
+// first, then the old leader, and each is gone from Patroni's list, the rest healthy, before
+// the next. Then a switchover right after the synchronous standby's restart.
 func TestRemove(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd, four Patroni members and their PostgreSQL, and waits out two member keys' TTL (about 90 s)")
@@ -181,26 +223,20 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("no synchronous standby: %v\n%s", err, pcl.Logs())
 	}
 	leader, sync := leaderName(cl), syncStandby(cl)
-	var keep, leave []string
+	var keep []string
 	for _, m := range cl.Members {
-		switch {
-		case m.Name == sync:
-			keep = append(keep, m.Name)
-		case m.Name != leader && len(leave) == 0:
-			leave = append(leave, m.Name)
-		case m.Name != leader:
+		if m.Name != leader && m.Name != sync {
 			keep = append(keep, m.Name)
 		}
 	}
-	replica := leave[0]
-	leave = append(leave, leader)
-	_, err = Switchover(ctx, pc, replica, time.Minute, nil)
-	if want := replica + " is not the synchronous standby, and in synchronous mode Patroni hands the leadership only to it: switch over to " + sync; err == nil || err.Error() != want {
+	_, err = Switchover(ctx, pc, keep[0], time.Minute, nil)
+	if want := keep[0] + " is not the synchronous standby, and in synchronous mode Patroni hands the leadership only to it: switch over to " + sync; err == nil || err.Error() != want {
 		t.Errorf("switchover to a replica that is not the synchronous standby: %v; want %q", err, want)
 	}
 
-	dial := func(context.Context, string) (Conn, error) {
-		return localConn{env: []string{"ETCDCTL_API=3", "ETCDCTL_ENDPOINTS=" + pcl.EtcdURL}}, nil
+	env := []string{"ETCDCTL_API=3", "ETCDCTL_ENDPOINTS=" + pcl.EtcdURL}
+	dial := func(_ context.Context, n string) (Conn, error) {
+		return memberConn{localConn: localConn{env: env}, pcl: pcl, name: n}, nil
 	}
 	var stopped []string
 	machine := func(_ context.Context, n string) error {
@@ -217,19 +253,61 @@ func TestRemove(t *testing.T) {
 	}
 	var steps []string
 	// The leader first in the list: Remove puts it last.
-	done, err := Remove(ctx, pc, dial, keep, []string{leader, replica}, machine, healthy, time.Minute, func(s string) { steps = append(steps, s) })
+	done, err := Remove(ctx, pc, dial, keep, []string{leader, sync}, machine, healthy, time.Minute, func(s string) { steps = append(steps, s) })
 	t.Logf("steps:\n%s", strings.Join(steps, "\n"))
 	if err != nil {
 		t.Fatalf("Remove: %v\n%s", err, pcl.Logs())
 	}
-	if !slices.Equal(stopped, []string{replica, leader}) {
-		t.Errorf("machines stopped: %v; want %s (a replica) first, then %s (the leader)", stopped, replica, leader)
+	if !slices.Equal(stopped, []string{sync, leader}) {
+		t.Errorf("machines stopped: %v; want %s (the synchronous standby) first, then %s (the leader)", stopped, sync, leader)
 	}
-	if len(done) != 2 || done[1].From != leader || done[1].To != sync || done[0].From != "" {
-		t.Errorf("removed: %+v; want %s, then %s handing over to %s", done, replica, leader, sync)
+	if len(done) != 2 || done[1].From != leader || !slices.Contains(keep, done[1].To) || done[0].From != "" {
+		t.Errorf("removed: %+v; want %s, then %s handing over to one of %v", done, sync, leader, keep)
 	}
 	cl, err = pc.Cluster(ctx)
-	if err != nil || len(cl.Members) != 2 || leaderName(cl) != sync {
-		t.Errorf("after the removal: %s, %v; want %v, %s leading", cl, err, keep, sync)
+	if err != nil || len(cl.Members) != 2 || !slices.Contains(keep, leaderName(cl)) {
+		t.Fatalf("after the removal: %s, %v; want %v, one of them leading", cl, err, keep)
+	}
+
+	// A switchover right after the synchronous standby restarted (a rolling restart's, in CI):
+	// the replica streams again before the leader names it synchronous standby once more, and
+	// until then Patroni answers 412 "can not find sync_standby"; Switchover waits for it.
+	leader = leaderName(cl)
+	replica := others(cl, leader)[0]
+	if _, err := pc.Restart(ctx, replica); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitWhole(ctx, pc, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if cl, err := pc.Cluster(ctx); err == nil {
+		t.Logf("after %s's restart: %s", replica, cl)
+	}
+	sw, err := Switchover(ctx, pc, "", time.Minute, nil)
+	if err != nil || sw.From != leader || sw.To != replica {
+		t.Errorf("switchover after the synchronous standby's restart: %+v, %v; want from %s to %s", sw, err, leader, replica)
+	}
+}
+
+func TestWithTags(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+		changed        bool
+	}{
+		{"tags set false", "scope: a\ntags:\n  nofailover: false\n  nosync: false\n  clonefrom: false\n",
+			"scope: a\ntags:\n    nofailover: true\n    nosync: true\n    clonefrom: false\n", true},
+		{"no tags", "scope: a\n", "scope: a\ntags:\n    nofailover: true\n    nosync: true\n", true},
+		{"one set already", "scope: a\ntags: {nosync: true}\n", "scope: a\ntags: {nosync: true, nofailover: true}\n", true},
+		{"both set already", "scope: a\ntags:\n  nosync: true\n  nofailover: true\n", "scope: a\ntags:\n  nosync: true\n  nofailover: true\n", false},
+	} {
+		got, changed, err := withTags([]byte(tc.in), retireTags)
+		if err != nil || string(got) != tc.want || changed != tc.changed {
+			t.Errorf("%s: %q, changed %v, %v; want %q, changed %v", tc.name, got, changed, err, tc.want, tc.changed)
+		}
+	}
+	for _, bad := range []string{"- a\n- b\n", "a: [\n"} {
+		if got, _, err := withTags([]byte(bad), retireTags); err == nil {
+			t.Errorf("withTags(%q): %q and no error", bad, got)
+		}
 	}
 }

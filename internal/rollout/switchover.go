@@ -40,6 +40,9 @@ func Switchover(ctx context.Context, pc *patroni.Client, to string, timeout time
 	if !ok {
 		return Switched{}, fmt.Errorf("the cluster has no leader to switch over from (%s)", before)
 	}
+	if before, err = waitSyncStandby(ctx, pc, before, progress); err != nil {
+		return Switched{}, err
+	}
 	if to != "" {
 		m, ok := before.Member(to)
 		switch {
@@ -79,6 +82,44 @@ func Switchover(ctx context.Context, pc *patroni.Client, to string, timeout time
 		return Switched{}, fmt.Errorf("Patroni made %s the leader instead of %s (it said %q)", l.Name, to, msg)
 	}
 	return Switched{From: old.Name, To: l.Name, Took: time.Since(start)}, nil
+}
+
+// waitSyncStandby returns cl when Patroni runs outside synchronous mode or cl has a
+// synchronous standby; otherwise it waits until the cluster has one and returns it. In
+// synchronous mode Patroni switches over to the synchronous standby alone, and answers 412
+// "can not find sync_standby" while there is none: for a moment after a replica restarts or
+// leaves, until the leader names another (CI, a rolling restart's switchover right after the
+// last replica's restart).
+func waitSyncStandby(ctx context.Context, pc *patroni.Client, cl patroni.Cluster, progress Progress) (patroni.Cluster, error) {
+	if syncStandby(cl) != "" {
+		return cl, nil
+	}
+	cfg, err := pc.Config(ctx)
+	if err != nil {
+		return cl, &UnreachableError{Err: err}
+	}
+	if !synchronousMode(cfg) {
+		return cl, nil
+	}
+	p := startProgress(ctx, pc, progress, time.Now(), "waiting for Patroni to name a synchronous standby")
+	defer p.end()
+	cl, err = pc.WaitFor(ctx, pollEvery, func(cl patroni.Cluster) bool { return syncStandby(cl) != "" })
+	if err != nil {
+		return cl, fmt.Errorf("in synchronous mode Patroni switches over to the synchronous standby alone, and none was named: %w", err)
+	}
+	return cl, nil
+}
+
+// synchronousMode reports whether a dynamic configuration (GET /config) turns Patroni's
+// synchronous mode on.
+func synchronousMode(cfg map[string]any) bool {
+	switch v := cfg["synchronous_mode"].(type) {
+	case bool:
+		return v
+	case string:
+		return strings.EqualFold(v, "true") || strings.EqualFold(v, "on")
+	}
+	return false
 }
 
 // notMember says that name is not a member of cl, whose members it lists.

@@ -98,6 +98,10 @@ func (c *Cluster) SignalPatroni(name string, sig syscall.Signal) error {
 	return nil
 }
 
+// ConfigPath is member name's Patroni configuration file: a change to it takes effect on
+// SIGHUP (SignalPatroni), as on a node with systemctl reload patroni.
+func (c *Cluster) ConfigPath(name string) string { return filepath.Join(c.Dir, name, "patroni.yml") }
+
 // Client returns a client of the cluster's REST APIs with its credentials.
 func (c *Cluster) Client() *patroni.Client {
 	return &patroni.Client{Endpoints: c.Endpoints, Username: c.Username, Password: c.Password}
