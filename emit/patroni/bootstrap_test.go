@@ -124,19 +124,42 @@ func TestBootstrap(t *testing.T) {
 	if out, err := psqlAs("app", "appdb", app, "select * from pgbouncer.get_auth('app')"); err == nil || !strings.Contains(out, "permission denied") {
 		t.Errorf("app may call the lookup: %q %v; want permission denied", out, err)
 	}
-	// post_bootstrap may run again (a later rollout does): nothing changes, nothing fails.
+	// post_bootstrap may run again (a later rollout does): nothing changes, nothing fails. It
+	// runs with PostgreSQL logging every statement (a DBA's log_statement = all), and its
+	// passwords must not reach the log: the marker after it must.
+	const marker = "pghac-log-marker"
+	for _, q := range []string{"alter system set log_statement = 'all'", "alter system set log_min_duration_statement = 0", "select pg_reload_conf()"} {
+		if out, err := psql(superuser, q); err != nil {
+			t.Fatalf("logging every statement: %s: %v %s", q, err, out)
+		}
+	}
 	again := exec.Command(postBootstrap, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres", c.Postgres.Port))
 	again.Env = append(os.Environ(), "PGPASSWORD="+superuser)
 	if out, err := again.CombinedOutput(); err != nil {
 		t.Errorf("post_bootstrap again: %v\n%s", err, out)
+	}
+	if out, err := psql(superuser, "select '"+marker+"'"); err != nil {
+		t.Fatal(err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(b.log.String(), marker) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	log := b.log.String()
+	if !strings.Contains(log, marker) {
+		t.Fatalf("PostgreSQL did not log the statement after post_bootstrap (log_statement = all); its output:\n%s", log)
+	}
+	if leaked := regexp.MustCompile(`test-[a-z0-9_]+-9f3a`).FindAllString(log, -1); len(leaked) > 0 {
+		t.Errorf("PostgreSQL's log holds the passwords %v (post_bootstrap's statements were logged)", leaked)
 	}
 }
 
 // bootstrapped is the one-member cluster of one attempt of TestBootstrap, with a primary.
 type bootstrapped struct {
 	c             *model.Cluster
-	api           string // the member's REST API, http://host:port
-	postBootstrap string // the emitted post_bootstrap script, rendered
+	api           string       // the member's REST API, http://host:port
+	postBootstrap string       // the emitted post_bootstrap script, rendered
+	log           fmt.Stringer // Patroni's output, which holds PostgreSQL's log
 }
 
 // startOneMember starts etcd and Patroni on free ports, from the emitted files with only the
@@ -268,7 +291,7 @@ func startOneMember(t *testing.T) (_ *bootstrapped, err error) {
 	if portInUse(etcdProc, patroniProc) {
 		return nil, fmt.Errorf("%w; Patroni's output:\n%s\netcd's:\n%s", errPortInUse, patroniProc, etcdProc)
 	}
-	return &bootstrapped{c: c, api: api, postBootstrap: postBootstrap}, nil
+	return &bootstrapped{c: c, api: api, postBootstrap: postBootstrap, log: patroniProc}, nil
 }
 
 // errPortInUse is a start that failed because a port was taken between freePorts and a

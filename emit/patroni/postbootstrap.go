@@ -40,6 +40,11 @@ func postBootstrapFile(c *model.Cluster) artifact.NodeFile {
 	return artifact.NodeFile{Path: PostBootstrapPath, Owner: "postgres:postgres", Mode: 0o700, Bytes: []byte(postBootstrapScript(c))}
 }
 
+// quietOptions keep a session's statements out of PostgreSQL's log: not logged as statements
+// (log_statement), for their duration (log_min_duration_statement), or beside an error they
+// cause (log_min_error_statement). A superuser may set them; post_bootstrap runs as one.
+const quietOptions = "-c log_statement=none -c log_min_duration_statement=-1 -c log_min_error_statement=panic"
+
 // postBootstrapScript is the post_bootstrap script: one psql session fed on stdin, so that no
 // password is on a command line. Names are identifiers the compiler checked; passwords are
 // placeholders whose values hold no quote (the secrets' validation).
@@ -50,6 +55,9 @@ func postBootstrapScript(c *model.Cluster) string {
 	s.WriteString("# superuser's connection URL as its argument. It creates the roles and databases the cluster\n")
 	s.WriteString("# needs; each statement may run again, creating what is missing and setting the rest.\n")
 	s.WriteString("set -eu\n")
+	s.WriteString("# The statements hold passwords: no log line may carry them, whatever the cluster logs (as\n")
+	s.WriteString("# Patroni does for the roles it creates). PGOPTIONS holds for every \\connect below too.\n")
+	s.WriteString("export PGOPTIONS='" + quietOptions + "'\n")
 	s.WriteString("psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --dbname \"$1\" <<'SQL'\n")
 
 	s.WriteString("-- PgBouncer looks up the SCRAM secret of every login role not in its auth_file with\n")

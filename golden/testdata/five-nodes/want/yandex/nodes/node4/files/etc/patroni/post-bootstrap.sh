@@ -4,6 +4,9 @@
 # superuser's connection URL as its argument. It creates the roles and databases the cluster
 # needs; each statement may run again, creating what is missing and setting the rest.
 set -eu
+# The statements hold passwords: no log line may carry them, whatever the cluster logs (as
+# Patroni does for the roles it creates). PGOPTIONS holds for every \connect below too.
+export PGOPTIONS='-c log_statement=none -c log_min_duration_statement=-1 -c log_min_error_statement=panic'
 psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --dbname "$1" <<'SQL'
 -- PgBouncer looks up the SCRAM secret of every login role not in its auth_file with
 -- pgbouncer.get_auth(), as pgbouncer_auth, which may do nothing else. PgBouncer 1.18 runs
