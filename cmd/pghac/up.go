@@ -12,6 +12,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/sandbox"
@@ -116,7 +117,10 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	if err := sb.Prepare(); err != nil {
 		return fail(err)
 	}
-	if err := c.restartStale(sb, replace); err != nil {
+	// started: some machine boots in this up (started again, new or replaced); until then every
+	// machine ran before it.
+	started, err := c.restartStale(sb, replace)
+	if err != nil {
 		return fail(err)
 	}
 	fmt.Fprintf(c.stdout, "Machine image (Debian 12 with %s):\n", strings.Join(cl.OS.Packages, ", "))
@@ -135,6 +139,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		if code := c.replaceMachines(sb, replace, timeout); code != exitOK {
 			return code
 		}
+		started = true
 	}
 	r, err := sb.Open(sb.VarFiles(cl.Backend != nil))
 	if err != nil {
@@ -198,37 +203,34 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 			}
 			return code
 		}
+		// Machines boot when a node is new or a machine was replaced; an update in place
+		// (a new user-data) boots none.
+		started = started || len(lost) > 0 || slices.ContainsFunc(cl.NodeNames(), func(n string) bool { return !slices.Contains(running, n) })
 	} else {
 		r.ClearPlan()
 		fmt.Fprintf(c.stdout, "The sandbox's machines run already: nothing to start.\n")
 	}
 
-	fmt.Fprintf(c.stdout, "\nWaiting for the cluster (at most %s):\n", timeout)
-	ctx, cancel := context.WithTimeout(c.ctx, timeout)
-	defer cancel()
-	st, err := sb.WaitUp(ctx, func(node, phase string) {
-		fmt.Fprintf(c.stdout, "  [%4ds] %-12s %s\n", int(time.Since(start).Seconds()), node, phase)
-	})
-	fmt.Fprintln(c.stdout)
-	if err != nil {
-		var merr *sandbox.MachineError
-		if errors.As(err, &merr) {
-			fmt.Fprintf(c.stderr, "pghac up: node %s failed: %s\n%s\n", merr.Machine, merr.Problem, strings.TrimRight(merr.Logs, "\n"))
-			return exitRuntime
+	// Machines that ran before this up and have problems now (a rollout that stopped after
+	// breaking one, a hand edit) get the change first if it touches them (upLive), rather than
+	// a wait for a health that only the change can bring.
+	var st health.Report
+	var broken []string
+	if !started {
+		st = sb.Observe(c.ctx)
+		if nodes, all := st.ProblemNodes(); !st.Healthy && all {
+			broken = nodes
 		}
-		if c.ctx.Err() != nil {
-			return fail(err)
+	}
+	if !st.Healthy && broken == nil {
+		var code int
+		if st, code = c.waitUp(sb, start, timeout); code != exitOK {
+			return code
 		}
-		view.Status(c.stdout, st)
-		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
-		for _, l := range sb.UnhealthyLogs(st) {
-			fmt.Fprintf(c.stderr, "\n==== %s\n%s\n", l.Title, strings.TrimRight(l.Text, "\n"))
-		}
-		return exitRuntime
 	}
 	// What the machines run and the generated tree say must agree: whatever changed since a
 	// machine booted goes to it live, one at a time (on new machines there is nothing).
-	code, rolled := c.upLive(sb, timeout)
+	code, rolled := c.upLive(sb, start, timeout, broken)
 	if code != exitOK {
 		return code
 	}
@@ -236,7 +238,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	if err := s.EndRotation(); err != nil {
 		return fail(err)
 	}
-	if rolled {
+	if rolled || !st.Healthy {
 		st = sb.Observe(c.ctx)
 	}
 	view.Status(c.stdout, st)
@@ -311,17 +313,17 @@ func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bo
 // restartStale boots again, with their disks, the machines Terraform's state says run but
 // that do not (the host rebooted), except those about to be replaced. It never removes one:
 // that would lose its data.
-func (c *cli) restartStale(sb *provision.Sandbox, replace []string) error {
+func (c *cli) restartStale(sb *provision.Sandbox, replace []string) (started bool, err error) {
 	missing, err := sb.Stale()
 	missing = slices.DeleteFunc(missing, func(n string) bool { return slices.Contains(replace, n) })
 	if err != nil || len(missing) == 0 {
-		return err
+		return false, err
 	}
 	fmt.Fprintf(c.stdout, "Terraform's state has machines that do not run (%s): starting them again with their disks.\n", strings.Join(missing, ", "))
 	if err := sb.StartAgain(c.ctx, missing); err != nil {
-		return fmt.Errorf("%w\nThey could not be started again. `pghac down --destroy-data` removes the sandbox and its data; `pghac up` then makes a new one", err)
+		return true, fmt.Errorf("%w\nThey could not be started again. `pghac down --destroy-data` removes the sandbox and its data; `pghac up` then makes a new one", err)
 	}
-	return nil
+	return true, nil
 }
 
 // replaceMachines rebuilds each node's machine, one at a time (rollout.Replace), the cluster
@@ -403,15 +405,55 @@ func (c *cli) printProvisionerLogs(sb *provision.Sandbox) {
 	}
 }
 
+// waitUp waits until the machines have booted and the cluster is healthy, printing the
+// boot's phases; when it is not by timeout, it prints why and the unhealthy nodes' logs.
+func (c *cli) waitUp(sb *provision.Sandbox, start time.Time, timeout time.Duration) (health.Report, int) {
+	fmt.Fprintf(c.stdout, "\nWaiting for the cluster (at most %s):\n", timeout)
+	ctx, cancel := context.WithTimeout(c.ctx, timeout)
+	defer cancel()
+	st, err := sb.WaitUp(ctx, func(node, phase string) {
+		fmt.Fprintf(c.stdout, "  [%4ds] %-12s %s\n", int(time.Since(start).Seconds()), node, phase)
+	})
+	fmt.Fprintln(c.stdout)
+	if err == nil {
+		return st, exitOK
+	}
+	var merr *sandbox.MachineError
+	if errors.As(err, &merr) {
+		fmt.Fprintf(c.stderr, "pghac up: node %s failed: %s\n%s\n", merr.Machine, merr.Problem, strings.TrimRight(merr.Logs, "\n"))
+		return st, exitRuntime
+	}
+	if c.ctx.Err() != nil {
+		fmt.Fprintf(c.stderr, "pghac up: interrupted; `pghac down --destroy-data` removes whatever was started\n")
+		return st, exitRuntime
+	}
+	view.Status(c.stdout, st)
+	fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
+	for _, l := range sb.UnhealthyLogs(st) {
+		fmt.Fprintf(c.stderr, "\n==== %s\n%s\n", l.Title, strings.TrimRight(l.Text, "\n"))
+	}
+	return st, exitRuntime
+}
+
 // upLive surveys the running sandbox, prints what differs from the generated tree and rolls
-// it out (rollout.Apply). It reports whether it changed anything.
-func (c *cli) upLive(sb *provision.Sandbox, timeout time.Duration) (int, bool) {
+// it out (rollout.Apply). broken are the nodes with problems, when up did not wait for a
+// healthy cluster: the change goes to them first; when it leaves one of them as it is, upLive
+// waits for the cluster to be healthy first (waitUp). It reports whether it changed anything.
+func (c *cli) upLive(sb *provision.Sandbox, start time.Time, timeout time.Duration, broken []string) (int, bool) {
 	l, dial, pc, err := sb.Live(c.ctx)
 	if err != nil {
 		return c.fail("up", fmt.Errorf("surveying the running machines: %w", err)), false
 	}
 	view.Live(c.stdout, "Live changes (sandbox)", l, c.stdoutColor())
 	fmt.Fprintln(c.stdout)
+	if len(broken) > 0 && (l.Empty() || slices.ContainsFunc(broken, func(n string) bool { return !l.Changes(n) })) {
+		// Not for the change to mend: perhaps a moment's lag, perhaps a node that needs
+		// --replace; the wait says which.
+		if _, code := c.waitUp(sb, start, timeout); code != exitOK {
+			return code, false
+		}
+		broken = nil
+	}
 	if l.Empty() {
 		return exitOK, false
 	}
@@ -424,8 +466,12 @@ func (c *cli) upLive(sb *provision.Sandbox, timeout time.Duration) (int, bool) {
 			"an operator key lack it: `pghac down --destroy-data` and `pghac up` rebuild them (the data is lost)\n", bad[0].Node)
 		return exitRuntime, false
 	}
+	if len(broken) > 0 {
+		l.Broken = broken
+		fmt.Fprintf(c.stdout, "Problems on %s, which the change touches: it goes there first.\n", strings.Join(broken, ", "))
+	}
 	fmt.Fprintf(c.stdout, "Rolling out, one node at a time, replicas first:\n")
-	done, err := rollout.Apply(c.ctx, l, dial, pc, sb.WaitHealthy, timeout, c.stepLog())
+	done, err := rollout.Apply(c.ctx, l, dial, pc, sb.WaitHealthyExcept, timeout, c.stepLog())
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac up: %s\nThe rollout stopped there; the cluster serves. Running pghac up again continues.\n", rolloutMessage(err))
 		return exitRuntime, false

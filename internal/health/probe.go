@@ -233,3 +233,44 @@ func (p *Prober) backend(ctx context.Context, n model.Node) string {
 	}
 	return fmt.Sprintf("not ready (HTTP %d)", code)
 }
+
+// nodeOf is the member a problem of r names first, "" when it names none (the cluster's own:
+// no leader, no Patroni answering).
+func (r Report) nodeOf(problem string) string {
+	for _, m := range r.Members {
+		if strings.HasPrefix(problem, m.Name+": ") {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+// ProblemNodes are the members r's problems name, in member order; all is false when a
+// problem names none.
+func (r Report) ProblemNodes() (nodes []string, all bool) {
+	all = true
+	for _, p := range r.Problems {
+		n := r.nodeOf(p)
+		if n == "" {
+			all = false
+		} else if !slices.Contains(nodes, n) {
+			nodes = append(nodes, n)
+		}
+	}
+	slices.SortStableFunc(nodes, func(a, b string) int {
+		return slices.IndexFunc(r.Members, func(m Member) bool { return m.Name == a }) -
+			slices.IndexFunc(r.Members, func(m Member) bool { return m.Name == b })
+	})
+	return nodes, all
+}
+
+// Without is r's problems but those that name one of nodes.
+func (r Report) Without(nodes []string) []string {
+	var out []string
+	for _, p := range r.Problems {
+		if n := r.nodeOf(p); n == "" || !slices.Contains(nodes, n) {
+			out = append(out, p)
+		}
+	}
+	return out
+}

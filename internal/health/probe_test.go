@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -236,6 +237,19 @@ func TestObserveProblems(t *testing.T) {
 	}
 	if m := rep.Members[2]; m.State != "streaming" || m.LagBytes == nil || *m.LagBytes != 2048 {
 		t.Errorf("node2: %+v", m)
+	}
+	if nodes, all := rep.ProblemNodes(); !all || !slices.Equal(nodes, []string{"node1", "node2"}) {
+		t.Errorf("ProblemNodes() = %v, %v; want [node1 node2], true", nodes, all)
+	}
+	if got := rep.Without([]string{"node2"}); !slices.Equal(got, []string{want[0], want[2]}) {
+		t.Errorf("Without(node2) = %q; want node1's problems only", got)
+	}
+	rep.Problems = append(rep.Problems, "2 leaders, want 1")
+	if nodes, all := rep.ProblemNodes(); all || len(nodes) != 2 {
+		t.Errorf("ProblemNodes() with a problem of the cluster's own = %v, %v; want all false", nodes, all)
+	}
+	if got := rep.Without([]string{"node1", "node2"}); !slices.Equal(got, []string{"2 leaders, want 1"}) {
+		t.Errorf("Without(node1, node2) = %q; want the cluster's own problem", got)
 	}
 
 	// Without the stats password, HAProxy is not judged; with a wrong one it is refused.

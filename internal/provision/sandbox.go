@@ -342,11 +342,17 @@ func (sb *Sandbox) UnhealthyLogs(st health.Report) []Log {
 
 // WaitHealthy waits until the cluster is healthy by health's one definition, returning the
 // last problems when ctx ends first.
-func (sb *Sandbox) WaitHealthy(ctx context.Context) error { return sb.waitHealthy(ctx, true) }
+func (sb *Sandbox) WaitHealthy(ctx context.Context) error { return sb.waitHealthy(ctx, true, nil) }
 
-// waitHealthy is WaitHealthy; with acceptOld, HAProxy's old statistics password of a rotation
-// not ended yet counts (the nodes not changed yet have it).
-func (sb *Sandbox) waitHealthy(ctx context.Context, acceptOld bool) error {
+// WaitHealthyExcept is WaitHealthy overlooking the problems of the nodes in except (a
+// rollout.Healthy).
+func (sb *Sandbox) WaitHealthyExcept(ctx context.Context, except []string) error {
+	return sb.waitHealthy(ctx, true, except)
+}
+
+// waitHealthy is WaitHealthyExcept; with acceptOld, HAProxy's old statistics password of a
+// rotation not ended yet counts (the nodes not changed yet have it).
+func (sb *Sandbox) waitHealthy(ctx context.Context, acceptOld bool, except []string) error {
 	p := health.NewProber(sb.Cluster, StatsPassword(sb.Site), sb.Cluster.HAProxy.ReplicaMaxLagBytes)
 	out, err := sb.Site.RotatedOut()
 	if err != nil {
@@ -356,13 +362,13 @@ func (sb *Sandbox) waitHealthy(ctx context.Context, acceptOld bool) error {
 		p.AcceptOldStatsPassword(old)
 	}
 	for {
-		r := p.Observe(ctx)
-		if r.Healthy {
+		problems := p.Observe(ctx).Without(except)
+		if len(problems) == 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %s", ctx.Err(), strings.Join(r.Problems, "; "))
+			return fmt.Errorf("%w: %s", ctx.Err(), strings.Join(problems, "; "))
 		case <-time.After(time.Second):
 		}
 	}
@@ -578,14 +584,14 @@ func (sb *Sandbox) RotateSecret(ctx context.Context, name model.Secret, timeout 
 	if show != nil {
 		show(l)
 	}
-	done, err := rollout.Apply(ctx, l, dial, pc, sb.WaitHealthy, timeout, log)
+	done, err := rollout.Apply(ctx, l, dial, pc, sb.WaitHealthyExcept, timeout, log)
 	if err != nil {
 		return done, err
 	}
 	// The last node's HAProxy may still answer with its old worker for a moment after its
 	// reload: the rotation ends when every node takes the new value alone.
 	wctx, cancel := context.WithTimeout(ctx, timeout)
-	err = sb.waitHealthy(wctx, false)
+	err = sb.waitHealthy(wctx, false, nil)
 	cancel()
 	if err != nil {
 		return done, fmt.Errorf("after the rollout, with the new value only: %w", err)

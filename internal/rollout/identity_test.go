@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +43,35 @@ func TestApplyRefusesUnsafe(t *testing.T) {
 	_, err := Apply(context.Background(), l, dial, &patroni.Client{}, nil, time.Second, func(string) {})
 	if err == nil || !strings.Contains(err.Error(), "name changes") || !strings.HasSuffix(err.Error(), "nothing was changed") || dialed {
 		t.Errorf("Apply: %v, dialed %v; want a refusal naming the change, nothing dialed", err, dialed)
+	}
+}
+
+// TestApplyBroken: broken nodes go first, and a broken node the change leaves as it is stops
+// the rollout before anything changes.
+func TestApplyBroken(t *testing.T) {
+	file := []FileChange{{File: File{Path: "/etc/haproxy/haproxy.cfg"}, Kind: "changed"}}
+	nodes := []NodePlan{{Node: "node0", Files: file}, {Node: "node1", Files: file}, {Node: "node2"}, {Node: "node3", Files: file}}
+	var got []string
+	for _, n := range applyOrder(nodes, []string{"node3", "node0"}, "node0") {
+		got = append(got, n.Node)
+	}
+	// node0 leads but is broken: first, as node3 (in survey order); node2 has nothing to change.
+	if want := []string{"node0", "node3", "node1"}; !slices.Equal(got, want) {
+		t.Errorf("applyOrder = %v; want %v", got, want)
+	}
+	got = nil
+	for _, n := range applyOrder(nodes, nil, "node0") {
+		got = append(got, n.Node)
+	}
+	if want := []string{"node1", "node3", "node0"}; !slices.Equal(got, want) {
+		t.Errorf("applyOrder, none broken = %v; want %v", got, want)
+	}
+
+	dialed := false
+	dial := func(context.Context, string) (Conn, error) { dialed = true; return nil, context.Canceled }
+	l := Live{Nodes: nodes, Broken: []string{"node1", "node2"}}
+	_, err := Apply(context.Background(), l, dial, &patroni.Client{}, nil, time.Second, func(string) {})
+	if want := "node2 has problems, and the change leaves it as it is: mend it, or replace its machine (--replace node2), first; nothing was changed"; err == nil || err.Error() != want || dialed {
+		t.Errorf("Apply: %v, dialed %v; want %q, nothing dialed", err, dialed, want)
 	}
 }

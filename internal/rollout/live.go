@@ -40,6 +40,10 @@ type Live struct {
 	// once, through the leader, before any node changes (Apply).
 	PostBootstrap    []byte
 	PostBootstrapArg string
+	// Broken are the nodes with problems before the rollout, by the caller's health check (a
+	// rollout that stopped after breaking a node, a hand edit): Apply changes them first, and
+	// overlooks their problems until it has. It refuses when the change does not touch one.
+	Broken []string
 	// Unsafe are the changes that cannot be rolled out to a running cluster, each naming its
 	// node (a renamed cluster): Apply refuses l while there are any.
 	Unsafe []string
@@ -58,6 +62,11 @@ func (l Live) Empty() bool {
 		}
 	}
 	return len(l.Settings) == 0
+}
+
+// Changes reports whether l changes node's files.
+func (l Live) Changes(node string) bool {
+	return slices.ContainsFunc(l.Nodes, func(n NodePlan) bool { return n.Node == node && len(n.Files) > 0 })
 }
 
 // Unreachable are the nodes that could not be surveyed.
@@ -169,12 +178,14 @@ func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patron
 	return l, nil
 }
 
-// actionCommands are the commands that carry out the actions on a node.
+// actionCommands are the commands that carry out the actions on a node. A reload starts a
+// service that does not run (reload-or-restart): the change may be what mends it (a file a
+// hand edit or an earlier change broke).
 var actionCommands = map[Action]string{
 	ActionDaemonReload:     "systemctl daemon-reload",
-	ActionReloadPatroni:    "systemctl reload patroni",
-	ActionReloadPgBouncer:  "systemctl reload pgbouncer",
-	ActionReloadHAProxy:    "systemctl reload haproxy",
+	ActionReloadPatroni:    "systemctl reload-or-restart patroni",
+	ActionReloadPgBouncer:  "systemctl reload-or-restart pgbouncer",
+	ActionReloadHAProxy:    "systemctl reload-or-restart haproxy",
 	ActionRestartEtcd:      "systemctl restart etcd",
 	ActionRestartBackend:   "systemctl restart pghac-backend",
 	ActionRestartPgBouncer: "systemctl restart pgbouncer",
@@ -187,12 +198,16 @@ type Applied struct {
 	Took       time.Duration
 }
 
+// Healthy waits until the cluster is healthy (the caller's definition, with everything pghac
+// checks) but for problems of the nodes in except.
+type Healthy func(ctx context.Context, except []string) error
+
 // Apply carries out l, stopping at the first failure with the cluster serving: the nodes one
-// at a time, the replicas first and the leader last, each getting its files and running
-// their actions, then waiting for healthy (the caller's definition, with everything pghac
-// checks); then the dynamic configuration (ApplyDCS). Nodes l could not survey stop it
-// before anything changes.
-func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy func(ctx context.Context) error, timeout time.Duration, log func(string)) (Applied, error) {
+// at a time, the broken ones first (l.Broken), then the replicas and the leader last, each
+// getting its files and running their actions, then waiting for healthy but for the broken
+// nodes not changed yet; then the dynamic configuration (ApplyDCS). Nodes l could not
+// survey, or broken nodes it does not change, stop it before anything changes.
+func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy Healthy, timeout time.Duration, log func(string)) (Applied, error) {
 	start := time.Now()
 	var done Applied
 	if bad := l.Unreachable(); len(bad) > 0 {
@@ -200,6 +215,11 @@ func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy
 	}
 	if len(l.Unsafe) > 0 {
 		return done, fmt.Errorf("%s; nothing was changed", strings.Join(l.Unsafe, "; "))
+	}
+	for _, b := range l.Broken {
+		if !l.Changes(b) {
+			return done, fmt.Errorf("%s has problems, and the change leaves it as it is: mend it, or replace its machine (--replace %s), first; nothing was changed", b, b)
+		}
 	}
 	cl, err := pc.Cluster(ctx)
 	if err != nil {
@@ -212,27 +232,23 @@ func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy
 		}
 		log(fmt.Sprintf("%s: ran the new post-bootstrap.sh (roles, databases, passwords)", leader.Name))
 	}
-	order := make([]NodePlan, 0, len(l.Nodes))
-	for _, n := range l.Nodes {
-		if n.Node != leader.Name && len(n.Files) > 0 {
-			order = append(order, n)
-		}
-	}
-	for _, n := range l.Nodes {
-		if n.Node == leader.Name && len(n.Files) > 0 {
-			order = append(order, n)
-		}
-	}
-	for _, n := range order {
+	order := applyOrder(l.Nodes, l.Broken, leader.Name)
+	for i, n := range order {
 		if err := applyNode(ctx, n, dial, log); err != nil {
 			return done, err
 		}
-		log(fmt.Sprintf("%s: waiting for the cluster to be healthy", n.Node))
+		var pending []string // broken nodes still to change
+		for _, m := range order[i+1:] {
+			if slices.Contains(l.Broken, m.Node) {
+				pending = append(pending, m.Node)
+			}
+		}
+		log(fmt.Sprintf("%s: waiting for the cluster to be healthy%s", n.Node, butFor(pending)))
 		wctx, cancel := context.WithTimeout(ctx, timeout)
-		err := healthy(wctx)
+		err := healthy(wctx, pending)
 		cancel()
 		if err != nil {
-			return done, fmt.Errorf("after changing %s: the cluster is not healthy within %v: %w", n.Node, timeout, err)
+			return done, fmt.Errorf("after changing %s: the cluster is not healthy%s within %v: %w", n.Node, butFor(pending), timeout, err)
 		}
 		done.Nodes = append(done.Nodes, n.Node)
 	}
@@ -244,12 +260,42 @@ func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy
 		if err != nil {
 			return done, err
 		}
-		if err := healthy(ctx); err != nil {
+		if err := healthy(ctx, nil); err != nil {
 			return done, fmt.Errorf("after the dynamic configuration: %w", err)
 		}
 	}
 	done.Took = time.Since(start)
 	return done, nil
+}
+
+// applyOrder is the order Apply changes nodes in: those of broken first, then the others but
+// leader, then leader; nodes with no files are left out.
+func applyOrder(nodes []NodePlan, broken []string, leader string) []NodePlan {
+	rank := func(n NodePlan) int {
+		switch {
+		case slices.Contains(broken, n.Node):
+			return 0
+		case n.Node != leader:
+			return 1
+		}
+		return 2
+	}
+	var order []NodePlan
+	for _, n := range nodes {
+		if len(n.Files) > 0 {
+			order = append(order, n)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b NodePlan) int { return rank(a) - rank(b) })
+	return order
+}
+
+// butFor is " but for" nodes' problems, "" for none.
+func butFor(nodes []string) string {
+	if len(nodes) == 0 {
+		return ""
+	}
+	return " but for " + strings.Join(nodes, ", ") + " (not changed yet)"
 }
 
 // applyNode writes n's files and runs their actions.

@@ -166,8 +166,8 @@ func (c localConn) Run(ctx context.Context, cmd string, _ []byte) ([]byte, error
 func (localConn) Close() error { return nil }
 
 // memberConn is a patronitest member as the rollout sees a node: its Patroni configuration at
-// the node's path, systemctl reload patroni a SIGHUP to its Patroni; other commands run on
-// this host (localConn).
+// the node's path, reloadRunningPatroni a SIGHUP to its Patroni; other commands run on this
+// host (localConn).
 type memberConn struct {
 	localConn
 	pcl  *patronitest.Cluster
@@ -198,7 +198,7 @@ func (c memberConn) WriteFile(_ context.Context, path string, data []byte, _ os.
 }
 
 func (c memberConn) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error) {
-	if cmd == actionCommands[ActionReloadPatroni] {
+	if cmd == reloadRunningPatroni {
 		return nil, c.pcl.SignalPatroni(c.name, syscall.SIGHUP)
 	}
 	return c.localConn.Run(ctx, cmd, stdin)

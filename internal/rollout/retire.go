@@ -20,6 +20,10 @@ import (
 // demotes a leader that may not be primary, with no say in who follows): it is retired once
 // it has handed over.
 
+// reloadRunningPatroni reloads a node's Patroni if it runs. One that does not stays so: it
+// neither leads nor syncs, and is leaving.
+const reloadRunningPatroni = "systemctl try-reload-or-restart patroni"
+
 // retireTags are the Patroni tags a leaving node gets.
 var retireTags = []string{"nofailover", "nosync"}
 
@@ -51,7 +55,7 @@ func retire(ctx context.Context, dial Dialer, node string, log func(string)) err
 	if err := c.WriteFile(ctx, patroniConfig, tagged, f.Mode, f.Owner); err != nil {
 		return fmt.Errorf("tagging %s nofailover and nosync: %w", node, err)
 	}
-	if _, err := c.Run(ctx, actionCommands[ActionReloadPatroni], nil); err != nil {
+	if _, err := c.Run(ctx, reloadRunningPatroni, nil); err != nil {
 		return fmt.Errorf("reloading %s's Patroni after tagging it nofailover and nosync: %w", node, err)
 	}
 	log(fmt.Sprintf("tagged %s nofailover and nosync: Patroni neither promotes it nor makes it the synchronous standby", node))

@@ -33,7 +33,9 @@ func (r *run) rollOut(ctx context.Context, l rollout.Live) error {
 	if r.env.Dial == nil {
 		return errors.New("the drill has no way to reach the nodes (Env.Dial)")
 	}
-	done, err := rollout.Apply(ctx, l, r.env.Dial, r.env.Patroni, r.healthyAfter(time.Now()), r.env.RecoveryTimeout, func(msg string) { r.logf("  %s", msg) })
+	healthy := r.healthyAfter(time.Now())
+	// The drills roll out to a healthy cluster: l.Broken is empty, and so is except.
+	done, err := rollout.Apply(ctx, l, r.env.Dial, r.env.Patroni, func(ctx context.Context, _ []string) error { return healthy(ctx) }, r.env.RecoveryTimeout, func(msg string) { r.logf("  %s", msg) })
 	if err != nil {
 		return err
 	}

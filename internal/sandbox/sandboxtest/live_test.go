@@ -110,3 +110,35 @@ func editCluster(t *testing.T, c *Cluster, edit func(string) string) {
 		t.Fatal(err)
 	}
 }
+
+// checkMend: a node broken by hand (node1's HAProxy configuration made invalid and HAProxy
+// restarted, so that it does not run) is mended by `pghac up`, which rolls the generated file
+// out to it first instead of waiting for a health only that file can bring.
+func checkMend(ctx context.Context, t *testing.T, c *Cluster) {
+	const node, cfg = "node1", "/etc/haproxy/haproxy.cfg"
+	if out, err := c.Exec(ctx, node, "sh", "-c", "echo 'this is not haproxy' >> "+cfg+"; systemctl restart haproxy; systemctl is-active haproxy"); err == nil {
+		t.Fatalf("%s: HAProxy still runs with a broken configuration:\n%s", node, out)
+	}
+	if out, err := c.Run(ctx, "status"); err == nil || !strings.Contains(out, node+": HAProxy") {
+		t.Errorf("pghac status with %s's HAProxy down: %v; want it named\n%s", node, err, out)
+	}
+	// Before, up waited for a healthy cluster first: it gave up after its timeout.
+	out, err := c.Run(ctx, "up", "--timeout", "3m")
+	t.Logf("pghac up with %s's HAProxy broken:\n%s", node, out)
+	if err != nil {
+		t.Fatalf("pghac up did not mend %s: %v", node, err)
+	}
+	for _, want := range []string{
+		"changed  " + cfg,
+		"Problems on " + node + ", which the change touches: it goes there first.",
+		node + ": reload haproxy",
+		"Healthy",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pghac up's output lacks %q", want)
+		}
+	}
+	if out, err := c.Exec(ctx, node, "systemctl", "is-active", "haproxy"); err != nil || strings.TrimSpace(out) != "active" {
+		t.Errorf("%s: HAProxy after up: %v %s", node, err, out)
+	}
+}

@@ -119,6 +119,7 @@ func TestSeedChecks(t *testing.T) {
 	checkRoleParameters(ctx, t, c)
 	checkDrills(t, c)
 	checkLiveChange(ctx, t, c)
+	checkMend(ctx, t, c)
 	checkRotate(ctx, t, c)
 	checkReplace(ctx, t, c)
 	checkScaleOut(ctx, t, c)
