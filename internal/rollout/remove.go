@@ -19,7 +19,8 @@ type Removed struct {
 	Node string
 	// From and To are the leadership handed over first, both "" when the node did not lead.
 	From, To string
-	// EtcdMember: its etcd member was removed (false: there was none by its name any more).
+	// EtcdMember: its etcd member was removed (false: there was none by its name or peer
+	// URL any more).
 	EtcdMember bool
 	Took       time.Duration // until the rest of the cluster was healthy without it
 }

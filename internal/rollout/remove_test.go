@@ -28,7 +28,8 @@ const etcdctlList = `{"header":{"cluster_id":15118495548433857066,"member_id":13
 
 func TestParseEtcdMembers(t *testing.T) {
 	got, err := parseEtcdMembers([]byte(etcdctlList))
-	want := []etcdMember{{ID: 0x85781df572e07640}, {ID: 0xbdae9bbc11dd390d, Name: "n0"}}
+	want := []etcdMember{{ID: 0x85781df572e07640, PeerURLs: []string{"http://127.0.0.1:23802"}},
+		{ID: 0xbdae9bbc11dd390d, Name: "n0", PeerURLs: []string{"http://127.0.0.1:23801"}}}
 	if err != nil || !cmp.Equal(got, want) {
 		t.Errorf("parseEtcdMembers: %v, %v; want %v", got, err, want)
 	}
@@ -39,11 +40,23 @@ func TestParseEtcdMembers(t *testing.T) {
 	}
 }
 
-// scriptConn answers Run with what a table of commands says and records the commands.
+// scriptConn answers Run with what a table of commands says and records the commands;
+// ReadFiles reads from files.
 type scriptConn struct {
 	Conn
-	out  map[string]string
-	cmds *[]string
+	out   map[string]string
+	files map[string]string
+	cmds  *[]string
+}
+
+func (c scriptConn) ReadFiles(_ context.Context, paths []string) (map[string]remote.RemoteFile, error) {
+	out := map[string]remote.RemoteFile{}
+	for _, p := range paths {
+		if f, ok := c.files[p]; ok {
+			out[p] = remote.RemoteFile{Exists: true, Content: []byte(f)}
+		}
+	}
+	return out, nil
 }
 
 func (c scriptConn) Run(_ context.Context, cmd string, _ []byte) ([]byte, error) {
@@ -84,6 +97,31 @@ func TestEtcdRemoval(t *testing.T) {
 	}
 	if want := []string{etcdMemberList, "etcdctl member remove 1003", etcdMemberList}; !slices.Equal(cmds, want) {
 		t.Errorf("commands run: %q; want %q", cmds, want)
+	}
+
+	// node4's member was added, but its etcd never ran: it has no name, only its peer URL,
+	// which the node's etcd environment lists.
+	cmds = nil
+	unstarted := scriptConn{out: map[string]string{
+		etcdMemberList: `{"members":[{"ID":4096,"name":"node0","peerURLs":["http://10.0.0.10:2380"]},` +
+			`{"ID":4097,"peerURLs":["http://10.0.0.14:2380"]},{"ID":4098,"name":"node2","peerURLs":["http://10.0.0.12:2380"]}]}`,
+		"etcdctl member remove 1001": "Member 1001 removed"},
+		files: map[string]string{etcdEnv: "ETCD_NAME=node0\nETCD_INITIAL_CLUSTER=node0=http://10.0.0.10:2380,node2=http://10.0.0.12:2380,node3=http://10.0.0.13:2380,node4=http://10.0.0.14:2380\n"},
+		cmds:  &cmds}
+	if removed, err := removeEtcdMember(context.Background(), unstarted, "node3"); removed || err != nil {
+		t.Errorf("removing node3, whose peer URL no member has: %v, %v; want nothing done", removed, err)
+	}
+	if removed, err := removeEtcdMember(context.Background(), unstarted, "node4"); !removed || err != nil {
+		t.Errorf("removing node4's unstarted member: %v, %v; want it removed by its peer URL", removed, err)
+	}
+	if want := []string{etcdMemberList, etcdMemberList, "etcdctl member remove 1001"}; !slices.Equal(cmds, want) {
+		t.Errorf("commands run: %q; want %q", cmds, want)
+	}
+	// Four members, node3's unstarted: taking node2 and node3 out leaves two, not three.
+	udial := func(context.Context, string) (Conn, error) { return unstarted, nil }
+	unstarted.out[etcdMemberList] = strings.TrimSuffix(unstarted.out[etcdMemberList], `]}`) + `,{"ID":4099,"peerURLs":["http://10.0.0.13:2380"]}]}`
+	if err := checkEtcdLeft(context.Background(), udial, []string{"node0", "node1"}, []string{"node2", "node3"}); err == nil || !strings.HasPrefix(err.Error(), "removing node2, node3 would leave etcd 2 members") {
+		t.Errorf("4 -> 2 with an unstarted member: %v; want a refusal", err)
 	}
 
 	keep := []string{"node0", "node1", "node2"}
