@@ -141,6 +141,12 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		}
 		started = true
 	}
+	// A change no rollout can carry (a renamed cluster) is refused before Terraform gives
+	// the machines a user-data for it.
+	if unsafe := sb.Unsafe(c.ctx); len(unsafe) > 0 {
+		fmt.Fprintf(c.stderr, "pghac up: nothing was changed: %s\n", strings.Join(unsafe, "\n"))
+		return exitInvalid
+	}
 	r, err := sb.Open(sb.VarFiles(cl.Backend != nil))
 	if err != nil {
 		return fail(err)
@@ -235,7 +241,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		return code
 	}
 	// Every node runs the generated tree now: a rotation stopped midway is done.
-	if err := s.EndRotation(); err != nil {
+	if err := sb.EndRotation(c.ctx, timeout); err != nil {
 		return fail(err)
 	}
 	if rolled || !st.Healthy {

@@ -378,6 +378,11 @@ func (sb *Sandbox) waitHealthy(ctx context.Context, acceptOld bool, except []str
 // out: rollout.Survey over SSH, the wanted files being each node's user-data rendered with
 // the site's secrets, as its machine would get it now.
 func (sb *Sandbox) Live(ctx context.Context) (rollout.Live, rollout.Dialer, *patroni.Client, error) {
+	return sb.live(ctx, nil)
+}
+
+// live is Live; with only not nil, of those nodes only.
+func (sb *Sandbox) live(ctx context.Context, only []string) (rollout.Live, rollout.Dialer, *patroni.Client, error) {
 	pc, secrets, err := SandboxPatroni(sb.Site, sb.Cluster)
 	if err != nil {
 		return rollout.Live{}, nil, nil, err
@@ -389,6 +394,9 @@ func (sb *Sandbox) Live(ctx context.Context) (rollout.Live, rollout.Dialer, *pat
 	want, err := WantedFiles(sb.Site, sb.Cluster, vars)
 	if err != nil {
 		return rollout.Live{}, nil, nil, err
+	}
+	if only != nil {
+		maps.DeleteFunc(want, func(n string, _ []rollout.File) bool { return !slices.Contains(only, n) })
 	}
 	dial, err := Dialer(sb.Site, sb.Cluster)
 	if err != nil {
@@ -557,6 +565,21 @@ func (sb *Sandbox) RunningNodes() ([]string, error) {
 // generated tree already: its rollout would carry more than the new value.
 var ErrNotCurrent = errors.New("the running cluster differs from the generated tree already; run `pghac up` first, then rotate")
 
+// Unsafe are the changes of the generated tree no rollout can carry to the running machines
+// (rollout.Live's Unsafe); none when no machine runs or the survey fails (the rollout's own
+// survey reports that).
+func (sb *Sandbox) Unsafe(ctx context.Context) []string {
+	running, err := sb.RunningNodes()
+	if err != nil || len(running) == 0 {
+		return nil
+	}
+	l, _, _, err := sb.live(ctx, running)
+	if err != nil {
+		return nil
+	}
+	return l.Unsafe
+}
+
 // RotateSecret gives the secret name a new value on the running sandbox and rolls it out
 // as up rolls out any change (rollout.Apply): the secrets file first, the old value recorded
 // until every node has the new one (site.RotateSecret); a role's password set through the
@@ -588,25 +611,33 @@ func (sb *Sandbox) RotateSecret(ctx context.Context, name model.Secret, timeout 
 	if err != nil {
 		return done, err
 	}
-	// The last node's HAProxy may still answer with its old worker for a moment after its
-	// reload: the rotation ends when every node takes the new value alone.
+	return done, sb.EndRotation(ctx, timeout)
+}
+
+// EndRotation ends a rotation whose new value every node runs (after a rollout): once the
+// cluster is healthy with the new value alone (the last node's HAProxy may answer with its
+// old worker for a moment after its reload), the old value is forgotten and `pghac env`'s
+// password file, when there is one, gets the new one. Without a rotation it does nothing.
+func (sb *Sandbox) EndRotation(ctx context.Context, timeout time.Duration) error {
+	out, err := sb.Site.RotatedOut()
+	if err != nil || len(out) == 0 {
+		return err
+	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	err = sb.waitHealthy(wctx, false, nil)
 	cancel()
 	if err != nil {
-		return done, fmt.Errorf("after the rollout, with the new value only: %w", err)
+		return fmt.Errorf("after the rollout, with the new value only: %w", err)
 	}
 	if err := sb.Site.EndRotation(); err != nil {
-		return done, err
+		return err
 	}
-	if _, err := os.Stat(sb.Site.Pgpass()); err == nil {
-		vars, err := sb.Site.ReadSecrets()
-		if err == nil {
-			err = sb.Site.WritePgpass(sb.Cluster, vars)
-		}
-		if err != nil {
-			return done, err
-		}
+	if _, err := os.Stat(sb.Site.Pgpass()); err != nil {
+		return nil // no password file to mend
 	}
-	return done, nil
+	vars, err := sb.Site.ReadSecrets()
+	if err != nil {
+		return err
+	}
+	return sb.Site.WritePgpass(sb.Cluster, vars)
 }

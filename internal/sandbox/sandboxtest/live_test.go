@@ -142,3 +142,30 @@ func checkMend(ctx context.Context, t *testing.T, c *Cluster) {
 		t.Errorf("%s: HAProxy after up: %v %s", node, err, out)
 	}
 }
+
+// checkRenameRefused: renaming the cluster (Patroni's scope) cannot be rolled out to a
+// running cluster; up refuses it and changes nothing, and the old name back leaves nothing
+// to do.
+func checkRenameRefused(ctx context.Context, t *testing.T, c *Cluster) {
+	file := filepath.Join(c.Dir, "cluster.hcl")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	editCluster(t, c, func(s string) string { return strings.Replace(s, `cluster "main"`, `cluster "billing"`, 1) })
+	out, err := c.Run(ctx, "up")
+	if err == nil || !strings.Contains(out, `the cluster's name changes from "main" to "billing"`) || !strings.Contains(out, "nothing was changed") {
+		t.Errorf("pghac up with the cluster renamed: %v; want a refusal naming the change\n%s", err, out)
+	}
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.Model.Nodes {
+		if cfg, err := c.Exec(ctx, n.Name, "cat", "/etc/patroni/config.yml"); err != nil || !strings.Contains(cfg, "scope: main\n") {
+			t.Errorf("%s: Patroni's configuration after the refused rename: %v", n.Name, err)
+		}
+	}
+	if out, err := c.Run(ctx, "up"); err != nil || !strings.Contains(out, "Live changes (sandbox): none") {
+		t.Errorf("up with the old name back: %v\n%s", err, out)
+	}
+}

@@ -120,6 +120,7 @@ func TestSeedChecks(t *testing.T) {
 	checkDrills(t, c)
 	checkLiveChange(ctx, t, c)
 	checkMend(ctx, t, c)
+	checkRenameRefused(ctx, t, c)
 	checkRotate(ctx, t, c)
 	checkReplace(ctx, t, c)
 	checkScaleOut(ctx, t, c)
