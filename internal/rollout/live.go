@@ -178,20 +178,26 @@ func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patron
 	return l, nil
 }
 
-// actionCommands are the commands that carry out the actions on a node. A reload starts a
-// service that does not run (reload-or-restart): the change may be what mends it (a file a
-// hand edit or an earlier change broke).
+// actionCommands are the commands that carry out the actions on a node.
 var actionCommands = map[Action]string{
 	ActionDaemonReload:     "systemctl daemon-reload",
-	ActionReloadPatroni:    "systemctl reload-or-restart patroni",
-	ActionReloadPgBouncer:  "systemctl reload-or-restart pgbouncer",
-	ActionReloadHAProxy:    "systemctl reload-or-restart haproxy",
+	ActionReloadPatroni:    reloadOrStart("patroni"),
+	ActionReloadPgBouncer:  reloadOrStart("pgbouncer"),
+	ActionReloadHAProxy:    reloadOrStart("haproxy"),
 	ActionRestartEtcd:      "systemctl restart etcd",
 	ActionRestartBackend:   "systemctl restart pghac-backend",
 	ActionRestartPgBouncer: "systemctl restart pgbouncer",
 }
 
-// Step reports the progress of Apply: a node's files written and actions run, or a phase.
+// reloadOrStart reloads unit, or starts it when it does not run: the change may be what mends
+// it (a file a hand edit or an earlier change broke). A unit that failed to start again and
+// again (HAProxy's Restart=always against a bad configuration) is past systemd's start limit
+// for a while: reset-failed lifts it.
+func reloadOrStart(unit string) string {
+	return "systemctl reset-failed " + unit + " 2>/dev/null; systemctl reload-or-restart " + unit
+}
+
+// Applied is what Apply did: the nodes changed, the dynamic configuration, and how long it took.
 type Applied struct {
 	Nodes      []string // nodes changed, in order
 	Configured Configured
