@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
@@ -144,7 +145,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	// A change no rollout can carry (a renamed cluster) is refused before Terraform gives
 	// the machines a user-data for it.
 	if unsafe := sb.Unsafe(c.ctx); len(unsafe) > 0 {
-		fmt.Fprintf(c.stderr, "pghac up: nothing was changed: %s\n", strings.Join(unsafe, "\n"))
+		c.refuseUnsafe(s.File, cl, unsafe)
 		return exitInvalid
 	}
 	r, err := sb.Open(sb.VarFiles(cl.Backend != nil))
@@ -409,6 +410,31 @@ func (c *cli) printProvisionerLogs(sb *provision.Sandbox) {
 	for _, l := range sb.FailedProvisioners() {
 		fmt.Fprintf(c.stderr, "== %s\n%s\n", l.Title, provision.Tail(l.Text, 30))
 	}
+}
+
+// refuseUnsafe prints the changes no rollout can carry (rollout.Live's Unsafe, each naming its
+// node) as diagnostics at the cluster block of file, each once.
+func (c *cli) refuseUnsafe(file string, cl *model.Cluster, unsafe []string) {
+	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	for _, u := range unsafe {
+		_, what, _ := strings.Cut(u, ": ") // "node0: the cluster's name changes ..."
+		if seen[what] {
+			continue
+		}
+		seen[what] = true
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot be rolled out to the running cluster",
+			Detail:   strings.ToUpper(what[:1]) + what[1:] + ". Nothing was changed.",
+			Subject:  cl.DeclRange.Ptr(),
+		})
+	}
+	name, src, err := c.readSource(file)
+	if err != nil || cl.DeclRange.Filename != name {
+		src = nil // no snippet, the place still
+	}
+	c.printDiags(diags, nil, cl.DeclRange.Filename, src)
 }
 
 // waitUp waits until the machines have booted and the cluster is healthy, printing the

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pghac/pghac/compiler"
+	"github.com/pghac/pghac/compiler/model"
 )
 
 // TestUpReplaceUsage: --replace names nodes of the cluster, each once; a bad one is a usage
@@ -28,5 +31,30 @@ func TestUpReplaceUsage(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(state, "sandbox", "secrets.tfvars")); err == nil {
 		t.Error("a refused up wrote the sandbox's secrets")
+	}
+}
+
+// TestRefuseUnsafe: a change no rollout can carry is one diagnostic at the cluster block,
+// however many nodes report it, with the file's line and the change in words.
+func TestRefuseUnsafe(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "cluster.hcl", rootCluster(t))
+	_, cl, diags := compiler.CompileSource(rootCluster(t), file, model.TargetSandbox)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var stderr strings.Builder
+	c := &cli{stderr: &stderr}
+	what := `the cluster's name changes from "main" to "billing" (Patroni's scope): a running cluster cannot be renamed; put the old name back`
+	c.refuseUnsafe(file, cl, []string{"node0: " + what, "node1: " + what, "node2: " + what})
+	out := stderr.String()
+	for _, want := range []string{"Error: Cannot be rolled out to the running cluster", "on " + file + " line 4", `4: cluster "main" {`,
+		`The cluster's name changes from "main" to "billing"`, "Nothing was changed."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "Error:"); n != 1 {
+		t.Errorf("%d diagnostics; want one for the three nodes:\n%s", n, out)
 	}
 }

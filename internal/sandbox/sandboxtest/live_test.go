@@ -154,8 +154,9 @@ func checkRenameRefused(ctx context.Context, t *testing.T, c *Cluster) {
 	}
 	editCluster(t, c, func(s string) string { return strings.Replace(s, `cluster "main"`, `cluster "billing"`, 1) })
 	out, err := c.Run(ctx, "up")
-	if err == nil || !strings.Contains(out, `the cluster's name changes from "main" to "billing"`) || !strings.Contains(out, "nothing was changed") {
-		t.Errorf("pghac up with the cluster renamed: %v; want a refusal naming the change\n%s", err, out)
+	if err == nil || !strings.Contains(out, `The cluster's name changes from "main" to "billing"`) || !strings.Contains(out, "Nothing was changed") ||
+		!strings.Contains(out, "cluster.hcl line 4") {
+		t.Errorf("pghac up with the cluster renamed: %v; want a refusal naming the change and the line\n%s", err, out)
 	}
 	if err := os.WriteFile(file, src, 0o644); err != nil {
 		t.Fatal(err)
