@@ -34,13 +34,29 @@ the secrets in CI), in that order. Cloud credentials come from the environment
 With --offline, Terraform runs against pghac's built-in stand-in for the Yandex
 provider instead: it validates and plans against the provider's schema, without
 credentials or network, with fake values for the variables. Such a plan shows
-what the configuration asks for; it cannot be applied.`,
+what the configuration asks for; it cannot be applied.
+
+With --target sandbox it shows what 'pghac up' would do to the running sandbox and
+changes nothing: the machines Terraform would add, replace or remove, and the live
+changes, read from the machines over SSH: each generated file that differs from
+what the machine runs, with its diff (secrets as placeholders) and the reload or
+restart it needs, and the dynamic settings that differ.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		tf := addTFFlags(fs)
 		varFiles := fs.StringArray("var-file", nil, "pass Terraform the variables in `FILE` (repeatable)")
 		offline := fs.Bool("offline", false, "plan against the provider's schema only: no credentials, cannot be applied")
 		strict := fs.Bool("strict", false, "treat warnings as errors")
 		return func(c *cli, _ []string) int {
+			if t, err := tf.target(); err == nil && t == model.TargetSandbox {
+				if *offline || len(*varFiles) > 0 {
+					return c.usageError(lookup("plan"), "--offline and --var-file have no use for the sandbox")
+				}
+				s, code, ok := c.sandboxSite("plan", sandboxFlags{file: tf.file, out: tf.out, stateDir: tf.stateDir})
+				if !ok {
+					return code
+				}
+				return c.planSandbox(s, *tf.terraform)
+			}
 			s, code, ok := c.site("plan", tf)
 			if !ok {
 				return code
@@ -84,6 +100,51 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 	if p.Info.HasChanges {
 		fmt.Fprintf(c.stdout, "\nSaved the plan in %s. Run `pghac apply` to apply exactly this plan.\n", r.Dir())
 	}
+	return exitOK
+}
+
+// planSandbox shows what `pghac up` would do to the running sandbox, changing nothing: the
+// generated files, Terraform's plan (machines added, replaced or removed) and the live
+// changes to the running machines (the files and settings up would roll out).
+func (c *cli) planSandbox(s site.Site, terraform string) int {
+	sb, code, ok := c.sandbox("plan", s, terraform)
+	if !ok {
+		return code
+	}
+	running, err := sb.RunningNodes()
+	if err != nil {
+		return c.fail("plan", err)
+	}
+	if len(running) == 0 || !s.HasSecrets() {
+		fmt.Fprintf(c.stdout, "\nThe sandbox does not run: `pghac up` brings it up.\n")
+		return exitOK
+	}
+	fmt.Fprintln(c.stdout)
+	r, err := sb.Open(sb.VarFiles(sb.Cluster.Backend != nil))
+	if err != nil {
+		return c.fail("plan", err)
+	}
+	p, code, ok := c.runPlan("plan", r, false)
+	r.ClearPlan() // up makes its own
+	if !ok {
+		return code
+	}
+	if p.Info.HasChanges {
+		view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, running, c.stdoutColor())
+	} else {
+		fmt.Fprintf(c.stdout, "Sandbox (%s): no machine to add, replace or remove.\n", sb.Binary.Name)
+	}
+	fmt.Fprintln(c.stdout)
+	l, _, _, err := sb.Live(c.ctx)
+	if err != nil {
+		return c.fail("plan", fmt.Errorf("surveying the running machines: %w", err))
+	}
+	view.Live(c.stdout, "Live changes (sandbox)", l, c.stdoutColor())
+	if len(l.Unsafe) > 0 {
+		c.refuseUnsafe(s.File, sb.Cluster, l.Unsafe)
+		return exitInvalid
+	}
+	fmt.Fprintf(c.stdout, "\nNothing was changed. `pghac up` carries this out.\n")
 	return exitOK
 }
 

@@ -58,3 +58,19 @@ func TestRefuseUnsafe(t *testing.T) {
 		t.Errorf("%d diagnostics; want one for the three nodes:\n%s", n, out)
 	}
 }
+
+// TestPlanSandboxUsage: the cloud's plan flags are usage errors for the sandbox, before
+// anything is built.
+func TestPlanSandboxUsage(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "cluster.hcl", rootCluster(t))
+	for _, flag := range []string{"--offline", "--var-file=x.tfvars"} {
+		code, _, stderr := pghac(t, "", "plan", "--target", "sandbox", "-f", file, "-o", filepath.Join(dir, "deploy"), flag)
+		if code != exitUsage || !strings.Contains(stderr, "--offline and --var-file have no use for the sandbox") {
+			t.Errorf("plan --target sandbox %s: exit %d, stderr:\n%s", flag, code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "deploy")); err == nil {
+		t.Error("a refused plan wrote the generated tree")
+	}
+}

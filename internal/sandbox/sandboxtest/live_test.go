@@ -11,8 +11,8 @@ import (
 )
 
 // checkLiveChange is the day-2 loop on the sandbox: one line of cluster.hcl changes
-// (PgBouncer's default_pool_size, which also lowers the derived max_connections) and
-// `pghac up` rolls it out to the running machines, one node at a time: no machine is
+// (PgBouncer's default_pool_size, which also lowers the derived max_connections), `pghac plan
+// --target sandbox` shows the change without making it, and `pghac up` rolls it out to the running machines, one node at a time: no machine is
 // replaced, the data stays, every node runs the new configuration, and a second up has
 // nothing left to do.
 func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
@@ -21,6 +21,25 @@ func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
 		end := strings.LastIndex(src, "}")
 		return src[:end] + "  pgbouncer {\n    default_pool_size = 50\n  }\n" + src[end:]
 	})
+
+	// plan shows the change first, and changes nothing.
+	planned, err := c.Run(ctx, "plan", "--target", "sandbox")
+	if err != nil {
+		t.Fatalf("pghac plan --target sandbox with a changed cluster.hcl: %v\n%s", err, planned)
+	}
+	for _, want := range []string{
+		"no machine to add, replace or remove",
+		"Live changes (sandbox): 3 nodes, 2 settings",
+		"+default_pool_size = 50",
+		"Nothing was changed. `pghac up` carries this out.",
+	} {
+		if !strings.Contains(planned, want) {
+			t.Errorf("pghac plan's output lacks %q:\n%s", want, planned)
+		}
+	}
+	if ini, err := c.Exec(ctx, "node0", "cat", "/etc/pgbouncer/pgbouncer.ini"); err != nil || !strings.Contains(ini, "default_pool_size = 100\n") {
+		t.Errorf("node0's pgbouncer.ini after pghac plan: %v; want it unchanged (default_pool_size = 100)", err)
+	}
 
 	out, err := c.Run(ctx, "up")
 	if err != nil {
@@ -47,8 +66,8 @@ func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(secrets), "\n") {
-		if _, v, ok := strings.Cut(line, "= "); ok && len(strings.Trim(v, `"`)) > 8 && strings.Contains(out, strings.Trim(v, `"`)) {
-			t.Errorf("pghac up printed a secret (%s)", strings.TrimSpace(strings.Split(line, "=")[0]))
+		if _, v, ok := strings.Cut(line, "= "); ok && len(strings.Trim(v, `"`)) > 8 && strings.Contains(out+planned, strings.Trim(v, `"`)) {
+			t.Errorf("pghac plan or up printed a secret (%s)", strings.TrimSpace(strings.Split(line, "=")[0]))
 		}
 	}
 
