@@ -199,6 +199,12 @@ var scenarios = []Scenario{
 		inject:  rolloutRestart,
 	},
 	{
+		Name:    "mend-node",
+		Summary: "a replica's HAProxy broken by hand (it stops), then mended as pghac up mends a node its change touches: the generated file to it first",
+		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: reloadOutage, MaxRecovery: recoveryLimit},
+		inject:  mendNode,
+	},
+	{
 		Name:             "replace-node",
 		Summary:          "the leader's machine replaced as pghac up --replace does: a switchover, a new machine from the same user-data, its data copied from the new leader",
 		Limits:           drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: recoveryLimit, AllowFailover: true},

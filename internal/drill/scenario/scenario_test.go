@@ -26,6 +26,7 @@ func TestScenarioLimits(t *testing.T) {
 		// Issue 14: no gap over 1 s for reload-type changes, a switchover's worth for restarts.
 		"rollout-reload":  {time.Second, false},
 		"rollout-restart": {5 * time.Second, true},
+		"mend-node":       {time.Second, false},    // one node's HAProxy down: the others' serve
 		"replace-node":    {5 * time.Second, true}, // the replaced leader's switchover
 		"rotate-secret":   {time.Second, false},    // reloads only
 		"scale-out":       {5 * time.Second, false},
