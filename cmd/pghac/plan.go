@@ -144,6 +144,9 @@ func (c *cli) planSandbox(s site.Site, terraform string) int {
 		c.refuseUnsafe(s.File, sb.Cluster, l.Unsafe)
 		return exitInvalid
 	}
+	if l.Empty() && !p.Info.HasChanges {
+		return exitOK
+	}
 	fmt.Fprintf(c.stdout, "\nNothing was changed. `pghac up` carries this out.\n")
 	return exitOK
 }
