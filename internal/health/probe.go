@@ -79,6 +79,13 @@ func NewProber(cl *model.Cluster, statsPassword string, maxLag int64) *Prober {
 	}
 }
 
+// UseHTTP has p ask the nodes with hc (say, through a jump host: remote.Tunnel's HTTPClient)
+// instead of directly.
+func (p *Prober) UseHTTP(hc *http.Client) *Prober {
+	p.http, p.patroni.HTTP = hc, hc
+	return p
+}
+
 // ClusterRules are the rules for cl: all its nodes, synchronous as its Patroni block says.
 func ClusterRules(cl *model.Cluster, maxLag int64) Rules {
 	r := Rules{MaxLag: maxLag, Synchronous: cl.Patroni.SynchronousMode}

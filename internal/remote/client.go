@@ -33,6 +33,27 @@ type Options struct {
 	Timeout time.Duration
 }
 
+// timeout is Timeout, 10 s when zero.
+func (o Options) timeout() time.Duration {
+	if o.Timeout == 0 {
+		return 10 * time.Second
+	}
+	return o.Timeout
+}
+
+// config is how to log in as user with the operator key, checking host keys against the pins.
+func (o Options) config(user string) *ssh.ClientConfig {
+	return &ssh.ClientConfig{
+		User:            user,
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(o.Key)},
+		HostKeyCallback: o.HostKeys.Callback,
+		// ed25519 first, so that the key pinned is the one every OpenSSH server has; the
+		// others for servers without it.
+		HostKeyAlgorithms: []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256},
+		Timeout:           o.timeout(),
+	}
+}
+
 // Client is an SSH connection to one node.
 type Client struct {
 	ep     Endpoint
@@ -45,29 +66,15 @@ func Dial(ctx context.Context, ep Endpoint, opts Options) (*Client, error) {
 	if opts.Key == nil || opts.HostKeys == nil {
 		return nil, errors.New("remote: Dial needs the operator key and the pinned host keys")
 	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-	config := func(user string) *ssh.ClientConfig {
-		return &ssh.ClientConfig{
-			User:            user,
-			Auth:            []ssh.AuthMethod{ssh.PublicKeys(opts.Key)},
-			HostKeyCallback: opts.HostKeys.Callback,
-			// ed25519 first, so that the key pinned is the one every OpenSSH server has; the
-			// others for servers without it.
-			HostKeyAlgorithms: []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256},
-			Timeout:           timeout,
-		}
-	}
+	timeout := opts.timeout()
 	c := &Client{ep: ep}
 	var err error
 	if opts.Jump != nil {
-		if c.jump, err = dialSSH(ctx, nil, *opts.Jump, config(opts.Jump.User), timeout); err != nil {
+		if c.jump, err = dialSSH(ctx, nil, *opts.Jump, opts.config(opts.Jump.User), timeout); err != nil {
 			return nil, fmt.Errorf("jump host %s: %w", opts.Jump, err)
 		}
 	}
-	c.client, err = dialSSH(ctx, c.jump, ep, config(ep.User), timeout)
+	c.client, err = dialSSH(ctx, c.jump, ep, opts.config(ep.User), timeout)
 	if err != nil {
 		c.Close()
 		if c.jump != nil {

@@ -3,7 +3,10 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,5 +187,46 @@ func TestQuoting(t *testing.T) {
 	out, err := c.Run(context.Background(), "sh -c "+remote.Quote(script), nil)
 	if err != nil || string(out) != "its\n3 /root\n" {
 		t.Errorf("a quoted script: %q, %v", out, err)
+	}
+}
+
+// TestTunnel: HTTP through a jump host reaches a server only the jump host need reach, and
+// only while the tunnel is open; a jump host that does not forward refuses it.
+func TestTunnel(t *testing.T) {
+	key, pub := operator(t)
+	jump := sshdtest.Start(t, pub, true, "")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "from the far side") }))
+	defer srv.Close()
+	known := filepath.Join(t.TempDir(), "known_hosts")
+	opts := remote.Options{Key: key, HostKeys: remote.NewHostKeys(known)}
+	ctx := context.Background()
+
+	tun, err := remote.OpenTunnel(ctx, remote.Endpoint{Addr: jump.Addr, User: "root"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := tun.HTTPClient(5 * time.Second)
+	resp, err := hc.Get(srv.URL)
+	if err != nil {
+		t.Fatalf("GET through the tunnel: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "from the far side" {
+		t.Errorf("GET through the tunnel: %q", body)
+	}
+	tun.Close()
+	if _, err := hc.Get(srv.URL); err == nil {
+		t.Error("GET through a closed tunnel succeeded")
+	}
+
+	noForward := sshdtest.Start(t, pub, false, "")
+	tun, err = remote.OpenTunnel(ctx, remote.Endpoint{Addr: noForward.Addr, User: "root"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	if _, err := tun.HTTPClient(5 * time.Second).Get(srv.URL); err == nil || !strings.Contains(err.Error(), "through the jump host") {
+		t.Errorf("GET through a jump host that does not forward: %v", err)
 	}
 }
