@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,18 +16,7 @@ import (
 // through a jump host (a real sshd) and sees what it sees directly; with the tunnel closed it
 // reaches nothing, so the answers did come through it.
 func TestObserveThroughTunnel(t *testing.T) {
-	priv, pub, err := remote.NewOperatorKey("pghac-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(t.TempDir(), "operator")
-	if err := os.WriteFile(keyFile, priv, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	key, err := remote.LoadOperatorKey(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, pub := sshdtest.OperatorKey(t)
 	jump := sshdtest.Start(t, pub, true, "")
 	tun, err := remote.OpenTunnel(context.Background(), remote.Endpoint{Addr: jump.Addr, User: "root"},
 		remote.Options{Key: key, HostKeys: remote.NewHostKeys(filepath.Join(t.TempDir(), "known_hosts"))})

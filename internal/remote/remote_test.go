@@ -14,29 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/pghac/pghac/internal/remote"
 	"github.com/pghac/pghac/internal/remote/sshdtest"
 )
-
-// operator makes an operator key and returns its signer and authorized_keys line.
-func operator(t *testing.T) (ssh.Signer, []byte) {
-	t.Helper()
-	priv, pub, err := remote.NewOperatorKey("pghac-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "operator")
-	if err := os.WriteFile(path, priv, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := remote.LoadOperatorKey(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer, pub
-}
 
 func dial(t *testing.T, addr string, opts remote.Options) *remote.Client {
 	t.Helper()
@@ -49,7 +29,7 @@ func dial(t *testing.T, addr string, opts remote.Options) *remote.Client {
 }
 
 func TestRunReadWrite(t *testing.T) {
-	key, pub := operator(t)
+	key, pub := sshdtest.OperatorKey(t)
 	srv := sshdtest.Start(t, pub, false, "")
 	known := filepath.Join(t.TempDir(), "state", "known_hosts")
 	c := dial(t, srv.Addr, remote.Options{Key: key, HostKeys: remote.NewHostKeys(known)})
@@ -110,7 +90,7 @@ func TestRunReadWrite(t *testing.T) {
 }
 
 func TestHostKeyPinning(t *testing.T) {
-	key, pub := operator(t)
+	key, pub := sshdtest.OperatorKey(t)
 	srv := sshdtest.Start(t, pub, false, "")
 	known := filepath.Join(t.TempDir(), "known_hosts")
 	hk := remote.NewHostKeys(known)
@@ -145,8 +125,8 @@ func TestHostKeyPinning(t *testing.T) {
 }
 
 func TestUnknownOperatorKey(t *testing.T) {
-	_, pub := operator(t)
-	stranger, _ := operator(t)
+	_, pub := sshdtest.OperatorKey(t)
+	stranger, _ := sshdtest.OperatorKey(t)
 	srv := sshdtest.Start(t, pub, false, "")
 	_, err := remote.Dial(context.Background(), remote.Endpoint{Addr: srv.Addr, User: "root"},
 		remote.Options{Key: stranger, HostKeys: remote.NewHostKeys(filepath.Join(t.TempDir(), "known_hosts"))})
@@ -156,7 +136,7 @@ func TestUnknownOperatorKey(t *testing.T) {
 }
 
 func TestJumpHost(t *testing.T) {
-	key, pub := operator(t)
+	key, pub := sshdtest.OperatorKey(t)
 	jump := sshdtest.Start(t, pub, true, "")
 	node := sshdtest.Start(t, pub, false, "")
 	known := filepath.Join(t.TempDir(), "known_hosts")
@@ -180,7 +160,7 @@ func TestJumpHost(t *testing.T) {
 // TestQuoting: a script quoted whole (as Run does for sudo -n sh -c when the login user is
 // not root) reaches the shell as written: newlines, quotes and $ included.
 func TestQuoting(t *testing.T) {
-	key, pub := operator(t)
+	key, pub := sshdtest.OperatorKey(t)
 	srv := sshdtest.Start(t, pub, false, "")
 	c := dial(t, srv.Addr, remote.Options{Key: key, HostKeys: remote.NewHostKeys(filepath.Join(t.TempDir(), "known_hosts"))})
 	script := "echo 'it''s'\necho \"$((1+2))\" $HOME"
@@ -193,7 +173,7 @@ func TestQuoting(t *testing.T) {
 // TestTunnel: HTTP through a jump host reaches a server only the jump host need reach, and
 // only while the tunnel is open; a jump host that does not forward refuses it.
 func TestTunnel(t *testing.T) {
-	key, pub := operator(t)
+	key, pub := sshdtest.OperatorKey(t)
 	jump := sshdtest.Start(t, pub, true, "")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "from the far side") }))
 	defer srv.Close()

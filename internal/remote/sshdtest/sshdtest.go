@@ -14,6 +14,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pghac/pghac/internal/remote"
 )
 
 const sshd = "/usr/sbin/sshd"
@@ -148,4 +152,23 @@ func freePort(t testing.TB) int {
 func (s *Server) AddrForKnownHosts() string {
 	host, port, _ := net.SplitHostPort(s.Addr)
 	return "[" + host + "]:" + port
+}
+
+// OperatorKey makes an operator key as pghac does and returns its signer and its
+// authorized_keys line, for Start.
+func OperatorKey(t testing.TB) (ssh.Signer, []byte) {
+	t.Helper()
+	priv, pub, err := remote.NewOperatorKey("pghac-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "operator")
+	if err := os.WriteFile(path, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := remote.LoadOperatorKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, pub
 }
