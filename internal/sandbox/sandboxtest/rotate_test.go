@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
@@ -59,8 +60,15 @@ func checkRotate(ctx context.Context, t *testing.T, c *Cluster) {
 	}
 	checkNotRestarted(t, c, pids)
 
-	if out, err := c.Run(ctx, "status"); err != nil || !strings.Contains(out, "Healthy") {
-		t.Errorf("pghac status after the rotations (the new statistics password, the backend's): %v\n%s", err, out)
+	// A replica may lag for a moment (the rotations' writes): what counts here is that every
+	// HAProxy takes the new statistics password and every backend logs in with its new one.
+	status, err := c.Run(ctx, "status")
+	for deadline := time.Now().Add(30 * time.Second); (err != nil || !strings.Contains(status, "Healthy")) && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		status, err = c.Run(ctx, "status")
+	}
+	if err != nil || !strings.Contains(status, "Healthy") {
+		t.Errorf("pghac status after the rotations (the new statistics password, the backend's): %v\n%s", err, status)
 	}
 	b := c.Model.Backend
 	login := func(password string) (string, error) {
