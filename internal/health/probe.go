@@ -255,20 +255,12 @@ func (r Report) nodeOf(problem string) string {
 // ProblemNodes are the members r's problems name, in member order; all is false when a
 // problem names none.
 func (r Report) ProblemNodes() (nodes []string, all bool) {
-	all = true
-	for _, p := range r.Problems {
-		n := r.nodeOf(p)
-		if n == "" {
-			all = false
-		} else if !slices.Contains(nodes, n) {
-			nodes = append(nodes, n)
+	for _, m := range r.Members {
+		if slices.ContainsFunc(r.Problems, func(p string) bool { return r.nodeOf(p) == m.Name }) {
+			nodes = append(nodes, m.Name)
 		}
 	}
-	slices.SortStableFunc(nodes, func(a, b string) int {
-		return slices.IndexFunc(r.Members, func(m Member) bool { return m.Name == a }) -
-			slices.IndexFunc(r.Members, func(m Member) bool { return m.Name == b })
-	})
-	return nodes, all
+	return nodes, !slices.ContainsFunc(r.Problems, func(p string) bool { return r.nodeOf(p) == "" })
 }
 
 // Without is r's problems but those that name one of nodes.
