@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/pghac/pghac/internal/rollout"
+	"github.com/pghac/pghac/internal/sandbox"
 )
 
 const haproxyCfg = "/etc/haproxy/haproxy.cfg"
@@ -41,7 +41,7 @@ func mendNode(ctx context.Context, r *run) error {
 		return fmt.Errorf("%s has no %s", node, haproxyCfg)
 	}
 	err = r.fault(fmt.Sprintf("%s's HAProxy configuration broken by hand and HAProxy restarted: it stops", node), func() error {
-		if r.sh(ctx, node, "echo 'this is not haproxy' >> "+haproxyCfg+" && systemctl restart haproxy") == nil {
+		if _, _, err := sandbox.Exec(ctx, r.env.Sandbox, node, "sh", "-c", "echo 'this is not haproxy' >> "+haproxyCfg+" && systemctl restart haproxy"); err == nil {
 			return fmt.Errorf("%s's HAProxy restarted with a configuration it cannot read", node)
 		}
 		if err := r.systemctl(ctx, node, "is-active", "--quiet", "haproxy"); err == nil {
@@ -73,18 +73,4 @@ func mendNode(ctx context.Context, r *run) error {
 		r.logf("%s's HAProxy runs the generated configuration again", node)
 		return nil
 	})
-}
-
-// sh runs a shell script as root on node, over SSH.
-func (r *run) sh(ctx context.Context, node, script string) error {
-	c, err := r.env.Dial(ctx, node)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	out, err := c.Run(ctx, script, nil)
-	if err != nil {
-		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }
