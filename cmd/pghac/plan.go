@@ -135,7 +135,8 @@ func (c *cli) planSandbox(s site.Site, terraform string) int {
 		fmt.Fprintf(c.stdout, "Sandbox (%s): no machine to add, replace or remove.\n", sb.Binary.Name)
 	}
 	fmt.Fprintln(c.stdout)
-	l, _, _, err := sb.Live(c.ctx)
+	// The running machines: the machines of new nodes are Terraform's to add, above.
+	l, err := sb.LiveRunning(c.ctx)
 	if err != nil {
 		return c.fail("plan", fmt.Errorf("surveying the running machines: %w", err))
 	}

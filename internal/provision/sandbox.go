@@ -565,15 +565,22 @@ func (sb *Sandbox) RunningNodes() ([]string, error) {
 // generated tree already: its rollout would carry more than the new value.
 var ErrNotCurrent = errors.New("the running cluster differs from the generated tree already; run `pghac up` first, then rotate")
 
+// LiveRunning is Live of the running machines only: what a change does to them before
+// Terraform has made the machines of nodes new in cluster.hcl. Empty when none runs.
+func (sb *Sandbox) LiveRunning(ctx context.Context) (rollout.Live, error) {
+	running, err := sb.RunningNodes()
+	if err != nil || len(running) == 0 {
+		return rollout.Live{}, err
+	}
+	l, _, _, err := sb.live(ctx, running)
+	return l, err
+}
+
 // Unsafe are the changes of the generated tree no rollout can carry to the running machines
 // (rollout.Live's Unsafe); none when no machine runs or the survey fails (the rollout's own
 // survey reports that).
 func (sb *Sandbox) Unsafe(ctx context.Context) []string {
-	running, err := sb.RunningNodes()
-	if err != nil || len(running) == 0 {
-		return nil
-	}
-	l, _, _, err := sb.live(ctx, running)
+	l, err := sb.LiveRunning(ctx)
 	if err != nil {
 		return nil
 	}
