@@ -159,6 +159,10 @@ func (d *diags) endpointsOpenToInternet(rng hcl.Range, p netip.Prefix) {
 		"%s lets anyone reach HAProxy's primary and replica ports (passwords are all that is left). List your application networks instead.", p)
 }
 
+func (d *diags) invalidJumpHost(rng hcl.Range, s, why string) {
+	d.errorf(rng, "Invalid jump host", "%q: %s. The form is [user@]host[:port]; the user defaults to the image's, the port to 22.", s, why)
+}
+
 func (d *diags) notCIDR(rng hcl.Range, s string) {
 	d.errorf(rng, summaryInvalidCIDR, "%q is not a CIDR block: write an IPv4 network and prefix length, like \"10.128.0.0/24\".", s)
 }

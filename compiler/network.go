@@ -1,8 +1,12 @@
 package compiler
 
 import (
+	"fmt"
+	"net"
 	"net/netip"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/pghac/pghac/compiler/model"
@@ -55,6 +59,9 @@ func compileNetwork(d *diags, sc *schema.Cluster) model.Network {
 		if p.Bits() == 0 {
 			d.sshOpenToInternet(sc.Network.AdminCIDRs[i].Range, p)
 		}
+	}
+	if j := sc.Network.JumpHost; j != nil {
+		n.JumpHost = parseJumpHost(d, *j, sc.Network.JumpHostRange)
 	}
 	if sc.Network.ClientCIDRs == nil {
 		for _, s := range n.Subnets {
@@ -126,4 +133,30 @@ func checkZone(d *diags, zone string, rng hcl.Range) bool {
 		return false
 	}
 	return true
+}
+
+// parseJumpHost reads "[user@]host[:port]" (an IPv6 address in brackets when it has a port);
+// the port is 22 unless given. nil after an error.
+func parseJumpHost(d *diags, s string, rng hcl.Range) *model.JumpHost {
+	j := &model.JumpHost{Host: s, Port: 22, DeclRange: rng}
+	if at := strings.LastIndex(j.Host, "@"); at >= 0 {
+		j.User, j.Host = j.Host[:at], j.Host[at+1:]
+		if j.User == "" || strings.ContainsAny(j.User, " \t:/@") {
+			d.invalidJumpHost(rng, s, "the user before @ is not a login name")
+			return nil
+		}
+	}
+	if host, port, err := net.SplitHostPort(j.Host); err == nil {
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 1 || p > 65535 {
+			d.invalidJumpHost(rng, s, fmt.Sprintf("%q is not a port (1-65535)", port))
+			return nil
+		}
+		j.Host, j.Port = host, p
+	}
+	if j.Host == "" || strings.ContainsAny(j.Host, " \t/[]") {
+		d.invalidJumpHost(rng, s, "write a host name or address, like \"bastion.example.com\" or \"debian@203.0.113.10:22\"")
+		return nil
+	}
+	return j
 }

@@ -84,6 +84,8 @@ type Network struct {
 
 	AdminCIDRsExpr  hcl.Expression `hcl:"admin_cidrs,optional"`
 	ClientCIDRsExpr hcl.Expression `hcl:"client_cidrs,optional"`
+	JumpHost        *string        `hcl:"jump_host,optional"`
+	JumpHostRange   hcl.Range      `hcl:"jump_host,attr_value_range"`
 	// AdminCIDRs and ClientCIDRs are filled by Decode from the expressions above, each
 	// element with its own range. Nil when the attribute is absent.
 	AdminCIDRs  []String

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
-	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
 	"github.com/pghac/pghac/internal/view"
@@ -42,7 +41,11 @@ func (c *cli) status(s site.Site, asJSON bool) int {
 	if !ok {
 		return code
 	}
-	st := health.NewProber(l, provision.StatsPassword(s), l.HAProxy.ReplicaMaxLagBytes).Observe(c.ctx)
+	p, err := provision.Prober(s, l, l.HAProxy.ReplicaMaxLagBytes)
+	if err != nil {
+		return c.fail("status", err)
+	}
+	st := p.Observe(c.ctx)
 	if asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")

@@ -2,8 +2,10 @@ package model
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,7 +104,21 @@ type Network struct {
 	// AdminCIDRs may reach SSH. ClientCIDRs may reach the HAProxy and backend ports.
 	AdminCIDRs  []netip.Prefix
 	ClientCIDRs []netip.Prefix
+	// JumpHost is the SSH server pghac goes through to reach the nodes (its day-2 path:
+	// SSH, and the nodes' HTTP endpoints tunnelled over it); nil reaches them directly.
+	JumpHost *JumpHost
 }
+
+// JumpHost is an SSH server in front of the nodes.
+type JumpHost struct {
+	User      string // "" for the image's default user
+	Host      string
+	Port      int
+	DeclRange hcl.Range
+}
+
+// Addr is the jump host's host:port.
+func (j JumpHost) Addr() string { return net.JoinHostPort(j.Host, strconv.Itoa(j.Port)) }
 
 // Subnet is one zone's subnet.
 type Subnet struct {

@@ -1,11 +1,15 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/remote"
@@ -33,7 +37,61 @@ func NewNodes(s site.Site, cl *model.Cluster) (*Nodes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the operator key: %w", err)
 	}
-	return &Nodes{cl: cl, opts: remote.Options{Key: key, HostKeys: remote.NewHostKeys(s.KnownHosts())}}, nil
+	n := &Nodes{cl: cl, opts: remote.Options{Key: key, HostKeys: remote.NewHostKeys(s.KnownHosts())}}
+	if j := cl.Network.JumpHost; j != nil {
+		n.opts.Jump = &remote.Endpoint{Addr: j.Addr(), User: cmp.Or(j.User, cl.OS.DefaultUser)}
+	}
+	return n, nil
+}
+
+// HTTPClient is how pghac reaches the nodes' HTTP endpoints (Patroni's REST API, etcd, HAProxy's
+// statistics, the backend), each request bounded by timeout: nil (directly, at their
+// addresses) when cl has no jump host, else through it, like SSH.
+func HTTPClient(s site.Site, cl *model.Cluster, timeout time.Duration) (*http.Client, error) {
+	if cl.Network.JumpHost == nil {
+		return nil, nil
+	}
+	n, err := NewNodes(s, cl)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: n.dialJump, DisableKeepAlives: true}}, nil
+}
+
+// tunnels are the open tunnels through jump hosts, by address: one per jump host for the
+// whole process, rather than an SSH handshake per HTTP request.
+var tunnels = struct {
+	sync.Mutex
+	open map[string]*remote.Tunnel
+}{open: map[string]*remote.Tunnel{}}
+
+// dialJump connects to addr through n's jump host, opening the tunnel on first use and again
+// when its connection broke (a jump host restarted).
+func (n *Nodes) dialJump(ctx context.Context, network, addr string) (net.Conn, error) {
+	j := *n.opts.Jump
+	for attempt := 0; ; attempt++ {
+		tunnels.Lock()
+		t := tunnels.open[j.Addr]
+		if t == nil {
+			var err error
+			if t, err = remote.OpenTunnel(ctx, j, n.opts); err != nil {
+				tunnels.Unlock()
+				return nil, err
+			}
+			tunnels.open[j.Addr] = t
+		}
+		tunnels.Unlock()
+		c, err := t.DialContext(ctx, network, addr)
+		if err == nil || attempt > 0 || !t.Broken() {
+			return c, err
+		}
+		tunnels.Lock()
+		if tunnels.open[j.Addr] == t {
+			delete(tunnels.open, j.Addr)
+		}
+		tunnels.Unlock()
+		t.Close()
+	}
 }
 
 // Dial connects to node.

@@ -275,7 +275,11 @@ func SandboxPatroni(s site.Site, cl *model.Cluster) (*patroni.Client, map[string
 	if !slices.ContainsFunc(ms, sandbox.Machine.Running) {
 		return nil, nil, errors.New("the sandbox is not running: start it with 'pghac up'")
 	}
-	return &patroni.Client{Endpoints: health.PatroniEndpoints(cl), Username: model.RestAPIUser, Password: password}, vars, nil
+	hc, err := HTTPClient(s, cl, 2*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &patroni.Client{Endpoints: health.PatroniEndpoints(cl), Username: model.RestAPIUser, Password: password, HTTP: hc}, vars, nil
 }
 
 // ServeBackend serves the backend binary the machines download until ctx ends, and writes
@@ -313,7 +317,22 @@ func (sb *Sandbox) WaitUp(ctx context.Context, show func(node, phase string)) (h
 	boot := func(ctx context.Context, node string) (string, bool, error) {
 		return sandbox.CloudInitPhase(ctx, sb.Config, node)
 	}
-	return health.NewProber(sb.Cluster, StatsPassword(sb.Site), 0).WaitUp(ctx, boot, show)
+	p, err := Prober(sb.Site, sb.Cluster, 0)
+	if err != nil {
+		return health.Report{}, err
+	}
+	return p.WaitUp(ctx, boot, show)
+}
+
+// Prober asks cl's nodes the way pghac reaches them (HTTPClient), with the statistics
+// password from s's secrets.
+func Prober(s site.Site, cl *model.Cluster, maxLag int64) (*health.Prober, error) {
+	p := health.NewProber(cl, StatsPassword(s), maxLag)
+	hc, err := HTTPClient(s, cl, 2*time.Second)
+	if err != nil || hc == nil {
+		return p, err
+	}
+	return p.UseHTTP(hc), nil
 }
 
 // StatsPassword is HAProxy's statistics password from s's secrets, "" when there are none
@@ -353,7 +372,10 @@ func (sb *Sandbox) WaitHealthyExcept(ctx context.Context, except []string) error
 // waitHealthy is WaitHealthyExcept; with acceptOld, HAProxy's old statistics password of a
 // rotation not ended yet counts (the nodes not changed yet have it).
 func (sb *Sandbox) waitHealthy(ctx context.Context, acceptOld bool, except []string) error {
-	p := health.NewProber(sb.Cluster, StatsPassword(sb.Site), sb.Cluster.HAProxy.ReplicaMaxLagBytes)
+	p, err := Prober(sb.Site, sb.Cluster, sb.Cluster.HAProxy.ReplicaMaxLagBytes)
+	if err != nil {
+		return err
+	}
 	out, err := sb.Site.RotatedOut()
 	if err != nil {
 		return err
@@ -438,7 +460,11 @@ func WantedFiles(s site.Site, cl *model.Cluster, vars map[string]string) (map[st
 
 // Observe is the cluster's health now (health.Prober.Observe).
 func (sb *Sandbox) Observe(ctx context.Context) health.Report {
-	return health.NewProber(sb.Cluster, StatsPassword(sb.Site), sb.Cluster.HAProxy.ReplicaMaxLagBytes).Observe(ctx)
+	p, err := Prober(sb.Site, sb.Cluster, sb.Cluster.HAProxy.ReplicaMaxLagBytes)
+	if err != nil {
+		return health.Report{Cluster: sb.Cluster.Name, Target: string(sb.Cluster.Target), Problems: []string{"cannot reach the nodes: " + err.Error()}}
+	}
+	return p.Observe(ctx)
 }
 
 // StartAgain boots the stopped machines names again with their disks (sandbox.Start), the

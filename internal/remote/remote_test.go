@@ -195,9 +195,17 @@ func TestTunnel(t *testing.T) {
 	if string(body) != "from the far side" {
 		t.Errorf("GET through the tunnel: %q", body)
 	}
+	if tun.Broken() {
+		t.Error("an open tunnel says it is broken")
+	}
 	tun.Close()
 	if _, err := hc.Get(srv.URL); err == nil {
 		t.Error("GET through a closed tunnel succeeded")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !tun.Broken(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a closed tunnel does not say it is broken")
+		}
 	}
 
 	noForward := sshdtest.Start(t, pub, false, "")

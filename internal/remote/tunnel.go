@@ -16,7 +16,8 @@ import (
 // health, HAProxy's statistics, the backend) when SSH through the jump host is the only way
 // in. The jump host must allow TCP forwarding.
 type Tunnel struct {
-	via *ssh.Client
+	via  *ssh.Client
+	done chan struct{} // closed once the connection has ended
 }
 
 // OpenTunnel connects to the jump host ep with opts' operator key, its host key checked
@@ -29,7 +30,9 @@ func OpenTunnel(ctx context.Context, ep Endpoint, opts Options) (*Tunnel, error)
 	if err != nil {
 		return nil, fmt.Errorf("jump host %s: %w", ep, err)
 	}
-	return &Tunnel{via: c}, nil
+	t := &Tunnel{via: c, done: make(chan struct{})}
+	go func() { c.Wait(); close(t.done) }()
+	return t, nil
 }
 
 // DialContext connects to addr from the jump host.
@@ -45,6 +48,17 @@ func (t *Tunnel) DialContext(ctx context.Context, network, addr string) (net.Con
 // by timeout.
 func (t *Tunnel) HTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: t.DialContext, DisableKeepAlives: true}}
+}
+
+// Broken reports whether the connection to the jump host has ended (the jump host went away,
+// or Close): a new tunnel is needed.
+func (t *Tunnel) Broken() bool {
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Close closes the connection to the jump host, and with it every connection through it.

@@ -189,3 +189,39 @@ func checkRenameRefused(ctx context.Context, t *testing.T, c *Cluster) {
 		t.Errorf("up with the old name back: %v\n%s", err, out)
 	}
 }
+
+// checkJumpHost: with network's jump_host set to node0, pghac reaches the other nodes through
+// it, as it would reach cloud VMs without public addresses: status (HTTP tunnelled over SSH)
+// and up's survey (SSH through the jump host; node1's sshd sees node0 connecting).
+func checkJumpHost(ctx context.Context, t *testing.T, c *Cluster) {
+	file := filepath.Join(c.Dir, "cluster.hcl")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := os.WriteFile(file, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	jump := c.Addresses()[0].String()
+	fromJump := func() int {
+		out, _ := c.Exec(ctx, "node1", "journalctl", "-u", "ssh", "--no-pager", "-o", "cat")
+		return strings.Count(out, "Accepted publickey for "+c.Model.OS.DefaultUser+" from "+jump+" ")
+	}
+	before := fromJump()
+	editCluster(t, c, func(s string) string {
+		return strings.Replace(s, "  network {", "  network {\n    jump_host = \""+jump+"\"", 1)
+	})
+
+	if out, err := c.Run(ctx, "status"); err != nil || !strings.Contains(out, "Healthy") {
+		t.Errorf("pghac status through the jump host %s: %v\n%s", jump, err, out)
+	}
+	out, err := c.Run(ctx, "up")
+	if err != nil || !strings.Contains(out, "Live changes (sandbox): none") || !strings.Contains(out, "Healthy") {
+		t.Errorf("pghac up through the jump host %s: %v\n%s", jump, err, out)
+	}
+	if after := fromJump(); after <= before {
+		t.Errorf("node1's sshd saw %d logins from the jump host %s (before: %d): up did not go through it", after, jump, before)
+	}
+}

@@ -121,6 +121,7 @@ func TestSeedChecks(t *testing.T) {
 	checkLiveChange(ctx, t, c)
 	checkMend(ctx, t, c)
 	checkRenameRefused(ctx, t, c)
+	checkJumpHost(ctx, t, c)
 	checkRotate(ctx, t, c)
 	checkReplace(ctx, t, c)
 	checkScaleOut(ctx, t, c)
