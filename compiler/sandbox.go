@@ -81,11 +81,17 @@ func localize(d *diags, sc *schema.Cluster, c *model.Cluster, cv clusterVM) {
 	for i := range c.Nodes {
 		c.Nodes[i].Address = nthAddr(sb.CIDR, sandboxFirstNode+i)
 	}
+	jump := c.Network.JumpHost
 	c.Network = model.Network{
 		// The nodes keep their zones: they name nothing in the sandbox.
 		Subnets:     []model.Subnet{{Zone: string(model.TargetSandbox), CIDR: sb.CIDR, DeclRange: sb.DeclRange}},
 		AdminCIDRs:  []netip.Prefix{sb.CIDR},
 		ClientCIDRs: []netip.Prefix{sb.CIDR},
+	}
+	if jump != nil {
+		// The cloud's jump host is out of reach: the sandbox stands in its own, so that pghac
+		// reaches the machines the way it reaches the cloud's VMs.
+		c.Network.JumpHost = &model.JumpHost{User: model.SandboxJumpUser, Host: sb.HostAddress.String(), Port: model.SandboxJumpPort, DeclRange: jump.DeclRange}
 	}
 	if c.Backend != nil {
 		if sc.Backend.AllowFrom == nil {

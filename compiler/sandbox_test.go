@@ -93,6 +93,33 @@ func TestSandboxCustomCIDR(t *testing.T) {
 	}
 }
 
+// TestSandboxJumpHost: a cluster with a jump host gets the sandbox's stand-in (sshd on the
+// host's bridge address), so that pghac reaches the machines through one as it reaches the
+// cloud's VMs; a cluster without one reaches them directly on both targets.
+func TestSandboxJumpHost(t *testing.T) {
+	src := strings.Replace(threeNodes, "  network {", "  network {\n    jump_host = \"ops@bastion.example.com\"", 1)
+	c, diags := compileFor(t, src, model.TargetSandbox)
+	if diags.HasErrors() {
+		t.Fatalf("unexpected errors: %v", diags)
+	}
+	if c.Network.JumpHost == nil || c.Network.JumpHost.Addr() != "10.213.0.1:2222" || c.Network.JumpHost.User != "root" {
+		t.Errorf("sandbox jump host = %+v, want root@10.213.0.1:2222", c.Network.JumpHost)
+	}
+	y, diags := compileFor(t, src, model.TargetYandex)
+	if diags.HasErrors() {
+		t.Fatalf("yandex: %v", diags)
+	}
+	if y.Network.JumpHost == nil || y.Network.JumpHost.Addr() != "bastion.example.com:22" || y.Network.JumpHost.User != "ops" {
+		t.Errorf("yandex jump host = %+v, want ops@bastion.example.com:22", y.Network.JumpHost)
+	}
+	for _, target := range model.Targets {
+		c, diags := compileFor(t, threeNodes, target)
+		if diags.HasErrors() || c.Network.JumpHost != nil {
+			t.Errorf("%s without jump_host: jump host %+v (%v)", target, c.Network.JumpHost, diags)
+		}
+	}
+}
+
 func TestSandboxErrors(t *testing.T) {
 	long := strings.Replace(threeNodes, `node "node2"`, `node "node2-is-too-long"`, 1)
 	tests := []struct {

@@ -99,7 +99,7 @@ func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, r
 		fmt.Fprintf(c.stderr, "pghac drill: "+format+"\n", args...)
 		return exitRuntime
 	}
-	cl, code, ok := c.loadQuiet("drill", s.File)
+	cl, code, ok := c.loadQuiet("drill", s)
 	if !ok {
 		return code
 	}

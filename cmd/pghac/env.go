@@ -44,7 +44,7 @@ for a replica port use PGHAC_REPLICAS_URL, or target_session_attrs=read-only.
 }
 
 func (c *cli) env(s site.Site, role string) int {
-	cl, code, ok := c.loadQuiet("env", s.File)
+	cl, code, ok := c.loadQuiet("env", s)
 	if !ok {
 		return code
 	}

@@ -98,7 +98,7 @@ member, or Patroni refused (its message is shown).`,
 			if !ok {
 				return code
 			}
-			cl, code, ok := c.loadQuiet("node", s.File)
+			cl, code, ok := c.loadQuiet("node", s)
 			if !ok {
 				return code
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/sandbox"
@@ -32,6 +33,32 @@ func addSandboxFlags(fs *pflag.FlagSet, withTerraform bool) sandboxFlags {
 		f.terraform = fs.String("terraform", "", "run the Terraform or OpenTofu binary at `PATH` (default $PGHAC_TERRAFORM, else terraform or tofu on PATH)")
 	}
 	return f
+}
+
+// clusterFlags pick a running cluster to reach over SSH: the sandbox's by default, or a
+// cloud's (--target), whose nodes pghac reaches at their addresses in the cluster file,
+// through network.jump_host when it has one.
+type clusterFlags struct {
+	sandboxFlags
+	target func() (model.Target, error)
+}
+
+func addClusterFlags(fs *pflag.FlagSet) clusterFlags {
+	f := clusterFlags{sandboxFlags: addSandboxFlags(fs, false)}
+	f.target = addTargetFlag(fs, model.TargetSandbox, "the cluster of `TARGET`")
+	return f
+}
+
+// clusterSite resolves the paths of the cluster the flags pick.
+func (c *cli) clusterSite(cmd string, f clusterFlags) (site.Site, int, bool) {
+	t, err := f.target()
+	if err != nil {
+		return site.Site{}, c.usageError(lookup(cmd), err.Error()), false
+	}
+	if t == model.TargetSandbox {
+		return c.sandboxSite(cmd, f.sandboxFlags)
+	}
+	return site.New(*f.file, *f.out, *f.stateDir, t), exitOK, true
 }
 
 // sandboxSite resolves the sandbox's paths from the flags.

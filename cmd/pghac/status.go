@@ -13,21 +13,26 @@ import (
 
 var statusCommand = &command{
 	name:     "status",
-	synopsis: "[-f cluster.hcl] [--state-dir DIR] [--json]",
-	summary:  "show the sandbox cluster's members, roles, replication lag, etcd and HAProxy",
-	detail: `Asks the sandbox's nodes how the cluster is: Patroni's REST API (/cluster) for every
+	synopsis: "[-f cluster.hcl] [--target TARGET] [--state-dir DIR] [--json]",
+	summary:  "show the cluster's members, roles, replication lag, etcd and HAProxy",
+	detail: `Asks the nodes how the cluster is: Patroni's REST API (/cluster) for every
 member's role, state, timeline and replication lag, as 'patronictl list' shows
 them; etcd's /health on every member; and each node's HAProxy statistics page,
 whether it routes the primary port to the leader and the replica port to the
 replicas. With --json the same as one JSON object.
 
+It asks the sandbox's machines unless --target names another target: then it asks
+the nodes at their addresses in cluster.hcl, through network.jump_host when the
+file has one (SSH with the operator key, the endpoints tunnelled over it), with
+the passwords from .pghac/<target>/secrets.tfvars.
+
 Exits 0 when the cluster is healthy (one leader, every replica streaming with lag
 0, etcd healthy, every HAProxy routing right), 4 otherwise.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
-		f := addSandboxFlags(fs, false)
+		f := addClusterFlags(fs)
 		asJSON := fs.Bool("json", false, "print the status as JSON")
 		return func(c *cli, _ []string) int {
-			s, code, ok := c.sandboxSite("status", f)
+			s, code, ok := c.clusterSite("status", f)
 			if !ok {
 				return code
 			}
@@ -37,9 +42,17 @@ Exits 0 when the cluster is healthy (one leader, every replica streaming with la
 }
 
 func (c *cli) status(s site.Site, asJSON bool) int {
-	l, code, ok := c.loadQuiet("status", s.File)
+	l, code, ok := c.loadQuiet("status", s)
 	if !ok {
 		return code
+	}
+	if s.Target != model.TargetSandbox { // a sandbox that is not up says so in the report
+		if err := provision.CanReach(s); err != nil {
+			return c.fail("status", err)
+		}
+	}
+	if err := provision.ReachJumpHost(c.ctx, s, l); err != nil {
+		return c.fail("status", err)
 	}
 	p, err := provision.Prober(s, l, l.HAProxy.ReplicaMaxLagBytes)
 	if err != nil {
@@ -61,10 +74,10 @@ func (c *cli) status(s site.Site, asJSON bool) int {
 	return exitOK
 }
 
-// loadQuiet compiles the cluster file for the sandbox, printing diagnostics only when it has
-// errors (status and env read an existing sandbox; up has shown the warnings).
-func (c *cli) loadQuiet(cmd, file string) (*model.Cluster, int, bool) {
-	l, code, ok := c.load(cmd, file, model.TargetSandbox, false)
+// loadQuiet compiles the cluster file for s's target, printing diagnostics only when it has
+// errors (status and env read an existing cluster; up and plan have shown the warnings).
+func (c *cli) loadQuiet(cmd string, s site.Site) (*model.Cluster, int, bool) {
+	l, code, ok := c.load(cmd, s.File, s.Target, false)
 	if !ok {
 		return nil, code, false
 	}

@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/site"
 )
 
 func TestEnv(t *testing.T) {
@@ -87,4 +91,57 @@ export PGHAC_REPLICAS_URL='postgresql://postgres@10.213.0.11:5001,10.213.0.12:50
 	if code := run([]string{"env", "-f", file, "--role", "nosuch"}, nil, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "no such role (role blocks: app)") {
 		t.Errorf("env --role nosuch: exit %d\n%s", code, stderr.String())
 	}
+}
+
+// TestCloudClusterCommands: status and switchover reach a cloud's nodes (--target yandex)
+// with the target's secrets and operator key, saying which is missing, and through the
+// cluster's jump host: one that does not answer is named, and nothing goes around it (the
+// nodes' cloud addresses are never dialled from here: every probe fails at the jump host).
+func TestCloudClusterCommands(t *testing.T) {
+	dir := t.TempDir()
+	jump := closedPort(t)
+	src := strings.Replace(string(rootCluster(t)), "  network {", "  network {\n    jump_host = \"root@"+jump+"\"", 1)
+	file := writeFile(t, dir, "cluster.hcl", []byte(src))
+	commands := [][]string{{"status", "-f", file, "--target", "yandex"}, {"switchover", "-f", file, "--target", "yandex"}}
+	expect := func(what string, want ...string) {
+		t.Helper()
+		for _, args := range commands {
+			code, stdout, stderr := pghac(t, "", args...)
+			if code != exitRuntime {
+				t.Errorf("%s %s: exit %d, want %d\n%s%s", args[0], what, code, exitRuntime, stdout, stderr)
+			}
+			for _, w := range want {
+				if !strings.Contains(stdout+stderr, w) {
+					t.Errorf("%s %s: output lacks %q:\n%s%s", args[0], what, w, stdout, stderr)
+				}
+			}
+			if strings.Contains(stdout+stderr, "RestAPIPasswordForTheTest00") {
+				t.Errorf("%s %s printed a password", args[0], what)
+			}
+		}
+	}
+	expect("without secrets", "the cluster's secrets", "pghac secrets init --target yandex")
+
+	s := site.New(file, filepath.Join(dir, "deploy"), "", model.TargetYandex)
+	if err := s.MakeStateDir(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, s.Dir, "secrets.tfvars", []byte("patroni_restapi_password = \"RestAPIPasswordForTheTest00\"\nhaproxy_stats_password = \"StatsPasswordForTheTest000\"\n"))
+	expect("without the operator key", "no operator key in "+s.Dir)
+
+	if _, err := s.EnsureOperatorKey(); err != nil {
+		t.Fatal(err)
+	}
+	expect("with the jump host down", "jump host root@"+jump)
+}
+
+// closedPort is a loopback host:port where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

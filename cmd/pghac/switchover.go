@@ -16,15 +16,15 @@ import (
 
 var switchoverCommand = &command{
 	name:     "switchover",
-	synopsis: "[--to NODE] [--timeout DURATION] [-f cluster.hcl] [--state-dir DIR]",
-	summary:  "hand the sandbox cluster's leadership to another node (a planned Patroni switchover)",
+	synopsis: "[--to NODE] [--timeout DURATION] [-f cluster.hcl] [--target TARGET] [--state-dir DIR]",
+	summary:  "hand the cluster's leadership to another node (a planned Patroni switchover)",
 	detail: `Asks Patroni for a switchover: the leader stops accepting writes, the chosen
 replica is promoted once it has every WAL record, and the old leader comes back as
 a replica of it. Without --to, Patroni picks the candidate (the synchronous
 standby in synchronous mode, else a healthy replica).
 
 pghac finds the leader in Patroni's /cluster, sends the request to it with the
-REST API's password from the sandbox's secrets (never printed), and waits until
+REST API's password from the target's secrets (never printed), and waits until
 the new leader runs and the old one streams from it as a replica. While it waits
 longer than a moment it prints the members' states on stderr every second. At the
 end it prints, on stdout:
@@ -34,27 +34,33 @@ end it prints, on stdout:
 Exits 0 when the switchover is done, 2 on a bad command line (--to naming no node
 of the cluster file), 4 when it could not be done or did not finish within
 --timeout: the sandbox is not up, --to is the leader already or not a running
-member, Patroni refused (its message is shown) or made another node the leader.`,
+member, Patroni refused (its message is shown) or made another node the leader.
+
+It switches the sandbox's cluster over unless --target names another target: then
+pghac reaches the nodes as 'pghac status --target' does.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
-		f := addSandboxFlags(fs, false)
+		f := addClusterFlags(fs)
 		to := fs.String("to", "", "make `NODE` the leader (default: the replica Patroni picks)")
 		timeout := fs.Duration("timeout", 60*time.Second, "give up after `DURATION` (default 60s)")
 		return func(c *cli, _ []string) int {
 			if *timeout <= 0 {
 				return c.usageError(lookup("switchover"), "--timeout must be positive")
 			}
-			s, code, ok := c.sandboxSite("switchover", f)
+			s, code, ok := c.clusterSite("switchover", f)
 			if !ok {
 				return code
 			}
-			cl, code, ok := c.loadQuiet("switchover", s.File)
+			cl, code, ok := c.loadQuiet("switchover", s)
 			if !ok {
 				return code
 			}
 			if *to != "" && !cl.HasNode(*to) {
 				return c.usageError(lookup("switchover"), fmt.Sprintf("--to %s: %s", *to, noNode(cl, *to, s.File)))
 			}
-			pc, _, err := provision.SandboxPatroni(s, cl)
+			pc, _, err := provision.PatroniOf(s, cl)
+			if err == nil {
+				err = provision.ReachJumpHost(c.ctx, s, cl)
+			}
 			if err != nil {
 				return c.fail("switchover", err)
 			}
@@ -80,11 +86,11 @@ func (c *cli) switchover(pc *patroni.Client, to string, timeout time.Duration) i
 	return exitOK
 }
 
-// rolloutMessage is err from rollout as the commands print it: these commands drive the
-// sandbox, so a Patroni that does not answer asks whether the sandbox is up.
+// rolloutMessage is err from rollout as the commands print it: a Patroni that does not
+// answer asks whether the cluster is up.
 func rolloutMessage(err error) string {
 	if ue, ok := errors.AsType[*rollout.UnreachableError](err); ok {
-		return fmt.Sprintf("Patroni does not answer; is the sandbox up (pghac status)? %v", ue.Err)
+		return fmt.Sprintf("Patroni does not answer; is the cluster up (pghac status)? %v", ue.Err)
 	}
 	return err.Error()
 }

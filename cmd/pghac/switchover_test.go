@@ -141,11 +141,11 @@ func TestSwitchoverPatroni(t *testing.T) {
 }
 
 // TestSwitchoverUnreachable: when Patroni does not answer, both commands ask whether the
-// sandbox is up and exit 4.
+// cluster is up and exit 4.
 func TestSwitchoverUnreachable(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	c := &cli{ctx: context.Background(), stdout: &stdout, stderr: &stderr}
-	const want = "Patroni does not answer; is the sandbox up (pghac status)? patroni: the client has no endpoints\n"
+	const want = "Patroni does not answer; is the cluster up (pghac status)? patroni: the client has no endpoints\n"
 	for _, tt := range []struct {
 		run    func() int
 		prefix string

@@ -124,6 +124,10 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	if err != nil {
 		return fail(err)
 	}
+	// Before anything reaches the machines; a new network gets it after Terraform made it.
+	if err := sb.StandInJumpHost(c.ctx); err != nil {
+		return fail(err)
+	}
 	fmt.Fprintf(c.stdout, "Machine image (Debian 12 with %s):\n", strings.Join(cl.OS.Packages, ", "))
 	if _, err := sandbox.EnsureImage(c.ctx, cfg); err != nil {
 		return fail(fmt.Errorf("machine image: %w", err))
@@ -209,6 +213,9 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 				fmt.Fprintf(c.stderr, "`pghac down --destroy-data` removes whatever was started.\n")
 			}
 			return code
+		}
+		if err := sb.StandInJumpHost(c.ctx); err != nil {
+			return fail(err)
 		}
 		// Machines boot when a node is new or a machine was replaced; an update in place
 		// (a new user-data) boots none.

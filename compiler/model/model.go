@@ -117,6 +117,14 @@ type JumpHost struct {
 	DeclRange hcl.Range
 }
 
+// The sandbox stands in a cluster's jump host with an sshd of its own on the host's bridge
+// address (internal/sandbox), which lets the operator in as SandboxJumpUser for TCP
+// forwarding only.
+const (
+	SandboxJumpPort = 2222
+	SandboxJumpUser = "root"
+)
+
 // Addr is the jump host's host:port.
 func (j JumpHost) Addr() string { return net.JoinHostPort(j.Host, strconv.Itoa(j.Port)) }
 

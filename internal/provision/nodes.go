@@ -68,30 +68,55 @@ var tunnels = struct {
 // dialJump connects to addr through n's jump host, opening the tunnel on first use and again
 // when its connection broke (a jump host restarted).
 func (n *Nodes) dialJump(ctx context.Context, network, addr string) (net.Conn, error) {
-	j := *n.opts.Jump
 	for attempt := 0; ; attempt++ {
-		tunnels.Lock()
-		t := tunnels.open[j.Addr]
-		if t == nil {
-			var err error
-			if t, err = remote.OpenTunnel(ctx, j, n.opts); err != nil {
-				tunnels.Unlock()
-				return nil, err
-			}
-			tunnels.open[j.Addr] = t
+		t, err := n.tunnel(ctx)
+		if err != nil {
+			return nil, err
 		}
-		tunnels.Unlock()
 		c, err := t.DialContext(ctx, network, addr)
 		if err == nil || attempt > 0 || !t.Broken() {
 			return c, err
 		}
+		j := n.opts.Jump.Addr
 		tunnels.Lock()
-		if tunnels.open[j.Addr] == t {
-			delete(tunnels.open, j.Addr)
+		if tunnels.open[j] == t {
+			delete(tunnels.open, j)
 		}
 		tunnels.Unlock()
 		t.Close()
 	}
+}
+
+// tunnel is the open tunnel through n's jump host, opened when there is none.
+func (n *Nodes) tunnel(ctx context.Context) (*remote.Tunnel, error) {
+	j := *n.opts.Jump
+	tunnels.Lock()
+	defer tunnels.Unlock()
+	if t := tunnels.open[j.Addr]; t != nil && !t.Broken() {
+		return t, nil
+	}
+	t, err := remote.OpenTunnel(ctx, j, n.opts)
+	if err != nil {
+		return nil, err
+	}
+	tunnels.open[j.Addr] = t
+	return t, nil
+}
+
+// ReachJumpHost connects to cl's jump host, when it has one: one clear error for a jump host
+// that does not let pghac in, rather than the same error from every endpoint of every node.
+func ReachJumpHost(ctx context.Context, s site.Site, cl *model.Cluster) error {
+	if cl.Network.JumpHost == nil {
+		return nil
+	}
+	n, err := NewNodes(s, cl)
+	if err != nil {
+		return err
+	}
+	if _, err := n.tunnel(ctx); err != nil {
+		return fmt.Errorf("cannot reach the nodes: %w", err)
+	}
+	return nil
 }
 
 // Dial connects to node.

@@ -92,7 +92,7 @@ func TestFailedProvisioners(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl := &model.Cluster{Sandbox: &model.Sandbox{Bridge: "pghac0"}, Nodes: []model.Node{{Name: "node0"}, {Name: "node1"}}}
-	sb := &Sandbox{Site: s, Cluster: cl}
+	sb := &Sandbox{Fleet: Fleet{Site: s, Cluster: cl}}
 	write(t, s.ProvisionerLog("pghac0", sandboxtf.NetUp), "starting\npghac __sandbox net-up pghac0: done\n")
 	write(t, s.ProvisionerLog("node1", sandboxtf.MachineUp), "booting\nno space left on device\n")
 	logs := sb.FailedProvisioners()

@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,10 +29,9 @@ import (
 // Sandbox is the local target's cluster as its Terraform runs it: the machines are
 // terraform_data resources whose provisioners start and stop them through pghac.
 type Sandbox struct {
-	Site    site.Site
-	Cluster *model.Cluster
-	Config  sandbox.Config
-	Binary  infra.Binary
+	Fleet
+	Config sandbox.Config
+	Binary infra.Binary
 	// Exe is the pghac binary the provisioners run.
 	Exe string
 	// Stdout gets Terraform's output.
@@ -241,7 +237,7 @@ func NewSandbox(s site.Site, cl *model.Cluster, bin infra.Binary, out io.Writer)
 	if err != nil {
 		return nil, err
 	}
-	return &Sandbox{Site: s, Cluster: cl, Config: SandboxConfig(s, cl, out), Binary: bin, Exe: exe, Stdout: out}, nil
+	return &Sandbox{Fleet: Fleet{Site: s, Cluster: cl}, Config: SandboxConfig(s, cl, out), Binary: bin, Exe: exe, Stdout: out}, nil
 }
 
 // SandboxConfig is the internal/sandbox Config of cl in s.
@@ -260,13 +256,8 @@ func SandboxConfig(s site.Site, cl *model.Cluster, log io.Writer) sandbox.Config
 // from its secrets, which it returns too. It fails when the sandbox has no secrets or no
 // running machine: Patroni's addresses lead nowhere then.
 func SandboxPatroni(s site.Site, cl *model.Cluster) (*patroni.Client, map[string]string, error) {
-	vars, err := s.ReadSecrets()
-	if err != nil {
-		return nil, nil, fmt.Errorf("the sandbox's secrets: %w; is the sandbox up (pghac up)?", err)
-	}
-	password := vars[string(model.SecretRestAPIPassword)]
-	if password == "" {
-		return nil, nil, fmt.Errorf("%s holds no %s; is the sandbox up (pghac up)?", s.Secrets(), model.SecretRestAPIPassword)
+	if err := CanReach(s); err != nil {
+		return nil, nil, err
 	}
 	ms, err := sandbox.Machines(SandboxConfig(s, cl, nil))
 	if err != nil {
@@ -275,11 +266,7 @@ func SandboxPatroni(s site.Site, cl *model.Cluster) (*patroni.Client, map[string
 	if !slices.ContainsFunc(ms, sandbox.Machine.Running) {
 		return nil, nil, errors.New("the sandbox is not running: start it with 'pghac up'")
 	}
-	hc, err := HTTPClient(s, cl, 2*time.Second)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &patroni.Client{Endpoints: health.PatroniEndpoints(cl), Username: model.RestAPIUser, Password: password, HTTP: hc}, vars, nil
+	return patroniClient(s, cl)
 }
 
 // ServeBackend serves the backend binary the machines download until ctx ends, and writes
@@ -324,27 +311,6 @@ func (sb *Sandbox) WaitUp(ctx context.Context, show func(node, phase string)) (h
 	return p.WaitUp(ctx, boot, show)
 }
 
-// Prober asks cl's nodes the way pghac reaches them (HTTPClient), with the statistics
-// password from s's secrets.
-func Prober(s site.Site, cl *model.Cluster, maxLag int64) (*health.Prober, error) {
-	p := health.NewProber(cl, StatsPassword(s), maxLag)
-	hc, err := HTTPClient(s, cl, 2*time.Second)
-	if err != nil || hc == nil {
-		return p, err
-	}
-	return p.UseHTTP(hc), nil
-}
-
-// StatsPassword is HAProxy's statistics password from s's secrets, "" when there are none
-// (health then skips the HAProxy check).
-func StatsPassword(s site.Site) string {
-	vars, err := s.ReadSecrets()
-	if err != nil {
-		return ""
-	}
-	return vars[string(model.SecretStatsPassword)]
-}
-
 // UnhealthyLogs returns the logs of every node st finds a problem with.
 func (sb *Sandbox) UnhealthyLogs(st health.Report) []Log {
 	var logs []Log
@@ -357,114 +323,6 @@ func (sb *Sandbox) UnhealthyLogs(st health.Report) []Log {
 		cancel()
 	}
 	return logs
-}
-
-// WaitHealthy waits until the cluster is healthy by health's one definition, returning the
-// last problems when ctx ends first.
-func (sb *Sandbox) WaitHealthy(ctx context.Context) error { return sb.waitHealthy(ctx, true, nil) }
-
-// WaitHealthyExcept is WaitHealthy overlooking the problems of the nodes in except (a
-// rollout.Healthy).
-func (sb *Sandbox) WaitHealthyExcept(ctx context.Context, except []string) error {
-	return sb.waitHealthy(ctx, true, except)
-}
-
-// waitHealthy is WaitHealthyExcept; with acceptOld, HAProxy's old statistics password of a
-// rotation not ended yet counts (the nodes not changed yet have it).
-func (sb *Sandbox) waitHealthy(ctx context.Context, acceptOld bool, except []string) error {
-	p, err := Prober(sb.Site, sb.Cluster, sb.Cluster.HAProxy.ReplicaMaxLagBytes)
-	if err != nil {
-		return err
-	}
-	out, err := sb.Site.RotatedOut()
-	if err != nil {
-		return err
-	}
-	if old := out[string(model.SecretStatsPassword)]; old != "" && acceptOld {
-		p.AcceptOldStatsPassword(old)
-	}
-	for {
-		problems := p.Observe(ctx).Without(except)
-		if len(problems) == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %s", ctx.Err(), strings.Join(problems, "; "))
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-// Live is the change the generated tree makes to the running sandbox, with what carries it
-// out: rollout.Survey over SSH, the wanted files being each node's user-data rendered with
-// the site's secrets, as its machine would get it now.
-func (sb *Sandbox) Live(ctx context.Context) (rollout.Live, rollout.Dialer, *patroni.Client, error) {
-	return sb.live(ctx, nil)
-}
-
-// live is Live; with only not nil, of those nodes only.
-func (sb *Sandbox) live(ctx context.Context, only []string) (rollout.Live, rollout.Dialer, *patroni.Client, error) {
-	pc, secrets, err := SandboxPatroni(sb.Site, sb.Cluster)
-	if err != nil {
-		return rollout.Live{}, nil, nil, err
-	}
-	vars := maps.Clone(secrets)
-	if backend, err := infra.StringVars(sb.Site.BackendVars()); err == nil {
-		maps.Copy(vars, backend)
-	}
-	want, err := WantedFiles(sb.Site, sb.Cluster, vars)
-	if err != nil {
-		return rollout.Live{}, nil, nil, err
-	}
-	if only != nil {
-		maps.DeleteFunc(want, func(n string, _ []rollout.File) bool { return !slices.Contains(only, n) })
-	}
-	dial, err := Dialer(sb.Site, sb.Cluster)
-	if err != nil {
-		return rollout.Live{}, nil, nil, err
-	}
-	// The nodes not changed yet by a rotation have the old value: it is kept out of the diffs too.
-	redact := maps.Clone(secrets)
-	out, err := sb.Site.RotatedOut()
-	if err != nil {
-		return rollout.Live{}, nil, nil, err
-	}
-	for name, v := range out {
-		redact[name+"_rotated_out"] = v
-	}
-	l, err := rollout.Survey(ctx, want, dial, pc, redact)
-	return l, dial, pc, err
-}
-
-// WantedFiles are the managed files of every node of cl, by node name, from the generated
-// tree's user-data rendered with vars.
-func WantedFiles(s site.Site, cl *model.Cluster, vars map[string]string) (map[string][]rollout.File, error) {
-	want := map[string][]rollout.File{}
-	for _, n := range cl.Nodes {
-		path := filepath.Join(s.Deploy, "nodes", n.Name, "user-data.yaml")
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		ud, err := rollout.RenderTemplate(src, path, vars)
-		if err != nil {
-			return nil, err
-		}
-		if want[n.Name], err = rollout.ManagedFiles(ud); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	return want, nil
-}
-
-// Observe is the cluster's health now (health.Prober.Observe).
-func (sb *Sandbox) Observe(ctx context.Context) health.Report {
-	p, err := Prober(sb.Site, sb.Cluster, sb.Cluster.HAProxy.ReplicaMaxLagBytes)
-	if err != nil {
-		return health.Report{Cluster: sb.Cluster.Name, Target: string(sb.Cluster.Target), Problems: []string{"cannot reach the nodes: " + err.Error()}}
-	}
-	return p.Observe(ctx)
 }
 
 // StartAgain boots the stopped machines names again with their disks (sandbox.Start), the
@@ -482,19 +340,28 @@ func (sb *Sandbox) StartAgain(ctx context.Context, names []string) error {
 	return nil
 }
 
-// ForgetHostKey unpins node's host key, for a machine about to be replaced on purpose: the
-// new one makes its own.
-func (sb *Sandbox) ForgetHostKey(node string) error {
-	for _, n := range sb.Cluster.Nodes {
-		if n.Name == node {
-			return sb.forgetHostKey(n.Address)
-		}
+// StandInJumpHost starts the sandbox's stand-in for the cluster's jump host (network.jump_host:
+// an sshd on the bridge that lets the operator key forward TCP) and pins its host key, or
+// stops one left from before when the cluster has no jump host. Before the network exists
+// there is nothing to do: call it again once Terraform made it.
+func (sb *Sandbox) StandInJumpHost(ctx context.Context) error {
+	j := sb.Cluster.Network.JumpHost
+	if j == nil {
+		return sandbox.JumpDown(sb.Config)
 	}
-	return nil
-}
-
-func (sb *Sandbox) forgetHostKey(addr netip.Addr) error {
-	return remote.NewHostKeys(sb.Site.KnownHosts()).Forget(net.JoinHostPort(addr.String(), strconv.Itoa(sshPort)))
+	if !sandbox.NetworkRunning(sb.Config) {
+		return nil
+	}
+	signer, err := remote.LoadOperatorKey(sb.Site.OperatorKey())
+	if err != nil {
+		return fmt.Errorf("the operator key: %w", err)
+	}
+	authorized := remote.AuthorizedKey(signer.PublicKey(), "pghac-operator@"+string(sb.Site.Target))
+	hostKey, err := sandbox.JumpUp(ctx, sb.Config, sandbox.JumpHost{Port: uint16(j.Port), User: j.User, AuthorizedKeys: []byte(authorized)})
+	if err != nil {
+		return err
+	}
+	return remote.NewHostKeys(sb.Site.KnownHosts()).Pin(j.Addr(), hostKey)
 }
 
 // ReplaceMachine replaces node's machine and nothing else: a plan targeted at it (given to

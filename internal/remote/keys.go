@@ -128,6 +128,17 @@ func (h *HostKeys) Forget(host string) error {
 	return os.WriteFile(h.path, []byte(strings.Join(keep, "")), 0o600)
 }
 
+// Pin pins key as host's ("host:port") in place of any key pinned before: for a host whose
+// key pghac made itself, so that nothing is trusted on first contact.
+func (h *HostKeys) Pin(host string, key ssh.PublicKey) error {
+	if err := h.Forget(host); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pin(host, key)
+}
+
 func (h *HostKeys) pin(hostname string, key ssh.PublicKey) error {
 	if err := os.MkdirAll(filepath.Dir(h.path), 0o700); err != nil {
 		return err

@@ -11,8 +11,8 @@ import (
 
 // Cleanup removes everything the sandbox of cfg has on the host, whatever state an
 // interrupted run left it in: every machine (also ones whose state files are gone
-// but whose cgroups still hold processes), their veths and disks, the apt proxy,
-// pghac's nft table, the bridge and the cgroups. Files in StateDir that are not the
+// but whose cgroups still hold processes), their veths and disks, the apt proxy, the
+// stand-in jump host, pghac's nft table, the bridge and the cgroups. Files in StateDir that are not the
 // sandbox's (secrets, Terraform state) and the image cache are kept. Nothing to
 // remove is success.
 func Cleanup(ctx context.Context, cfg Config) error {
@@ -33,7 +33,7 @@ func Cleanup(ctx context.Context, cfg Config) error {
 	for _, h := range hs {
 		ents, _ := os.ReadDir(filepath.Join(h, cgroupTop, cfg.Bridge))
 		for _, e := range ents {
-			if e.IsDir() && e.Name() != "apt-proxy" && checkName(e.Name()) == nil {
+			if e.IsDir() && e.Name() != "apt-proxy" && e.Name() != "jump-host" && checkName(e.Name()) == nil {
 				names = append(names, e.Name())
 			}
 		}
@@ -50,6 +50,6 @@ func Cleanup(ctx context.Context, cfg Config) error {
 		errs = append(errs, removeCgroupTree(d))
 	}
 	removeEmptyTop(hs)
-	errs = append(errs, removeTree(cfg.machinesDir()), removeTree(cfg.proxyDir()))
+	errs = append(errs, removeTree(cfg.machinesDir()), removeTree(cfg.proxyDir()), removeTree(cfg.jumpDir()))
 	return errors.Join(errs...)
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/template"
 	"time"
 )
@@ -84,7 +83,13 @@ func hasAddr(link *net.Interface, cidr string) bool {
 	return false
 }
 
-// NetworkDown stops the apt proxy and deletes the bridge and pghac's nft table;
+// NetworkRunning reports whether the sandbox's bridge exists (NetworkUp made it).
+func NetworkRunning(cfg Config) bool {
+	_, err := net.InterfaceByName(cfg.Bridge)
+	return err == nil && isBridge(cfg.Bridge)
+}
+
+// NetworkDown stops the apt proxy and the stand-in jump host and deletes the bridge and pghac's nft table;
 // what is already gone is fine. Machines still attached lose their network.
 func NetworkDown(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
@@ -92,6 +97,9 @@ func NetworkDown(ctx context.Context, cfg Config) error {
 	}
 	var errs []error
 	if err := stopProxy(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	if err := JumpDown(cfg); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := os.Stat("/usr/sbin/nft"); err == nil {
@@ -193,31 +201,9 @@ func startProxy(ctx context.Context, cfg Config) error {
 	if err := os.WriteFile(filepath.Join(dir, "conf", "acng.conf"), conf, 0o644); err != nil {
 		return err
 	}
-	hs, err := hierarchies()
-	if err != nil {
-		return err
-	}
-	var cgs []string
-	for _, h := range hs {
-		cgs = append(cgs, filepath.Join(h, cgroupTop, cfg.Bridge, "apt-proxy"))
-	}
 	cfg.logf("network: apt proxy on %s:%d for %s", cfg.HostAddr(), aptProxyPort, m.Main())
-	pid, err := startDetached(cgs, filepath.Join(dir, "apt-cacher-ng.out"), []string{"/usr/sbin/apt-cacher-ng", "-c", filepath.Join(dir, "conf")})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
-		return err
-	}
-	err = waitPort(ctx, cfg.HostAddr().String(), aptProxyPort, proxyStartTimeout)
-	if err == nil && cfg.proxyPID() == 0 {
-		err = errors.New("apt-cacher-ng exited")
-	}
-	if err != nil {
-		out, _ := os.ReadFile(filepath.Join(dir, "apt-cacher-ng.out"))
-		return fmt.Errorf("apt proxy: %w%s", err, indentTail(string(out), 10))
-	}
-	return nil
+	return cfg.proxy().start(ctx, []string{"/usr/sbin/apt-cacher-ng", "-c", filepath.Join(dir, "conf")},
+		netip.AddrPortFrom(cfg.HostAddr(), aptProxyPort), proxyStartTimeout)
 }
 
 // tcpListener returns the local address of an IPv4 TCP listener on port that
@@ -242,28 +228,12 @@ func tcpListener(addr netip.Addr, port int) string {
 	return ""
 }
 
-func stopProxy(cfg Config) error {
-	pid := cfg.proxyPID()
-	if pid != 0 {
-		cfg.logf("network: stopping apt proxy (pid %d)", pid)
-		_ = signal(pid, syscall.SIGTERM)
-		if !waitGone(pid, 5*time.Second) {
-			_ = signal(pid, syscall.SIGKILL)
-			waitGone(pid, 5*time.Second)
-		}
-	}
-	hs, err := hierarchies()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, h := range hs {
-		if err := removeCgroupTree(filepath.Join(h, cgroupTop, cfg.Bridge, "apt-proxy")); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	_ = os.Remove(filepath.Join(cfg.proxyDir(), "pid"))
-	return errors.Join(errs...)
+func stopProxy(cfg Config) error { return cfg.proxy().stop() }
+
+// proxy is the apt proxy as a daemon.
+func (c Config) proxy() daemon {
+	return daemon{cfg: c, what: "apt proxy", cgroup: "apt-proxy", dir: c.proxyDir(),
+		logPath: filepath.Join(c.proxyDir(), "apt-cacher-ng.out"), running: c.proxyPID}
 }
 
 // waitPort waits until addr:port accepts TCP connections.

@@ -190,38 +190,65 @@ func checkRenameRefused(ctx context.Context, t *testing.T, c *Cluster) {
 	}
 }
 
-// checkJumpHost: with network's jump_host set to node0, pghac reaches the other nodes through
-// it, as it would reach cloud VMs without public addresses: status (HTTP tunnelled over SSH)
-// and up's survey (SSH through the jump host; node1's sshd sees node0 connecting).
+// checkJumpHost: with network.jump_host set, the sandbox stands in a jump host of its own
+// (sshd on the host's bridge) and pghac reaches the machines only through it, as it reaches
+// cloud VMs without public addresses: up rolls a change out through it (SSH sessions, and
+// Patroni's REST API tunnelled), status asks through it and fails without it, and taking
+// jump_host out stops the stand-in.
 func checkJumpHost(ctx context.Context, t *testing.T, c *Cluster) {
 	file := filepath.Join(c.Dir, "cluster.hcl")
 	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if err := os.WriteFile(file, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	jump := c.Addresses()[0].String()
-	fromJump := func() int {
-		out, _ := c.Exec(ctx, "node1", "journalctl", "-u", "ssh", "--no-pager", "-o", "cat")
-		return strings.Count(out, "Accepted publickey for "+c.Model.OS.DefaultUser+" from "+jump+" ")
+	jumpLog := filepath.Join(c.Config.StateDir, "jump-host", "sshd.log")
+	logins := func() int {
+		b, _ := os.ReadFile(jumpLog)
+		return strings.Count(string(b), "Accepted publickey for root from 10.213.0.1 ")
 	}
-	before := fromJump()
 	editCluster(t, c, func(s string) string {
-		return strings.Replace(s, "  network {", "  network {\n    jump_host = \""+jump+"\"", 1)
+		s = strings.Replace(s, "  network {", "  network {\n    jump_host = \"debian@bastion.example.com\"", 1)
+		return strings.Replace(s, "default_pool_size = 50", "default_pool_size = 60", 1)
 	})
-
-	if out, err := c.Run(ctx, "status"); err != nil || !strings.Contains(out, "Healthy") {
-		t.Errorf("pghac status through the jump host %s: %v\n%s", jump, err, out)
-	}
 	out, err := c.Run(ctx, "up")
-	if err != nil || !strings.Contains(out, "Live changes (sandbox): none") || !strings.Contains(out, "Healthy") {
-		t.Errorf("pghac up through the jump host %s: %v\n%s", jump, err, out)
+	if err != nil || !strings.Contains(out, "+default_pool_size = 60") || !strings.Contains(out, "Rolled out in") || !strings.Contains(out, "Healthy") {
+		t.Fatalf("pghac up with a jump host and a change: %v\n%s", err, out)
 	}
-	if after := fromJump(); after <= before {
-		t.Errorf("node1's sshd saw %d logins from the jump host %s (before: %d): up did not go through it", after, jump, before)
+	for _, n := range c.Model.Nodes {
+		if ini, err := c.Exec(ctx, n.Name, "cat", "/etc/pgbouncer/pgbouncer.ini"); err != nil || !strings.Contains(ini, "default_pool_size = 60\n") {
+			t.Errorf("%s: pgbouncer.ini after a rollout through the jump host: %v", n.Name, err)
+		}
 	}
+	after := logins()
+	if after == 0 {
+		t.Errorf("the stand-in jump host let nobody in during up; its log:\n%s", readTail(jumpLog))
+	}
+	if out, err := c.Run(ctx, "status"); err != nil || !strings.Contains(out, "Healthy") || logins() <= after {
+		t.Errorf("pghac status through the jump host: %v (logins %d, before %d)\n%s", err, logins(), after, out)
+	}
+	// Without it, nothing reaches the nodes: they are not asked directly behind its back.
+	if err := sandbox.JumpDown(c.Config); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.Run(ctx, "status"); err == nil || !strings.Contains(out, "10.213.0.1:2222") {
+		t.Errorf("pghac status with the jump host down: %v, want it to fail naming the jump host\n%s", err, out)
+	}
+
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = c.Run(ctx, "up")
+	if err != nil || !strings.Contains(out, "+default_pool_size = 50") || !strings.Contains(out, "Healthy") {
+		t.Errorf("pghac up without the jump host again: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(c.Config.StateDir, "jump-host", "pid")); err == nil {
+		t.Error("the stand-in jump host still runs after jump_host was taken out")
+	}
+}
+
+// readTail is the last lines of file, for a failure's message.
+func readTail(file string) string {
+	b, _ := os.ReadFile(file)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(0, len(lines)-20):], "\n")
 }

@@ -1,0 +1,220 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/remote"
+	"github.com/pghac/pghac/internal/rollout"
+	"github.com/pghac/pghac/internal/site"
+)
+
+// Fleet is a running cluster as pghac reaches it on any target: its nodes over SSH (Nodes)
+// and their HTTP endpoints (HTTPClient), through the cluster's jump host when it has one,
+// with the site's secrets. The sandbox is one (Sandbox); a cloud's is its nodes at their
+// addresses in the cluster file.
+type Fleet struct {
+	Site    site.Site
+	Cluster *model.Cluster
+}
+
+// PatroniOf is SandboxPatroni for the sandbox, and for another target a client of its
+// nodes' Patroni REST APIs reached as pghac reaches them (HTTPClient).
+func PatroniOf(s site.Site, cl *model.Cluster) (*patroni.Client, map[string]string, error) {
+	if s.Target == model.TargetSandbox {
+		return SandboxPatroni(s, cl)
+	}
+	if err := CanReach(s); err != nil {
+		return nil, nil, err
+	}
+	return patroniClient(s, cl)
+}
+
+// CanReach fails when pghac lacks what it reaches s's nodes with: the secrets (the nodes'
+// passwords) and, on a cloud, the operator key.
+func CanReach(s site.Site) error {
+	vars, err := s.ReadSecrets()
+	if err == nil && vars[string(model.SecretRestAPIPassword)] == "" {
+		err = fmt.Errorf("%s holds no %s", s.Secrets(), model.SecretRestAPIPassword)
+	}
+	if err != nil {
+		if s.Target == model.TargetSandbox {
+			return fmt.Errorf("the sandbox's secrets: %w; is the sandbox up (pghac up)?", err)
+		}
+		return fmt.Errorf("the cluster's secrets: %w (`pghac secrets init --target %s` made them for the cluster's creation; copy them here from where you keep them)", err, s.Target)
+	}
+	if s.Target != model.TargetSandbox && !s.HasOperatorKey() {
+		return fmt.Errorf("no operator key in %s: pghac logs in to the nodes with the key `pghac secrets init --target %s` made for the cluster's creation", s.Dir, s.Target)
+	}
+	return nil
+}
+
+func patroniClient(s site.Site, cl *model.Cluster) (*patroni.Client, map[string]string, error) {
+	vars, err := s.ReadSecrets()
+	if err != nil {
+		return nil, nil, err
+	}
+	hc, err := HTTPClient(s, cl, 2*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &patroni.Client{Endpoints: health.PatroniEndpoints(cl), Username: model.RestAPIUser, Password: vars[string(model.SecretRestAPIPassword)], HTTP: hc}, vars, nil
+}
+
+// Prober asks cl's nodes the way pghac reaches them (HTTPClient), with the statistics
+// password from s's secrets.
+func Prober(s site.Site, cl *model.Cluster, maxLag int64) (*health.Prober, error) {
+	p := health.NewProber(cl, StatsPassword(s), maxLag)
+	hc, err := HTTPClient(s, cl, 2*time.Second)
+	if err != nil || hc == nil {
+		return p, err
+	}
+	return p.UseHTTP(hc), nil
+}
+
+// StatsPassword is HAProxy's statistics password from s's secrets, "" when there are none
+// (health then skips the HAProxy check).
+func StatsPassword(s site.Site) string {
+	vars, err := s.ReadSecrets()
+	if err != nil {
+		return ""
+	}
+	return vars[string(model.SecretStatsPassword)]
+}
+
+// WaitHealthy waits until the cluster is healthy by health's one definition, returning the
+// last problems when ctx ends first.
+func (f Fleet) WaitHealthy(ctx context.Context) error { return f.waitHealthy(ctx, true, nil) }
+
+// WaitHealthyExcept is WaitHealthy overlooking the problems of the nodes in except (a
+// rollout.Healthy).
+func (f Fleet) WaitHealthyExcept(ctx context.Context, except []string) error {
+	return f.waitHealthy(ctx, true, except)
+}
+
+// waitHealthy is WaitHealthyExcept; with acceptOld, HAProxy's old statistics password of a
+// rotation not ended yet counts (the nodes not changed yet have it).
+func (f Fleet) waitHealthy(ctx context.Context, acceptOld bool, except []string) error {
+	p, err := Prober(f.Site, f.Cluster, f.Cluster.HAProxy.ReplicaMaxLagBytes)
+	if err != nil {
+		return err
+	}
+	out, err := f.Site.RotatedOut()
+	if err != nil {
+		return err
+	}
+	if old := out[string(model.SecretStatsPassword)]; old != "" && acceptOld {
+		p.AcceptOldStatsPassword(old)
+	}
+	for {
+		problems := p.Observe(ctx).Without(except)
+		if len(problems) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s", ctx.Err(), strings.Join(problems, "; "))
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Live is the change the generated tree makes to the running cluster, with what carries it
+// out: rollout.Survey over SSH, the wanted files being each node's user-data rendered with
+// the site's secrets, as its machine would get it now.
+func (f Fleet) Live(ctx context.Context) (rollout.Live, rollout.Dialer, *patroni.Client, error) {
+	return f.live(ctx, nil)
+}
+
+// live is Live; with only not nil, of those nodes only.
+func (f Fleet) live(ctx context.Context, only []string) (rollout.Live, rollout.Dialer, *patroni.Client, error) {
+	pc, secrets, err := PatroniOf(f.Site, f.Cluster)
+	if err != nil {
+		return rollout.Live{}, nil, nil, err
+	}
+	vars := maps.Clone(secrets)
+	// The sandbox's machines download the backend from where up serves it (ServeBackend).
+	if backend, err := infra.StringVars(f.Site.BackendVars()); err == nil {
+		maps.Copy(vars, backend)
+	}
+	want, err := WantedFiles(f.Site, f.Cluster, vars)
+	if err != nil {
+		return rollout.Live{}, nil, nil, err
+	}
+	if only != nil {
+		maps.DeleteFunc(want, func(n string, _ []rollout.File) bool { return !slices.Contains(only, n) })
+	}
+	dial, err := Dialer(f.Site, f.Cluster)
+	if err != nil {
+		return rollout.Live{}, nil, nil, err
+	}
+	// The nodes not changed yet by a rotation have the old value: it is kept out of the diffs too.
+	redact := maps.Clone(secrets)
+	out, err := f.Site.RotatedOut()
+	if err != nil {
+		return rollout.Live{}, nil, nil, err
+	}
+	for name, v := range out {
+		redact[name+"_rotated_out"] = v
+	}
+	l, err := rollout.Survey(ctx, want, dial, pc, redact)
+	return l, dial, pc, err
+}
+
+// WantedFiles are the managed files of every node of cl, by node name, from the generated
+// tree's user-data rendered with vars.
+func WantedFiles(s site.Site, cl *model.Cluster, vars map[string]string) (map[string][]rollout.File, error) {
+	want := map[string][]rollout.File{}
+	for _, n := range cl.Nodes {
+		path := filepath.Join(s.Deploy, "nodes", n.Name, "user-data.yaml")
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		ud, err := rollout.RenderTemplate(src, path, vars)
+		if err != nil {
+			return nil, err
+		}
+		if want[n.Name], err = rollout.ManagedFiles(ud); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return want, nil
+}
+
+// Observe is the cluster's health now (health.Prober.Observe).
+func (f Fleet) Observe(ctx context.Context) health.Report {
+	p, err := Prober(f.Site, f.Cluster, f.Cluster.HAProxy.ReplicaMaxLagBytes)
+	if err != nil {
+		return health.Report{Cluster: f.Cluster.Name, Target: string(f.Cluster.Target), Problems: []string{"cannot reach the nodes: " + err.Error()}}
+	}
+	return p.Observe(ctx)
+}
+
+// ForgetHostKey unpins node's host key, for a machine about to be replaced on purpose: the
+// new one makes its own.
+func (f Fleet) ForgetHostKey(node string) error {
+	for _, n := range f.Cluster.Nodes {
+		if n.Name == node {
+			return f.forgetHostKey(n.Address)
+		}
+	}
+	return nil
+}
+
+func (f Fleet) forgetHostKey(addr netip.Addr) error {
+	return remote.NewHostKeys(f.Site.KnownHosts()).Forget(net.JoinHostPort(addr.String(), strconv.Itoa(sshPort)))
+}
