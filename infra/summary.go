@@ -2,6 +2,7 @@ package infra
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,9 @@ type Change struct {
 	// ReplacePaths are the attributes whose change forces a replacement, e.g.
 	// boot_disk[0].initialize_params[0].image_id.
 	ReplacePaths []string
+	// Updated are the top-level attributes an update in place changes (or leaves to be
+	// known after apply), sorted: names only, since values may be secrets.
+	Updated []string
 }
 
 // Destructive reports whether the change destroys the existing object.
@@ -48,6 +52,10 @@ type Summary struct {
 
 	Changes []Change // in Terraform's order (by address); no-ops left out
 	Outputs []string // names of outputs that change, sorted
+	// Kept are the managed resources the state has and the plan leaves in place, unchanged
+	// or updated (not replaced, not destroyed), by address in Terraform's order: what runs
+	// before and after the apply.
+	Kept []string
 }
 
 // Empty reports whether the plan changes nothing, outputs included.
@@ -76,6 +84,9 @@ func Summarize(p *tfjson.Plan) Summary {
 			continue
 		}
 		a := rc.Change.Actions
+		if rc.Mode == tfjson.ManagedResourceMode && rc.DeposedKey == "" && (a.NoOp() || a.Update()) {
+			s.Kept = append(s.Kept, rc.Address)
+		}
 		var act Action
 		switch {
 		case a.Replace():
@@ -110,6 +121,9 @@ func Summarize(p *tfjson.Plan) Summary {
 		}
 		for _, rp := range rc.Change.ReplacePaths {
 			c.ReplacePaths = append(c.ReplacePaths, formatPath(rp))
+		}
+		if act == ActionUpdate {
+			c.Updated = updatedAttrs(rc.Change)
 		}
 		s.Changes = append(s.Changes, c)
 	}
@@ -155,4 +169,26 @@ func formatPath(p any) string {
 		}
 	}
 	return b.String()
+}
+
+// updatedAttrs are the top-level attributes whose values differ between ch's before and
+// after, or that become unknown.
+func updatedAttrs(ch *tfjson.Change) []string {
+	before, _ := ch.Before.(map[string]any)
+	after, _ := ch.After.(map[string]any)
+	unknown, _ := ch.AfterUnknown.(map[string]any)
+	keys := map[string]bool{}
+	for _, m := range []map[string]any{before, after, unknown} {
+		for k := range m {
+			keys[k] = true
+		}
+	}
+	var out []string
+	for k := range keys {
+		if u, ok := unknown[k]; ok && u != false || !reflect.DeepEqual(before[k], after[k]) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

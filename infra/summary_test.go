@@ -25,13 +25,16 @@ func TestSummarize(t *testing.T) {
 			{Address: "data.yandex_compute_image.debian", Type: "yandex_compute_image", Name: "debian", Action: ActionRead, Reason: "read_because_config_unknown"},
 			{Address: `yandex_compute_instance.node["node0"]`, Type: "yandex_compute_instance", Name: "node", Key: "node0", Action: ActionReplace,
 				Reason: "replace_because_cannot_update", ReplacePaths: []string{"boot_disk[0].initialize_params[0].image_id", "zone"}},
-			{Address: `yandex_compute_instance.node["node2"]`, Type: "yandex_compute_instance", Name: "node", Key: "node2", Action: ActionUpdate},
+			{Address: `yandex_compute_instance.node["node2"]`, Type: "yandex_compute_instance", Name: "node", Key: "node2", Action: ActionUpdate,
+				Updated: []string{"fqdn", "gone", "metadata", "resources"}},
 			{Address: "yandex_compute_instance.old", Type: "yandex_compute_instance", Name: "old", Action: ActionDelete, Reason: "delete_because_no_resource_config"},
 			{Address: "yandex_vpc_subnet.zone[1]", Type: "yandex_vpc_subnet", Name: "zone", Key: "1", Action: ActionCreate},
 			{Address: "yandex_vpc_network.net", Type: "yandex_vpc_network", Name: "net", Deposed: true, Action: ActionDelete},
 			{Address: "yandex_vpc_address.kept", Type: "yandex_vpc_address", Name: "kept", Action: ActionForget},
 		},
 		Outputs: []string{"endpoint", "node_addresses"},
+		// Not the replaced node0, the deleted, the created, the forgotten, the deposed.
+		Kept: []string{`yandex_compute_instance.node["node1"]`, `yandex_compute_instance.node["node2"]`},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Summarize (-want +got):\n%s", diff)

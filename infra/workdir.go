@@ -195,6 +195,9 @@ type PlanOptions struct {
 	// changed (-replace), and limits the plan to them and what they depend on (-target): a
 	// machine replaced on purpose, one at a time, and nothing else.
 	Replace []string
+	// Target limits the plan to these resources and what they depend on (-target): one
+	// step of a reviewed plan applied a database VM at a time.
+	Target []string
 }
 
 // PlanInfo is the record kept next to a saved plan.
@@ -232,6 +235,9 @@ func (w *Workdir) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 	}
 	for _, addr := range opts.Replace {
 		args = append(args, tfexec.Replace(addr), tfexec.Target(addr))
+	}
+	for _, addr := range opts.Target {
+		args = append(args, tfexec.Target(addr))
 	}
 	var changes bool
 	err := w.run("plan", func() error {

@@ -5,18 +5,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/provision"
+	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/site"
 	"github.com/pghac/pghac/internal/view"
 )
 
 var applyCommand = &command{
 	name:     "apply",
-	synopsis: "[-f cluster.hcl] [-o deploy] [--target TARGET] [--auto-approve] [--terraform PATH]",
+	synopsis: "[-f cluster.hcl] [-o deploy] [--target TARGET] [--auto-approve] [--timeout DURATION] [--terraform PATH]",
 	summary:  "apply exactly the plan `pghac plan` saved and showed",
 	detail: `Applies the plan 'pghac plan' saved: exactly that plan, never a fresh one. It prints
 the plan's summary again and asks for confirmation; without a terminal to ask on,
@@ -26,22 +31,41 @@ It refuses when cluster.hcl or the generated tree changed since the plan was mad
 (run 'pghac plan' again), and when there is no saved plan. Plans made with
 'pghac plan --offline' are never saved and cannot be applied.
 
+When the cluster runs, the plan has a live part: what changes on the nodes whose VMs
+Terraform keeps (cloud-init reads user-data on a VM's first boot only, so Terraform's
+update of it reaches no running node). apply surveys those nodes again first and
+refuses, changing nothing, when they differ from what the plan saw (a hand edit, a
+node that went away) or cannot be reached. After Terraform's apply it rolls the
+live part out as 'pghac up' does on the sandbox: one node at a time, replicas
+first, each step waiting up to --timeout for the cluster to be healthy. A rollout
+that stops leaves the cluster serving; plan and apply again continue it.
+
+A plan that replaces database VMs, or updates them in a way that stops them, is
+applied one VM at a time while the cluster serves: replicas first, the leader last
+after a switchover, each a plan targeted at that VM that must be part of the saved
+plan, then a wait until it streams again and the cluster is healthy; then the rest
+of the plan, checked the same way.
+
 Ctrl-C stops Terraform gracefully: the cloud calls in flight finish and the state
 is kept. A second Ctrl-C kills it.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		tf := addTFFlags(fs)
 		autoApprove := fs.Bool("auto-approve", false, "apply without asking")
+		timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for a healthy cluster after `DURATION`")
 		return func(c *cli, _ []string) int {
+			if *timeout <= 0 {
+				return c.usageError(lookup("apply"), "--timeout must be positive")
+			}
 			s, code, ok := c.site("apply", tf)
 			if !ok {
 				return code
 			}
-			return c.apply(s, *tf.terraform, *autoApprove)
+			return c.apply(s, *tf.terraform, *autoApprove, *timeout)
 		}
 	},
 }
 
-func (c *cli) apply(s site.Site, terraform string, autoApprove bool) int {
+func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout time.Duration) int {
 	if code, ok := c.unattended("apply", autoApprove); !ok {
 		return code
 	}
@@ -57,7 +81,12 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool) int {
 		return c.changedSincePlan("apply", s)
 	case err != nil:
 		return c.fail("apply", err)
-	case !info.HasChanges:
+	}
+	live, code, ok := c.surveyAgain(s, r)
+	if !ok {
+		return code
+	}
+	if !info.HasChanges && (live == nil || live.Live.Empty()) {
 		fmt.Fprintf(c.stdout, "The saved plan has no changes: nothing to apply.\n")
 		if err := r.ClearPlan(); err != nil {
 			return c.fail("apply", err)
@@ -72,14 +101,141 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool) int {
 	if info.Destroy {
 		title = fmt.Sprintf("Saved DESTROY plan (%s, %s)", s.Target, bin.Name)
 	}
-	return c.confirmAndApply("apply", r, p, title, autoApprove)
+	steps, code, ok := c.planSteps(s, p, live)
+	if !ok {
+		return code
+	}
+	var l *rollout.Live
+	if live != nil {
+		l = &live.Live
+	}
+	if code, ok := c.confirmPlan("apply", r, p, title, l, autoApprove); !ok {
+		return code
+	}
+	if steps != nil {
+		fmt.Fprintf(c.stdout, "Applying it one database VM at a time, the cluster healthy before the next:\n")
+		err := r.ApplySteps(c.ctx, steps.fleet, steps.pc, p, steps.dis, timeout, func(title string, sp *infra.Plan) {
+			view.PlanSummary(c.stdout, fmt.Sprintf("Step: %s", title), sp, dbNodes(s), c.stdoutColor())
+		}, c.stepLog())
+		if err != nil {
+			fmt.Fprintf(c.stderr, "pghac apply: %s\nIt stopped there; the cluster serves. `pghac plan` shows what is left, and `pghac apply` carries it out.\n", rolloutMessage(err))
+			return exitRuntime
+		}
+	} else if code := c.applySaved("apply", r, p); code != exitOK {
+		return code
+	}
+	if l == nil || l.Empty() {
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "\nRolling out the live changes, one node at a time, replicas first:\n")
+	done, err := rollout.Apply(c.ctx, *l, live.dial, live.pc, live.fleet.WaitHealthyExcept, timeout, c.stepLog())
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac apply: %s\nThe rollout stopped there; the cluster serves. `pghac plan` and `pghac apply` again continue it.\n", rolloutMessage(err))
+		return exitRuntime
+	}
+	c.rolledOut(done)
+	return exitOK
 }
 
-// confirmAndApply prints the plan's summary, asks unless autoApprove, and applies. A plan
-// that is not applied stays saved, except a destroy plan: applying one later by mistake must
-// not be possible.
-func (c *cli) confirmAndApply(cmd string, r *provision.Run, p *infra.Plan, title string, autoApprove bool) int {
+// steps is how apply takes a running cluster's database VMs down one at a time.
+type steps struct {
+	fleet provision.Fleet
+	pc    *patroni.Client
+	dis   []provision.Disruption
+}
+
+// planSteps decides how the saved plan p is applied: nil for in one go, as Terraform
+// would, when it disrupts no database VM (provision.Disruptions) or no node of the
+// cluster answers and p replaces every one (a cluster that is gone, rebuilt as the plan
+// warned); else one VM at a time (provision.Run.ApplySteps), which needs the cluster to
+// answer. live is the plan's live part surveyed again, nil when nothing ran at plan time.
+func (c *cli) planSteps(s site.Site, p *infra.Plan, live *liveChange) (*steps, int, bool) {
+	cl, code, ok := c.loadQuiet("apply", s)
+	if !ok {
+		return nil, code, false
+	}
+	dis := provision.Disruptions(p, cl)
+	if len(dis) == 0 || p.Info.Destroy {
+		return nil, exitOK, true
+	}
+	st := &steps{fleet: provision.Fleet{Site: s, Cluster: cl}, dis: dis}
+	var err error
+	if err = provision.CanReach(s); err == nil {
+		if st.pc, _, err = provision.PatroniOf(s, cl); err == nil {
+			_, err = st.pc.Cluster(c.ctx)
+		}
+	}
+	if err == nil {
+		return st, exitOK, true
+	}
+	if live == nil && !slices.ContainsFunc(dis, func(d provision.Disruption) bool { return !d.Replace }) {
+		return nil, exitOK, true
+	}
+	var names []string
+	for _, d := range dis {
+		names = append(names, d.Node)
+	}
+	fmt.Fprintf(c.stderr, "pghac apply: the plan takes %s down, which pghac does one at a time with the cluster serving, and the cluster does not answer: %s\n"+
+		"Nothing was changed.\n", strings.Join(names, ", "), rolloutMessage(err))
+	return nil, exitRuntime, false
+}
+
+// liveChange is the live part of a saved plan, surveyed again, with what carries it out.
+type liveChange struct {
+	rollout.Live
+	fleet provision.Fleet
+	dial  rollout.Dialer
+	pc    *patroni.Client
+}
+
+// surveyAgain surveys the nodes of the saved plan's live part again (nil when it has none),
+// refusing when they cannot all be reached or differ from what the plan saw. Either way
+// nothing was changed, and the plan stays saved.
+func (c *cli) surveyAgain(s site.Site, r *provision.Run) (*liveChange, int, bool) {
+	lp, err := r.SavedLive()
+	if err != nil || lp == nil {
+		return nil, c.failIf("apply", err), err == nil
+	}
+	cl, code, ok := c.loadQuiet("apply", s)
+	if !ok {
+		return nil, code, false
+	}
+	lc := &liveChange{fleet: provision.Fleet{Site: s, Cluster: cl}}
+	if err := provision.CanReach(s); err != nil {
+		return nil, c.fail("apply", err), false
+	}
+	if lc.Live, lc.dial, lc.pc, err = lc.fleet.LiveOf(c.ctx, lp.Nodes); err != nil {
+		return nil, c.fail("apply", fmt.Errorf("surveying the running nodes: %s", rolloutMessage(err))), false
+	}
+	if bad := lc.Unreachable(); len(bad) > 0 {
+		fmt.Fprintf(c.stderr, "pghac apply: %s cannot be reached (%v), so nothing was changed: pghac cannot tell what it runs.\n", bad[0].Node, bad[0].Err)
+		return nil, exitRuntime, false
+	}
+	if lc.Fingerprint() != lp.Fingerprint {
+		fmt.Fprintf(c.stderr, "pghac apply: the running nodes (%s) differ from what the plan saw on them; refusing to apply a plan you have not seen\n", strings.Join(lp.Nodes, ", "))
+		fmt.Fprintf(c.stderr, "Run `pghac plan` again.\n")
+		return nil, exitInvalid, false
+	}
+	return lc, exitOK, true
+}
+
+// failIf is fail for an error, exitOK for none.
+func (c *cli) failIf(cmd string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	return c.fail(cmd, err)
+}
+
+// confirmPlan prints the plan's summary (and its live part, l, when not nil) and asks
+// unless autoApprove. A plan that is not confirmed stays saved, except a destroy plan:
+// applying one later by mistake must not be possible.
+func (c *cli) confirmPlan(cmd string, r *provision.Run, p *infra.Plan, title string, l *rollout.Live, autoApprove bool) (int, bool) {
 	dbLosses := view.PlanSummary(c.stdout, title, p, dbNodes(r.Site), c.stdoutColor())
+	if l != nil {
+		fmt.Fprintln(c.stdout)
+		view.Live(c.stdout, fmt.Sprintf("Live changes (%s)", r.Site.Target), *l, c.stdoutColor())
+	}
 	if !autoApprove {
 		question := "Apply this plan?"
 		switch {
@@ -93,10 +249,22 @@ func (c *cli) confirmAndApply(cmd string, r *provision.Run, p *infra.Plan, title
 			if p.Info.Destroy {
 				r.ClearPlan()
 			}
-			return exitInvalid
+			return exitInvalid, false
 		}
 	}
 	fmt.Fprintln(c.stdout)
+	// The live part is carried out after Terraform's, or never: a later apply must not find it.
+	if err := r.ClearLive(); err != nil {
+		return c.fail(cmd, err), false
+	}
+	return exitOK, true
+}
+
+// applySaved applies Terraform's saved plan p as it is.
+func (c *cli) applySaved(cmd string, r *provision.Run, p *infra.Plan) int {
+	if !p.Info.HasChanges {
+		return c.failIf(cmd, r.ClearPlan())
+	}
 	err := r.Apply(c.ctx)
 	var fperr *infra.FingerprintError
 	switch {

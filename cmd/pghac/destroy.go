@@ -65,7 +65,10 @@ func (c *cli) destroy(s site.Site, terraform string, extraVarFiles []string, aut
 		fmt.Fprintf(c.stdout, "Nothing to destroy: the %s state is empty.\n", s.Target)
 		return exitOK
 	}
-	code = c.confirmAndApply("destroy", r, p, fmt.Sprintf("DESTROY plan (%s, %s)", s.Target, bin.Name), autoApprove)
+	code, ok = c.confirmPlan("destroy", r, p, fmt.Sprintf("DESTROY plan (%s, %s)", s.Target, bin.Name), nil, autoApprove)
+	if ok {
+		code = c.applySaved("destroy", r, p)
+	}
 	r.ClearPlan() // already gone unless something failed early
 	return code
 }

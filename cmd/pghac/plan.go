@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -23,8 +24,16 @@ with Terraform's state in the state folder (.pghac/<target>/terraform/ beside th
 cluster file), and prints the plan: what is added, changed, replaced and destroyed.
 Database VMs that would be replaced or destroyed are called out loudly.
 
-The plan is saved: 'pghac apply' applies exactly it, and refuses once cluster.hcl
-or the generated tree changed.
+Once the cluster runs, it also surveys the nodes whose VMs Terraform's plan keeps,
+over SSH (through network.jump_host when set), and prints their live changes: each
+generated file that differs from what the node runs, with its diff (secrets as
+placeholders) and the reload or restart it needs, and Patroni's dynamic settings
+that differ. cloud-init reads user-data on a VM's first boot only: these are what
+'pghac apply' rolls out after Terraform. A node that cannot be reached is named
+with why; apply will not start until it answers.
+
+The plan is saved, its live part with it: 'pghac apply' applies exactly it, and
+refuses once cluster.hcl, the generated tree or the surveyed nodes changed.
 
 Terraform gets the secrets from .pghac/<target>/secrets.tfvars ('pghac secrets
 init' writes it) and the files given with --var-file (cloud_id, folder_id, or
@@ -97,10 +106,66 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 		return code
 	}
 	view.Plan(c.stdout, fmt.Sprintf("Terraform plan (%s, %s)", s.Target, bin.Name), p, cl.NodeNames(), c.stdoutColor())
-	if p.Info.HasChanges {
+	if dis := provision.Disruptions(p, cl); len(dis) > 0 {
+		var what []string
+		for _, d := range dis {
+			verb := "stopped to update"
+			if d.Replace {
+				verb = "replaced"
+			}
+			what = append(what, fmt.Sprintf("%s (%s: %s)", d.Node, verb, strings.Join(d.Why, ", ")))
+		}
+		fmt.Fprintf(c.stdout, "\nWhile the cluster serves, `pghac apply` takes these database VMs down one at a time, replicas first\n"+
+			"and the leader last after a switchover, each streaming again before the next: %s.\n", strings.Join(what, "; "))
+	}
+	lp, code, ok := c.planLive(s, cl, r, p)
+	if !ok {
+		r.ClearPlan()
+		return code
+	}
+	switch {
+	case lp.Unreachable:
+		fmt.Fprintf(c.stdout, "\nSaved the plan in %s; `pghac apply` applies it once those nodes answer as they did.\n", r.Dir())
+	case p.Info.HasChanges || lp.Changes:
 		fmt.Fprintf(c.stdout, "\nSaved the plan in %s. Run `pghac apply` to apply exactly this plan.\n", r.Dir())
 	}
 	return exitOK
+}
+
+// planLive surveys the nodes whose VMs Terraform's plan p keeps, prints what changes on them
+// and saves it as the plan's live part (provision.LivePlan). Nothing runs before the first
+// apply: then there is nothing to survey.
+func (c *cli) planLive(s site.Site, cl *model.Cluster, r *provision.Run, p *infra.Plan) (provision.LivePlan, int, bool) {
+	kept := provision.KeptNodes(p, cl)
+	if len(kept) == 0 {
+		return provision.LivePlan{}, exitOK, true
+	}
+	fmt.Fprintln(c.stdout)
+	if err := provision.CanReach(s); err != nil {
+		return provision.LivePlan{}, c.fail("plan", fmt.Errorf("the cluster runs (Terraform's state has %s), and the plan includes what changes on its nodes, but: %w", strings.Join(kept, ", "), err)), false
+	}
+	l, _, _, err := provision.Fleet{Site: s, Cluster: cl}.LiveOf(c.ctx, kept)
+	if err != nil {
+		return provision.LivePlan{}, c.fail("plan", fmt.Errorf("surveying the running nodes: %s", rolloutMessage(err))), false
+	}
+	view.Live(c.stdout, fmt.Sprintf("Live changes (%s)", s.Target), l, c.stdoutColor())
+	if len(l.Unsafe) > 0 {
+		c.refuseUnsafe(s.File, cl, l.Unsafe)
+		return provision.LivePlan{}, exitInvalid, false
+	}
+	if bad := l.Unreachable(); len(bad) > 0 {
+		names := make([]string, len(bad))
+		for i, n := range bad {
+			names[i] = n.Node
+		}
+		fmt.Fprintf(c.stdout, "\n%s: `pghac apply` will not start until every node it keeps answers (it cannot tell what they run).\n",
+			view.Ansi(c.stdoutColor(), "1;31", "Cannot reach "+strings.Join(names, ", ")))
+	}
+	lp := provision.LivePlan{Nodes: kept, Fingerprint: l.Fingerprint(), Changes: !l.Empty(), Unreachable: len(l.Unreachable()) > 0}
+	if err := r.SaveLive(lp); err != nil {
+		return lp, c.fail("plan", err), false
+	}
+	return lp, exitOK, true
 }
 
 // planSandbox shows what `pghac up` would do to the running sandbox, changing nothing: the

@@ -131,6 +131,10 @@ func TestPlanApplyDestroy(t *testing.T) {
 	cloud := []string{"--var-file", s.cloud}
 	plan := append([]string{"plan"}, cloud...)
 	work := filepath.Join(s.dir, ".pghac", "yandex", "terraform")
+	// Once applied, the VMs "run" and plan surveys them: through a jump host on loopback
+	// that does not answer, never at their cloud addresses.
+	jump := closedPort(t)
+	s.edit("  network {", "  network {\n    jump_host = \"root@"+jump+"\"")
 
 	s.must(exitInvalid, "", []string{"plan"}, "no secrets", "pghac secrets init")
 	s.must(exitOK, "", []string{"secrets", "init"}, s.generated())
@@ -160,9 +164,25 @@ func TestPlanApplyDestroy(t *testing.T) {
 	s.must(exitOK, "yes\n", []string{"apply"}, "Saved plan (yandex, terraform): ", "Apply complete! Resources: ", "node_addresses = {")
 	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan")
 
-	// Nothing changed: nothing to apply.
-	s.must(exitOK, "", plan, "Generated files", "unchanged", "no changes; the infrastructure matches the configuration")
-	s.must(exitOK, "", []string{"apply", "--auto-approve"}, "nothing to apply")
+	// Nothing changed for Terraform; the nodes it keeps are surveyed for the live part, and
+	// cannot be reached: apply does not start.
+	out = s.must(exitOK, "", plan, "Generated files", "unchanged", "no changes; the infrastructure matches the configuration",
+		"Live changes (yandex): 0 nodes, 0 settings",
+		"  node0: cannot be reached: jump host root@"+jump+": ",
+		"Cannot reach node0, node1, node2: `pghac apply` will not start")
+	s.must(exitRuntime, "", []string{"apply", "--auto-approve"}, "node0 cannot be reached (jump host root@"+jump, "nothing was changed")
+	if _, err := os.Stat(filepath.Join(work, "pghac-live-plan.json")); err != nil {
+		t.Errorf("a refused apply dropped the plan's live part: %v", err)
+	}
+
+	// Fewer cores stop every database VM to update it in place: one at a time, which needs
+	// the nodes to answer.
+	s.edit("cores         = 4", "cores         = 2")
+	s.must(exitOK, "", plan, "  ~   update  yandex_compute_instance.node0",
+		"node0 (stopped to update: resources); node1 (stopped to update: resources); node2 (stopped to update: resources).",
+		"Cannot reach node0, node1, node2")
+	s.must(exitRuntime, "", []string{"apply", "--auto-approve"}, "node0 cannot be reached", "nothing was changed")
+	s.edit("cores         = 2", "cores         = 4")
 
 	// A Patroni setting changes two files per node (the VMs' user-data is updated in place),
 	// and a bigger disk replaces every database VM: loudly, and confirmed with that in mind.
@@ -176,11 +196,20 @@ func TestPlanApplyDestroy(t *testing.T) {
 		"-    ttl: 20\n+    ttl: 30\n",
 		"  -/+ REPLACE yandex_compute_instance.node0  (forced by boot_disk[0].initialize_params[0].size)",
 		"!!! WARNING: this plan REPLACES database VM node0 (yandex_compute_instance.node0).",
-		"!!! WARNING: this plan REPLACES database VM node2 (yandex_compute_instance.node2).")
+		"!!! WARNING: this plan REPLACES database VM node2 (yandex_compute_instance.node2).",
+		"`pghac apply` takes these database VMs down one at a time",
+		"node0 (replaced: boot_disk[0].initialize_params[0].size); node1 (replaced: ")
 	if strings.Contains(out, "database VM loadgen") {
 		t.Errorf("the load generator is called a database VM:\n%s", out)
 	}
-	s.must(exitOK, "yes\n", []string{"apply"}, "Apply this plan, losing 3 database VMs as warned above?", "Apply complete!")
+	if strings.Contains(out, "Live changes") {
+		t.Errorf("a plan that replaces every node surveys some:\n%s", out)
+	}
+	// No node answers: the cluster is gone, and rebuilt whole as the plan warned.
+	out = s.must(exitOK, "yes\n", []string{"apply"}, "Apply this plan, losing 3 database VMs as warned above?", "Apply complete!")
+	if strings.Contains(out, "one database VM at a time") {
+		t.Errorf("apply went step by step through a cluster that does not answer:\n%s", out)
+	}
 
 	// Destroy: declined, then done; the destroy plan is never left behind.
 	destroy := append([]string{"destroy"}, cloud...)

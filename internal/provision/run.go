@@ -107,6 +107,10 @@ func MachineAddress(t model.Target, node string) string {
 }
 
 func (r *Run) plan(ctx context.Context, opts infra.PlanOptions) (*infra.Plan, []infra.Diagnostic, error) {
+	// The live part of an older plan goes with it (Terraform's own goes in Workdir.Plan).
+	if err := r.ClearLive(); err != nil {
+		return nil, nil, err
+	}
 	if err := r.Stage(r.Site.Deploy); err != nil {
 		return nil, nil, err
 	}

@@ -29,6 +29,25 @@ type Replaced struct {
 // each. log gets a line per step. On error the result is zero and nothing further was done.
 func Replace(ctx context.Context, pc *patroni.Client, nodes []string, node string, machine, healthy func(context.Context) error,
 	timeout time.Duration, log func(string)) (Replaced, error) {
+	return Disrupt(ctx, pc, nodes, node, Disruption{
+		Doing:   fmt.Sprintf("replacing %s's machine", node),
+		Waiting: fmt.Sprintf("waiting for %s's new machine to join and copy the data", node),
+		Failed:  fmt.Sprintf("%s's new machine did not join as a streaming replica", node),
+	}, machine, healthy, timeout, log)
+}
+
+// Disruption says, for the log and errors, what Disrupt does to a node's machine.
+type Disruption struct {
+	Doing   string // "replacing node1's machine"
+	Waiting string // what it waits for after
+	Failed  string // what did not happen in time
+}
+
+// Disrupt is Replace for any change that takes node's machine down and brings it back as
+// a member (machine does it: a replacement, or a stop to update the VM in place), d saying
+// which.
+func Disrupt(ctx context.Context, pc *patroni.Client, nodes []string, node string, d Disruption, machine, healthy func(context.Context) error,
+	timeout time.Duration, log func(string)) (Replaced, error) {
 	start := time.Now()
 	cl, err := pc.Cluster(ctx)
 	if err != nil {
@@ -42,17 +61,17 @@ func Replace(ctx context.Context, pc *patroni.Client, nodes []string, node strin
 		log(fmt.Sprintf("%s leads: switching over to another member first", node))
 		sw, err := Switchover(ctx, pc, "", timeout, nil)
 		if err != nil {
-			return Replaced{}, fmt.Errorf("switching over from %s before its replacement: %w", node, err)
+			return Replaced{}, fmt.Errorf("switching over from %s before %s: %w", node, d.Doing, err)
 		}
 		done.From, done.To = sw.From, sw.To
 		log(fmt.Sprintf("%s leads now (switched over in %s)", sw.To, sw.Took.Round(100*time.Millisecond)))
 	}
 
-	log(fmt.Sprintf("replacing %s's machine", node))
+	log(d.Doing)
 	if err := machine(ctx); err != nil {
-		return Replaced{}, fmt.Errorf("replacing %s's machine: %w", node, err)
+		return Replaced{}, fmt.Errorf("%s: %w", d.Doing, err)
 	}
-	log(fmt.Sprintf("waiting for %s's new machine to join and copy the data", node))
+	log(d.Waiting)
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	_, err = pc.WaitFor(wctx, pollEvery, func(cl patroni.Cluster) bool {
@@ -67,7 +86,7 @@ func Replace(ctx context.Context, pc *patroni.Client, nodes []string, node strin
 		err = healthy(wctx)
 	}
 	if err != nil {
-		return Replaced{}, fmt.Errorf("%s's new machine did not join as a streaming replica within %v: %w", node, timeout, err)
+		return Replaced{}, fmt.Errorf("%s within %v: %w", d.Failed, timeout, err)
 	}
 	done.Took = time.Since(start)
 	return done, nil

@@ -1,0 +1,166 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
+	"github.com/pghac/pghac/internal/patroni"
+	"github.com/pghac/pghac/internal/rollout"
+)
+
+// Disruption is a database VM that a plan takes down while keeping the node: replaced (a
+// new boot disk, image or zone; the data copied anew from the leader) or updated in place
+// in a way that stops it (cores, memory, platform: allow_stopping_for_update). Applied in
+// one go, Terraform would do all of them at once and the cluster would lose its quorum, or
+// every copy of its data; pghac applies them one node at a time, the cluster healthy
+// before the next.
+type Disruption struct {
+	Node    string
+	Replace bool     // false: stopped and updated in place
+	Why     []string // the attributes that force it
+}
+
+// harmless are the attributes of a VM that an update in place changes without stopping it.
+// The user-data in metadata reaches no running node (cloud-init reads it at first boot only):
+// the live rollout carries its content.
+var harmless = []string{"metadata", "labels", "description", "allow_stopping_for_update"}
+
+// Disruptions are the database VMs of cl that p replaces or stops to update, in node order.
+// A VM p creates or destroys is a node added or removed, not disrupted.
+func Disruptions(p *infra.Plan, cl *model.Cluster) []Disruption {
+	var out []Disruption
+	for _, n := range cl.NodeNames() {
+		addr := MachineAddress(cl.Target, n)
+		for _, ch := range p.Summary.Changes {
+			if ch.Address != addr || ch.Deposed {
+				continue
+			}
+			switch ch.Action {
+			case infra.ActionReplace:
+				out = append(out, Disruption{Node: n, Replace: true, Why: ch.ReplacePaths})
+			case infra.ActionUpdate:
+				var why []string
+				for _, a := range ch.Updated {
+					if !slices.Contains(harmless, a) {
+						why = append(why, a)
+					}
+				}
+				if len(why) > 0 {
+					out = append(out, Disruption{Node: n, Why: why})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// PlanTarget plans the changes to addrs and what they depend on, nothing else (-target):
+// one step of a reviewed plan.
+func (r *Run) PlanTarget(ctx context.Context, addrs ...string) (*infra.Plan, []infra.Diagnostic, error) {
+	return r.plan(ctx, infra.PlanOptions{Target: addrs})
+}
+
+// Within checks that every change of step is one the reviewed plan has, with the same
+// action: a step applies part of what was reviewed and nothing else (a change to the
+// cloud's side since the plan, say, makes another step).
+func Within(step, reviewed infra.Summary) error {
+	var extra []string
+	for _, ch := range step.Changes {
+		if ch.Action == infra.ActionRead {
+			continue // data sources are read again on every plan
+		}
+		if !slices.ContainsFunc(reviewed.Changes, func(r infra.Change) bool {
+			return r.Address == ch.Address && r.Action == ch.Action && r.Deposed == ch.Deposed
+		}) {
+			extra = append(extra, fmt.Sprintf("%s %s", ch.Action, ch.Address))
+		}
+	}
+	if len(extra) > 0 {
+		return fmt.Errorf("Terraform now plans what the reviewed plan did not (%s): nothing more was applied; run `pghac plan` again", strings.Join(extra, ", "))
+	}
+	return nil
+}
+
+// StepOrder is the order pghac disrupts dis in: the replicas first, the leader (by cl)
+// last, so that the leadership moves once at most.
+func StepOrder(dis []Disruption, leader string) []Disruption {
+	out := slices.Clone(dis)
+	slices.SortStableFunc(out, func(a, b Disruption) int {
+		switch {
+		case a.Node == leader && b.Node != leader:
+			return 1
+		case b.Node == leader && a.Node != leader:
+			return -1
+		}
+		return 0
+	})
+	return out
+}
+
+// ApplySteps applies the reviewed plan one database VM at a time when it disrupts some
+// (Disruptions): for each, in StepOrder, a plan targeted at its VM that must stay within the
+// reviewed one (Within), applied through rollout.Disrupt (a switchover first when it leads;
+// after, a wait until it streams again and the cluster is healthy); then a plan of the rest,
+// within the reviewed one too. show gets each step's plan before it is applied. It stops at
+// the first failure, the cluster serving: `pghac plan` again shows what is left.
+func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, reviewed *infra.Plan, dis []Disruption,
+	timeout time.Duration, show func(title string, p *infra.Plan), log func(string)) error {
+	cl, err := pc.Cluster(ctx)
+	if err != nil {
+		return &rollout.UnreachableError{Err: err}
+	}
+	leader, _ := cl.Leader()
+	for _, d := range StepOrder(dis, leader.Name) {
+		addr := MachineAddress(f.Cluster.Target, d.Node)
+		machine := func(ctx context.Context) error {
+			p, _, err := r.PlanTarget(ctx, addr)
+			if err != nil {
+				return err
+			}
+			if err := Within(p.Summary, reviewed.Summary); err != nil {
+				r.ClearPlan()
+				return err
+			}
+			show(d.Node+" only", p)
+			if d.Replace {
+				if err := f.ForgetHostKey(d.Node); err != nil {
+					return err
+				}
+			}
+			return r.Apply(ctx)
+		}
+		what := rollout.Disruption{
+			Doing:   fmt.Sprintf("replacing %s's VM (%s)", d.Node, strings.Join(d.Why, ", ")),
+			Waiting: fmt.Sprintf("waiting for %s's new VM to join and copy the data", d.Node),
+			Failed:  fmt.Sprintf("%s's new VM did not join as a streaming replica", d.Node),
+		}
+		if !d.Replace {
+			what = rollout.Disruption{
+				Doing:   fmt.Sprintf("updating %s's VM, which stops it (%s)", d.Node, strings.Join(d.Why, ", ")),
+				Waiting: fmt.Sprintf("waiting for %s to come back and stream", d.Node),
+				Failed:  fmt.Sprintf("%s did not come back as a streaming replica", d.Node),
+			}
+		}
+		if _, err := rollout.Disrupt(ctx, pc, f.Cluster.NodeNames(), d.Node, what, machine, f.WaitHealthy, timeout, log); err != nil {
+			return err
+		}
+	}
+	p, _, err := r.Plan(ctx, false)
+	if err != nil {
+		return err
+	}
+	if err := Within(p.Summary, reviewed.Summary); err != nil {
+		r.ClearPlan()
+		return err
+	}
+	if !p.Info.HasChanges {
+		return r.ClearPlan()
+	}
+	show("the rest", p)
+	return r.Apply(ctx)
+}

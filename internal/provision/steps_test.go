@@ -1,0 +1,65 @@
+package provision
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
+)
+
+// TestDisruptions: a database VM replaced, or updated in a way that stops it, is taken down
+// one at a time; an update of its metadata (the user-data) or labels only is not; VMs
+// created or destroyed are nodes added or removed; other resources do not count.
+func TestDisruptions(t *testing.T) {
+	cl := &model.Cluster{Target: model.TargetYandex, Nodes: []model.Node{{Name: "node0"}, {Name: "node1"}, {Name: "node2"}, {Name: "node3"}, {Name: "node4"}}}
+	p := &infra.Plan{Summary: infra.Summary{Changes: []infra.Change{
+		{Address: "yandex_compute_instance.loadgen", Action: infra.ActionReplace, ReplacePaths: []string{"zone"}},
+		{Address: "yandex_compute_instance.node0", Action: infra.ActionUpdate, Updated: []string{"labels", "metadata"}},
+		{Address: "yandex_compute_instance.node1", Action: infra.ActionUpdate, Updated: []string{"metadata", "resources"}},
+		{Address: "yandex_compute_instance.node2", Action: infra.ActionReplace, ReplacePaths: []string{"boot_disk[0].initialize_params[0].size"}},
+		{Address: "yandex_compute_instance.node3", Action: infra.ActionCreate},
+		{Address: "yandex_compute_instance.node4", Action: infra.ActionReplace, Deposed: true},
+		{Address: "yandex_vpc_subnet.a", Action: infra.ActionReplace},
+	}}}
+	want := []Disruption{
+		{Node: "node1", Why: []string{"resources"}},
+		{Node: "node2", Replace: true, Why: []string{"boot_disk[0].initialize_params[0].size"}},
+	}
+	if diff := cmp.Diff(want, Disruptions(p, cl)); diff != "" {
+		t.Errorf("Disruptions (-want +got):\n%s", diff)
+	}
+	order := StepOrder([]Disruption{{Node: "node0"}, {Node: "node1"}, {Node: "node2"}}, "node0")
+	if got := []string{order[0].Node, order[1].Node, order[2].Node}; !cmp.Equal(got, []string{"node1", "node2", "node0"}) {
+		t.Errorf("StepOrder with node0 leading = %v, want the leader last", got)
+	}
+}
+
+// TestWithin: a step may apply any part of the reviewed plan, data sources read again, and
+// nothing else: not a resource it left alone, not another action on one it changes.
+func TestWithin(t *testing.T) {
+	reviewed := infra.Summary{Changes: []infra.Change{
+		{Address: "yandex_compute_instance.node0", Action: infra.ActionReplace},
+		{Address: "yandex_lb_target_group.nodes", Action: infra.ActionUpdate},
+	}}
+	step := infra.Summary{Changes: []infra.Change{
+		{Address: "data.yandex_compute_image.debian", Action: infra.ActionRead},
+		{Address: "yandex_compute_instance.node0", Action: infra.ActionReplace},
+	}}
+	if err := Within(step, reviewed); err != nil {
+		t.Errorf("a part of the reviewed plan: %v", err)
+	}
+	for name, extra := range map[string]infra.Change{
+		"another resource":     {Address: "yandex_compute_instance.node1", Action: infra.ActionUpdate},
+		"another action":       {Address: "yandex_lb_target_group.nodes", Action: infra.ActionReplace},
+		"a deposed object too": {Address: "yandex_compute_instance.node0", Action: infra.ActionReplace, Deposed: true},
+	} {
+		s := infra.Summary{Changes: append(append([]infra.Change(nil), step.Changes...), extra)}
+		err := Within(s, reviewed)
+		if err == nil || !strings.Contains(err.Error(), string(extra.Action)+" "+extra.Address) || !strings.Contains(err.Error(), "run `pghac plan` again") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
