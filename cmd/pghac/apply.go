@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/provision"
@@ -29,7 +30,9 @@ it refuses unless --auto-approve is given.
 
 It refuses when cluster.hcl or the generated tree changed since the plan was made
 (run 'pghac plan' again), and when there is no saved plan. Plans made with
-'pghac plan --offline' are never saved and cannot be applied.
+'pghac plan --offline' are never saved and cannot be applied. With --target
+sandbox it applies the live changes 'pghac plan --target sandbox' saved, the same
+way (machines come and go with 'pghac up').
 
 When the cluster runs, the plan has a live part: what changes on the nodes whose VMs
 Terraform keeps (cloud-init reads user-data on a VM's first boot only, so Terraform's
@@ -56,6 +59,13 @@ is kept. A second Ctrl-C kills it.`,
 			if *timeout <= 0 {
 				return c.usageError(lookup("apply"), "--timeout must be positive")
 			}
+			if t, err := tf.target(); err == nil && t == model.TargetSandbox {
+				s, code, ok := c.sandboxSite("apply", sandboxFlags{file: tf.file, out: tf.out, stateDir: tf.stateDir})
+				if !ok {
+					return code
+				}
+				return c.apply(s, *tf.terraform, *autoApprove, *timeout)
+			}
 			s, code, ok := c.site("apply", tf)
 			if !ok {
 				return code
@@ -81,6 +91,11 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 		return c.changedSincePlan("apply", s)
 	case err != nil:
 		return c.fail("apply", err)
+	}
+	if s.Target == model.TargetSandbox && info.HasChanges {
+		// plan --target sandbox saves no such plan: up's own runs the provisioners' side.
+		fmt.Fprintf(c.stderr, "pghac apply: the saved plan adds, replaces or removes machines: `pghac up` does that on the sandbox\n")
+		return exitInvalid
 	}
 	live, code, ok := c.surveyAgain(s, r)
 	if !ok {
@@ -168,7 +183,8 @@ func (c *cli) planSteps(s site.Site, p *infra.Plan, live *liveChange) (*steps, i
 	if err == nil {
 		return st, exitOK, true
 	}
-	if live == nil && !slices.ContainsFunc(dis, func(d provision.Disruption) bool { return !d.Replace }) {
+	// A plan of some VMs alone (plan --replace) says nothing of the others: they may serve.
+	if live == nil && len(p.Info.Replace) == 0 && !slices.ContainsFunc(dis, func(d provision.Disruption) bool { return !d.Replace }) {
 		return nil, exitOK, true
 	}
 	var names []string
@@ -213,7 +229,7 @@ func (c *cli) surveyAgain(s site.Site, r *provision.Run) (*liveChange, int, bool
 	}
 	if lc.Fingerprint() != lp.Fingerprint {
 		fmt.Fprintf(c.stderr, "pghac apply: the running nodes (%s) differ from what the plan saw on them; refusing to apply a plan you have not seen\n", strings.Join(lp.Nodes, ", "))
-		fmt.Fprintf(c.stderr, "Run `pghac plan` again.\n")
+		fmt.Fprintf(c.stderr, "Run `%s` again.\n", planCmd(s))
 		return nil, exitInvalid, false
 	}
 	return lc, exitOK, true
@@ -277,7 +293,7 @@ func (c *cli) applySaved(cmd string, r *provision.Run, p *infra.Plan) int {
 }
 
 func (c *cli) noPlan(s site.Site) int {
-	fmt.Fprintf(c.stderr, "pghac apply: no saved plan in %s: run `pghac plan` first\n", s.Work())
+	fmt.Fprintf(c.stderr, "pghac apply: no saved plan in %s: run `%s` first\n", s.Work(), planCmd(s))
 	if _, err := os.Stat(filepath.Join(s.Offline(), "terraform")); err == nil {
 		fmt.Fprintf(c.stderr, "(`pghac plan --offline` plans are never saved: they cannot be applied)\n")
 	}
@@ -286,6 +302,14 @@ func (c *cli) noPlan(s site.Site) int {
 
 func (c *cli) changedSincePlan(cmd string, s site.Site) int {
 	fmt.Fprintf(c.stderr, "pghac %s: %s or %s changed since the plan was made; refusing to apply a plan you have not seen\n", cmd, s.File, s.Deploy)
-	fmt.Fprintf(c.stderr, "Run `pghac plan` again.\n")
+	fmt.Fprintf(c.stderr, "Run `%s` again.\n", planCmd(s))
 	return exitInvalid
+}
+
+// planCmd is the command that plans for s's target.
+func planCmd(s site.Site) string {
+	if s.Target == model.Targets[0] {
+		return "pghac plan"
+	}
+	return "pghac plan --target " + string(s.Target)
 }

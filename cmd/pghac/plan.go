@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -16,7 +17,7 @@ import (
 
 var planCommand = &command{
 	name:     "plan",
-	synopsis: "[-f cluster.hcl] [-o deploy] [--target TARGET] [--var-file FILE]... [--offline] [--terraform PATH]",
+	synopsis: "[-f cluster.hcl] [-o deploy] [--target TARGET] [--var-file FILE]... [--offline | --replace NODE] [--terraform PATH]",
 	summary:  "build, then show what would change: generated files and Terraform's plan",
 	detail: `Builds DIR/<target>/ from cluster.hcl as build does, printing which generated files
 change and their unified diff. Then it runs Terraform on a copy of the tree, kept
@@ -35,6 +36,11 @@ with why; apply will not start until it answers.
 The plan is saved, its live part with it: 'pghac apply' applies exactly it, and
 refuses once cluster.hcl, the generated tree or the surveyed nodes changed.
 
+With --replace NODE the plan replaces NODE's VM and touches nothing else: how a dead
+node is replaced, or a node rebuilt. apply does it while the other nodes serve (a
+switchover first when NODE leads), then waits until the new VM streams from the
+leader.
+
 Terraform gets the secrets from .pghac/<target>/secrets.tfvars ('pghac secrets
 init' writes it) and the files given with --var-file (cloud_id, folder_id, or
 the secrets in CI), in that order. Cloud credentials come from the environment
@@ -49,16 +55,19 @@ With --target sandbox it shows what 'pghac up' would do to the running sandbox a
 changes nothing: the machines Terraform would add, replace or remove, and the live
 changes, read from the machines over SSH: each generated file that differs from
 what the machine runs, with its diff (secrets as placeholders) and the reload or
-restart it needs, and the dynamic settings that differ.`,
+restart it needs, and the dynamic settings that differ. When no machine comes or
+goes, the plan is saved as in the cloud: 'pghac apply --target sandbox' carries
+out exactly it.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		tf := addTFFlags(fs)
 		varFiles := fs.StringArray("var-file", nil, "pass Terraform the variables in `FILE` (repeatable)")
 		offline := fs.Bool("offline", false, "plan against the provider's schema only: no credentials, cannot be applied")
 		strict := fs.Bool("strict", false, "treat warnings as errors")
+		replace := fs.String("replace", "", "plan the replacement of `NODE`'s VM and nothing else (a dead node, or one to rebuild)")
 		return func(c *cli, _ []string) int {
 			if t, err := tf.target(); err == nil && t == model.TargetSandbox {
-				if *offline || len(*varFiles) > 0 {
-					return c.usageError(lookup("plan"), "--offline and --var-file have no use for the sandbox")
+				if *offline || len(*varFiles) > 0 || *replace != "" {
+					return c.usageError(lookup("plan"), "--offline, --var-file and --replace have no use for the sandbox (pghac up --replace NODE replaces a machine)")
 				}
 				s, code, ok := c.sandboxSite("plan", sandboxFlags{file: tf.file, out: tf.out, stateDir: tf.stateDir})
 				if !ok {
@@ -73,12 +82,15 @@ restart it needs, and the dynamic settings that differ.`,
 			if *offline && len(*varFiles) > 0 {
 				return c.usageError(lookup("plan"), "--var-file has no use with --offline, which gives every variable a fake value")
 			}
-			return c.plan(s, *tf.terraform, *varFiles, *offline, *strict)
+			if *offline && *replace != "" {
+				return c.usageError(lookup("plan"), "--replace has no use with --offline, whose plans are never applied")
+			}
+			return c.plan(s, *tf.terraform, *varFiles, *offline, *strict, *replace)
 		}
 	},
 }
 
-func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offline, strict bool) int {
+func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offline, strict bool, replace string) int {
 	bin, ok := c.findTerraform("plan", terraform)
 	if !ok {
 		return exitRuntime
@@ -97,11 +109,21 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 	if offline {
 		return c.planOffline(s, bin, cl)
 	}
+	if replace != "" && !cl.HasNode(replace) {
+		return c.usageError(lookup("plan"), "--replace "+replace+": "+noNode(cl, replace, s.File))
+	}
 	r, err := provision.Open(s, bin, varFiles, nil)
 	if err != nil {
 		return c.fail("plan", err)
 	}
-	p, code, ok := c.runPlan("plan", r, false)
+	var p *infra.Plan
+	if replace != "" {
+		// The node's VM alone: the other nodes, surveyed or not, are left as they are.
+		rp, diags, err := r.PlanReplace(c.ctx, s.Target, replace)
+		p, code, ok = c.planResult("plan", rp, diags, err)
+	} else {
+		p, code, ok = c.runPlan("plan", r, false)
+	}
 	if !ok {
 		return code
 	}
@@ -118,7 +140,7 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 		fmt.Fprintf(c.stdout, "\nWhile the cluster serves, `pghac apply` takes these database VMs down one at a time, replicas first\n"+
 			"and the leader last after a switchover, each streaming again before the next: %s.\n", strings.Join(what, "; "))
 	}
-	lp, code, ok := c.planLive(s, cl, r, p)
+	lp, code, ok := c.planLive(s, cl, r, provision.KeptNodes(p, cl))
 	if !ok {
 		r.ClearPlan()
 		return code
@@ -132,11 +154,10 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 	return exitOK
 }
 
-// planLive surveys the nodes whose VMs Terraform's plan p keeps, prints what changes on them
-// and saves it as the plan's live part (provision.LivePlan). Nothing runs before the first
-// apply: then there is nothing to survey.
-func (c *cli) planLive(s site.Site, cl *model.Cluster, r *provision.Run, p *infra.Plan) (provision.LivePlan, int, bool) {
-	kept := provision.KeptNodes(p, cl)
+// planLive surveys the nodes in kept, those whose VMs Terraform's plan keeps, prints what
+// changes on them and saves it as the plan's live part (provision.LivePlan). Nothing runs
+// before the first apply: then there is nothing to survey.
+func (c *cli) planLive(s site.Site, cl *model.Cluster, r *provision.Run, kept []string) (provision.LivePlan, int, bool) {
 	if len(kept) == 0 {
 		return provision.LivePlan{}, exitOK, true
 	}
@@ -185,12 +206,15 @@ func (c *cli) planSandbox(s site.Site, terraform string) int {
 		return exitOK
 	}
 	fmt.Fprintln(c.stdout)
+	// The way in, as the file says: a jump host it names (or no longer names) is the host's.
+	if err := sb.StandInJumpHost(c.ctx); err != nil {
+		return c.fail("plan", err)
+	}
 	r, err := sb.Open(sb.VarFiles(sb.Cluster.Backend != nil))
 	if err != nil {
 		return c.fail("plan", err)
 	}
 	p, code, ok := c.runPlan("plan", r, false)
-	r.ClearPlan() // up makes its own
 	if !ok {
 		return code
 	}
@@ -199,21 +223,23 @@ func (c *cli) planSandbox(s site.Site, terraform string) int {
 	} else {
 		fmt.Fprintf(c.stdout, "Sandbox (%s): no machine to add, replace or remove.\n", sb.Binary.Name)
 	}
-	fmt.Fprintln(c.stdout)
 	// The running machines: the machines of new nodes are Terraform's to add, above.
-	l, err := sb.LiveRunning(c.ctx)
-	if err != nil {
-		return c.fail("plan", fmt.Errorf("surveying the running machines: %w", err))
+	kept := slices.DeleteFunc(provision.KeptNodes(p, sb.Cluster), func(n string) bool { return !slices.Contains(running, n) })
+	lp, code, ok := c.planLive(s, sb.Cluster, r, kept)
+	if !ok {
+		r.ClearPlan()
+		return code
 	}
-	view.Live(c.stdout, "Live changes (sandbox)", l, c.stdoutColor())
-	if len(l.Unsafe) > 0 {
-		c.refuseUnsafe(s.File, sb.Cluster, l.Unsafe)
-		return exitInvalid
+	switch {
+	case p.Info.HasChanges:
+		r.ClearPlan() // machines come and go with up's own plan
+		fmt.Fprintf(c.stdout, "\nNothing was changed. `pghac up` carries this out.\n")
+	case lp.Changes && !lp.Unreachable:
+		fmt.Fprintf(c.stdout, "\nNothing was changed. The plan is saved in %s: `pghac apply --target sandbox` carries out\n"+
+			"exactly it, as in the cloud; `pghac up` carries out whatever cluster.hcl says when it runs.\n", r.Dir())
+	default:
+		r.ClearPlan()
 	}
-	if l.Empty() && !p.Info.HasChanges {
-		return exitOK
-	}
-	fmt.Fprintf(c.stdout, "\nNothing was changed. `pghac up` carries this out.\n")
 	return exitOK
 }
 
@@ -243,6 +269,11 @@ func (c *cli) buildForPlan(s site.Site, strict bool) (*model.Cluster, int, bool)
 // runPlan plans r, printing what Terraform said went wrong (validate's diagnostics as they are).
 func (c *cli) runPlan(cmd string, r *provision.Run, destroy bool) (*infra.Plan, int, bool) {
 	p, diags, err := r.Plan(c.ctx, destroy)
+	return c.planResult(cmd, p, diags, err)
+}
+
+// planResult is runPlan's for a plan made otherwise.
+func (c *cli) planResult(cmd string, p *infra.Plan, diags []infra.Diagnostic, err error) (*infra.Plan, int, bool) {
 	for _, d := range diags {
 		fmt.Fprintf(c.stderr, "%s\n", d)
 	}

@@ -175,6 +175,17 @@ func TestPlanApplyDestroy(t *testing.T) {
 		t.Errorf("a refused apply dropped the plan's live part: %v", err)
 	}
 
+	// A dead node is replaced alone (plan --replace), one at a time like any other, which
+	// needs the rest of the cluster to answer.
+	s.must(exitUsage, "", append(plan, "--replace", "node7"), `--replace node7: `, `has no node "node7"`)
+	out = s.must(exitOK, "", append(plan, "--replace", "node1"), "  -/+ REPLACE yandex_compute_instance.node1",
+		"!!! WARNING: this plan REPLACES database VM node1", "node1 (replaced: replace_by_request)")
+	if strings.Contains(out, "node0") || strings.Contains(out, "Live changes") {
+		t.Errorf("plan --replace node1 touches or surveys other nodes:\n%s", out)
+	}
+	s.must(exitRuntime, "", []string{"apply", "--auto-approve"}, "the plan takes node1 down, which pghac does one at a time with the cluster serving, and the cluster does not answer",
+		"jump host root@"+jump, "Nothing was changed.")
+
 	// Fewer cores stop every database VM to update it in place: one at a time, which needs
 	// the nodes to answer.
 	s.edit("cores         = 4", "cores         = 2")
@@ -389,10 +400,13 @@ func TestInterrupted(t *testing.T) {
 // TestTerraformCommandsRefuseSandbox: the sandbox is applied by up and destroyed by down
 // (plan --target sandbox shows what up would do: TestPlanSandboxUsage).
 func TestTerraformCommandsRefuseSandbox(t *testing.T) {
-	for _, cmd := range []string{"apply", "destroy"} {
-		code, _, stderr := pghac(t, "", cmd, "--target", "sandbox", "-f", filepath.Join(t.TempDir(), "cluster.hcl"))
-		if code != exitUsage || !strings.Contains(stderr, "the sandbox is brought up with `pghac up` and removed with `pghac down`") {
-			t.Errorf("pghac %s --target sandbox: exit %d\n%s", cmd, code, stderr)
-		}
+	code, _, stderr := pghac(t, "", "destroy", "--target", "sandbox", "-f", filepath.Join(t.TempDir(), "cluster.hcl"))
+	if code != exitUsage || !strings.Contains(stderr, "the sandbox is brought up with `pghac up` and removed with `pghac down`") {
+		t.Errorf("pghac destroy --target sandbox: exit %d\n%s", code, stderr)
+	}
+	// apply applies what plan --target sandbox saved; there is none here.
+	code, _, stderr = pghac(t, "", "apply", "--target", "sandbox", "--auto-approve", "-f", filepath.Join(t.TempDir(), "cluster.hcl"))
+	if code != exitInvalid || !strings.Contains(stderr, "no saved plan") || !strings.Contains(stderr, "run `pghac plan --target sandbox` first") {
+		t.Errorf("pghac apply --target sandbox without a plan: exit %d\n%s", code, stderr)
 	}
 }

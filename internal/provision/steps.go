@@ -42,7 +42,11 @@ func Disruptions(p *infra.Plan, cl *model.Cluster) []Disruption {
 			}
 			switch ch.Action {
 			case infra.ActionReplace:
-				out = append(out, Disruption{Node: n, Replace: true, Why: ch.ReplacePaths})
+				why := ch.ReplacePaths
+				if len(why) == 0 && ch.Reason != "" {
+					why = []string{ch.Reason} // replace_by_request: plan --replace
+				}
+				out = append(out, Disruption{Node: n, Replace: true, Why: why})
 			case infra.ActionUpdate:
 				var why []string
 				for _, a := range ch.Updated {
@@ -59,10 +63,18 @@ func Disruptions(p *infra.Plan, cl *model.Cluster) []Disruption {
 	return out
 }
 
-// PlanTarget plans the changes to addrs and what they depend on, nothing else (-target):
-// one step of a reviewed plan.
-func (r *Run) PlanTarget(ctx context.Context, addrs ...string) (*infra.Plan, []infra.Diagnostic, error) {
-	return r.plan(ctx, infra.PlanOptions{Target: addrs})
+// planWithin plans with opts (a -target at one VM, or everything) and keeps the plan only
+// when it is part of the reviewed one (Within).
+func (r *Run) planWithin(ctx context.Context, reviewed *infra.Plan, opts infra.PlanOptions) (*infra.Plan, error) {
+	p, _, err := r.plan(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := Within(p.Summary, reviewed.Summary); err != nil {
+		r.ClearPlan()
+		return nil, err
+	}
+	return p, nil
 }
 
 // Within checks that every change of step is one the reviewed plan has, with the same
@@ -117,13 +129,13 @@ func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, revie
 	leader, _ := cl.Leader()
 	for _, d := range StepOrder(dis, leader.Name) {
 		addr := MachineAddress(f.Cluster.Target, d.Node)
+		opts := infra.PlanOptions{Target: []string{addr}}
+		if slices.Contains(reviewed.Info.Replace, addr) {
+			opts = infra.PlanOptions{Replace: []string{addr}} // asked for: nothing in the configuration forces it
+		}
 		machine := func(ctx context.Context) error {
-			p, _, err := r.PlanTarget(ctx, addr)
+			p, err := r.planWithin(ctx, reviewed, opts)
 			if err != nil {
-				return err
-			}
-			if err := Within(p.Summary, reviewed.Summary); err != nil {
-				r.ClearPlan()
 				return err
 			}
 			show(d.Node+" only", p)
@@ -150,12 +162,11 @@ func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, revie
 			return err
 		}
 	}
-	p, _, err := r.Plan(ctx, false)
-	if err != nil {
-		return err
+	if len(reviewed.Info.Replace) > 0 {
+		return nil // the reviewed plan was of those VMs alone
 	}
-	if err := Within(p.Summary, reviewed.Summary); err != nil {
-		r.ClearPlan()
+	p, err := r.planWithin(ctx, reviewed, infra.PlanOptions{})
+	if err != nil {
 		return err
 	}
 	if !p.Info.HasChanges {

@@ -31,7 +31,7 @@ func checkLiveChange(ctx context.Context, t *testing.T, c *Cluster) {
 		"no machine to add, replace or remove",
 		"Live changes (sandbox): 3 nodes, 2 settings",
 		"+default_pool_size = 50",
-		"Nothing was changed. `pghac up` carries this out.",
+		"Nothing was changed. The plan is saved in ",
 	} {
 		if !strings.Contains(planned, want) {
 			t.Errorf("pghac plan's output lacks %q:\n%s", want, planned)
@@ -192,9 +192,10 @@ func checkRenameRefused(ctx context.Context, t *testing.T, c *Cluster) {
 
 // checkJumpHost: with network.jump_host set, the sandbox stands in a jump host of its own
 // (sshd on the host's bridge) and pghac reaches the machines only through it, as it reaches
-// cloud VMs without public addresses: up rolls a change out through it (SSH sessions, and
-// Patroni's REST API tunnelled), status asks through it and fails without it, and taking
-// jump_host out stops the stand-in.
+// cloud VMs without public addresses. The change goes through the cloud's loop: plan saves
+// the live change, apply refuses it once a node differs from what plan saw (a hand edit),
+// and after a new plan rolls it out (SSH sessions, and Patroni's REST API tunnelled). status
+// asks through it and fails without it; taking jump_host out stops the stand-in.
 func checkJumpHost(ctx context.Context, t *testing.T, c *Cluster) {
 	file := filepath.Join(c.Dir, "cluster.hcl")
 	src, err := os.ReadFile(file)
@@ -210,18 +211,44 @@ func checkJumpHost(ctx context.Context, t *testing.T, c *Cluster) {
 		s = strings.Replace(s, "  network {", "  network {\n    jump_host = \"debian@bastion.example.com\"", 1)
 		return strings.Replace(s, "default_pool_size = 50", "default_pool_size = 60", 1)
 	})
-	out, err := c.Run(ctx, "up")
-	if err != nil || !strings.Contains(out, "+default_pool_size = 60") || !strings.Contains(out, "Rolled out in") || !strings.Contains(out, "Healthy") {
-		t.Fatalf("pghac up with a jump host and a change: %v\n%s", err, out)
+	plan := func() string {
+		t.Helper()
+		out, err := c.Run(ctx, "plan", "--target", "sandbox")
+		if err != nil || !strings.Contains(out, "+default_pool_size = 60") || !strings.Contains(out, "`pghac apply --target sandbox` carries out") {
+			t.Fatalf("pghac plan --target sandbox with a jump host and a change: %v\n%s", err, out)
+		}
+		return out
+	}
+	plan()
+	if logins() == 0 {
+		t.Errorf("the stand-in jump host let nobody in during plan; its log:\n%s", readTail(jumpLog))
+	}
+	const ini = "/etc/pgbouncer/pgbouncer.ini"
+	if _, err := c.Exec(ctx, "node1", "sh", "-c", "echo '; edited by hand' >> "+ini); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Run(ctx, "apply", "--target", "sandbox", "--auto-approve")
+	if err == nil || !strings.Contains(out, "differ from what the plan saw") || !strings.Contains(out, "Run `pghac plan --target sandbox` again") {
+		t.Errorf("pghac apply after a hand edit since the plan: %v, want a refusal\n%s", err, out)
+	}
+	if b, err := c.Exec(ctx, "node0", "cat", ini); err != nil || !strings.Contains(b, "default_pool_size = 50\n") {
+		t.Errorf("node0's %s after a refused apply: %v; want it unchanged", ini, err)
+	}
+
+	plan()
+	before := logins()
+	out, err = c.Run(ctx, "apply", "--target", "sandbox", "--auto-approve")
+	if err != nil || !strings.Contains(out, "Rolling out the live changes") || !strings.Contains(out, "Rolled out in") {
+		t.Fatalf("pghac apply --target sandbox through the jump host: %v\n%s", err, out)
 	}
 	for _, n := range c.Model.Nodes {
-		if ini, err := c.Exec(ctx, n.Name, "cat", "/etc/pgbouncer/pgbouncer.ini"); err != nil || !strings.Contains(ini, "default_pool_size = 60\n") {
-			t.Errorf("%s: pgbouncer.ini after a rollout through the jump host: %v", n.Name, err)
+		if b, err := c.Exec(ctx, n.Name, "cat", ini); err != nil || !strings.Contains(b, "default_pool_size = 60\n") || strings.Contains(b, "edited by hand") {
+			t.Errorf("%s: %s after apply: %v", n.Name, ini, err)
 		}
 	}
 	after := logins()
-	if after == 0 {
-		t.Errorf("the stand-in jump host let nobody in during up; its log:\n%s", readTail(jumpLog))
+	if after <= before {
+		t.Errorf("apply did not go through the jump host (%d logins, %d before)", after, before)
 	}
 	if out, err := c.Run(ctx, "status"); err != nil || !strings.Contains(out, "Healthy") || logins() <= after {
 		t.Errorf("pghac status through the jump host: %v (logins %d, before %d)\n%s", err, logins(), after, out)
