@@ -39,6 +39,9 @@ type Change struct {
 	// Updated are the top-level attributes an update in place changes (or leaves to be
 	// known after apply), sorted: names only, since values may be secrets.
 	Updated []string
+	// Labels are the object's labels (a "labels" map of strings) as they are, or as they
+	// will be when it is new: what it is for, never a secret.
+	Labels map[string]string
 }
 
 // Destructive reports whether the change destroys the existing object.
@@ -125,6 +128,10 @@ func Summarize(p *tfjson.Plan) Summary {
 		if act == ActionUpdate {
 			c.Updated = updatedAttrs(rc.Change)
 		}
+		c.Labels = labels(rc.Change.Before)
+		if c.Labels == nil {
+			c.Labels = labels(rc.Change.After)
+		}
 		s.Changes = append(s.Changes, c)
 	}
 	for name, oc := range p.OutputChanges {
@@ -190,5 +197,21 @@ func updatedAttrs(ch *tfjson.Change) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// labels is the "labels" attribute of an object's values, nil when it has none.
+func labels(values any) map[string]string {
+	m, _ := values.(map[string]any)
+	ls, _ := m["labels"].(map[string]any)
+	if len(ls) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(ls))
+	for k, v := range ls {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
 	return out
 }

@@ -47,7 +47,9 @@ A plan that replaces database VMs, or updates them in a way that stops them, is
 applied one VM at a time while the cluster serves: replicas first, the leader last
 after a switchover, each a plan targeted at that VM that must be part of the saved
 plan, then a wait until it streams again and the cluster is healthy; then the rest
-of the plan, checked the same way.
+of the plan, checked the same way. Nodes taken out of cluster.hcl leave first, one
+at a time: a leader hands over to a node that stays, each one's etcd member is
+removed, then its VM goes (a step of the saved plan too).
 
 Ctrl-C stops Terraform gracefully: the cloud calls in flight finish and the state
 is kept. A second Ctrl-C kills it.`,
@@ -129,7 +131,7 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 	}
 	if steps != nil {
 		fmt.Fprintf(c.stdout, "Applying it one database VM at a time, the cluster healthy before the next:\n")
-		err := r.ApplySteps(c.ctx, steps.fleet, steps.pc, p, steps.dis, timeout, func(title string, sp *infra.Plan) {
+		err := r.ApplySteps(c.ctx, steps.fleet, steps.pc, p, steps.dis, steps.leaving, timeout, func(title string, sp *infra.Plan) {
 			view.PlanSummary(c.stdout, fmt.Sprintf("Step: %s", title), sp, dbNodes(s), c.stdoutColor())
 		}, c.stepLog())
 		if err != nil {
@@ -154,26 +156,27 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 
 // steps is how apply takes a running cluster's database VMs down one at a time.
 type steps struct {
-	fleet provision.Fleet
-	pc    *patroni.Client
-	dis   []provision.Disruption
+	fleet   provision.Fleet
+	pc      *patroni.Client
+	dis     []provision.Disruption
+	leaving []string // nodes taken out of the cluster file
 }
 
 // planSteps decides how the saved plan p is applied: nil for in one go, as Terraform
-// would, when it disrupts no database VM (provision.Disruptions) or no node of the
-// cluster answers and p replaces every one (a cluster that is gone, rebuilt as the plan
-// warned); else one VM at a time (provision.Run.ApplySteps), which needs the cluster to
-// answer. live is the plan's live part surveyed again, nil when nothing ran at plan time.
+// would, when it disrupts no database VM (provision.Disruptions) and takes no node out
+// (provision.Leaving), or no node of the cluster answers and p replaces every one (a
+// cluster that is gone, rebuilt as the plan warned); else one VM at a time
+// (provision.Run.ApplySteps), which needs the cluster to answer. live is the plan's live part surveyed again, nil when nothing ran at plan time.
 func (c *cli) planSteps(s site.Site, p *infra.Plan, live *liveChange) (*steps, int, bool) {
 	cl, code, ok := c.loadQuiet("apply", s)
 	if !ok {
 		return nil, code, false
 	}
-	dis := provision.Disruptions(p, cl)
-	if len(dis) == 0 || p.Info.Destroy {
+	dis, leaving := provision.Disruptions(p, cl), provision.Leaving(p, cl)
+	if len(dis) == 0 && len(leaving) == 0 || p.Info.Destroy {
 		return nil, exitOK, true
 	}
-	st := &steps{fleet: provision.Fleet{Site: s, Cluster: cl}, dis: dis}
+	st := &steps{fleet: provision.Fleet{Site: s, Cluster: cl}, dis: dis, leaving: leaving}
 	var err error
 	if err = provision.CanReach(s); err == nil {
 		if st.pc, _, err = provision.PatroniOf(s, cl); err == nil {
@@ -184,10 +187,10 @@ func (c *cli) planSteps(s site.Site, p *infra.Plan, live *liveChange) (*steps, i
 		return st, exitOK, true
 	}
 	// A plan of some VMs alone (plan --replace) says nothing of the others: they may serve.
-	if live == nil && len(p.Info.Replace) == 0 && !slices.ContainsFunc(dis, func(d provision.Disruption) bool { return !d.Replace }) {
+	if live == nil && len(p.Info.Replace) == 0 && len(leaving) == 0 && !slices.ContainsFunc(dis, func(d provision.Disruption) bool { return !d.Replace }) {
 		return nil, exitOK, true
 	}
-	var names []string
+	names := slices.Clone(leaving)
 	for _, d := range dis {
 		names = append(names, d.Node)
 	}

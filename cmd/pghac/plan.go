@@ -140,6 +140,10 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 		fmt.Fprintf(c.stdout, "\nWhile the cluster serves, `pghac apply` takes these database VMs down one at a time, replicas first\n"+
 			"and the leader last after a switchover, each streaming again before the next: %s.\n", strings.Join(what, "; "))
 	}
+	if leaving := provision.Leaving(p, cl); len(leaving) > 0 {
+		fmt.Fprintf(c.stdout, "\n`pghac apply` takes %s out of the cluster first, one at a time while the others serve: a leader hands\n"+
+			"over to a node that stays, each one's etcd member is removed, then its VM and its copy of the data go.\n", strings.Join(leaving, ", "))
+	}
 	lp, code, ok := c.planLive(s, cl, r, provision.KeptNodes(p, cl))
 	if !ok {
 		r.ClearPlan()

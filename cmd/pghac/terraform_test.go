@@ -410,3 +410,38 @@ func TestTerraformCommandsRefuseSandbox(t *testing.T) {
 		t.Errorf("pghac apply --target sandbox without a plan: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestCloudScaleIn: taking node blocks out of a running cloud cluster is announced as the
+// removal pghac does one node at a time (etcd member first), and apply does not start while
+// the nodes that stay cannot be reached.
+func TestCloudScaleIn(t *testing.T) {
+	offlineProvider(t)
+	s := newSession(t)
+	plan := []string{"plan", "--var-file", s.cloud}
+	jump := closedPort(t)
+	s.edit("  network {", "  network {\n    jump_host = \"root@"+jump+"\"")
+	const extra = `  node "node3" {
+    zone    = "ru-central1-a"
+    address = "10.128.0.17"
+  }
+  node "node4" {
+    zone    = "ru-central1-b"
+    address = "10.129.0.15"
+  }
+`
+	s.edit("  patroni {", extra+"\n  patroni {")
+	s.must(exitOK, "", []string{"secrets", "init"})
+	s.must(exitOK, "", plan, "  +   create  yandex_compute_instance.node4")
+	s.must(exitOK, "", []string{"apply", "--auto-approve"}, "Apply complete!")
+
+	s.edit(extra, "")
+	out := s.must(exitOK, "", plan,
+		"!!! WARNING: this plan DESTROYS database VM node3 (yandex_compute_instance.node3) and the PostgreSQL data on it.",
+		"!!! WARNING: this plan DESTROYS database VM node4 ",
+		"`pghac apply` takes node3, node4 out of the cluster first, one at a time while the others serve",
+		"Cannot reach node0, node1, node2")
+	if strings.Contains(out, "loadgen out") {
+		t.Errorf("the load generator is taken for a node:\n%s", out)
+	}
+	s.must(exitRuntime, "", []string{"apply", "--auto-approve"}, "node0 cannot be reached", "nothing was changed")
+}

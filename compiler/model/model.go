@@ -117,6 +117,10 @@ type JumpHost struct {
 	DeclRange hcl.Range
 }
 
+// RoleDatabase is the "role" label of a cluster's database VMs, by which a plan's changes to
+// them are known (a removed node is in no cluster file any more).
+const RoleDatabase = "database"
+
 // The sandbox stands in a cluster's jump host with an sshd of its own on the host's bridge
 // address (internal/sandbox), which lets the operator in as SandboxJumpUser for TCP
 // forwarding only.

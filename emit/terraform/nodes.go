@@ -53,7 +53,7 @@ func (m *module) nodes(b *hclwrite.Body) error {
 	for _, n := range m.c.Nodes {
 		ud := tfwrite.UserData(n.Name)
 		err := m.instance(b, vmSpec{name: n.Name, zone: n.Zone, address: n.Address, vm: n.VM,
-			role: "database", sg: nodesSGName, userData: ud})
+			role: model.RoleDatabase, sg: nodesSGName, userData: ud})
 		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
@@ -90,9 +90,11 @@ func (m *module) instance(b *hclwrite.Body, s vmSpec) error {
 	metadata := tfwrite.Ref("local", localSSHMetadata)
 	if s.userData != nil {
 		r.AppendNewline()
-		tfwrite.Comment(r,
-			"A change of user-data updates the metadata in place, but cloud-init applies user-data on",
-			"a VM's first boot only: a running node keeps the configuration it was created with.")
+		then := "a VM's first boot only: a running node keeps the configuration it was created with."
+		if s.role == model.RoleDatabase {
+			then = "a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH."
+		}
+		tfwrite.Comment(r, "A change of user-data updates the metadata in place, but cloud-init applies user-data on", then)
 		metadata = tfwrite.Call("merge", metadata, tfwrite.Object(tfwrite.Item{Key: "user-data", Value: s.userData}))
 	}
 	r.SetAttributeRaw("metadata", metadata)

@@ -1,6 +1,11 @@
 package provision
 
-import "github.com/pghac/pghac/infra"
+import (
+	"cmp"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
+)
 
 // DataLoss is a planned change that loses a database node's data: its VM or disk replaced or
 // destroyed. Nothing destroys data silently: the CLI names each at the top of its summary and
@@ -30,6 +35,10 @@ func DataLosses(p *infra.Plan, nodes []string) []DataLoss {
 func dbNode(ch infra.Change, nodes []string) (string, bool) {
 	switch ch.Type {
 	case "yandex_compute_instance", "yandex_compute_disk":
+		// A node taken out of the cluster file is in nodes no more; its VM says what it is.
+		if ch.Labels["role"] == model.RoleDatabase {
+			return cmp.Or(ch.Labels["node"], ch.Name), true
+		}
 	case "terraform_data":
 		if nodes == nil { // the sandbox's network is one too: only named machines count
 			return "", false

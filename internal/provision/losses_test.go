@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
 )
 
@@ -23,6 +24,12 @@ func TestDataLosses(t *testing.T) {
 	want := []DataLoss{{Node: "node0", Change: p.Summary.Changes[0]}, {Node: "node2", Change: p.Summary.Changes[2]}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("losses (-want +got):\n%s", diff)
+	}
+	// A database VM whose node the cluster file no longer has (scale in) is known by its labels.
+	gone := infra.Change{Address: "yandex_compute_instance.node7", Type: "yandex_compute_instance", Name: "node7", Action: infra.ActionDelete,
+		Labels: map[string]string{"role": model.RoleDatabase, "node": "node7"}}
+	if got := DataLosses(&infra.Plan{Summary: infra.Summary{Changes: []infra.Change{gone}}}, []string{"node0"}); len(got) != 1 || got[0].Node != "node7" {
+		t.Errorf("a removed node's VM: %+v", got)
 	}
 	// Nodes unknown: every destroyed VM counts, the load generator too.
 	got = DataLosses(p, nil)

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -63,6 +64,22 @@ func Disruptions(p *infra.Plan, cl *model.Cluster) []Disruption {
 	return out
 }
 
+// Leaving are the database VMs (labelled role = "database") that p destroys and cl has no
+// node for: nodes taken out of the cluster file (scale in), in name order. Whether one ran
+// as a member is Patroni's to say (ApplySteps asks).
+func Leaving(p *infra.Plan, cl *model.Cluster) []string {
+	var out []string
+	for _, ch := range p.Summary.Changes {
+		if ch.Action != infra.ActionDelete || ch.Deposed || ch.Labels["role"] != model.RoleDatabase ||
+			MachineAddress(cl.Target, ch.Name) != ch.Address || cl.HasNode(ch.Name) {
+			continue
+		}
+		out = append(out, ch.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // planWithin plans with opts (a -target at one VM, or everything) and keeps the plan only
 // when it is part of the reviewed one (Within).
 func (r *Run) planWithin(ctx context.Context, reviewed *infra.Plan, opts infra.PlanOptions) (*infra.Plan, error) {
@@ -115,16 +132,27 @@ func StepOrder(dis []Disruption, leader string) []Disruption {
 }
 
 // ApplySteps applies the reviewed plan one database VM at a time when it disrupts some
-// (Disruptions): for each, in StepOrder, a plan targeted at its VM that must stay within the
+// (Disruptions) or takes nodes out (Leaving). The leaving nodes go first, through
+// rollout.Remove: retired, a leader handing over to a node that stays, each one's etcd member
+// removed before a plan targeted at its VM (its destruction, within the reviewed plan) is
+// applied, the rest healthy without it before the next. Then each disrupted VM, in StepOrder, a plan targeted at its VM that must stay within the
 // reviewed one (Within), applied through rollout.Disrupt (a switchover first when it leads;
 // after, a wait until it streams again and the cluster is healthy); then a plan of the rest,
 // within the reviewed one too. show gets each step's plan before it is applied. It stops at
 // the first failure, the cluster serving: `pghac plan` again shows what is left.
-func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, reviewed *infra.Plan, dis []Disruption,
+func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, reviewed *infra.Plan, dis []Disruption, leaving []string,
 	timeout time.Duration, show func(title string, p *infra.Plan), log func(string)) error {
 	cl, err := pc.Cluster(ctx)
 	if err != nil {
 		return &rollout.UnreachableError{Err: err}
+	}
+	if err := r.removeSteps(ctx, f, pc, cl, reviewed, leaving, timeout, show, log); err != nil {
+		return err
+	}
+	if len(leaving) > 0 {
+		if cl, err = pc.Cluster(ctx); err != nil {
+			return &rollout.UnreachableError{Err: err}
+		}
 	}
 	leader, _ := cl.Leader()
 	for _, d := range StepOrder(dis, leader.Name) {
@@ -174,4 +202,48 @@ func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, revie
 	}
 	show("the rest", p)
 	return r.Apply(ctx)
+}
+
+// removeSteps takes the leaving nodes that run as members out of the cluster one at a time
+// (rollout.Remove), each VM's destruction a step of the reviewed plan; leaving VMs that are
+// not members are the rest's. Their addresses come from Patroni: the cluster file no longer
+// has them.
+func (r *Run) removeSteps(ctx context.Context, f Fleet, pc *patroni.Client, cl patroni.Cluster, reviewed *infra.Plan, leaving []string,
+	timeout time.Duration, show func(title string, p *infra.Plan), log func(string)) error {
+	addrs := map[string]netip.Addr{}
+	var members []string
+	for _, n := range leaving {
+		if m, ok := cl.Member(n); ok {
+			a, err := netip.ParseAddr(m.Host)
+			if err != nil {
+				return fmt.Errorf("%s: Patroni gives no address for it (%q): %w", n, m.Host, err)
+			}
+			addrs[n] = a
+			members = append(members, n)
+		}
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	nodes, err := NewNodes(f.Site, f.Cluster)
+	if err != nil {
+		return err
+	}
+	nodes.leaving = addrs
+	machine := func(ctx context.Context, node string) error {
+		p, err := r.planWithin(ctx, reviewed, infra.PlanOptions{Target: []string{MachineAddress(f.Cluster.Target, node)}})
+		if err != nil {
+			return err
+		}
+		show(node+" only", p)
+		if err := r.Apply(ctx); err != nil {
+			return err
+		}
+		return f.forgetHostKey(addrs[node])
+	}
+	done, err := rollout.Remove(ctx, pc, nodes.dialer(), f.Cluster.NodeNames(), members, machine, f.WaitHealthy, timeout, log)
+	for _, d := range done {
+		log(fmt.Sprintf("%s left the cluster in %s", d.Node, d.Took.Round(time.Second)))
+	}
+	return err
 }

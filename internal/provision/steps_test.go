@@ -63,3 +63,22 @@ func TestWithin(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaving: the nodes a plan takes out are the database VMs it destroys that the cluster
+// file no longer has; not a load generator, not a node it keeps, not a deposed object.
+func TestLeaving(t *testing.T) {
+	cl := &model.Cluster{Target: model.TargetYandex, Nodes: []model.Node{{Name: "node0"}, {Name: "node1"}, {Name: "node2"}}}
+	db := map[string]string{"role": model.RoleDatabase}
+	p := &infra.Plan{Summary: infra.Summary{Changes: []infra.Change{
+		{Address: "yandex_compute_instance.node4", Name: "node4", Action: infra.ActionDelete, Labels: db},
+		{Address: "yandex_compute_instance.node3", Name: "node3", Action: infra.ActionDelete, Labels: db},
+		{Address: "yandex_compute_instance.loadgen", Name: "loadgen", Action: infra.ActionDelete, Labels: map[string]string{"role": "load-generator"}},
+		{Address: "yandex_compute_instance.node2", Name: "node2", Action: infra.ActionDelete, Labels: db},
+		{Address: "yandex_compute_instance.node5", Name: "node5", Action: infra.ActionDelete, Labels: db, Deposed: true},
+		{Address: "yandex_compute_disk.node6", Name: "node6", Action: infra.ActionDelete, Labels: db},
+		{Address: "yandex_compute_instance.node7", Name: "node7", Action: infra.ActionReplace, Labels: db},
+	}}}
+	if got := Leaving(p, cl); !cmp.Equal(got, []string{"node3", "node4"}) {
+		t.Errorf("Leaving = %v, want node3, node4", got)
+	}
+}

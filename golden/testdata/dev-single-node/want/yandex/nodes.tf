@@ -40,7 +40,7 @@ resource "yandex_compute_instance" "dev" {
   allow_stopping_for_update = true
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
-  # a VM's first boot only: a running node keeps the configuration it was created with.
+  # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
   metadata = merge(local.ssh_metadata, {
     user-data = templatefile("${path.module}/nodes/dev/user-data.yaml", local.secrets)
   })

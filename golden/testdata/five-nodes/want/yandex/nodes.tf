@@ -40,7 +40,7 @@ resource "yandex_compute_instance" "node0" {
   allow_stopping_for_update = true
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
-  # a VM's first boot only: a running node keeps the configuration it was created with.
+  # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
   metadata = merge(local.ssh_metadata, {
     user-data = templatefile("${path.module}/nodes/node0/user-data.yaml", local.secrets)
   })
@@ -92,7 +92,7 @@ resource "yandex_compute_instance" "node1" {
   allow_stopping_for_update = true
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
-  # a VM's first boot only: a running node keeps the configuration it was created with.
+  # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
   metadata = merge(local.ssh_metadata, {
     user-data = templatefile("${path.module}/nodes/node1/user-data.yaml", local.secrets)
   })
@@ -144,7 +144,7 @@ resource "yandex_compute_instance" "node2" {
   allow_stopping_for_update = true
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
-  # a VM's first boot only: a running node keeps the configuration it was created with.
+  # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
   metadata = merge(local.ssh_metadata, {
     user-data = templatefile("${path.module}/nodes/node2/user-data.yaml", local.secrets)
   })
@@ -196,7 +196,7 @@ resource "yandex_compute_instance" "node3" {
   allow_stopping_for_update = true
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
-  # a VM's first boot only: a running node keeps the configuration it was created with.
+  # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
   metadata = merge(local.ssh_metadata, {
     user-data = templatefile("${path.module}/nodes/node3/user-data.yaml", local.secrets)
   })
@@ -248,7 +248,7 @@ resource "yandex_compute_instance" "node4" {
   allow_stopping_for_update = true
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
-  # a VM's first boot only: a running node keeps the configuration it was created with.
+  # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
   metadata = merge(local.ssh_metadata, {
     user-data = templatefile("${path.module}/nodes/node4/user-data.yaml", local.secrets)
   })
