@@ -36,8 +36,8 @@ type Change struct {
 	// ReplacePaths are the attributes whose change forces a replacement, e.g.
 	// boot_disk[0].initialize_params[0].image_id.
 	ReplacePaths []string
-	// Updated are the top-level attributes an update in place changes (or leaves to be
-	// known after apply), sorted: names only, since values may be secrets.
+	// Updated are the paths of the values an update in place changes (or leaves to be known
+	// after apply), e.g. resources[0].cores, sorted: paths only, since values may be secrets.
 	Updated []string
 	// Labels are the object's labels (a "labels" map of strings) as they are, or as they
 	// will be when it is new: what it is for, never a secret.
@@ -178,26 +178,63 @@ func formatPath(p any) string {
 	return b.String()
 }
 
-// updatedAttrs are the top-level attributes whose values differ between ch's before and
-// after, or that become unknown.
+// updatedAttrs are the paths of the leaf values that differ between ch's before and after,
+// or become unknown, like formatPath's ("resources[0].cores", "metadata.user-data"), sorted.
 func updatedAttrs(ch *tfjson.Change) []string {
-	before, _ := ch.Before.(map[string]any)
-	after, _ := ch.After.(map[string]any)
-	unknown, _ := ch.AfterUnknown.(map[string]any)
-	keys := map[string]bool{}
-	for _, m := range []map[string]any{before, after, unknown} {
-		for k := range m {
-			keys[k] = true
-		}
-	}
 	var out []string
-	for k := range keys {
-		if u, ok := unknown[k]; ok && u != false || !reflect.DeepEqual(before[k], after[k]) {
-			out = append(out, k)
-		}
-	}
+	diffPaths("", ch.Before, ch.After, ch.AfterUnknown, &out)
 	sort.Strings(out)
 	return out
+}
+
+// diffPaths appends to out the paths under prefix where before and after differ (unknown
+// marks what is known after apply only: true, or maps and lists of such marks).
+func diffPaths(prefix string, before, after, unknown any, out *[]string) {
+	if u, ok := unknown.(bool); ok && u {
+		*out = append(*out, prefix)
+		return
+	}
+	join := func(k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	bm, bIsMap := before.(map[string]any)
+	am, aIsMap := after.(map[string]any)
+	um, _ := unknown.(map[string]any)
+	if (bIsMap || before == nil) && (aIsMap || after == nil) && (bIsMap || aIsMap) {
+		keys := map[string]bool{}
+		for _, m := range []map[string]any{bm, am, um} {
+			for k := range m {
+				keys[k] = true
+			}
+		}
+		for k := range keys {
+			diffPaths(join(k), bm[k], am[k], um[k], out)
+		}
+		return
+	}
+	bl, bIsList := before.([]any)
+	al, aIsList := after.([]any)
+	ul, _ := unknown.([]any)
+	if (bIsList || before == nil) && (aIsList || after == nil) && (bIsList || aIsList) {
+		for i := range max(len(bl), len(al), len(ul)) {
+			diffPaths(fmt.Sprintf("%s[%d]", prefix, i), at(bl, i), at(al, i), at(ul, i), out)
+		}
+		return
+	}
+	if !reflect.DeepEqual(before, after) {
+		*out = append(*out, prefix)
+	}
+}
+
+// at is l[i], nil past its end.
+func at(l []any, i int) any {
+	if i < len(l) {
+		return l[i]
+	}
+	return nil
 }
 
 // labels is the "labels" attribute of an object's values, nil when it has none.

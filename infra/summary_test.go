@@ -26,7 +26,7 @@ func TestSummarize(t *testing.T) {
 			{Address: `yandex_compute_instance.node["node0"]`, Type: "yandex_compute_instance", Name: "node", Key: "node0", Action: ActionReplace,
 				Reason: "replace_because_cannot_update", ReplacePaths: []string{"boot_disk[0].initialize_params[0].image_id", "zone"}},
 			{Address: `yandex_compute_instance.node["node2"]`, Type: "yandex_compute_instance", Name: "node", Key: "node2", Action: ActionUpdate,
-				Updated: []string{"fqdn", "gone", "metadata", "resources"}},
+				Updated: []string{"fqdn", "gone", "metadata.user-data", "resources[0].cores"}},
 			{Address: "yandex_compute_instance.old", Type: "yandex_compute_instance", Name: "old", Action: ActionDelete, Reason: "delete_because_no_resource_config",
 				Labels: map[string]string{"role": "database", "node": "old"}},
 			{Address: "yandex_vpc_subnet.zone[1]", Type: "yandex_vpc_subnet", Name: "zone", Key: "1", Action: ActionCreate},

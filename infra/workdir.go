@@ -207,6 +207,9 @@ type PlanInfo struct {
 	HasChanges  bool   `json:"has_changes"` // Terraform's -detailed-exitcode
 	// Replace are the resources the plan replaces on purpose, and all it touches.
 	Replace []string `json:"replace,omitempty"`
+	// VarFiles are the var files the plan was made with (absolute paths, never their
+	// values): what plans derived from it need again (one VM at a time).
+	VarFiles []string `json:"var_files,omitempty"`
 }
 
 // Plan is a saved plan as `terraform show` gives it.
@@ -225,6 +228,7 @@ func (w *Workdir) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 		return nil, err
 	}
 	args := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.Destroy(opts.Destroy)}
+	var varFiles []string
 	for _, vf := range opts.VarFiles {
 		// Terraform resolves relative paths against the working directory.
 		abs, err := filepath.Abs(vf)
@@ -232,6 +236,7 @@ func (w *Workdir) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 			return nil, err
 		}
 		args = append(args, tfexec.VarFile(abs))
+		varFiles = append(varFiles, abs)
 	}
 	for _, addr := range opts.Replace {
 		args = append(args, tfexec.Replace(addr), tfexec.Target(addr))
@@ -254,7 +259,7 @@ func (w *Workdir) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 		w.ClearPlan()
 		return nil, err
 	}
-	info := PlanInfo{Fingerprint: opts.Fingerprint, Destroy: opts.Destroy, HasChanges: changes, Replace: opts.Replace}
+	info := PlanInfo{Fingerprint: opts.Fingerprint, Destroy: opts.Destroy, HasChanges: changes, Replace: opts.Replace, VarFiles: varFiles}
 	if err := writeInfo(w.path(metaFile), info); err != nil {
 		w.ClearPlan()
 		return nil, err

@@ -114,6 +114,9 @@ func TestLifecycle(t *testing.T) {
 	if info, err := w.SavedPlan(); err != nil || !cmp.Equal(info, p.Info) {
 		t.Errorf("SavedPlan() = %+v, %v; want %+v", info, err, p.Info)
 	}
+	if abs, _ := filepath.Abs(varFile); !cmp.Equal(p.Info.VarFiles, []string{abs}) {
+		t.Errorf("the plan's var files = %v, want %s (plans derived from it need them)", p.Info.VarFiles, abs)
+	}
 
 	// A plan is applied only with the fingerprint it was made with.
 	var fperr *infra.FingerprintError

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -95,9 +96,16 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 		return c.fail("apply", err)
 	}
 	if s.Target == model.TargetSandbox && info.HasChanges {
-		// plan --target sandbox saves no such plan: up's own runs the provisioners' side.
-		fmt.Fprintf(c.stderr, "pghac apply: the saved plan adds, replaces or removes machines: `pghac up` does that on the sandbox\n")
-		return exitInvalid
+		// plan --target sandbox saves no other: machines come and go with up's own plan.
+		if len(info.Replace) == 0 {
+			fmt.Fprintf(c.stderr, "pghac apply: the saved plan adds, replaces or removes machines: `pghac up` does that on the sandbox\n")
+			return exitInvalid
+		}
+		stop, code, ok := c.sandboxApplying(s, terraform)
+		if !ok {
+			return code
+		}
+		defer stop()
 	}
 	live, code, ok := c.surveyAgain(s, r)
 	if !ok {
@@ -197,6 +205,26 @@ func (c *cli) planSteps(s site.Site, p *infra.Plan, live *liveChange) (*steps, i
 	fmt.Fprintf(c.stderr, "pghac apply: the plan takes %s down, which pghac does one at a time with the cluster serving, and the cluster does not answer: %s\n"+
 		"Nothing was changed.\n", strings.Join(names, ", "), rolloutMessage(err))
 	return nil, exitRuntime, false
+}
+
+// sandboxApplying readies the sandbox for a machine that its Terraform makes during apply, as
+// up does: the backend binary served (until stop), the stand-in jump host running.
+func (c *cli) sandboxApplying(s site.Site, terraform string) (stop func(), code int, ok bool) {
+	sb, code, ok := c.sandbox("apply", s, terraform)
+	if !ok {
+		return nil, code, false
+	}
+	if err := sb.StandInJumpHost(c.ctx); err != nil {
+		return nil, c.fail("apply", err), false
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	if sb.Cluster.Backend != nil {
+		if err := sb.ServeBackend(ctx, "", func(err error) { fmt.Fprintf(c.stderr, "pghac apply: %v\n", err) }); err != nil {
+			cancel()
+			return nil, c.fail("apply", err), false
+		}
+	}
+	return cancel, exitOK, true
 }
 
 // liveChange is the live part of a saved plan, surveyed again, with what carries it out.

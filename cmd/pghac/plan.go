@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
@@ -57,7 +58,8 @@ changes, read from the machines over SSH: each generated file that differs from
 what the machine runs, with its diff (secrets as placeholders) and the reload or
 restart it needs, and the dynamic settings that differ. When no machine comes or
 goes, the plan is saved as in the cloud: 'pghac apply --target sandbox' carries
-out exactly it.`,
+out exactly it; so is a plan with --replace NODE, which apply carries out as in the
+cloud (NODE's machine alone, the others serving).`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		tf := addTFFlags(fs)
 		varFiles := fs.StringArray("var-file", nil, "pass Terraform the variables in `FILE` (repeatable)")
@@ -66,14 +68,14 @@ out exactly it.`,
 		replace := fs.String("replace", "", "plan the replacement of `NODE`'s VM and nothing else (a dead node, or one to rebuild)")
 		return func(c *cli, _ []string) int {
 			if t, err := tf.target(); err == nil && t == model.TargetSandbox {
-				if *offline || len(*varFiles) > 0 || *replace != "" {
-					return c.usageError(lookup("plan"), "--offline, --var-file and --replace have no use for the sandbox (pghac up --replace NODE replaces a machine)")
+				if *offline || len(*varFiles) > 0 {
+					return c.usageError(lookup("plan"), "--offline and --var-file have no use for the sandbox")
 				}
 				s, code, ok := c.sandboxSite("plan", sandboxFlags{file: tf.file, out: tf.out, stateDir: tf.stateDir})
 				if !ok {
 					return code
 				}
-				return c.planSandbox(s, *tf.terraform)
+				return c.planSandbox(s, *tf.terraform, *replace)
 			}
 			s, code, ok := c.site("plan", tf)
 			if !ok {
@@ -116,18 +118,17 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 	if err != nil {
 		return c.fail("plan", err)
 	}
-	var p *infra.Plan
-	if replace != "" {
-		// The node's VM alone: the other nodes, surveyed or not, are left as they are.
-		rp, diags, err := r.PlanReplace(c.ctx, s.Target, replace)
-		p, code, ok = c.planResult("plan", rp, diags, err)
-	} else {
-		p, code, ok = c.runPlan("plan", r, false)
-	}
+	p, code, ok := c.planOrReplace(r, replace)
 	if !ok {
 		return code
 	}
 	view.Plan(c.stdout, fmt.Sprintf("Terraform plan (%s, %s)", s.Target, bin.Name), p, cl.NodeNames(), c.stdoutColor())
+	if moves := provision.Moves(provision.Disruptions(p, cl)); len(moves) > 0 {
+		r.ClearPlan()
+		fmt.Fprintln(c.stdout)
+		c.refuseMoves(s.File, cl, moves)
+		return exitInvalid
+	}
 	if dis := provision.Disruptions(p, cl); len(dis) > 0 {
 		var what []string
 		for _, d := range dis {
@@ -196,10 +197,13 @@ func (c *cli) planLive(s site.Site, cl *model.Cluster, r *provision.Run, kept []
 // planSandbox shows what `pghac up` would do to the running sandbox, changing nothing: the
 // generated files, Terraform's plan (machines added, replaced or removed) and the live
 // changes to the running machines (the files and settings up would roll out).
-func (c *cli) planSandbox(s site.Site, terraform string) int {
+func (c *cli) planSandbox(s site.Site, terraform, replace string) int {
 	sb, code, ok := c.sandbox("plan", s, terraform)
 	if !ok {
 		return code
+	}
+	if replace != "" && !sb.Cluster.HasNode(replace) {
+		return c.usageError(lookup("plan"), "--replace "+replace+": "+noNode(sb.Cluster, replace, s.File))
 	}
 	running, err := sb.RunningNodes()
 	if err != nil {
@@ -218,7 +222,7 @@ func (c *cli) planSandbox(s site.Site, terraform string) int {
 	if err != nil {
 		return c.fail("plan", err)
 	}
-	p, code, ok := c.runPlan("plan", r, false)
+	p, code, ok := c.planOrReplace(r, replace)
 	if !ok {
 		return code
 	}
@@ -235,6 +239,9 @@ func (c *cli) planSandbox(s site.Site, terraform string) int {
 		return code
 	}
 	switch {
+	case replace != "":
+		fmt.Fprintf(c.stdout, "\nNothing was changed. The plan is saved in %s: `pghac apply --target sandbox` replaces %s's\n"+
+			"machine as in the cloud, while the other machines serve.\n", r.Dir(), replace)
 	case p.Info.HasChanges:
 		r.ClearPlan() // machines come and go with up's own plan
 		fmt.Fprintf(c.stdout, "\nNothing was changed. `pghac up` carries this out.\n")
@@ -276,6 +283,16 @@ func (c *cli) runPlan(cmd string, r *provision.Run, destroy bool) (*infra.Plan, 
 	return c.planResult(cmd, p, diags, err)
 }
 
+// planOrReplace is runPlan, or with replace the plan of that node's VM alone (the other
+// nodes, surveyed or not, left as they are).
+func (c *cli) planOrReplace(r *provision.Run, replace string) (*infra.Plan, int, bool) {
+	if replace == "" {
+		return c.runPlan("plan", r, false)
+	}
+	p, diags, err := r.PlanReplace(c.ctx, r.Site.Target, replace)
+	return c.planResult("plan", p, diags, err)
+}
+
 // planResult is runPlan's for a plan made otherwise.
 func (c *cli) planResult(cmd string, p *infra.Plan, diags []infra.Diagnostic, err error) (*infra.Plan, int, bool) {
 	for _, d := range diags {
@@ -285,4 +302,30 @@ func (c *cli) planResult(cmd string, p *infra.Plan, diags []infra.Diagnostic, er
 		return nil, c.terraformFailed(cmd, err), false
 	}
 	return p, exitOK, true
+}
+
+// refuseMoves prints why a running node cannot move (provision.Moves), at its node block.
+func (c *cli) refuseMoves(file string, cl *model.Cluster, moves []provision.Disruption) {
+	var diags hcl.Diagnostics
+	for _, m := range moves {
+		var rng hcl.Range
+		for _, n := range cl.Nodes {
+			if n.Name == m.Node {
+				rng = n.DeclRange
+			}
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot be rolled out to the running cluster",
+			Detail: fmt.Sprintf("%s would move (%s): its VM at a new address while the other nodes know it by the old one. "+
+				"Add a node where %s should be, apply, then take %s out and apply again. Nothing was changed.",
+				m.Node, strings.Join(m.Why, ", "), m.Node, m.Node),
+			Subject: rng.Ptr(),
+		})
+	}
+	name, src, err := c.readSource(file)
+	if err != nil || cl.DeclRange.Filename != name {
+		src = nil // no snippet, the place still
+	}
+	c.printDiags(diags, nil, cl.DeclRange.Filename, src)
 }

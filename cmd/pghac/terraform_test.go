@@ -190,7 +190,7 @@ func TestPlanApplyDestroy(t *testing.T) {
 	// the nodes to answer.
 	s.edit("cores         = 4", "cores         = 2")
 	s.must(exitOK, "", plan, "  ~   update  yandex_compute_instance.node0",
-		"node0 (stopped to update: resources); node1 (stopped to update: resources); node2 (stopped to update: resources).",
+		"node0 (stopped to update: resources[0].cores); node1 (stopped to update: resources[0].cores); node2 (stopped to update: resources[0].cores).",
 		"Cannot reach node0, node1, node2")
 	s.must(exitRuntime, "", []string{"apply", "--auto-approve"}, "node0 cannot be reached", "nothing was changed")
 	s.edit("cores         = 2", "cores         = 4")
@@ -444,4 +444,10 @@ func TestCloudScaleIn(t *testing.T) {
 		t.Errorf("the load generator is taken for a node:\n%s", out)
 	}
 	s.must(exitRuntime, "", []string{"apply", "--auto-approve"}, "node0 cannot be reached", "nothing was changed")
+
+	// A running node cannot move: a diagnostic at its block, and no plan is left to apply.
+	s.edit(`address = "10.128.0.16"`, `address = "10.128.0.18"`)
+	s.must(exitInvalid, "", plan, "Cannot be rolled out to the running cluster", "cluster.hcl:", `node0 would move (network_interface`,
+		"Add a node where node0 should be,", "Nothing was changed.")
+	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan")
 }

@@ -64,9 +64,9 @@ func TestRefuseUnsafe(t *testing.T) {
 func TestPlanSandboxUsage(t *testing.T) {
 	dir := t.TempDir()
 	file := writeFile(t, dir, "cluster.hcl", rootCluster(t))
-	for _, flag := range []string{"--offline", "--var-file=x.tfvars", "--replace=node1"} {
+	for _, flag := range []string{"--offline", "--var-file=x.tfvars"} {
 		code, _, stderr := pghac(t, "", "plan", "--target", "sandbox", "-f", file, "-o", filepath.Join(dir, "deploy"), flag)
-		if code != exitUsage || !strings.Contains(stderr, "--offline, --var-file and --replace have no use for the sandbox") {
+		if code != exitUsage || !strings.Contains(stderr, "--offline and --var-file have no use for the sandbox") {
 			t.Errorf("plan --target sandbox %s: exit %d, stderr:\n%s", flag, code, stderr)
 		}
 	}

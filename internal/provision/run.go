@@ -158,7 +158,14 @@ func OpenSaved(s site.Site, bin infra.Binary, stdout io.Writer) (*Run, infra.Pla
 	if info.Fingerprint != fp {
 		return nil, info, ErrChanged
 	}
-	return &Run{Workdir: w, Site: s, Fingerprint: fp}, info, nil
+	// Plans derived from the saved one (ApplySteps) take its var files again, and keep their
+	// secrets out of every message as Open does. One gone since matters to those plans only,
+	// and Terraform will say so there.
+	secrets, _ := site.SecretValues(info.VarFiles)
+	if w, err = infra.Open(infra.Options{Binary: bin, Dir: s.Work(), Stdout: stdout, Secrets: secrets}); err != nil {
+		return nil, info, err
+	}
+	return &Run{Workdir: w, Site: s, VarFiles: info.VarFiles, Fingerprint: fp}, info, nil
 }
 
 // Sync makes dir hold exactly set, writing it only when it differs, and returns how it

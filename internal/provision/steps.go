@@ -51,7 +51,7 @@ func Disruptions(p *infra.Plan, cl *model.Cluster) []Disruption {
 			case infra.ActionUpdate:
 				var why []string
 				for _, a := range ch.Updated {
-					if !slices.Contains(harmless, a) {
+					if top, _, _ := strings.Cut(strings.SplitN(a, "[", 2)[0], "."); !slices.Contains(harmless, top) {
 						why = append(why, a)
 					}
 				}
@@ -59,6 +59,24 @@ func Disruptions(p *infra.Plan, cl *model.Cluster) []Disruption {
 					out = append(out, Disruption{Node: n, Why: why})
 				}
 			}
+		}
+	}
+	return out
+}
+
+// Moves are the disruptions that put a running node's VM somewhere else on the network
+// (another address, subnet or zone), replaced or updated in place. No rollout carries one: the other nodes know the node
+// by its address (etcd's peers, Patroni's etcd hosts, HAProxy's servers) until the live
+// rollout that follows Terraform, so the moved node could not rejoin before its step's
+// health gate gave up. A new node at the new place, then the old one taken out, can.
+func Moves(dis []Disruption) []Disruption {
+	var out []Disruption
+	for _, d := range dis {
+		if slices.ContainsFunc(d.Why, func(w string) bool {
+			return w == "zone" || strings.HasPrefix(w, "network_interface") &&
+				(strings.HasSuffix(w, ".ip_address") || strings.HasSuffix(w, ".subnet_id") || !strings.Contains(w, "."))
+		}) {
+			out = append(out, d)
 		}
 	}
 	return out
@@ -174,10 +192,14 @@ func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, revie
 			}
 			return r.Apply(ctx)
 		}
+		vm := "VM"
+		if f.Cluster.Target == model.TargetSandbox {
+			vm = "machine"
+		}
 		what := rollout.Disruption{
-			Doing:   fmt.Sprintf("replacing %s's VM (%s)", d.Node, strings.Join(d.Why, ", ")),
-			Waiting: fmt.Sprintf("waiting for %s's new VM to join and copy the data", d.Node),
-			Failed:  fmt.Sprintf("%s's new VM did not join as a streaming replica", d.Node),
+			Doing:   fmt.Sprintf("replacing %s's %s (%s)", d.Node, vm, strings.Join(d.Why, ", ")),
+			Waiting: fmt.Sprintf("waiting for %s's new %s to join and copy the data", d.Node, vm),
+			Failed:  fmt.Sprintf("%s's new %s did not join as a streaming replica", d.Node, vm),
 		}
 		if !d.Replace {
 			what = rollout.Disruption{
@@ -186,9 +208,11 @@ func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, revie
 				Failed:  fmt.Sprintf("%s did not come back as a streaming replica", d.Node),
 			}
 		}
-		if _, err := rollout.Disrupt(ctx, pc, f.Cluster.NodeNames(), d.Node, what, machine, f.WaitHealthy, timeout, log); err != nil {
+		done, err := rollout.Disrupt(ctx, pc, f.Cluster.NodeNames(), d.Node, what, machine, f.WaitHealthy, timeout, log)
+		if err != nil {
 			return err
 		}
+		log(fmt.Sprintf("%s streams again and the cluster is healthy (%s in all)", d.Node, done.Took.Round(time.Second)))
 	}
 	if len(reviewed.Info.Replace) > 0 {
 		return nil // the reviewed plan was of those VMs alone

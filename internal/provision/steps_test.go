@@ -17,15 +17,15 @@ func TestDisruptions(t *testing.T) {
 	cl := &model.Cluster{Target: model.TargetYandex, Nodes: []model.Node{{Name: "node0"}, {Name: "node1"}, {Name: "node2"}, {Name: "node3"}, {Name: "node4"}}}
 	p := &infra.Plan{Summary: infra.Summary{Changes: []infra.Change{
 		{Address: "yandex_compute_instance.loadgen", Action: infra.ActionReplace, ReplacePaths: []string{"zone"}},
-		{Address: "yandex_compute_instance.node0", Action: infra.ActionUpdate, Updated: []string{"labels", "metadata"}},
-		{Address: "yandex_compute_instance.node1", Action: infra.ActionUpdate, Updated: []string{"metadata", "resources"}},
+		{Address: "yandex_compute_instance.node0", Action: infra.ActionUpdate, Updated: []string{"labels.owner", "metadata.user-data"}},
+		{Address: "yandex_compute_instance.node1", Action: infra.ActionUpdate, Updated: []string{"metadata.user-data", "resources[0].cores"}},
 		{Address: "yandex_compute_instance.node2", Action: infra.ActionReplace, ReplacePaths: []string{"boot_disk[0].initialize_params[0].size"}},
 		{Address: "yandex_compute_instance.node3", Action: infra.ActionCreate},
 		{Address: "yandex_compute_instance.node4", Action: infra.ActionReplace, Deposed: true},
 		{Address: "yandex_vpc_subnet.a", Action: infra.ActionReplace},
 	}}}
 	want := []Disruption{
-		{Node: "node1", Why: []string{"resources"}},
+		{Node: "node1", Why: []string{"resources[0].cores"}},
 		{Node: "node2", Replace: true, Why: []string{"boot_disk[0].initialize_params[0].size"}},
 	}
 	if diff := cmp.Diff(want, Disruptions(p, cl)); diff != "" {
@@ -80,5 +80,21 @@ func TestLeaving(t *testing.T) {
 	}}}
 	if got := Leaving(p, cl); !cmp.Equal(got, []string{"node3", "node4"}) {
 		t.Errorf("Leaving = %v, want node3, node4", got)
+	}
+}
+
+// TestMoves: a running node's VM replaced or updated at another address, subnet or zone is a
+// move; a new disk, more cores or another security group are not.
+func TestMoves(t *testing.T) {
+	dis := []Disruption{
+		{Node: "node0", Replace: true, Why: []string{"network_interface[0].ip_address"}},
+		{Node: "node1", Replace: true, Why: []string{"boot_disk[0].initialize_params[0].size"}},
+		{Node: "node2", Replace: true, Why: []string{"zone", "network_interface[0].subnet_id"}},
+		{Node: "node3", Why: []string{"network_interface[0].ip_address", "resources[0].cores"}},
+		{Node: "node4", Why: []string{"network_interface[0].security_group_ids[0]"}},
+	}
+	got := Moves(dis)
+	if len(got) != 3 || got[0].Node != "node0" || got[1].Node != "node2" || got[2].Node != "node3" {
+		t.Errorf("Moves = %+v, want node0, node2 and node3", got)
 	}
 }

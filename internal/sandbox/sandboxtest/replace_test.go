@@ -90,3 +90,55 @@ func checkReplace(ctx context.Context, t *testing.T, c *Cluster) {
 		}
 	}
 }
+
+// checkReplaceReviewed: the cloud's way to replace a node, on the sandbox: `pghac plan
+// --replace` plans that machine alone and saves the plan, and `pghac apply` carries it out as a
+// step of the reviewed plan (provision.Run.ApplySteps: a plan targeted at the machine, within
+// the reviewed one, then a wait until it streams), the others serving; the new machine has a
+// new host key and the data.
+func checkReplaceReviewed(ctx context.Context, t *testing.T, c *Cluster) {
+	var replica string
+	var addr int
+	for i, n := range c.Model.Nodes {
+		if got, err := c.PSQL(ctx, c.Addresses()[i], c.Model.Postgres.Port, "", "SELECT pg_is_in_recovery()"); err == nil && got == "t" {
+			replica, addr = n.Name, i
+			break
+		}
+	}
+	if replica == "" {
+		t.Fatal("no replica")
+	}
+	keyBefore, err := c.Exec(ctx, replica, "cat", "/etc/ssh/ssh_host_ed25519_key.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Run(ctx, "plan", "--target", "sandbox", "--replace", replica)
+	if err != nil || !strings.Contains(out, "`pghac apply --target sandbox` replaces "+replica+"'s") {
+		t.Fatalf("pghac plan --target sandbox --replace %s: %v\n%s", replica, err, out)
+	}
+	out, err = c.Run(ctx, "apply", "--target", "sandbox", "--auto-approve")
+	t.Logf("pghac apply --target sandbox (replacing %s):\n%s", replica, out)
+	if err != nil {
+		t.Fatalf("pghac apply --target sandbox replacing %s: %v", replica, err)
+	}
+	for _, want := range []string{
+		"Applying it one database VM at a time",
+		"Step: " + replica + " only: 0 to add, 0 to change, 1 to replace, 0 to destroy",
+		"replacing " + replica + "'s machine (replace_by_request)",
+		"waiting for " + replica + "'s new machine to join and copy the data",
+		replica + " streams again and the cluster is healthy",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pghac apply's output lacks %q", want)
+		}
+	}
+	if k, err := c.Exec(ctx, replica, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"); err != nil || k == keyBefore {
+		t.Errorf("%s has its old host key (%v): its machine was not replaced", replica, err)
+	}
+	if got, err := c.PSQL(ctx, c.Addresses()[addr], c.Model.Postgres.Port, "", "SELECT note FROM seed WHERE id = 1"); err != nil || got != "written through the primary port" {
+		t.Errorf("%s's new machine lacks the data written before: %q, %v", replica, got, err)
+	}
+	if out, err := c.Run(ctx, "status"); err != nil || !strings.Contains(out, "Healthy") {
+		t.Errorf("pghac status after the reviewed replacement: %v\n%s", err, out)
+	}
+}

@@ -124,6 +124,7 @@ func TestSeedChecks(t *testing.T) {
 	checkJumpHost(ctx, t, c)
 	checkRotate(ctx, t, c)
 	checkReplace(ctx, t, c)
+	checkReplaceReviewed(ctx, t, c)
 	checkScaleOut(ctx, t, c)
 
 	checkDownKeepsData(ctx, t, c)
