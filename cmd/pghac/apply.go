@@ -154,6 +154,10 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 	}
 	fmt.Fprintf(c.stdout, "\nRolling out the live changes, one node at a time, replicas first:\n")
 	done, err := rollout.Apply(c.ctx, *l, live.dial, live.pc, live.fleet.WaitHealthyExcept, timeout, c.stepLog())
+	if err == nil {
+		// Every node runs the generated tree now: a rotation stopped midway is done.
+		err = live.fleet.EndRotation(c.ctx, timeout)
+	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac apply: %s\nThe rollout stopped there; the cluster serves. `pghac plan` and `pghac apply` again continue it.\n", rolloutMessage(err))
 		return exitRuntime

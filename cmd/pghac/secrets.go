@@ -20,7 +20,7 @@ import (
 
 var secretsCommand = &command{
 	name:     "secrets",
-	synopsis: "init [-f cluster.hcl] [--target TARGET] [--state-dir DIR] [--force] | rotate NAME [-f cluster.hcl] [-o deploy] [--state-dir DIR] [--timeout DURATION]",
+	synopsis: "init [-f cluster.hcl] [--target TARGET] [--state-dir DIR] [--force] | rotate NAME [-f cluster.hcl] [-o deploy] [--target TARGET] [--state-dir DIR] [--timeout DURATION]",
 	summary:  "generate the cluster's passwords into a private Terraform var file, or rotate one",
 	detail: `'pghac secrets init' generates a strong random value for every secret the cluster
 needs (PostgreSQL, Patroni and HAProxy passwords) and writes them to
@@ -39,27 +39,34 @@ or restarted (the backend) and the cluster healthy before the next, as 'pghac up
 rolls out any change. Sessions open with the old password go on. The running
 cluster must match the generated tree before (run 'pghac up' first). If the rollout
 stops midway, 'pghac up' finishes it. The password file of 'pghac env' follows.
-The cloud target has no live rollout yet, so rotate works on the sandbox only.`,
+With --target yandex it rotates the cloud's cluster the same way, reaching the
+nodes as 'pghac status --target' does; 'pghac plan' and 'pghac apply' finish a
+rotation that stopped. Terraform's next plan updates the VMs' user-data in place
+with the new value (for VMs made later).`,
 	maxArgs: 2,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		file := fs.StringP("file", "f", "cluster.hcl", "the secrets are for the cluster in `FILE` (its folder holds .pghac)")
-		target := addTargetFlag(fs, model.Targets[0], "build for `TARGET` (init)")
+		target := addTargetFlag(fs, model.Targets[0], "the secrets of `TARGET` (rotate: the sandbox unless given)")
 		stateDir := fs.String("state-dir", "", "write into `DIR`/<target>/ (default .pghac beside FILE)")
 		force := fs.Bool("force", false, "replace an existing secrets file (init)")
-		out := fs.StringP("out", "o", "deploy", "the generated tree is `DIR`/sandbox/ (rotate)")
+		out := fs.StringP("out", "o", "deploy", "the generated tree is `DIR`/<target>/ (rotate)")
 		timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for the cluster to be healthy after a step after `DURATION` (rotate)")
 		return func(c *cli, args []string) int {
 			switch {
 			case len(args) == 1 && args[0] == "init":
 			case len(args) == 2 && args[0] == "rotate":
-				if t, err := target(); fs.Changed("target") && (err != nil || t != model.TargetSandbox) {
-					return c.usageError(lookup("secrets"), "rotate works on --target sandbox only: the cloud's nodes have no live rollout yet")
-				}
-				s, err := site.Sandbox(*file, *out, *stateDir, sandbox.DefaultCacheDir(c.getenv))
+				t, err := target()
 				if err != nil {
-					return c.fail("secrets", err)
+					return c.usageError(lookup("secrets"), err.Error())
 				}
-				return c.secretsRotate(s, args[1], *timeout)
+				if !fs.Changed("target") || t == model.TargetSandbox {
+					s, err := site.Sandbox(*file, *out, *stateDir, sandbox.DefaultCacheDir(c.getenv))
+					if err != nil {
+						return c.fail("secrets", err)
+					}
+					return c.secretsRotate(s, args[1], *timeout)
+				}
+				return c.secretsRotateCloud(site.New(*file, *out, *stateDir, t), args[1], *timeout)
 			case len(args) > 0 && args[0] == "rotate":
 				return c.usageError(lookup("secrets"), "rotate takes one secret's name")
 			default:
@@ -79,6 +86,67 @@ The cloud target has no live rollout yet, so rotate works on the sandbox only.`,
 	},
 }
 
+// secretsRotateCloud is secretsRotate for a cloud's running cluster, reached as status
+// reaches it; plan and apply finish a rotation that stopped.
+func (c *cli) secretsRotateCloud(s site.Site, name string, timeout time.Duration) int {
+	cl, code, ok := c.buildForPlan(s, false)
+	if !ok {
+		return code
+	}
+	if code, ok := c.rotatable(s, cl, name); !ok {
+		return code
+	}
+	err := provision.CanReach(s)
+	if err == nil {
+		err = provision.ReachJumpHost(c.ctx, s, cl)
+	}
+	if err != nil {
+		return c.fail("secrets", err)
+	}
+	f := provision.Fleet{Site: s, Cluster: cl}
+	done, err := f.RotateSecret(c.ctx, model.Secret(name), timeout, c.showRotation(s, name), c.stepLog())
+	return c.rotated(s, name, done, err, "`pghac plan` and `pghac apply` continue it")
+}
+
+// rotatable refuses a name that is none of cl's secrets, naming them.
+func (c *cli) rotatable(s site.Site, cl *model.Cluster, name string) (int, bool) {
+	if cl.IsSecret(name) {
+		return exitOK, true
+	}
+	names := make([]string, 0)
+	for _, sec := range cl.Secrets() {
+		names = append(names, string(sec))
+	}
+	return c.usageError(lookup("secrets"), fmt.Sprintf("rotate %s: not a secret of %s; its secrets are %s", name, s.File, strings.Join(names, ", "))), false
+}
+
+// showRotation prints a rotation's change before it is rolled out.
+func (c *cli) showRotation(s site.Site, name string) func(rollout.Live) {
+	return func(l rollout.Live) {
+		fmt.Fprintf(c.stdout, "%s: new %s (value not shown).\n", s.Secrets(), name)
+		view.Live(c.stdout, fmt.Sprintf("Live changes (%s)", s.Target), l, c.stdoutColor())
+		fmt.Fprintf(c.stdout, "\nRolling out, one node at a time, replicas first:\n")
+	}
+}
+
+// rotated reports how a rotation went; resume says what finishes one that stopped.
+func (c *cli) rotated(s site.Site, name string, done rollout.Applied, err error, resume string) int {
+	if errors.Is(err, provision.ErrNotCurrent) {
+		fmt.Fprintf(c.stderr, "pghac secrets: %v\n", err)
+		return exitInvalid
+	}
+	if err != nil {
+		if out, _ := s.RotatedOut(); len(out) > 0 { // the new value is in the secrets file
+			fmt.Fprintf(c.stderr, "pghac secrets: %s\nThe rollout stopped there; the cluster serves. %s.\n", rolloutMessage(err), resume)
+			return exitRuntime
+		}
+		return c.fail("secrets", err)
+	}
+	c.rolledOut(done)
+	fmt.Fprintf(c.stdout, "Rotated %s: every node uses the new value.\n", name)
+	return exitOK
+}
+
 // secretsRotate gives the secret name a new value on the running sandbox
 // (provision.Sandbox.RotateSecret), showing the change and each step.
 func (c *cli) secretsRotate(s site.Site, name string, timeout time.Duration) int {
@@ -86,12 +154,8 @@ func (c *cli) secretsRotate(s site.Site, name string, timeout time.Duration) int
 	if !ok {
 		return code
 	}
-	if !cl.IsSecret(name) {
-		names := make([]string, 0)
-		for _, sec := range cl.Secrets() {
-			names = append(names, string(sec))
-		}
-		return c.usageError(lookup("secrets"), fmt.Sprintf("rotate %s: not a secret of %s; its secrets are %s", name, s.File, strings.Join(names, ", ")))
+	if code, ok := c.rotatable(s, cl, name); !ok {
+		return code
 	}
 	sb, err := provision.NewSandbox(s, cl, infra.Binary{}, view.PrefixWriter{W: c.stdout, Prefix: "  "})
 	if err != nil {
@@ -103,25 +167,8 @@ func (c *cli) secretsRotate(s site.Site, name string, timeout time.Duration) int
 		fmt.Fprintf(c.stderr, "pghac secrets: the sandbox does not run (pghac up starts it); rotate changes a running cluster\n")
 		return exitInvalid
 	}
-	done, err := sb.RotateSecret(c.ctx, model.Secret(name), timeout, func(l rollout.Live) {
-		fmt.Fprintf(c.stdout, "%s: new %s (value not shown).\n", s.Secrets(), name)
-		view.Live(c.stdout, "Live changes (sandbox)", l, c.stdoutColor())
-		fmt.Fprintf(c.stdout, "\nRolling out, one node at a time, replicas first:\n")
-	}, c.stepLog())
-	if errors.Is(err, provision.ErrNotCurrent) {
-		fmt.Fprintf(c.stderr, "pghac secrets: %v\n", err)
-		return exitInvalid
-	}
-	if err != nil {
-		if out, _ := s.RotatedOut(); len(out) > 0 { // the new value is in the secrets file
-			fmt.Fprintf(c.stderr, "pghac secrets: %s\nThe rollout stopped there; the cluster serves. Running pghac up continues it.\n", rolloutMessage(err))
-			return exitRuntime
-		}
-		return c.fail("secrets", err)
-	}
-	c.rolledOut(done)
-	fmt.Fprintf(c.stdout, "Rotated %s: every node uses the new value.\n", name)
-	return exitOK
+	done, err := sb.RotateSecret(c.ctx, model.Secret(name), timeout, c.showRotation(s, name), c.stepLog())
+	return c.rotated(s, name, done, err, "Running pghac up continues it")
 }
 
 func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {

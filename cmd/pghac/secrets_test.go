@@ -17,7 +17,8 @@ func TestSecretsRotateUsage(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"rotate"}, "rotate takes one secret's name"},
-		{[]string{"rotate", "postgres_superuser_password", "--target", "yandex"}, "rotate works on --target sandbox only"},
+		{[]string{"rotate", "nope", "--target", "yandex"}, "rotate nope: not a secret of " + file},
+		{[]string{"rotate", "postgres_superuser_password", "--target", "mars"}, `unknown --target "mars"`},
 		{[]string{"rotate", "nope"}, "rotate nope: not a secret of " + file + "; its secrets are backend_db_password, "},
 	} {
 		args := append([]string{"secrets", "-f", file, "-o", filepath.Join(dir, "deploy"), "--state-dir", state}, tt.args...)
@@ -28,5 +29,34 @@ func TestSecretsRotateUsage(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(state, "sandbox", "secrets.tfvars")); err == nil {
 		t.Error("a refused rotate wrote the sandbox's secrets")
+	}
+}
+
+// TestSecretsRotateCloud: rotating a cloud cluster's secret reaches its nodes as status does
+// (here through a jump host that does not answer) and, when it cannot, changes no secret.
+func TestSecretsRotateCloud(t *testing.T) {
+	dir := t.TempDir()
+	jump := closedPort(t)
+	src := strings.Replace(string(rootCluster(t)), "  network {", "  network {\n    jump_host = \"root@"+jump+"\"", 1)
+	file := writeFile(t, dir, "cluster.hcl", []byte(src))
+	rotate := []string{"secrets", "rotate", "haproxy_stats_password", "--target", "yandex", "-f", file, "-o", filepath.Join(dir, "deploy")}
+	code, _, stderr := pghac(t, "", rotate...)
+	if code != exitRuntime || !strings.Contains(stderr, "the cluster's secrets") {
+		t.Errorf("rotate without secrets: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := pghac(t, "", "secrets", "init", "--target", "yandex", "-f", file); code != exitOK {
+		t.Fatalf("secrets init: exit %d\n%s", code, stderr)
+	}
+	secrets := filepath.Join(dir, ".pghac", "yandex", "secrets.tfvars")
+	before, err := os.ReadFile(secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := pghac(t, "", rotate...)
+	if code != exitRuntime || !strings.Contains(stderr, "cannot reach the nodes: jump host root@"+jump) {
+		t.Errorf("rotate with the jump host down: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if after, err := os.ReadFile(secrets); err != nil || string(after) != string(before) {
+		t.Errorf("a rotation that reached no node changed the secrets file (%v)", err)
 	}
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -217,4 +218,72 @@ func (f Fleet) ForgetHostKey(node string) error {
 
 func (f Fleet) forgetHostKey(addr netip.Addr) error {
 	return remote.NewHostKeys(f.Site.KnownHosts()).Forget(net.JoinHostPort(addr.String(), strconv.Itoa(sshPort)))
+}
+
+// ErrNotCurrent is a rotation refused because the running cluster differs from the
+// generated tree already: its rollout would carry more than the new value.
+var ErrNotCurrent = errors.New("the running cluster differs from the generated tree already; bring it up to date first (pghac up on the sandbox, pghac plan and apply in the cloud), then rotate")
+
+// RotateSecret gives the secret name a new value on the running cluster and rolls it out
+// as up and apply roll out any change (rollout.Apply): the secrets file first, the old value recorded
+// until every node has the new one (site.RotateSecret); a role's password set through the
+// leader (post-bootstrap.sh) before any node's files; the nodes one at a time, each healthy
+// before the next, HAProxy's old statistics password accepted from nodes not changed yet.
+// show, when not nil, gets the change before it is applied, log a line per step. Then
+// `pghac env`'s password file, when there is one, gets the new value. A rollout that stops
+// midway is finished by the next up (plan and apply in the cloud), which end it (EndRotation).
+func (f Fleet) RotateSecret(ctx context.Context, name model.Secret, timeout time.Duration, show func(rollout.Live), log func(string)) (rollout.Applied, error) {
+	if !f.Cluster.IsSecret(string(name)) {
+		return rollout.Applied{}, fmt.Errorf("%s is not a secret of this cluster", name)
+	}
+	if l, _, _, err := f.Live(ctx); err != nil {
+		return rollout.Applied{}, fmt.Errorf("surveying the running nodes: %w", err)
+	} else if bad := l.Unreachable(); len(bad) > 0 {
+		return rollout.Applied{}, fmt.Errorf("%s cannot be reached (%w): nothing was rotated", bad[0].Node, bad[0].Err)
+	} else if !l.Empty() {
+		return rollout.Applied{}, ErrNotCurrent
+	}
+	if _, err := f.Site.RotateSecret(name); err != nil {
+		return rollout.Applied{}, err
+	}
+	l, dial, pc, err := f.Live(ctx)
+	if err != nil {
+		return rollout.Applied{}, fmt.Errorf("surveying the running nodes: %w", err)
+	}
+	if show != nil {
+		show(l)
+	}
+	done, err := rollout.Apply(ctx, l, dial, pc, f.WaitHealthyExcept, timeout, log)
+	if err != nil {
+		return done, err
+	}
+	return done, f.EndRotation(ctx, timeout)
+}
+
+// EndRotation ends a rotation whose new value every node runs (after a rollout): once the
+// cluster is healthy with the new value alone (the last node's HAProxy may answer with its
+// old worker for a moment after its reload), the old value is forgotten and `pghac env`'s
+// password file, when there is one, gets the new one. Without a rotation it does nothing.
+func (f Fleet) EndRotation(ctx context.Context, timeout time.Duration) error {
+	out, err := f.Site.RotatedOut()
+	if err != nil || len(out) == 0 {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	err = f.waitHealthy(wctx, false, nil)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("after the rollout, with the new value only: %w", err)
+	}
+	if err := f.Site.EndRotation(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(f.Site.Pgpass()); err != nil {
+		return nil // no password file to mend
+	}
+	vars, err := f.Site.ReadSecrets()
+	if err != nil {
+		return err
+	}
+	return f.Site.WritePgpass(f.Cluster, vars)
 }

@@ -454,10 +454,6 @@ func (sb *Sandbox) RunningNodes() ([]string, error) {
 	return running, nil
 }
 
-// ErrNotCurrent is a rotation refused because the running cluster differs from the
-// generated tree already: its rollout would carry more than the new value.
-var ErrNotCurrent = errors.New("the running cluster differs from the generated tree already; run `pghac up` first, then rotate")
-
 // LiveRunning is Live of the running machines only: what a change does to them before
 // Terraform has made the machines of nodes new in cluster.hcl. Empty when none runs.
 func (sb *Sandbox) LiveRunning(ctx context.Context) (rollout.Live, error) {
@@ -478,66 +474,4 @@ func (sb *Sandbox) Unsafe(ctx context.Context) []string {
 		return nil
 	}
 	return l.Unsafe
-}
-
-// RotateSecret gives the secret name a new value on the running sandbox and rolls it out
-// as up rolls out any change (rollout.Apply): the secrets file first, the old value recorded
-// until every node has the new one (site.RotateSecret); a role's password set through the
-// leader (post-bootstrap.sh) before any node's files; the nodes one at a time, each healthy
-// before the next, HAProxy's old statistics password accepted from nodes not changed yet.
-// show, when not nil, gets the change before it is applied, log a line per step. Then
-// `pghac env`'s password file, when there is one, gets the new value. A rollout that stops
-// midway is finished by the next up.
-func (sb *Sandbox) RotateSecret(ctx context.Context, name model.Secret, timeout time.Duration, show func(rollout.Live), log func(string)) (rollout.Applied, error) {
-	if !sb.Cluster.IsSecret(string(name)) {
-		return rollout.Applied{}, fmt.Errorf("%s is not a secret of this cluster", name)
-	}
-	if l, _, _, err := sb.Live(ctx); err != nil {
-		return rollout.Applied{}, fmt.Errorf("surveying the running machines: %w", err)
-	} else if !l.Empty() {
-		return rollout.Applied{}, ErrNotCurrent
-	}
-	if _, err := sb.Site.RotateSecret(name); err != nil {
-		return rollout.Applied{}, err
-	}
-	l, dial, pc, err := sb.Live(ctx)
-	if err != nil {
-		return rollout.Applied{}, fmt.Errorf("surveying the running machines: %w", err)
-	}
-	if show != nil {
-		show(l)
-	}
-	done, err := rollout.Apply(ctx, l, dial, pc, sb.WaitHealthyExcept, timeout, log)
-	if err != nil {
-		return done, err
-	}
-	return done, sb.EndRotation(ctx, timeout)
-}
-
-// EndRotation ends a rotation whose new value every node runs (after a rollout): once the
-// cluster is healthy with the new value alone (the last node's HAProxy may answer with its
-// old worker for a moment after its reload), the old value is forgotten and `pghac env`'s
-// password file, when there is one, gets the new one. Without a rotation it does nothing.
-func (sb *Sandbox) EndRotation(ctx context.Context, timeout time.Duration) error {
-	out, err := sb.Site.RotatedOut()
-	if err != nil || len(out) == 0 {
-		return err
-	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	err = sb.waitHealthy(wctx, false, nil)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("after the rollout, with the new value only: %w", err)
-	}
-	if err := sb.Site.EndRotation(); err != nil {
-		return err
-	}
-	if _, err := os.Stat(sb.Site.Pgpass()); err != nil {
-		return nil // no password file to mend
-	}
-	vars, err := sb.Site.ReadSecrets()
-	if err != nil {
-		return err
-	}
-	return sb.Site.WritePgpass(sb.Cluster, vars)
 }
