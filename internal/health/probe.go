@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pghac/pghac/compiler/model"
@@ -111,12 +112,20 @@ func (p *Prober) Observe(ctx context.Context) Report {
 	if cl.Sandbox != nil {
 		rep.Network = cl.Sandbox.CIDR.String()
 	}
+	// Every node's own endpoints are asked at once, beside Patroni: through a jump host each
+	// request is an SSH channel, and one after the other they add up.
+	nodes := make([]nodeAnswers, len(cl.Nodes))
+	var wg sync.WaitGroup
+	for i, n := range cl.Nodes {
+		wg.Go(func() { nodes[i] = p.askNode(ctx, n) })
+	}
 	pc, perr := p.patroni.Cluster(ctx)
 	var streams patroni.Status
 	if l, ok := pc.Leader(); ok {
 		streams, _ = p.patroni.Status(ctx, l.Name) // none streams when the leader does not say
 	}
-	for _, n := range cl.Nodes {
+	wg.Wait()
+	for i, n := range cl.Nodes {
 		ms := Member{Name: n.Name, Address: n.Address.String()}
 		if m, ok := pc.Member(n.Name); ok {
 			ms.Role, ms.State, ms.Timeline = m.Role, memberState(m, streams), m.Timeline
@@ -124,7 +133,7 @@ func (p *Prober) Observe(ctx context.Context) Report {
 				ms.LagBytes = m.Lag
 			}
 		}
-		ms.Etcd = p.etcd(ctx, n)
+		ms.Etcd = nodes[i].etcd
 		rep.Members = append(rep.Members, ms)
 	}
 	if perr != nil {
@@ -145,14 +154,13 @@ func (p *Prober) Observe(ctx context.Context) Report {
 				routed = append(routed, Member{Name: m.Name, Role: m.Role, State: memberState(m, streams)})
 			}
 		}
-		for i, n := range cl.Nodes {
-			rt, err := p.haproxyRouting(ctx, n)
-			rep.Members[i].HAProxy = haproxyVerdict(rt, err, routed)
+		for i := range cl.Nodes {
+			rep.Members[i].HAProxy = haproxyVerdict(nodes[i].routing, nodes[i].routingErr, routed)
 		}
 	}
 	if cl.Backend != nil {
-		for i, n := range cl.Nodes {
-			rep.Members[i].Backend = p.backend(ctx, n)
+		for i := range cl.Nodes {
+			rep.Members[i].Backend = nodes[i].backend
 		}
 	}
 	for _, m := range rep.Members {
@@ -202,6 +210,26 @@ func (p *Prober) get(ctx context.Context, url string, password string) ([]byte, 
 }
 
 // etcd returns EtcdHealthy, EtcdNotMember or what is wrong with node n's etcd member.
+// nodeAnswers is what one node's own endpoints say.
+type nodeAnswers struct {
+	etcd       string
+	routing    routing // HAProxy's, when there is a statistics password
+	routingErr error
+	backend    string // when the cluster has one
+}
+
+// askNode asks n's etcd, HAProxy statistics and backend, one after the other.
+func (p *Prober) askNode(ctx context.Context, n model.Node) nodeAnswers {
+	a := nodeAnswers{etcd: p.etcd(ctx, n)}
+	if p.statsPassword != "" {
+		a.routing, a.routingErr = p.haproxyRouting(ctx, n)
+	}
+	if p.cluster.Backend != nil {
+		a.backend = p.backend(ctx, n)
+	}
+	return a
+}
+
 func (p *Prober) etcd(ctx context.Context, n model.Node) string {
 	if !n.EtcdMember {
 		return EtcdNotMember
