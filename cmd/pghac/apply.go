@@ -107,7 +107,11 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 		}
 		defer stop()
 	}
-	live, code, ok := c.surveyAgain(s, r)
+	cl, code, ok := c.loadQuiet("apply", s) // compiled at plan time: the fingerprint says so
+	if !ok {
+		return code
+	}
+	live, code, ok := c.surveyAgain(s, cl, r)
 	if !ok {
 		return code
 	}
@@ -126,7 +130,7 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 	if info.Destroy {
 		title = fmt.Sprintf("Saved DESTROY plan (%s, %s)", s.Target, bin.Name)
 	}
-	steps, code, ok := c.planSteps(s, p, live)
+	steps, code, ok := c.planSteps(s, cl, p, live)
 	if !ok {
 		return code
 	}
@@ -140,7 +144,7 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 	if steps != nil {
 		fmt.Fprintf(c.stdout, "Applying it one database VM at a time, the cluster healthy before the next:\n")
 		err := r.ApplySteps(c.ctx, steps.fleet, steps.pc, p, steps.dis, steps.leaving, timeout, func(title string, sp *infra.Plan) {
-			view.PlanSummary(c.stdout, fmt.Sprintf("Step: %s", title), sp, dbNodes(s), c.stdoutColor())
+			view.PlanSummary(c.stdout, fmt.Sprintf("Step: %s", title), sp, cl.NodeNames(), c.stdoutColor())
 		}, c.stepLog())
 		if err != nil {
 			fmt.Fprintf(c.stderr, "pghac apply: %s\nIt stopped there; the cluster serves. `pghac plan` shows what is left, and `pghac apply` carries it out.\n", rolloutMessage(err))
@@ -174,26 +178,21 @@ type steps struct {
 	leaving []string // nodes taken out of the cluster file
 }
 
-// planSteps decides how the saved plan p is applied: nil for in one go, as Terraform
+// planSteps decides how the saved plan p of cl is applied: nil for in one go, as Terraform
 // would, when it disrupts no database VM (provision.Disruptions) and takes no node out
 // (provision.Leaving), or no node of the cluster answers and p replaces every one (a
 // cluster that is gone, rebuilt as the plan warned); else one VM at a time
-// (provision.Run.ApplySteps), which needs the cluster to answer. live is the plan's live part surveyed again, nil when nothing ran at plan time.
-func (c *cli) planSteps(s site.Site, p *infra.Plan, live *liveChange) (*steps, int, bool) {
-	cl, code, ok := c.loadQuiet("apply", s)
-	if !ok {
-		return nil, code, false
-	}
+// (provision.Run.ApplySteps), which needs the cluster to answer. live is the plan's live
+// part surveyed again, nil when nothing ran at plan time.
+func (c *cli) planSteps(s site.Site, cl *model.Cluster, p *infra.Plan, live *liveChange) (*steps, int, bool) {
 	dis, leaving := provision.Disruptions(p, cl), provision.Leaving(p, cl)
 	if len(dis) == 0 && len(leaving) == 0 || p.Info.Destroy {
 		return nil, exitOK, true
 	}
 	st := &steps{fleet: provision.Fleet{Site: s, Cluster: cl}, dis: dis, leaving: leaving}
 	var err error
-	if err = provision.CanReach(s); err == nil {
-		if st.pc, _, err = provision.PatroniOf(s, cl); err == nil {
-			_, err = st.pc.Cluster(c.ctx)
-		}
+	if st.pc, _, err = provision.PatroniOf(s, cl); err == nil {
+		_, err = st.pc.Cluster(c.ctx)
 	}
 	if err == nil {
 		return st, exitOK, true
@@ -239,22 +238,15 @@ type liveChange struct {
 	pc    *patroni.Client
 }
 
-// surveyAgain surveys the nodes of the saved plan's live part again (nil when it has none),
-// refusing when they cannot all be reached or differ from what the plan saw. Either way
-// nothing was changed, and the plan stays saved.
-func (c *cli) surveyAgain(s site.Site, r *provision.Run) (*liveChange, int, bool) {
+// surveyAgain surveys the nodes of cl in the saved plan's live part again (nil when it has
+// none), refusing when they cannot all be reached or differ from what the plan saw. Either
+// way nothing was changed, and the plan stays saved.
+func (c *cli) surveyAgain(s site.Site, cl *model.Cluster, r *provision.Run) (*liveChange, int, bool) {
 	lp, err := r.SavedLive()
 	if err != nil || lp == nil {
 		return nil, c.failIf("apply", err), err == nil
 	}
-	cl, code, ok := c.loadQuiet("apply", s)
-	if !ok {
-		return nil, code, false
-	}
 	lc := &liveChange{fleet: provision.Fleet{Site: s, Cluster: cl}}
-	if err := provision.CanReach(s); err != nil {
-		return nil, c.fail("apply", err), false
-	}
 	if lc.Live, lc.dial, lc.pc, err = lc.fleet.LiveOf(c.ctx, lp.Nodes); err != nil {
 		return nil, c.fail("apply", fmt.Errorf("surveying the running nodes: %s", rolloutMessage(err))), false
 	}

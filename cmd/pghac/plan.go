@@ -123,28 +123,14 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 		return code
 	}
 	view.Plan(c.stdout, fmt.Sprintf("Terraform plan (%s, %s)", s.Target, bin.Name), p, cl.NodeNames(), c.stdoutColor())
-	if moves := provision.Moves(provision.Disruptions(p, cl)); len(moves) > 0 {
+	dis := provision.Disruptions(p, cl)
+	if moves := provision.Moves(dis); len(moves) > 0 {
 		r.ClearPlan()
 		fmt.Fprintln(c.stdout)
 		c.refuseMoves(s.File, cl, moves)
 		return exitInvalid
 	}
-	if dis := provision.Disruptions(p, cl); len(dis) > 0 {
-		var what []string
-		for _, d := range dis {
-			verb := "stopped to update"
-			if d.Replace {
-				verb = "replaced"
-			}
-			what = append(what, fmt.Sprintf("%s (%s: %s)", d.Node, verb, strings.Join(d.Why, ", ")))
-		}
-		fmt.Fprintf(c.stdout, "\nWhile the cluster serves, `pghac apply` takes these database VMs down one at a time, replicas first\n"+
-			"and the leader last after a switchover, each streaming again before the next: %s.\n", strings.Join(what, "; "))
-	}
-	if leaving := provision.Leaving(p, cl); len(leaving) > 0 {
-		fmt.Fprintf(c.stdout, "\n`pghac apply` takes %s out of the cluster first, one at a time while the others serve: a leader hands\n"+
-			"over to a node that stays, each one's etcd member is removed, then its VM and its copy of the data go.\n", strings.Join(leaving, ", "))
-	}
+	c.stepsAhead(dis, provision.Leaving(p, cl))
 	lp, code, ok := c.planLive(s, cl, r, provision.KeptNodes(p, cl))
 	if !ok {
 		r.ClearPlan()
@@ -157,6 +143,27 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 		fmt.Fprintf(c.stdout, "\nSaved the plan in %s. Run `pghac apply` to apply exactly this plan.\n", r.Dir())
 	}
 	return exitOK
+}
+
+// stepsAhead says which database VMs apply will take down one at a time (dis), and which
+// nodes it will take out of the cluster first (leaving).
+func (c *cli) stepsAhead(dis []provision.Disruption, leaving []string) {
+	if len(dis) > 0 {
+		var what []string
+		for _, d := range dis {
+			verb := "stopped to update"
+			if d.Replace {
+				verb = "replaced"
+			}
+			what = append(what, fmt.Sprintf("%s (%s: %s)", d.Node, verb, strings.Join(d.Why, ", ")))
+		}
+		fmt.Fprintf(c.stdout, "\nWhile the cluster serves, `pghac apply` takes these database VMs down one at a time, replicas first\n"+
+			"and the leader last after a switchover, each streaming again before the next: %s.\n", strings.Join(what, "; "))
+	}
+	if len(leaving) > 0 {
+		fmt.Fprintf(c.stdout, "\n`pghac apply` takes %s out of the cluster first, one at a time while the others serve: a leader hands\n"+
+			"over to a node that stays, each one's etcd member is removed, then its VM and its copy of the data go.\n", strings.Join(leaving, ", "))
+	}
 }
 
 // planLive surveys the nodes in kept, those whose VMs Terraform's plan keeps, prints what
@@ -323,9 +330,5 @@ func (c *cli) refuseMoves(file string, cl *model.Cluster, moves []provision.Disr
 			Subject: rng.Ptr(),
 		})
 	}
-	name, src, err := c.readSource(file)
-	if err != nil || cl.DeclRange.Filename != name {
-		src = nil // no snippet, the place still
-	}
-	c.printDiags(diags, nil, cl.DeclRange.Filename, src)
+	c.printClusterDiags(file, cl, diags)
 }

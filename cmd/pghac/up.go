@@ -437,6 +437,12 @@ func (c *cli) refuseUnsafe(file string, cl *model.Cluster, unsafe []string) {
 			Subject:  cl.DeclRange.Ptr(),
 		})
 	}
+	c.printClusterDiags(file, cl, diags)
+}
+
+// printClusterDiags prints diags about cl, compiled from file, with file's lines as
+// snippets (only the places when file cannot be read again).
+func (c *cli) printClusterDiags(file string, cl *model.Cluster, diags hcl.Diagnostics) {
 	name, src, err := c.readSource(file)
 	if err != nil || cl.DeclRange.Filename != name {
 		src = nil // no snippet, the place still

@@ -23,7 +23,15 @@ import (
 type Disruption struct {
 	Node    string
 	Replace bool     // false: stopped and updated in place
-	Why     []string // the attributes that force it
+	Why     []string // the attribute paths that force it (infra.Change.ReplacePaths, Updated)
+}
+
+// topAttr is the top-level attribute of an attribute path: "resources" of "resources[0].cores".
+func topAttr(path string) string {
+	if i := strings.IndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return path
 }
 
 // harmless are the attributes of a VM that an update in place changes without stopping it.
@@ -51,7 +59,7 @@ func Disruptions(p *infra.Plan, cl *model.Cluster) []Disruption {
 			case infra.ActionUpdate:
 				var why []string
 				for _, a := range ch.Updated {
-					if top, _, _ := strings.Cut(strings.SplitN(a, "[", 2)[0], "."); !slices.Contains(harmless, top) {
+					if !slices.Contains(harmless, topAttr(a)) {
 						why = append(why, a)
 					}
 				}
@@ -65,15 +73,17 @@ func Disruptions(p *infra.Plan, cl *model.Cluster) []Disruption {
 }
 
 // Moves are the disruptions that put a running node's VM somewhere else on the network
-// (another address, subnet or zone), replaced or updated in place. No rollout carries one: the other nodes know the node
-// by its address (etcd's peers, Patroni's etcd hosts, HAProxy's servers) until the live
-// rollout that follows Terraform, so the moved node could not rejoin before its step's
-// health gate gave up. A new node at the new place, then the old one taken out, can.
+// (another address, subnet or zone), replaced or updated in place. No rollout carries one:
+// the other nodes know the node by its address (etcd's peers, Patroni's etcd hosts,
+// HAProxy's servers) until the live rollout that follows Terraform, so the moved node could
+// not rejoin before its step's health gate gave up. A new node at the new place, then the
+// old one taken out, can.
 func Moves(dis []Disruption) []Disruption {
 	var out []Disruption
 	for _, d := range dis {
 		if slices.ContainsFunc(d.Why, func(w string) bool {
-			return w == "zone" || strings.HasPrefix(w, "network_interface") &&
+			// A whole interface added or gone ("network_interface[1]") moves it too.
+			return w == "zone" || topAttr(w) == "network_interface" &&
 				(strings.HasSuffix(w, ".ip_address") || strings.HasSuffix(w, ".subnet_id") || !strings.Contains(w, "."))
 		}) {
 			out = append(out, d)
@@ -133,8 +143,8 @@ func Within(step, reviewed infra.Summary) error {
 	return nil
 }
 
-// StepOrder is the order pghac disrupts dis in: the replicas first, the leader (by cl)
-// last, so that the leadership moves once at most.
+// StepOrder is the order pghac disrupts dis in: the replicas first, leader last, so that
+// the leadership moves once at most.
 func StepOrder(dis []Disruption, leader string) []Disruption {
 	out := slices.Clone(dis)
 	slices.SortStableFunc(out, func(a, b Disruption) int {
@@ -151,13 +161,14 @@ func StepOrder(dis []Disruption, leader string) []Disruption {
 
 // ApplySteps applies the reviewed plan one database VM at a time when it disrupts some
 // (Disruptions) or takes nodes out (Leaving). The leaving nodes go first, through
-// rollout.Remove: retired, a leader handing over to a node that stays, each one's etcd member
-// removed before a plan targeted at its VM (its destruction, within the reviewed plan) is
-// applied, the rest healthy without it before the next. Then each disrupted VM, in StepOrder, a plan targeted at its VM that must stay within the
-// reviewed one (Within), applied through rollout.Disrupt (a switchover first when it leads;
-// after, a wait until it streams again and the cluster is healthy); then a plan of the rest,
-// within the reviewed one too. show gets each step's plan before it is applied. It stops at
-// the first failure, the cluster serving: `pghac plan` again shows what is left.
+// rollout.Remove: retired, a leader handing over to a node that stays, each one's etcd
+// member removed before a plan targeted at its VM (its destruction, within the reviewed
+// plan) is applied, the rest healthy without it before the next. Then each disrupted VM, in
+// StepOrder: a plan targeted at it that must stay within the reviewed one (Within), applied
+// through rollout.Disrupt (a switchover first when it leads; after, a wait until it streams
+// again and the cluster is healthy). Then a plan of the rest, within the reviewed one too.
+// show gets each step's plan before it is applied. It stops at the first failure, the
+// cluster serving: `pghac plan` again shows what is left.
 func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, reviewed *infra.Plan, dis []Disruption, leaving []string,
 	timeout time.Duration, show func(title string, p *infra.Plan), log func(string)) error {
 	cl, err := pc.Cluster(ctx)
@@ -192,23 +203,7 @@ func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, revie
 			}
 			return r.Apply(ctx)
 		}
-		vm := "VM"
-		if f.Cluster.Target == model.TargetSandbox {
-			vm = "machine"
-		}
-		what := rollout.Disruption{
-			Doing:   fmt.Sprintf("replacing %s's %s (%s)", d.Node, vm, strings.Join(d.Why, ", ")),
-			Waiting: fmt.Sprintf("waiting for %s's new %s to join and copy the data", d.Node, vm),
-			Failed:  fmt.Sprintf("%s's new %s did not join as a streaming replica", d.Node, vm),
-		}
-		if !d.Replace {
-			what = rollout.Disruption{
-				Doing:   fmt.Sprintf("updating %s's VM, which stops it (%s)", d.Node, strings.Join(d.Why, ", ")),
-				Waiting: fmt.Sprintf("waiting for %s to come back and stream", d.Node),
-				Failed:  fmt.Sprintf("%s did not come back as a streaming replica", d.Node),
-			}
-		}
-		done, err := rollout.Disrupt(ctx, pc, f.Cluster.NodeNames(), d.Node, what, machine, f.WaitHealthy, timeout, log)
+		done, err := rollout.Disrupt(ctx, pc, f.Cluster.NodeNames(), d.Node, d.text(f.Cluster.Target), machine, f.WaitHealthy, timeout, log)
 		if err != nil {
 			return err
 		}
@@ -226,6 +221,27 @@ func (r *Run) ApplySteps(ctx context.Context, f Fleet, pc *patroni.Client, revie
 	}
 	show("the rest", p)
 	return r.Apply(ctx)
+}
+
+// text says what d does to its node on target t, for the log and errors.
+func (d Disruption) text(t model.Target) rollout.Disruption {
+	why := strings.Join(d.Why, ", ")
+	if !d.Replace {
+		return rollout.Disruption{
+			Doing:   fmt.Sprintf("updating %s's VM, which stops it (%s)", d.Node, why),
+			Waiting: fmt.Sprintf("waiting for %s to come back and stream", d.Node),
+			Failed:  fmt.Sprintf("%s did not come back as a streaming replica", d.Node),
+		}
+	}
+	vm := "VM"
+	if t == model.TargetSandbox {
+		vm = "machine"
+	}
+	return rollout.Disruption{
+		Doing:   fmt.Sprintf("replacing %s's %s (%s)", d.Node, vm, why),
+		Waiting: fmt.Sprintf("waiting for %s's new %s to join and copy the data", d.Node, vm),
+		Failed:  fmt.Sprintf("%s's new %s did not join as a streaming replica", d.Node, vm),
+	}
 }
 
 // removeSteps takes the leaving nodes that run as members out of the cluster one at a time

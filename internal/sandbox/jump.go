@@ -3,9 +3,6 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -17,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pghac/pghac/internal/remote"
 )
 
 const sshdPath = "/usr/sbin/sshd"
@@ -59,9 +58,10 @@ LogLevel VERBOSE
 
 // JumpUp starts the stand-in jump host j, a real OpenSSH sshd on the bridge address, when it
 // does not run. Its authorized keys are rewritten every call (a running sshd reads them at
-// each login); a running one with another port or user is restarted. The bridge must exist (NetworkUp). It returns the
-// jump host's public host key, which it generated itself on first use, so that the caller can
-// pin it rather than trust it on first contact. Its log is jump-host/sshd.log in StateDir.
+// each login); a running one with another port or user is restarted. The bridge must exist
+// (NetworkUp). It returns the jump host's public host key, which it generated itself on
+// first use, so that the caller can pin it rather than trust it on first contact. Its log is
+// jump-host/sshd.log in StateDir.
 func JumpUp(ctx context.Context, cfg Config, j JumpHost) (ssh.PublicKey, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -136,29 +136,21 @@ func (c Config) jumpPID() int {
 	return pid
 }
 
-// jumpHostKey reads the ed25519 host key at path, generating it (0600, OpenSSH's format)
-// when there is none, and returns its public half.
+// jumpHostKey reads the ed25519 host key at path, generating it (0600, OpenSSH's format,
+// as the operator key is) when there is none, and returns its public half.
 func jumpHostKey(path string) (ssh.PublicKey, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		priv, _, err := remote.NewOperatorKey("pghac sandbox jump host")
 		if err != nil {
 			return nil, err
 		}
-		blk, err := ssh.MarshalPrivateKey(priv, "pghac sandbox jump host")
-		if err != nil {
+		if err := os.WriteFile(path, priv, 0o600); err != nil {
 			return nil, err
 		}
-		b = pem.EncodeToMemory(blk)
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, err
 	}
-	signer, err := ssh.ParsePrivateKey(b)
+	signer, err := remote.LoadOperatorKey(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return signer.PublicKey(), nil
 }
