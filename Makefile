@@ -16,7 +16,7 @@ LDFLAGS := -X main.version=$(VERSION)
 DEBS := patroni haproxy cloud-init python3-jsonschema etcd-server etcd-client pgbouncer \
         postgresql-15 python3-etcd python3-psycopg2 python3-asyncpg \
         debootstrap systemd-container apt-cacher-ng nftables iproute2 util-linux curl \
-        openssh-server
+        openssh-server pgbackrest
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZTIME ?= 10m

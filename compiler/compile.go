@@ -40,6 +40,7 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.PgBouncer = compilePgBouncer(&d, sc.PgBouncer)
 	c.HAProxy = compileHAProxy(&d, sc.HAProxy)
 	c.Postgres = compilePostgres(&d, sc, c, osOK)
+	c.Backup = compileBackup(&d, sc, c, target)
 	c.Backend = compileBackend(&d, sc.Backend, c.Network)
 	requireBackendArtifact(&d, sc.Backend, target)
 	c.Roles = compileRoles(&d, sc, c)

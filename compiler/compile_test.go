@@ -32,6 +32,9 @@ cluster "main" {
     address = "10.129.0.14"
     etcd_member = true
   }
+  backup {
+    bucket = "pghac-test-main"
+  }
 }
 `
 

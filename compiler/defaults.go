@@ -78,6 +78,14 @@ const (
 
 	sshPort = 22
 
+	// Backups: a full backup a week, a differential one the other days, at 03:00 UTC; two
+	// weeks of point-in-time recovery; a segment archived at least every minute.
+	defaultFullBackup          = "Sun 03:00"
+	defaultPartialBackup       = "Mon..Sat 03:00"
+	defaultBackupRetentionDays = 14
+	defaultArchiveTimeout      = time.Minute
+	defaultCompression         = "zst"
+
 	// etcd refuses to start with an election timeout under 5 heartbeats or over 50 s.
 	minEtcdElectionHeartbeats = 5
 	maxEtcdElection           = 50 * time.Second

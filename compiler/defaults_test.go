@@ -50,9 +50,15 @@ func TestDefaultsDocumented(t *testing.T) {
 		"sandbox.cidr":        q(defaultSandboxCIDR),
 		"load_test.instances": itoa(defaultLoadInstances), "load_test.timeout": q("5s"),
 		"role.connection_limit": "-1", "database.connection_limit": "-1",
+		"backup.enabled": "true", "backup.full": q(defaultFullBackup), "backup.differential": q(defaultPartialBackup),
+		"backup.retention": q(itoa(defaultBackupRetentionDays) + "d"), "backup.archive_timeout": q("60s"),
+		"backup.compression": q(defaultCompression),
 	}
 	if defaultLoadTimeout != 5*time.Second || loadLimitSlack != time.Minute {
 		t.Fatal("a load_test default changed: update this test's table and docs/cluster-hcl.md")
+	}
+	if defaultArchiveTimeout != time.Minute {
+		t.Fatal("backup.archive_timeout's default changed: update this test's table and docs/cluster-hcl.md")
 	}
 	if defaultServerLoginRetry != time.Second || defaultQueryWaitTimeout != 30*time.Second || defaultMemoryGB != 4 || defaultPreemptible {
 		t.Fatal("a default changed: update this test's table and docs/cluster-hcl.md")

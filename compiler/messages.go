@@ -607,6 +607,68 @@ func (d *diags) sandboxImage(rng hcl.Range, family string) {
 		family, sandboxImageFamily)
 }
 
+// The backup block.
+
+func (d *diags) missingBackupBucket(rng hcl.Range, hasBlock bool) {
+	where := "Add a backup block with bucket = \"<name>\" to the cluster"
+	if hasBlock {
+		where = "Set bucket = \"<name>\" in the backup block"
+	}
+	d.errorf(rng, "Missing backup bucket",
+		"Backups are on by default, and Object Storage bucket names are global, so pghac cannot pick one for you. %s (Terraform creates the bucket), or turn backups off with enabled = false.", where)
+}
+
+func (d *diags) backupInStateBucket(rng, state hcl.Range) {
+	d.errorf(rng, "Backups in the Terraform state bucket",
+		"The state block keeps Terraform's state in this bucket (%s). Backups need a bucket of their own: Terraform manages the backup bucket (versioning, encryption, who may write), and the state bucket must exist before Terraform runs. Name another bucket.", at(state))
+}
+
+func (d *diags) invalidBackupSchedule(rng hcl.Range, name string, err error) {
+	d.errorf(rng, "Invalid backup schedule",
+		"%s: %s. A schedule is days and a time (UTC), like \"Sun 03:00\", \"Mon..Sat 03:00\", \"Sat,Sun 01:30\", or \"daily\".", name, err)
+}
+
+func (d *diags) differentialAndIncremental(rng, first hcl.Range) {
+	d.errorf(rng, "Differential and incremental backups together",
+		"differential is already set at %s. Between full backups pghac takes one kind: differential (each holds everything since the last full backup: restores read two backups) or incremental (each holds what changed since the previous backup: smaller, but a restore reads a chain). Keep one.", at(first))
+}
+
+func (d *diags) invalidRetention(rng hcl.Range, err error) {
+	d.errorf(rng, "Invalid retention", "retention: %s.", err)
+}
+
+func (d *diags) retentionShorterThanFulls(rng hcl.Range, retention string, interval int, full string) {
+	d.errorf(rng, "Retention shorter than the full-backup interval",
+		"retention = %q, but full backups (%q) are up to %d days apart. pgBackRest expires whole full backups with what depends on them, so it would keep up to %d days anyway, while the file says fewer. Set retention to at least \"%dd\", or take full backups more often.",
+		retention, full, interval, interval, interval)
+}
+
+func (d *diags) archiveTimeoutTooShort(rng hcl.Range, v time.Duration) {
+	d.errorf(rng, summaryInvalidDuration, "archive_timeout = %s; it must be at least 1s (each timeout can archive a whole 16 MB WAL segment).", v)
+}
+
+func (d *diags) archiveQueueTooSmall(rng hcl.Range, v string) {
+	d.errorf(rng, "WAL archive queue too small", "archive_queue_max = %q holds less than one 16 MB WAL segment: make it at least \"16MB\".", v)
+}
+
+func (d *diags) archiveQueueTooLarge(rng hcl.Range, v string, diskGB int) {
+	d.errorf(rng, "WAL archive queue too large",
+		"archive_queue_max = %q is more than half of the smallest database disk (%d GB). WAL waiting for an unreachable bucket would fill the disk and stop PostgreSQL before pgBackRest drops any: keep it at most half the disk, or grow the disk.", v, diskGB)
+}
+
+func (d *diags) invalidCompression(rng hcl.Range, typ string, types []string) {
+	d.errorf(rng, "Invalid compression", "compression = %q; use one of %s.", typ, strings.Join(types, ", "))
+}
+
+func (d *diags) invalidCompressionLevel(rng hcl.Range, typ string, level, lo, hi int) {
+	d.errorf(rng, "Invalid compression level", "compression_level = %d; %s takes levels %d to %d.", level, typ, lo, hi)
+}
+
+func (d *diags) archiveParameter(rng hcl.Range, name string) {
+	d.errorf(rng, "Parameter owned by the backup block",
+		"%s archives WAL into the backup repository, which point-in-time recovery depends on: pghac sets it while backups are on. Use the backup block (archive_timeout there), or turn backups off with backup { enabled = false } to set it yourself.", name)
+}
+
 // Attribute values shared by several blocks.
 
 func (d *diags) notPositive(rng hcl.Range, name string, v int) {

@@ -102,6 +102,11 @@ func localize(d *diags, sc *schema.Cluster, c *model.Cluster, cv clusterVM) {
 		c.Backend.ArtifactSHA256 = "${" + model.BackendSHA256Var + "}"
 	}
 	c.LoadGenerator = nil
+	if c.Backup != nil {
+		// The host serves the repository's S3 on the bridge, as Object Storage would.
+		c.Backup.Endpoint = sb.HostAddress.String()
+		c.Backup.Port = model.SandboxS3Port
+	}
 	c.LoadBalancer = nil
 	c.State = nil
 }

@@ -129,13 +129,13 @@ func TestSandboxErrors(t *testing.T) {
 		line      int // of the diagnostic's subject
 	}{
 		{"name too long", long, model.TargetSandbox, "Node name too long for the sandbox", 8},
-		{"invalid", withBlocks(`  sandbox { cidr = "10.213.0.0" }`), model.TargetYandex, "Invalid sandbox network", 21},
-		{"host bits", withBlocks(`  sandbox { cidr = "10.213.0.1/24" }`), model.TargetSandbox, "Invalid sandbox network", 21},
-		{"ipv6", withBlocks(`  sandbox { cidr = "fd00::/64" }`), model.TargetSandbox, "Invalid sandbox network", 21},
-		{"public", withBlocks(`  sandbox { cidr = "8.8.8.0/24" }`), model.TargetSandbox, "Sandbox network outside the private ranges", 21},
-		{"too big", withBlocks(`  sandbox { cidr = "10.0.0.0/8" }`), model.TargetSandbox, "Invalid sandbox network size", 21},
-		{"too small", withBlocks(`  sandbox { cidr = "10.213.0.0/29" }`), model.TargetSandbox, "Invalid sandbox network size", 21},
-		{"ubuntu", withBlocks(`  vm { image_family = "ubuntu-2404-lts" }`), model.TargetSandbox, "Image not available in the sandbox", 21},
+		{"invalid", withBlocks(`  sandbox { cidr = "10.213.0.0" }`), model.TargetYandex, "Invalid sandbox network", 24},
+		{"host bits", withBlocks(`  sandbox { cidr = "10.213.0.1/24" }`), model.TargetSandbox, "Invalid sandbox network", 24},
+		{"ipv6", withBlocks(`  sandbox { cidr = "fd00::/64" }`), model.TargetSandbox, "Invalid sandbox network", 24},
+		{"public", withBlocks(`  sandbox { cidr = "8.8.8.0/24" }`), model.TargetSandbox, "Sandbox network outside the private ranges", 24},
+		{"too big", withBlocks(`  sandbox { cidr = "10.0.0.0/8" }`), model.TargetSandbox, "Invalid sandbox network size", 24},
+		{"too small", withBlocks(`  sandbox { cidr = "10.213.0.0/29" }`), model.TargetSandbox, "Invalid sandbox network size", 24},
+		{"ubuntu", withBlocks(`  vm { image_family = "ubuntu-2404-lts" }`), model.TargetSandbox, "Image not available in the sandbox", 24},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

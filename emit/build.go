@@ -16,6 +16,7 @@ import (
 	"github.com/pghac/pghac/emit/haproxy"
 	"github.com/pghac/pghac/emit/loadtest"
 	"github.com/pghac/pghac/emit/patroni"
+	"github.com/pghac/pghac/emit/pgbackrest"
 	"github.com/pghac/pghac/emit/pgbouncer"
 	"github.com/pghac/pghac/emit/sandboxtf"
 	"github.com/pghac/pghac/emit/systemd"
@@ -44,6 +45,7 @@ var nodeFamilies = []nodeFamily{
 	{"pgbouncer", pgbouncer.NodePart},
 	{"haproxy", haproxy.NodePart},
 	{"systemd", systemdPart},
+	{"pgbackrest", pgbackrest.NodePart},
 	{"backend", backend.NodePart},
 }
 

@@ -161,6 +161,15 @@ func TestOfflinePlan(t *testing.T) {
 		"yandex_compute_instance.loadgen":         "create",
 		"yandex_lb_target_group.nodes":            "create",
 		"yandex_lb_network_load_balancer.primary": "create",
+		// The backup repository: KMS key, bucket, service account with its two grants, and
+		// its static key written to Lockbox.
+		"yandex_kms_symmetric_key.backup":                     "create",
+		"yandex_kms_symmetric_key_iam_member.backup":          "create",
+		"yandex_storage_bucket.backup":                        "create",
+		"yandex_storage_bucket_iam_binding.backup":            "create",
+		"yandex_iam_service_account.backup":                   "create",
+		"yandex_iam_service_account_static_access_key.backup": "create",
+		"yandex_lockbox_secret.backup_s3_key":                 "create",
 	}
 	if diff := cmp.Diff(want, plan.actions()); diff != "" {
 		t.Errorf("plan actions (-want +got):\n%s", diff)
@@ -188,7 +197,7 @@ func TestOfflinePlan(t *testing.T) {
 	}
 
 	apply := env.Run(t, dir, "apply", "-input=false", "-no-color", "create.tfplan")
-	if !strings.Contains(apply, "Apply complete! Resources: 12 added, 0 changed, 0 destroyed.") {
+	if !strings.Contains(apply, "Apply complete! Resources: 19 added, 0 changed, 0 destroyed.") {
 		t.Errorf("apply:\n%s", apply)
 	}
 	var outputs map[string]struct{ Value any }

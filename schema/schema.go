@@ -36,6 +36,36 @@ type Cluster struct {
 	LoadBalancer  *LoadBalancer  `hcl:"load_balancer,block"`
 	State         *State         `hcl:"state,block"`
 	Sandbox       *Sandbox       `hcl:"sandbox,block"`
+	Backup        *Backup        `hcl:"backup,block"`
+}
+
+// Backup configures pgBackRest's backups and WAL archive in an S3 bucket:
+// `backup { bucket = "my-backups"  full = "Sun 03:00"  retention = "30d" }`. On by default.
+type Backup struct {
+	DefRange     hcl.Range `hcl:",def_range"`
+	Enabled      *bool     `hcl:"enabled,optional"`
+	EnabledRange hcl.Range `hcl:"enabled,attr_value_range"`
+	Bucket       *string   `hcl:"bucket,optional"`
+	BucketRange  hcl.Range `hcl:"bucket,attr_value_range"`
+	// Full, Differential and Incremental are when backups run, as systemd calendar days and
+	// time: "Sun 03:00", "Mon..Sat 03:00", "daily". Differential and Incremental exclude
+	// each other.
+	Full                  *string   `hcl:"full,optional"`
+	FullRange             hcl.Range `hcl:"full,attr_value_range"`
+	Differential          *string   `hcl:"differential,optional"`
+	DifferentialRange     hcl.Range `hcl:"differential,attr_value_range"`
+	Incremental           *string   `hcl:"incremental,optional"`
+	IncrementalRange      hcl.Range `hcl:"incremental,attr_value_range"`
+	Retention             *string   `hcl:"retention,optional"`
+	RetentionRange        hcl.Range `hcl:"retention,attr_value_range"`
+	ArchiveTimeout        *string   `hcl:"archive_timeout,optional"`
+	ArchiveTimeoutRange   hcl.Range `hcl:"archive_timeout,attr_value_range"`
+	ArchiveQueueMax       *string   `hcl:"archive_queue_max,optional"`
+	ArchiveQueueMaxRange  hcl.Range `hcl:"archive_queue_max,attr_value_range"`
+	Compression           *string   `hcl:"compression,optional"`
+	CompressionRange      hcl.Range `hcl:"compression,attr_value_range"`
+	CompressionLevel      *int      `hcl:"compression_level,optional"`
+	CompressionLevelRange hcl.Range `hcl:"compression_level,attr_value_range"`
 }
 
 // Sandbox configures the local target: `sandbox { cidr = "10.213.0.0/24" }`.

@@ -268,7 +268,7 @@ func TestPlanOfflineRemoteState(t *testing.T) {
 	s := newSession(t)
 	src := strings.Replace(string(rootCluster(t)), "  load_generator {", "  state {\n    bucket = \"pghac-tfstate\"\n  }\n\n  load_generator {", 1)
 	s.file = writeFile(t, s.dir, "cluster.hcl", []byte(src))
-	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 12 to add")
+	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 19 to add")
 	versions, err := os.ReadFile(filepath.Join(s.dir, "deploy", "yandex", "versions.tf"))
 	if err != nil || !strings.Contains(string(versions), `backend "s3" {`) {
 		t.Fatalf("versions.tf has no s3 backend (%v):\n%s", err, versions)
@@ -286,7 +286,7 @@ func TestSecretsInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`^([a-z_]+) = "([A-Za-z0-9]{40})"$`)
+	line := regexp.MustCompile(`^([a-z0-9_]+) = "([A-Za-z0-9]{40})"$`)
 	var names []string
 	seen := map[string]bool{}
 	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {

@@ -29,6 +29,7 @@ type explanation struct {
 	LoadTests []explainLoadTest `yaml:"load_tests,omitempty"`
 	LoadGen   *explainNode      `yaml:"load_generator,omitempty"`
 	LoadBal   *explainLB        `yaml:"load_balancer,omitempty"`
+	Backup    *explainBackup    `yaml:"backup,omitempty"`
 	Secrets   []string          `yaml:"secrets,flow"`
 }
 
@@ -42,6 +43,21 @@ type explainDatabase struct {
 	Owner           string `yaml:"owner"`
 	ConnectionLimit int    `yaml:"connection_limit"`
 	PoolMode        string `yaml:"pool_mode"`
+}
+
+type explainBackup struct {
+	Stanza          string `yaml:"stanza"`
+	Repository      string `yaml:"repository"`
+	Endpoint        string `yaml:"endpoint"`
+	Region          string `yaml:"region"`
+	Full            string `yaml:"full"`
+	Partial         string `yaml:"partial"`
+	PartialType     string `yaml:"partial_type"`
+	RetentionDays   int    `yaml:"retention_days"`
+	ArchiveTimeout  string `yaml:"archive_timeout"`
+	ArchiveQueueMax int64  `yaml:"archive_queue_max_bytes"`
+	Compression     string `yaml:"compression"`
+	CompressLevel   int    `yaml:"compression_level"`
 }
 
 type explainLB struct {
@@ -179,6 +195,11 @@ func Explain(c *model.Cluster) ([]byte, error) {
 	}
 	if lb := c.LoadBalancer; lb != nil {
 		e.LoadBal = &explainLB{Type: lb.Type, Port: lb.Port, Zone: lb.Zone}
+	}
+	if b := c.Backup; b != nil {
+		e.Backup = &explainBackup{Stanza: b.Stanza, Repository: "s3://" + b.Bucket + b.Path, Endpoint: b.Addr(), Region: b.Region,
+			Full: b.Full.Calendar, Partial: b.Partial.Calendar, PartialType: b.PartialType, RetentionDays: b.RetentionDays,
+			ArchiveTimeout: b.ArchiveTimeout.String(), ArchiveQueueMax: b.ArchiveQueueMax, Compression: b.Compression, CompressLevel: b.CompressLevel}
 	}
 	for _, p := range c.Postgres.Parameters {
 		src := "derived"

@@ -96,12 +96,16 @@ func TestExplainOptionalBlocks(t *testing.T) {
 	c.LoadGenerator = &model.LoadGenerator{Name: "loadgen", Zone: "ru-central1-a", Address: netip.MustParseAddr("10.1.0.20"),
 		VM: model.VM{Platform: "standard-v3", Cores: 2, PublicIP: true}}
 	c.LoadBalancer = &model.LoadBalancer{Type: "network", Port: 80}
+	c.Backup = &model.Backup{Stanza: "main", Bucket: "b-1", Path: "/pgbackrest", Endpoint: model.YandexStorageEndpoint, Port: 443,
+		Full: model.Schedule{Calendar: "Sun *-*-* 03:00:00"}, PartialType: "diff", ArchiveTimeout: time.Minute}
 	explained(t, c,
 		// No artifact: the key is left out rather than shown empty.
 		"backend:\n  port: 8080\n  database: notes\n  user: notes\n  allow_from: [10.1.0.0/24]\n",
 		"load_tests:\n  - name: smoke\n    schedule: const(10, 1m)\n    ammo: [get, post]\n",
 		"load_generator:\n  name: loadgen\n  zone: ru-central1-a\n  address: 10.1.0.20\n  etcd_member: false\n",
 		"  public_ip: true\nload_balancer:",
-		"\nload_balancer:\n  type: network\n  port: 80\nsecrets:",
+		"\nload_balancer:\n  type: network\n  port: 80\nbackup:\n  stanza: main\n  repository: s3://b-1/pgbackrest\n  endpoint: storage.yandexcloud.net:443\n",
+		"  full: Sun *-*-* 03:00:00\n",
+		"  archive_timeout: 1m0s\n",
 	)
 }

@@ -73,6 +73,8 @@ type Cluster struct {
 	State *State
 	// Sandbox is the local network of the sandbox target; nil for every other target.
 	Sandbox *Sandbox
+	// Backup is pgBackRest's repository and schedule; nil when backups are off.
+	Backup *Backup
 
 	DeclRange hcl.Range
 }

@@ -37,6 +37,9 @@ var fixedSecrets = []Secret{
 	SecretSuperuserPassword,
 }
 
+// backupSecrets are the secrets of a cluster with backups.
+var backupSecrets = []Secret{SecretBackupAccessKey, SecretBackupSecretKey}
+
 // RolePassword is the secret holding the password of the application role named role.
 func RolePassword(role string) Secret { return Secret("role_" + role + "_password") }
 
@@ -46,6 +49,9 @@ func (c *Cluster) Secrets() []Secret {
 	out := slices.Clone(fixedSecrets)
 	for _, r := range c.Roles {
 		out = append(out, RolePassword(r.Name))
+	}
+	if c.Backup != nil {
+		out = append(out, backupSecrets...)
 	}
 	slices.Sort(out)
 	return out
@@ -59,7 +65,7 @@ func (c *Cluster) IsSecret(name string) bool {
 // IsSecretName reports whether name has the form of a secret of some cluster: one of pghac's
 // own, or a role's password.
 func IsSecretName(name string) bool {
-	if slices.Contains(fixedSecrets, Secret(name)) {
+	if slices.Contains(fixedSecrets, Secret(name)) || slices.Contains(backupSecrets, Secret(name)) {
 		return true
 	}
 	role, ok := strings.CutPrefix(name, "role_")

@@ -94,12 +94,32 @@ type postgresql struct {
 	BinDir         string         `yaml:"bin_dir"`
 	Pgpass         string         `yaml:"pgpass"`
 	Authentication authentication `yaml:"authentication"`
+	// CreateReplicaMethods are tried in order when a replica is created (or reinitialized):
+	// with backups, the repository first, so that a new node does not load the primary.
+	CreateReplicaMethods []string       `yaml:"create_replica_methods,omitempty"`
+	PgBackRest           *replicaMethod `yaml:"pgbackrest,omitempty"`
 	// Basebackup are pg_basebackup's options when a replica is created (or reinitialized).
 	Basebackup []map[string]string `yaml:"basebackup"`
-	Parameters localParams         `yaml:"parameters"`
-	PgHBA      []string            `yaml:"pg_hba"`
+	// RecoveryConf: with backups, a replica that fell behind the primary's WAL fetches what
+	// it misses from the archive instead of needing a rebuild.
+	RecoveryConf *recoveryConf `yaml:"recovery_conf,omitempty"`
+	Parameters   localParams   `yaml:"parameters"`
+	PgHBA        []string      `yaml:"pg_hba"`
 	// Callbacks keep PgBouncer's cached server parameters in step with the role.
 	Callbacks callbacks `yaml:"callbacks"`
+}
+
+// replicaMethod is a create_replica_methods entry Patroni runs as a command.
+type replicaMethod struct {
+	Command string `yaml:"command"`
+	// KeepData leaves the data directory to the command (pgBackRest's delta restore reuses
+	// the files already there); NoParams: the command takes none of Patroni's arguments.
+	KeepData bool `yaml:"keep_data"`
+	NoParams bool `yaml:"no_params"`
+}
+
+type recoveryConf struct {
+	RestoreCommand string `yaml:"restore_command"`
 }
 
 type authentication struct {
@@ -287,6 +307,14 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 		Watchdog: watchdog{Mode: c.Patroni.Watchdog},
 	}
 
+	if bk := c.Backup; bk != nil {
+		cfg.PostgreSQL.CreateReplicaMethods = []string{"pgbackrest", "basebackup"}
+		// A standby restore: pgBackRest writes standby.signal, and Patroni the rest. With no
+		// backup in the repository yet it fails, and Patroni goes on to pg_basebackup.
+		cfg.PostgreSQL.PgBackRest = &replicaMethod{Command: "pgbackrest --stanza=" + bk.Stanza + " --delta --type=standby restore", KeepData: true, NoParams: true}
+		cfg.PostgreSQL.RecoveryConf = &recoveryConf{RestoreCommand: RestoreCommand(bk)}
+	}
+
 	var b bytes.Buffer
 	b.WriteString(header)
 	enc := yaml.NewEncoder(&b)
@@ -298,6 +326,11 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// RestoreCommand fetches a WAL segment from the backup repository.
+func RestoreCommand(b *model.Backup) string {
+	return "pgbackrest --stanza=" + b.Stanza + " archive-get %f \"%p\""
 }
 
 // pgHBA is the whole pg_hba.conf. First match wins, so the narrow local rules come first.

@@ -103,6 +103,11 @@ func postBootstrapScript(c *model.Cluster) string {
 		database(&s, d.ConnectionLimit)
 	}
 	s.WriteString("SQL\n")
+	if b := c.Backup; b != nil {
+		s.WriteString("# The backup repository's stanza, so that WAL archiving works from the first segments on. An\n")
+		s.WriteString("# unreachable bucket must not fail the bootstrap: the backup timers create it later.\n")
+		fmt.Fprintf(&s, "pgbackrest --stanza=%s stanza-create || echo \"post_bootstrap: pgBackRest could not create stanza %s yet; the backup timers will\" >&2\n", b.Stanza, b.Stanza)
+	}
 	return s.String()
 }
 

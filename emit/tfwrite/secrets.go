@@ -31,6 +31,8 @@ var secretDescriptions = map[model.Secret]string{
 	model.SecretBackendPassword:     "Password of the PostgreSQL role the notes backend connects as (backend.user).",
 	model.SecretPgBouncerAuthPassword: fmt.Sprintf("Password of PostgreSQL role %q, which PgBouncer looks up clients' SCRAM secrets as.",
 		model.PgBouncerAuthUser),
+	model.SecretBackupAccessKey: "Access key ID pgBackRest signs its S3 requests to the backup bucket with (the backup service account's static key; the sandbox's own S3 takes generated ones).",
+	model.SecretBackupSecretKey: "Secret key of that access key.",
 	model.SecretPgBouncerAdminPassword: fmt.Sprintf("Password of user %q on PgBouncer's admin console (Patroni's role-change callback).",
 		model.PgBouncerAdminUser),
 }

@@ -45,4 +45,7 @@ cluster "main" {
       rise  = 2
     }
   }
+  backup {
+    enabled = false # the WAL archive and backups are off: no bucket
+  }
 }

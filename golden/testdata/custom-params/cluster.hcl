@@ -54,4 +54,7 @@ cluster "main" {
   state {
     bucket = "pghac-tfstate"
   }
+  backup {
+    bucket = "pghac-custom-params-backups"
+  }
 }

@@ -10,4 +10,7 @@ cluster "dev" {
     zone    = "ru-central1-d"
     address = "10.130.0.10"
   }
+  backup {
+    bucket = "pghac-dev-single-node-backups"
+  }
 }

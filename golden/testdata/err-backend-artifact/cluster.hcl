@@ -27,4 +27,7 @@ cluster "main" {
   backend { # ERROR: Backend without artifact
     port = 8080
   }
+  backup {
+    bucket = "pghac-err-backend-artifact-backups"
+  }
 }

@@ -46,4 +46,7 @@ cluster "main" {
     bucket = "Bad_Bucket" # ERROR: Invalid bucket name
     key    = "/abs/key"   # ERROR: Invalid state key
   }
+  backup {
+    bucket = "pghac-err-bad-values-backups"
+  }
 }

@@ -24,4 +24,7 @@ cluster "a-cluster-name-far-too-long-for-prefixes" { # ERROR: Name too long
     zone    = "ru-central1-d"
     address = "10.130.0.28"
   }
+  backup {
+    bucket = "pghac-err-cloud-limits-backups"
+  }
 }

@@ -29,4 +29,7 @@ cluster "main" {
     address     = "10.128.0.16" # ERROR: Duplicate node address
     etcd_member = false
   }
+  backup {
+    bucket = "pghac-err-duplicate-address-backups"
+  }
 }

@@ -28,4 +28,7 @@ cluster "main" {
     zone    = "ru-central1-b"
     address = "10.129.0.20"
   }
+  backup {
+    bucket = "pghac-err-duplicate-node-backups"
+  }
 }

@@ -31,4 +31,7 @@ cluster "main" {
   load_balancer {
     type = "global" # ERROR: Invalid load balancer type
   }
+  backup {
+    bucket = "pghac-err-edge-vms-backups"
+  }
 }

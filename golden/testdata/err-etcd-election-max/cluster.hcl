@@ -28,4 +28,7 @@ cluster "main" {
     heartbeat_interval = "-50ms" # ERROR: Invalid duration
     election_timeout   = "1m"    # ERROR: etcd election timeout too long
   }
+  backup {
+    bucket = "pghac-err-etcd-election-max-backups"
+  }
 }

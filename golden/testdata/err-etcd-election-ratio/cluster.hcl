@@ -27,4 +27,7 @@ cluster "main" {
   etcd {
     heartbeat_interval = "150ms" # ERROR: etcd election timeout too short
   }
+  backup {
+    bucket = "pghac-err-etcd-election-ratio-backups"
+  }
 }

@@ -28,4 +28,7 @@ cluster "main" {
     heartbeat_interval = "0ms"     # ERROR: Invalid duration
     election_timeout   = "500.5ms" # ERROR: Invalid duration
   }
+  backup {
+    bucket = "pghac-err-etcd-timings-backups"
+  }
 }

@@ -28,4 +28,7 @@ cluster "main" {
     zone    = "ru-central1-a"
     address = "10.128.0.17"
   }
+  backup {
+    bucket = "pghac-err-even-etcd-backups"
+  }
 }

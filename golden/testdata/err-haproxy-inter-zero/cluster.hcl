@@ -29,4 +29,7 @@ cluster "main" {
       inter = "0s" # ERROR: Invalid duration
     }
   }
+  backup {
+    bucket = "pghac-err-haproxy-inter-zero-backups"
+  }
 }

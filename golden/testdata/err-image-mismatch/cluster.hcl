@@ -33,4 +33,7 @@ cluster "main" {
   postgres {
     version = 15 # ERROR: PostgreSQL version does not match the image
   }
+  backup {
+    bucket = "pghac-err-image-mismatch-backups"
+  }
 }

@@ -53,4 +53,7 @@ cluster "main" {
   load_test "args" { # ERROR: Duplicate load test
     schedule = "const(1, 1s)"
   }
+  backup {
+    bucket = "pghac-err-load-test-backups"
+  }
 }

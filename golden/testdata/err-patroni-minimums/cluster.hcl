@@ -30,4 +30,7 @@ cluster "main" {
     retry_timeout = 2  # ERROR: Patroni retry_timeout too low
     watchdog      = "sometimes" # ERROR: Invalid watchdog mode
   }
+  backup {
+    bucket = "pghac-err-patroni-minimums-backups"
+  }
 }

@@ -29,4 +29,7 @@ cluster "main" {
     loop_wait     = 10
     retry_timeout = 10
   }
+  backup {
+    bucket = "pghac-err-patroni-timings-backups"
+  }
 }

@@ -34,4 +34,7 @@ cluster "main" {
       cores    = 3             # ERROR: Invalid core count
     }
   }
+  backup {
+    bucket = "pghac-err-platform-limits-backups"
+  }
 }

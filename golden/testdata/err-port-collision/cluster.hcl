@@ -31,4 +31,7 @@ cluster "main" {
     primary_port = 5001 # ERROR: Port collision
     stats_port   = 80   # ERROR: Invalid port
   }
+  backup {
+    bucket = "pghac-err-port-collision-backups"
+  }
 }

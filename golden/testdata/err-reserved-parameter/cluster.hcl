@@ -32,4 +32,7 @@ cluster "main" {
       work_mem            = "32MB"
     }
   }
+  backup {
+    bucket = "pghac-err-reserved-parameter-backups"
+  }
 }

@@ -55,4 +55,7 @@ cluster "main" {
   pgbouncer {
     pool_mode = "statement" # WARNING: Pooling that breaks prepared statements
   }
+  backup {
+    bucket = "pghac-err-roles-backups"
+  }
 }

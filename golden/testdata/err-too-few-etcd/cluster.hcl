@@ -19,4 +19,7 @@ cluster "main" { # ERROR: Too few etcd members
   patroni {
     synchronous_mode = true # WARNING: Synchronous mode with too few replicas
   }
+  backup {
+    bucket = "pghac-err-too-few-etcd-backups"
+  }
 }

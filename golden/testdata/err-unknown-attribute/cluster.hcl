@@ -29,4 +29,7 @@ cluster "main" {
   }
   monitoring { # ERROR: Unsupported block type
   }
+  backup {
+    bucket = "pghac-err-unknown-attribute-backups"
+  }
 }

@@ -28,4 +28,7 @@ cluster "main" {
     zone    = "ru-central1-d"
     address = "10.130.0.28"
   }
+  backup {
+    bucket = "pghac-err-wrong-type-backups"
+  }
 }

@@ -43,4 +43,7 @@ cluster "main" {
       memory_gb = 16
     }
   }
+  backup {
+    bucket = "pghac-five-nodes-backups"
+  }
 }

@@ -35,4 +35,7 @@ cluster "main" {
   load_balancer {
     type = "external" # WARNING: Primary reachable from the internet
   }
+  backup {
+    bucket = "pghac-public-endpoints-backups"
+  }
 }

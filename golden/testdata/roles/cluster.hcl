@@ -49,4 +49,7 @@ cluster "main" {
   database "analytics" {
     owner = "reports"
   }
+  backup {
+    bucket = "pghac-roles-backups"
+  }
 }

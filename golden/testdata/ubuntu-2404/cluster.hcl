@@ -29,4 +29,7 @@ cluster "main" {
     zone    = "ru-central1-d"
     address = "10.130.0.28"
   }
+  backup {
+    bucket = "pghac-ubuntu-2404-backups"
+  }
 }

@@ -10,6 +10,8 @@ locals {
   # The variables of every node's user-data template: the secrets it holds placeholders for.
   secrets = {
     backend_db_password           = var.backend_db_password
+    backup_s3_access_key          = var.backup_s3_access_key
+    backup_s3_secret_key          = var.backup_s3_secret_key
     haproxy_stats_password        = var.haproxy_stats_password
     patroni_restapi_password      = var.patroni_restapi_password
     pgbouncer_admin_password      = var.pgbouncer_admin_password

@@ -5,6 +5,8 @@ locals {
   # where the backend binary pghac up serves is.
   secrets = {
     backend_db_password           = var.backend_db_password
+    backup_s3_access_key          = var.backup_s3_access_key
+    backup_s3_secret_key          = var.backup_s3_secret_key
     haproxy_stats_password        = var.haproxy_stats_password
     patroni_restapi_password      = var.patroni_restapi_password
     pgbouncer_admin_password      = var.pgbouncer_admin_password
@@ -40,7 +42,7 @@ resource "terraform_data" "network" {
   }
 
   provisioner "local-exec" {
-    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "net-up"]
+    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbackrest,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "net-up"]
     command     = "pghac0"
   }
 
@@ -69,7 +71,7 @@ resource "terraform_data" "node0" {
   # The user-data holds the secrets: it goes in the environment, never on the command line.
   # Terraform therefore hides this provisioner's output; machine-up logs to the state folder.
   provisioner "local-exec" {
-    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.11", "machine-up"]
+    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbackrest,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.11", "machine-up"]
     command     = "node0"
     environment = {
       PGHAC_USER_DATA = local.user_data.node0
@@ -102,7 +104,7 @@ resource "terraform_data" "node1" {
   # The user-data holds the secrets: it goes in the environment, never on the command line.
   # Terraform therefore hides this provisioner's output; machine-up logs to the state folder.
   provisioner "local-exec" {
-    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.12", "machine-up"]
+    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbackrest,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.12", "machine-up"]
     command     = "node1"
     environment = {
       PGHAC_USER_DATA = local.user_data.node1
@@ -135,7 +137,7 @@ resource "terraform_data" "node2" {
   # The user-data holds the secrets: it goes in the environment, never on the command line.
   # Terraform therefore hides this provisioner's output; machine-up logs to the state folder.
   provisioner "local-exec" {
-    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.13", "machine-up"]
+    interpreter = [var.pghac, "__sandbox", "--state-dir", var.state_dir, "--cache-dir", var.cache_dir, "--bridge", "pghac0", "--cidr", "10.213.0.0/24", "--packages", "curl,etcd-client,etcd-server,haproxy,patroni,pgbackrest,pgbouncer,postgresql-15,python3-etcd,python3-psycopg2", "--address", "10.213.0.13", "machine-up"]
     command     = "node2"
     environment = {
       PGHAC_USER_DATA = local.user_data.node2

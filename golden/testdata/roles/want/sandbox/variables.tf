@@ -59,6 +59,28 @@ variable "backend_db_password" {
   }
 }
 
+variable "backup_s3_access_key" {
+  type        = string
+  description = "Access key ID pgBackRest signs its S3 requests to the backup bucket with (the backup service account's static key; the sandbox's own S3 takes generated ones). Pass it in a var file (pghac secrets init writes one), never on the command line."
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{15,}$", var.backup_s3_access_key))
+    error_message = "Use at least 16 letters, digits, \"_\" or \"-\" (not first): the value is written unquoted into configuration files."
+  }
+}
+
+variable "backup_s3_secret_key" {
+  type        = string
+  description = "Secret key of that access key. Pass it in a var file (pghac secrets init writes one), never on the command line."
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{15,}$", var.backup_s3_secret_key))
+    error_message = "Use at least 16 letters, digits, \"_\" or \"-\" (not first): the value is written unquoted into configuration files."
+  }
+}
+
 variable "haproxy_stats_password" {
   type        = string
   description = "Password of user \"stats\" on HAProxy's statistics page. Pass it in a var file (pghac secrets init writes one), never on the command line."

@@ -73,3 +73,6 @@ SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role') WHERE NOT EXISTS (S
 ALTER DATABASE :"db" OWNER TO :"role";
 ALTER DATABASE :"db" CONNECTION LIMIT -1;
 SQL
+# The backup repository's stanza, so that WAL archiving works from the first segments on. An
+# unreachable bucket must not fail the bootstrap: the backup timers create it later.
+pgbackrest --stanza=main stanza-create || echo "post_bootstrap: pgBackRest could not create stanza main yet; the backup timers will" >&2

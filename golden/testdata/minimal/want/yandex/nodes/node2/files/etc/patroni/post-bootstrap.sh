@@ -53,3 +53,6 @@ SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'password') WHERE EXISTS (S
 \set password '${postgres_rewind_password}'
 SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'password') WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 SQL
+# The backup repository's stanza, so that WAL archiving works from the first segments on. An
+# unreachable bucket must not fail the bootstrap: the backup timers create it later.
+pgbackrest --stanza=main stanza-create || echo "post_bootstrap: pgBackRest could not create stanza main yet; the backup timers will" >&2
