@@ -1,6 +1,7 @@
 // Package terraform emits the Terraform root module that builds a cluster on Yandex Cloud: the
 // .tf files at the top of deploy/yandex/, one per concern (versions, provider, variables,
-// network, security groups, nodes, load generator, network load balancer, outputs).
+// network, security groups, nodes, load generator, network load balancer, outputs, and
+// pgBackRest's repository: its bucket, KMS key, service account and access key).
 //
 // Files are written with hclwrite in a fixed insertion order and formatted as `terraform fmt`
 // would. Attribute and block names follow the schema of provider yandex-cloud/yandex 0.222.

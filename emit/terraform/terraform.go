@@ -61,6 +61,7 @@ type generator struct {
 
 // generators are in path order.
 var generators = []generator{
+	{"backup.tf", func(c *model.Cluster) bool { return c.Backup != nil }, (*module).backup},
 	{"loadgen.tf", func(c *model.Cluster) bool { return c.LoadGenerator != nil }, (*module).loadgen},
 	{"network.tf", nil, (*module).network},
 	{"nlb.tf", func(c *model.Cluster) bool { return c.LoadBalancer != nil }, (*module).nlb},

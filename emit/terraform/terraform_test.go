@@ -129,6 +129,7 @@ func TestFilesPerCluster(t *testing.T) {
 		{"plain", func(*model.Cluster) {}, base},
 		{"load generator", withLoadGenerator, []string{"loadgen.tf", "network.tf", "nodes.tf", "outputs.tf", "provider.tf", "security.tf", "variables.tf", "versions.tf"}},
 		{"load balancer", withLoadBalancer("internal"), []string{"network.tf", "nlb.tf", "nodes.tf", "outputs.tf", "provider.tf", "security.tf", "variables.tf", "versions.tf"}},
+		{"backup", withBackup, append([]string{"backup.tf"}, base...)},
 		{"other target", func(c *model.Cluster) { c.Target = "sandbox" }, nil},
 	}
 	for _, tt := range tests {
@@ -398,8 +399,10 @@ func TestSecrets(t *testing.T) {
 	c := modeltest.Cluster()
 	withLoadGenerator(c)
 	withLoadBalancer("internal")(c)
+	withBackup(c)
 	m := emitModule(t, c)
-	allowed := []string{"${path.module}", "${var.ssh_user}", "${trimspace(var.ssh_public_key)}", "${trimspace(var.operator_ssh_public_key)}", "${local.load_balancer_address}"}
+	allowed := []string{"${path.module}", "${var.ssh_user}", "${trimspace(var.ssh_public_key)}", "${trimspace(var.operator_ssh_public_key)}", "${local.load_balancer_address}",
+		"${yandex_iam_service_account.backup.id}"}
 	for _, f := range m.files {
 		for _, in := range interpolationRE.FindAllString(string(f.Bytes), -1) {
 			if !slices.Contains(allowed, in) {
@@ -520,6 +523,7 @@ func TestFmt(t *testing.T) {
 	variants := map[string]func(c *model.Cluster){
 		"plain": func(*model.Cluster) {},
 		"full": func(c *model.Cluster) {
+			withBackup(c)
 			withBackend(c)
 			withLoadGenerator(c)
 			withLoadBalancer("external")(c)

@@ -17,8 +17,10 @@
 //     arguments and blocks, too many blocks, and wrong value types.
 //   - Plans like the real provider: SDKv2 resources get their schema
 //     defaults (with the legacy-SDK flag Terraform requires for that),
-//     computed attributes left null become "known after apply", SDKv2
-//     Optional+Computed blocks left out keep their prior value, set elements
+//     framework resources the literal defaults of their computed
+//     attributes (the KMS key's default_algorithm), computed attributes
+//     left null become "known after apply", SDKv2 Optional+Computed
+//     blocks left out keep their prior value, set elements
 //     (security-group rules) are matched to prior elements so an unchanged
 //     rule keeps its computed id, and force_new attributes (and force_new
 //     blocks whose element count changes) that differ are reported as
@@ -28,6 +30,12 @@
 //     (random per object), fixed timestamps, addresses from 192.0.2.0/24
 //     (TEST-NET-1), "fake-<name>" strings, 0, false, empty collections.
 //     Destroy returns null. Reads return the state unchanged.
+//   - Keeps out of the state what an output_to_lockbox block sends to
+//     Lockbox, as the real provider does (yandex/lockbox_outputs.go): with
+//     the block set, a static access key's secret_key and access_key are
+//     applied as "" and output_to_lockbox_version_id gets a fake id; without
+//     it they get fakes like any computed string. The check is the
+//     schema's, not per resource: every entry_for_<attr> in the block.
 //   - Reads data sources by echoing the configuration with computed values
 //     faked from a hash of the type and configuration: the same image
 //     family always yields the same image id, so plans stay stable.
@@ -48,10 +56,11 @@
 // What it does not check (the real provider or the cloud would):
 //   - Validators that are Go identifiers or the provider's own functions:
 //     validation.All(...) with regexps (lockbox keys), StringInSlice over
-//     named lists (storage classes, ACLs, object-lock modes),
-//     IsRFC3339Time, JSON policies, lifecycle timestamps, PCI topology,
-//     label key/value syntax of the service account. TestValidatorCoverage
-//     lists them.
+//     named lists (storage classes, ACLs, object-lock modes), OneOf over
+//     the KMS API's enums (key algorithm, status), IsRFC3339Time, JSON
+//     policies, lifecycle timestamps, PCI topology, label key/value syntax
+//     of the framework resources (service account, KMS key).
+//     TestValidatorCoverage lists them.
 //   - Whole-number-ness of integer attributes outside the validators above
 //     (the protocol has one number type).
 //   - Anything the API decides: quotas, name uniqueness, CIDR overlaps,
@@ -61,6 +70,9 @@
 //   - Values a real apply returns: fake ids and addresses mean nothing; an
 //     image's min_disk_size is 0; Optional+Computed blocks the configuration
 //     omits stay empty where the cloud would fill them in.
+//   - Lockbox contents: no secret version exists, so removing an
+//     output_to_lockbox block leaves the outputs empty where the real
+//     provider would restore them from the version.
 //   - Drift: nothing exists outside Terraform's state. Import, resource
 //     move, resource identity, ephemeral resources and functions are not
 //     supported. Timeouts are accepted and ignored.

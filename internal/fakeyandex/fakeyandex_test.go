@@ -21,9 +21,14 @@ func TestLoadSchemas(t *testing.T) {
 	}
 	wantResources := []string{
 		"yandex_compute_disk", "yandex_compute_instance", "yandex_iam_service_account",
+		"yandex_iam_service_account_static_access_key", "yandex_kms_symmetric_key",
+		"yandex_kms_symmetric_key_iam_binding", "yandex_kms_symmetric_key_iam_member",
 		"yandex_lb_network_load_balancer", "yandex_lb_target_group", "yandex_lockbox_secret",
-		"yandex_lockbox_secret_version", "yandex_storage_bucket", "yandex_storage_object",
-		"yandex_vpc_network", "yandex_vpc_security_group", "yandex_vpc_subnet",
+		"yandex_lockbox_secret_iam_binding", "yandex_lockbox_secret_iam_member",
+		"yandex_lockbox_secret_version", "yandex_resourcemanager_folder_iam_member",
+		"yandex_storage_bucket", "yandex_storage_bucket_iam_binding", "yandex_storage_object",
+		"yandex_vpc_address", "yandex_vpc_gateway", "yandex_vpc_network", "yandex_vpc_route_table",
+		"yandex_vpc_security_group", "yandex_vpc_subnet",
 	}
 	if diff := cmp.Diff(wantResources, s.ResourceTypes()); diff != "" {
 		t.Errorf("resource types (-want +got):\n%s", diff)
@@ -105,7 +110,10 @@ func TestValidatorCoverage(t *testing.T) {
 		}
 	}
 	want := []string{
+		"keys ^([a-z][-_0-9a-z]*)$ len 0-63; values ^([-_0-9a-z]*)$ len 0-63",
 		"keys ^([a-z][-_0-9a-z]*)$ len 1-63; values ^([-_0-9a-z]*)$ len 0-63",
+		"stringvalidator.OneOf(converter.MapKeys(kms.SymmetricAlgorithm_value)...)",
+		"stringvalidator.OneOf(converter.MapKeys(kms.SymmetricKey_Status_value)...)",
 		"validateParsableValue(parseComputePCITopology)",
 		"validateS3BucketLifecycleTimestamp",
 		"validateStringIsJSON",
@@ -124,8 +132,8 @@ func TestValidatorCoverage(t *testing.T) {
 	if diff := cmp.Diff(want, unchecked); diff != "" {
 		t.Errorf("unchecked validators (-want +got):\n%s", diff)
 	}
-	if checked != 20 {
-		t.Errorf("%d distinct validators checked, want 20", checked)
+	if checked != 22 {
+		t.Errorf("%d distinct validators checked, want 22", checked)
 	}
 }
 
@@ -365,5 +373,96 @@ func BenchmarkParseSchemas(b *testing.B) {
 		if _, err := parseSchemas(schemaJSON); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// object builds a value of block b: the attributes in set, every other
+// attribute null and every block empty.
+func object(b *block, set map[string]tftypes.Value) tftypes.Value {
+	vals := map[string]tftypes.Value{}
+	for n, typ := range b.typ.AttributeTypes {
+		switch typ.(type) {
+		case tftypes.List, tftypes.Set:
+			vals[n] = tftypes.NewValue(typ, []tftypes.Value{})
+		default:
+			vals[n] = tftypes.NewValue(typ, nil)
+		}
+	}
+	for n, v := range set {
+		vals[n] = v
+	}
+	return tftypes.NewValue(b.typ, vals)
+}
+
+// TestFrameworkDefaults: a framework resource's computed attribute with a
+// literal default is planned as the default, not as unknown, and a
+// configured value wins.
+func TestFrameworkDefaults(t *testing.T) {
+	s, err := LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := s.resources["yandex_kms_symmetric_key"]
+	if ts.legacySDK {
+		t.Fatal("yandex_kms_symmetric_key should be a framework resource")
+	}
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	null := tftypes.NewValue(ts.typ, nil)
+	planned := attrs(planBlock(ts.block, object(ts.block, nil), null, ts.legacySDK))
+	if got := planned["default_algorithm"]; !got.Equal(str("AES_128")) {
+		t.Errorf("default_algorithm = %v, want the framework default AES_128", got)
+	}
+	if got := planned["deletion_protection"]; !got.Equal(tftypes.NewValue(tftypes.Bool, false)) {
+		t.Errorf("deletion_protection = %v, want the framework default false", got)
+	}
+	if got := planned["rotation_period"]; got.IsKnown() {
+		t.Errorf("rotation_period = %v, want unknown (computed, no default)", got)
+	}
+	planned = attrs(planBlock(ts.block, object(ts.block, map[string]tftypes.Value{"default_algorithm": str("AES_256")}), null, ts.legacySDK))
+	if got := planned["default_algorithm"]; !got.Equal(str("AES_256")) {
+		t.Errorf("configured default_algorithm = %v, want AES_256", got)
+	}
+}
+
+// TestMoveToLockbox: with output_to_lockbox set, a static access key's
+// outputs are applied empty, as the real provider leaves them; without it
+// they are faked.
+func TestMoveToLockbox(t *testing.T) {
+	s, err := LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := s.resources["yandex_iam_service_account_static_access_key"]
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	ol := findBlock(ts.block, "output_to_lockbox").block
+	block := tftypes.NewValue(tftypes.List{ElementType: ol.typ}, []tftypes.Value{object(ol, map[string]tftypes.Value{
+		"secret_id": str("fakesecret"), "entry_for_access_key": str("access_key"), "entry_for_secret_key": str("secret_key"),
+	})})
+	apply := func(set map[string]tftypes.Value) map[string]tftypes.Value {
+		t.Helper()
+		planned := planBlock(ts.block, object(ts.block, set), tftypes.NewValue(ts.typ, nil), ts.legacySDK)
+		if got := attrs(planned)["secret_key"]; got.IsKnown() {
+			t.Errorf("planned secret_key = %v, want unknown", got)
+		}
+		state, err := faker{seed: []byte("x")}.fill(planned)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return attrs(moveToLockbox(ts.block, state))
+	}
+	var id string
+	got := apply(map[string]tftypes.Value{"service_account_id": str("fakesa"), "output_to_lockbox": block})
+	for _, a := range []string{"secret_key", "access_key"} {
+		if !got[a].Equal(str("")) {
+			t.Errorf("with output_to_lockbox: %s = %v, want empty", a, got[a])
+		}
+	}
+	if err := got["output_to_lockbox_version_id"].As(&id); err != nil || !strings.HasPrefix(id, "fake") {
+		t.Errorf("output_to_lockbox_version_id = %v, want a fake id", got["output_to_lockbox_version_id"])
+	}
+
+	got = apply(map[string]tftypes.Value{"service_account_id": str("fakesa")})
+	if !got["secret_key"].Equal(str("fake-secret_key")) || !got["access_key"].Equal(str("fake-access_key")) {
+		t.Errorf("without output_to_lockbox: secret_key %v access_key %v, want fakes", got["secret_key"], got["access_key"])
 	}
 }

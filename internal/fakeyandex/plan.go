@@ -6,11 +6,13 @@ import (
 )
 
 // planBlock turns Terraform's proposed new object into the planned one:
-// SDKv2 defaults fill null optional attributes, computed attributes still
-// null become unknown ("known after apply"), SDKv2 Optional+Computed blocks
-// left out of the configuration keep their prior value, and set elements
-// that match a prior element keep that element's computed values. prior is the prior
-// object at the same place (null when there is none).
+// SDKv2 defaults fill null optional attributes (when defaults is set: SDKv2
+// resources), framework defaults fill null computed ones (always), computed
+// attributes still null become unknown ("known after apply"), SDKv2
+// Optional+Computed blocks left out of the configuration keep their prior
+// value, and set elements that match a prior element keep that element's
+// computed values. prior is the prior object at the same place (null when
+// there is none).
 func planBlock(b *block, proposed, prior tftypes.Value, defaults bool) tftypes.Value {
 	if !proposed.IsKnown() || proposed.IsNull() {
 		return proposed
@@ -21,7 +23,9 @@ func planBlock(b *block, proposed, prior tftypes.Value, defaults bool) tftypes.V
 			continue
 		}
 		switch {
-		case defaults && a.def != nil:
+		case a.def != nil && (defaults || a.computed):
+			// An SDKv2 default is never on a computed attribute, a
+			// framework default always is: the framework plans it too.
 			vals[a.name] = *a.def
 		case a.computed:
 			vals[a.name] = tftypes.NewValue(a.typ, tftypes.UnknownValue)

@@ -83,8 +83,10 @@ type attribute struct {
 	typ                                     tftypes.Type
 	required, optional, computed, sensitive bool
 	forceNew                                forceNew
-	// def is the SDKv2 Default, applied at plan time when the configuration
-	// leaves the attribute null. Nil when there is none or it is not a
+	// def is the attribute's default, applied at plan time when the
+	// configuration leaves the attribute null: SDKv2's Default (never on a
+	// computed attribute) or a framework default such as booldefault
+	// (always on a computed one). Nil when there is none or it is not a
 	// literal in the source (default_go_expr).
 	def        *tftypes.Value
 	deprecated string
@@ -257,7 +259,7 @@ func convertBlock(jb *jsonBlock, framework bool) (*block, *tfprotov6.SchemaBlock
 		if a.forceNew, err = parseForceNew(ja.ForceNew, framework); err != nil {
 			return nil, nil, fmt.Errorf("attribute %s: %w", name, err)
 		}
-		if len(ja.Default) > 0 && !framework {
+		if len(ja.Default) > 0 {
 			v, err := parseDefault(ja.Default, typ)
 			if err != nil {
 				return nil, nil, fmt.Errorf("attribute %s: default: %w", name, err)

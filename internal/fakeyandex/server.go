@@ -190,8 +190,10 @@ func (s *server) PlanResourceChange(_ context.Context, req *tfprotov6.PlanResour
 }
 
 // ApplyResourceChange "creates" or "updates" by turning every unknown in the
-// planned state into a fake value (see faker), and "destroys" by returning
-// null. Nothing exists anywhere but in Terraform's state.
+// planned state into a fake value (see faker), then clearing the outputs an
+// output_to_lockbox block sends to Lockbox (see moveToLockbox), and
+// "destroys" by returning null. Nothing exists anywhere but in Terraform's
+// state.
 func (s *server) ApplyResourceChange(_ context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, error) {
 	ts, diags := s.resource(req.TypeName)
 	if diags != nil {
@@ -218,6 +220,7 @@ func (s *server) ApplyResourceChange(_ context.Context, req *tfprotov6.ApplyReso
 		resp.Diagnostics = internalError(err)
 		return resp, nil
 	}
+	state = moveToLockbox(ts.block, state)
 	dv, err := tfprotov6.NewDynamicValue(ts.typ, state)
 	if err != nil {
 		resp.Diagnostics = internalError(err)
