@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/backup"
+	"github.com/pghac/pghac/internal/health"
+	"github.com/pghac/pghac/internal/patroni"
 	"github.com/pghac/pghac/internal/provision"
 	"github.com/pghac/pghac/internal/site"
 	"github.com/pghac/pghac/internal/view"
@@ -59,19 +63,37 @@ func (c *cli) status(s site.Site, asJSON bool) int {
 		return c.fail("status", err)
 	}
 	st := p.Observe(c.ctx)
+	var backups *backup.Report
+	if l.Backup != nil && hasLeader(st) {
+		r, err := provision.Fleet{Site: s, Cluster: l}.Backups(c.ctx)
+		if err != nil {
+			r.InfoErr = err
+		}
+		backups = &r
+	}
 	if asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
+		if err := enc.Encode(statusJSON{Report: st, Backups: view.BackupJSON(backups, time.Now())}); err != nil {
 			return c.fail("status", err)
 		}
 	} else {
 		view.Status(c.stdout, st)
+		if backups != nil {
+			view.BackupSummary(c.stdout, *backups, time.Now())
+		}
 	}
-	if !st.Healthy {
+	if !st.Healthy || (backups != nil && len(backups.Problems()) > 0) {
 		return exitRuntime
 	}
 	return exitOK
+}
+
+// statusJSON is status --json: the health report, and the backups' state when the cluster
+// has backups and a leader to ask.
+type statusJSON struct {
+	health.Report
+	Backups *view.BackupStatus `json:"backups,omitempty"`
 }
 
 // loadQuiet compiles the cluster file for s's target, printing diagnostics only when it has
@@ -82,4 +104,14 @@ func (c *cli) loadQuiet(cmd string, s site.Site) (*model.Cluster, int, bool) {
 		return nil, code, false
 	}
 	return l.cluster, exitOK, true
+}
+
+// hasLeader reports whether st has a leader, which backups are asked on.
+func hasLeader(st health.Report) bool {
+	for _, m := range st.Members {
+		if m.Role == patroni.RoleLeader {
+			return true
+		}
+	}
+	return false
 }

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -174,6 +176,51 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, err
 		return nil, fmt.Errorf("%s: %s: %w", c.ep.Addr, cmd, err)
 	}
 	return stdout.Bytes(), nil
+}
+
+// Stream runs cmd as Run does, writing its standard output and error to out as they come
+// (a long command's progress), and keeping the tail of its error output for *ExitError.
+func (c *Client) Stream(ctx context.Context, cmd string, out io.Writer) error {
+	s, err := c.client.NewSession()
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.ep, err)
+	}
+	defer s.Close()
+	var stderr bytes.Buffer
+	w := &lockedWriter{w: out}
+	s.Stdout, s.Stderr = w, io.MultiWriter(w, &stderr)
+	full := cmd
+	if c.ep.User != "root" {
+		full = "sudo -n sh -c " + Quote(cmd)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(full) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		s.Close()
+		return fmt.Errorf("%s: %s: %w", c.ep.Addr, cmd, ctx.Err())
+	}
+	var exit *ssh.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return &ExitError{Node: c.ep.Addr, Cmd: cmd, Status: exit.ExitStatus(), Stderr: tail(stderr.String(), 2000)}
+	case err != nil:
+		return fmt.Errorf("%s: %s: %w", c.ep.Addr, cmd, err)
+	}
+	return nil
+}
+
+// lockedWriter serializes the writes of a session's two output streams.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // ReadFile reads the file at path as root. A missing file is an error wrapping

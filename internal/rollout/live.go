@@ -85,6 +85,8 @@ func (l Live) Unreachable() []NodePlan {
 const (
 	patroniConfig       = "/etc/patroni/config.yml"
 	postBootstrapScript = "/etc/patroni/post-bootstrap.sh"
+	// pgbackrestConfig is pgBackRest's (emit/pgbackrest's ConfigPath).
+	pgbackrestConfig = "/etc/pgbackrest/pgbackrest.conf"
 )
 
 // contextsQuery lists every parameter's context, as the running PostgreSQL knows them.
@@ -187,6 +189,9 @@ var actionCommands = map[Action]string{
 	ActionRestartEtcd:      "systemctl restart etcd",
 	ActionRestartBackend:   "systemctl restart pghac-backend",
 	ActionRestartPgBouncer: "systemctl restart pgbouncer",
+	ActionInstallPgBackRest: "command -v pgbackrest >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbackrest; }; " +
+		"install -d -o postgres -g postgres -m 0750 /var/spool/pgbackrest /var/log/pgbackrest",
+	ActionStartBackupTimers: "cd /etc/systemd/system && systemctl enable --now pghac-backup-*.timer",
 }
 
 // reloadOrStart reloads unit, or starts it when it does not run: the change may be what mends

@@ -36,6 +36,11 @@ const (
 	ActionRestartBackend Action = "restart pghac-backend"
 	// ActionDaemonReload: systemd rereads unit files; the unit itself restarts (see unitOf).
 	ActionDaemonReload Action = "systemctl daemon-reload"
+	// ActionInstallPgBackRest: backups turned on for a running node need pgBackRest and
+	// its folders, which cloud-init gives a new node.
+	ActionInstallPgBackRest Action = "install pgbackrest"
+	// ActionStartBackupTimers: a new backup timer is enabled and started.
+	ActionStartBackupTimers Action = "start backup timers"
 )
 
 // ActionsFor is what a change of the managed file at p needs.
@@ -56,6 +61,10 @@ func actionFor(p string) []Action {
 		return []Action{ActionRestartEtcd}
 	case strings.HasPrefix(p, "/etc/pghac-backend/"):
 		return []Action{ActionRestartBackend}
+	case p == pgbackrestConfig:
+		return []Action{ActionInstallPgBackRest}
+	case strings.HasPrefix(p, "/etc/systemd/system/pghac-backup-") && strings.HasSuffix(p, ".timer"):
+		return []Action{ActionDaemonReload, ActionStartBackupTimers}
 	case strings.HasPrefix(p, "/etc/systemd/system/"):
 		unit := strings.TrimSuffix(strings.SplitN(strings.TrimPrefix(p, "/etc/systemd/system/"), "/", 2)[0], ".d")
 		switch unit {
