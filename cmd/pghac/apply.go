@@ -220,6 +220,9 @@ func (c *cli) sandboxApplying(s site.Site, terraform string) (stop func(), code 
 	if err := sb.StandInJumpHost(c.ctx); err != nil {
 		return nil, c.fail("apply", err), false
 	}
+	if err := sb.PrepareS3(c.ctx); err != nil {
+		return nil, c.fail("apply", err), false
+	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	if sb.Cluster.Backend != nil {
 		if err := sb.ServeBackend(ctx, "", func(err error) { fmt.Fprintf(c.stderr, "pghac apply: %v\n", err) }); err != nil {

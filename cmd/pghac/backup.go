@@ -15,6 +15,7 @@ var backupCommand = &command{
 	name:     "backup",
 	synopsis: "now [--type full|diff|incr] | list | verify  [-f cluster.hcl] [--target TARGET] [--state-dir DIR]",
 	summary:  "take, list or verify the cluster's pgBackRest backups",
+	maxArgs:  1,
 	detail: `Backups run by themselves on the schedule of cluster.hcl's backup block, on
 whichever node leads the cluster; these subcommands act on the leader now.
 

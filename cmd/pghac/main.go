@@ -113,7 +113,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{validateCommand, buildCommand, fmtCommand, planCommand, applyCommand, destroyCommand,
-		secretsCommand, upCommand, downCommand, statusCommand, loadtestCommand, drillCommand, switchoverCommand, backupCommand, nodeCommand, envCommand, versionCommand, helpCommand}
+		secretsCommand, upCommand, downCommand, statusCommand, loadtestCommand, drillCommand, switchoverCommand, backupCommand, restoreCommand, nodeCommand, envCommand, versionCommand, helpCommand}
 	hiddenCommands = []*command{providerCommand, sandboxCommand}
 }
 

@@ -132,6 +132,12 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	if _, err := sandbox.EnsureImage(c.ctx, cfg); err != nil {
 		return fail(fmt.Errorf("machine image: %w", err))
 	}
+	if cl.Backup != nil {
+		fmt.Fprintf(c.stdout, "Backup repository (bucket %s on the sandbox's S3 server, %s):\n", cl.Backup.Bucket, cl.Backup.Addr())
+	}
+	if err := sb.PrepareS3(c.ctx); err != nil {
+		return fail(err)
+	}
 
 	if cl.Backend != nil && !c.backendServed {
 		serveCtx, stopServing := context.WithCancel(c.ctx)

@@ -54,7 +54,11 @@ func Do(ctx context.Context, cfg sandbox.Config, a Action, out io.Writer) error 
 			return &UsageError{fmt.Sprintf("%s acts on bridge %s, not %q", a.Name, cfg.Bridge, a.Object)}
 		}
 		if a.Name == sandboxtf.NetUp {
-			err = sandbox.NetworkUp(ctx, cfg)
+			// The S3 server before any machine boots: post_bootstrap creates the stanza, and
+			// the first WAL segments archive at once.
+			if err = sandbox.NetworkUp(ctx, cfg); err == nil {
+				err = sandbox.S3Start(ctx, cfg)
+			}
 		} else {
 			err = sandbox.NetworkDown(ctx, cfg)
 		}

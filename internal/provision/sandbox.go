@@ -364,6 +364,32 @@ func (sb *Sandbox) StandInJumpHost(ctx context.Context) error {
 	return remote.NewHostKeys(sb.Site.KnownHosts()).Pin(j.Addr(), hostKey)
 }
 
+// PrepareS3 gets the sandbox's S3 server ready for the cluster's backups (sandbox.S3Prepare:
+// its binary built once per host, the bucket and the site's key pair recorded), and starts
+// it when the network runs already; the network's way up starts it otherwise. A cluster
+// without backups stops one left from before.
+func (sb *Sandbox) PrepareS3(ctx context.Context) error {
+	b := sb.Cluster.Backup
+	if b == nil {
+		return sandbox.S3Forget(sb.Config)
+	}
+	vars, err := sb.Site.ReadSecrets()
+	if err != nil {
+		return err
+	}
+	s := sandbox.S3{Bucket: b.Bucket, AccessKey: vars[string(model.SecretBackupAccessKey)], SecretKey: vars[string(model.SecretBackupSecretKey)]}
+	if err := sandbox.S3Prepare(ctx, sb.Config, s); err != nil {
+		return fmt.Errorf("the sandbox's S3 server: %w", err)
+	}
+	if !sandbox.NetworkRunning(sb.Config) {
+		return nil
+	}
+	if err := sandbox.S3Up(ctx, sb.Config, s); err != nil {
+		return fmt.Errorf("the sandbox's S3 server: %w", err)
+	}
+	return nil
+}
+
 // ReplaceMachine replaces node's machine and nothing else: a plan targeted at it (given to
 // show first), the old machine's pinned host key forgotten, the plan applied. It refuses a
 // plan that would lose another node's data. The new machine joins the running cluster by

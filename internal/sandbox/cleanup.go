@@ -50,6 +50,8 @@ func Cleanup(ctx context.Context, cfg Config) error {
 		errs = append(errs, removeCgroupTree(d))
 	}
 	removeEmptyTop(hs)
-	errs = append(errs, removeTree(cfg.machinesDir()), removeTree(cfg.proxyDir()), removeTree(cfg.jumpDir()))
+	// The S3 server's bucket holds the backups of these machines' cluster, which a cluster
+	// made again cannot use (another system identifier): they go with it.
+	errs = append(errs, removeTree(cfg.machinesDir()), removeTree(cfg.proxyDir()), removeTree(cfg.jumpDir()), removeTree(cfg.s3Dir()))
 	return errors.Join(errs...)
 }

@@ -124,6 +124,12 @@ func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, us
 	if err != nil {
 		return err
 	}
+	// The sandbox CA, if S3Up made one, trusted from the first boot (s3TrustFiles).
+	trust, err := cfg.s3TrustFiles(root)
+	if err != nil {
+		return err
+	}
+	files = append(files, trust...)
 	for _, f := range files {
 		if err := writeInUpper(root, upper, f.path, f.data, f.mode); err != nil {
 			return err

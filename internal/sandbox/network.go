@@ -89,7 +89,7 @@ func NetworkRunning(cfg Config) bool {
 	return err == nil && isBridge(cfg.Bridge)
 }
 
-// NetworkDown stops the apt proxy and the stand-in jump host and deletes the bridge and pghac's nft table;
+// NetworkDown stops the apt proxy, the stand-in jump host and the S3 server and deletes the bridge and pghac's nft table;
 // what is already gone is fine. Machines still attached lose their network.
 func NetworkDown(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
@@ -100,6 +100,9 @@ func NetworkDown(ctx context.Context, cfg Config) error {
 		errs = append(errs, err)
 	}
 	if err := JumpDown(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	if err := S3Down(cfg); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := os.Stat("/usr/sbin/nft"); err == nil {
