@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -113,6 +114,24 @@ func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, r
 	}
 	env.Steady = steady
 	env.Progress = view.PrefixWriter{W: c.stderr, Prefix: "  "}
+	if cl.Backup == nil {
+		var kept []scenario.Scenario
+		for _, sc := range picked {
+			if sc.NeedsBackups {
+				fmt.Fprintf(c.stderr, "pghac drill: skipping %s: the cluster file turns backups off\n", sc.Name)
+				continue
+			}
+			kept = append(kept, sc)
+		}
+		if picked = kept; len(picked) == 0 {
+			return fail("no scenario left to run")
+		}
+	}
+	fl := provision.Fleet{Site: s, Cluster: cl}
+	env.Restore = func(ctx context.Context, t time.Time) error {
+		_, err := fl.Restore(ctx, provision.RestoreTarget{Time: t}, func(step string) { fmt.Fprintf(env.Progress, "           restore: %s\n", step) }, io.Discard)
+		return err
+	}
 	if slices.ContainsFunc(picked, func(s scenario.Scenario) bool { return s.ReplacesMachines || s.RotatesSecrets || s.Resizes }) {
 		// Machines are replaced as pghac up --replace does: through the sandbox's Terraform,
 		// the new ones downloading the backend from this host. Secrets are rotated as pghac

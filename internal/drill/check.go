@@ -106,6 +106,13 @@ type WriteStats struct {
 	// Unchecked: acknowledged writes with no usable sample before their start or
 	// after their end, so that nothing can be said about the lock.
 	Unchecked int `json:"unchecked"`
+	// Discarded: acknowledged writes after a restore's target (History.RestoreTarget) that
+	// the restore took away, as point-in-time recovery means to. Not lost.
+	Discarded int `json:"discarded,omitempty"`
+	// Resurrected: writes acknowledged more than RestoreSlack after the target, before the
+	// restore, that are on the final primary all the same: the restore did not stop at
+	// the target.
+	Resurrected []WriteRef `json:"resurrected,omitempty"`
 	// Unexpected: ids on the final primary that no write attempted.
 	Unexpected []int64 `json:"unexpected,omitempty"`
 
@@ -278,6 +285,26 @@ func Check(h History, limits Limits) Report {
 	return r
 }
 
+// RestoreSlack: a write acknowledged within this long after a restore's target may have
+// committed before it (its commit record is what recovery stops at).
+const RestoreSlack = time.Second
+
+// restoredTimeline is, for a restore drill, the newest timeline that acknowledged a write
+// before the restore began (HealAt): writes on it or older come from the cluster the
+// restore replaced. 0 without a restore.
+func restoredTimeline(h History) int {
+	if h.RestoreTarget.IsZero() {
+		return 0
+	}
+	tl := 1
+	for _, w := range h.Writes {
+		if w.Outcome == Acked && w.End.Before(h.HealAt) {
+			tl = max(tl, w.Timeline)
+		}
+	}
+	return tl
+}
+
 // checkWrites: attempted maps each written id to its first write, final holds FinalIDs.
 func checkWrites(h History, samples []LeaderSample, attempted map[int64]int, final map[int64]bool,
 	slack time.Duration) WriteStats {
@@ -314,13 +341,23 @@ func checkWrites(h History, samples []LeaderSample, attempted map[int64]int, fin
 	ws.Errors = errorCounts(errs)
 	slices.Sort(ws.FailedLanded)
 
+	restored := restoredTimeline(h)
 	for _, w := range h.Writes {
 		if w.Outcome != Acked {
 			continue
 		}
 		ref := WriteRef{ID: w.ID, Node: w.Node, Server: w.Server, Timeline: w.Timeline,
 			Start: w.Start, End: w.End, Present: final[w.ID]}
-		if !ref.Present {
+		switch {
+		case restored > 0 && w.Timeline <= restored && w.End.After(h.RestoreTarget):
+			// Acknowledged after the target by the cluster the restore replaced: gone, but
+			// for the writes in flight at the target (commit time and acknowledgement differ).
+			if !ref.Present {
+				ws.Discarded++
+			} else if w.Start.After(h.RestoreTarget.Add(RestoreSlack)) {
+				ws.Resurrected = append(ws.Resurrected, ref)
+			}
+		case !ref.Present:
 			ws.LostWrites = append(ws.LostWrites, ref)
 		}
 		if w.Server == "" {

@@ -692,3 +692,40 @@ func TestLibpq(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckRestore: a restore to T keeps every write acknowledged by T, takes away those
+// acknowledged after it (more than RestoreSlack after it, without exception), and keeps
+// every write the restored cluster (a newer timeline) acknowledged.
+func TestCheckRestore(t *testing.T) {
+	writes := []Write{
+		ack(1, 0, 100, "node0", 1),
+		ack(2, 900, 1000, "node0", 1),  // acknowledged at T
+		ack(3, 1100, 1200, "node0", 1), // within the slack: either way
+		ack(4, 2500, 2600, "node0", 1), // after T+1s: must be gone
+		failed(5, 3000, 3100, "relation does not exist"),
+		ack(6, 9000, 9100, "node0", 3), // the restored cluster
+	}
+	h := History{Scenario: "restore", FaultAt: at(3000), HealAt: at(4000), RecoveredAt: at(8000),
+		RestoreTarget: at(1000), Writes: writes, Samples: append(samples(0, 3000, "node0", 1), samples(8000, 9400, "node0", 3)...)}
+
+	h.FinalIDs = []int64{1, 2, 6}
+	r := Check(h, Limits{AllowFailover: true})
+	if r.Writes.Lost != 0 || r.Writes.Discarded != 2 || len(r.Writes.Resurrected) != 0 || len(r.Violations()) != 0 {
+		t.Errorf("a restore that stopped at the target: lost %d, discarded %d, resurrected %v, violations %v",
+			r.Writes.Lost, r.Writes.Discarded, r.Writes.Resurrected, r.Violations())
+	}
+
+	// Write 4 survived: the restore went past the target.
+	h.FinalIDs = []int64{1, 2, 3, 4, 6}
+	r = Check(h, Limits{AllowFailover: true})
+	if ids := refIDs(r.Writes.Resurrected); !slices.Equal(ids, []int64{4}) || !strings.Contains(strings.Join(r.Violations(), " "), "did not stop at the target") {
+		t.Errorf("resurrected %v, violations %v", ids, r.Violations())
+	}
+
+	// Write 2 (by the target) and write 6 (after the restore) missing are lost.
+	h.FinalIDs = []int64{1}
+	r = Check(h, Limits{AllowFailover: true})
+	if ids := refIDs(r.Writes.LostWrites); !slices.Equal(ids, []int64{2, 6}) {
+		t.Errorf("lost %v, want [2 6]", ids)
+	}
+}

@@ -134,6 +134,9 @@ type History struct {
 	FinalIDs    []int64        `json:"final_ids"`
 	// Libpq are the libpq clients' sessions after the fault.
 	Libpq []LibpqProbe `json:"libpq,omitempty"`
+	// RestoreTarget is the point in time a restore drill brought the cluster back to (the
+	// heal): the writes acknowledged after it, before the restore, are meant to be gone.
+	RestoreTarget time.Time `json:"restore_target,omitzero"`
 }
 
 // LibpqProbe is a libpq client asking for a session after the fault, as HA guides tell

@@ -28,6 +28,10 @@ func (r Report) Violations() []string {
 		v = append(v, fmt.Sprintf("%d acknowledged %s lost (absent from the final primary): %s.",
 			w.Lost, plural(w.Lost, "write was", "writes were"), refList(w.LostWrites, false)))
 	}
+	if n := len(w.Resurrected); n > 0 {
+		v = append(v, fmt.Sprintf("%d %s acknowledged more than %s after the restore's target %s still there: the restore did not stop at the target: %s.",
+			n, plural(n, "write", "writes"), RestoreSlack, plural(n, "is", "are"), refList(w.Resurrected, false)))
+	}
 	if w.SplitBrain > 0 {
 		v = append(v, fmt.Sprintf("%d acknowledged %s split-brain (acknowledged by a server without the leader lock or on an older timeline): %s.",
 			w.SplitBrain, plural(w.SplitBrain, "write was", "writes were"), refList(w.SplitBrainWrites, true)))

@@ -124,7 +124,9 @@ func (f Fleet) Restore(ctx context.Context, t RestoreTarget, log func(string), o
 	data := f.Cluster.OS.DataDir
 	bin := f.Cluster.OS.BinDir
 	asPostgres := "runuser -u postgres -- "
-	restore := "--delta --type=time --target=" + remote.Quote(t.Time.UTC().Format("2006-01-02 15:04:05-07")) + " --target-action=promote"
+	// To the microsecond, as PostgreSQL compares commit times: a target cut to the second
+	// would lose the writes of its last fraction.
+	restore := "--delta --type=time --target=" + remote.Quote(t.Time.UTC().Format("2006-01-02 15:04:05.999999-07")) + " --target-action=promote"
 	if t.Latest {
 		restore = "--delta --type=default"
 	}

@@ -28,6 +28,8 @@ func NewEnv(cl *model.Cluster, sb sandbox.Config, secrets map[string]string, pc 
 		Patroni:     pc,
 		MaxLag:      cl.HAProxy.ReplicaMaxLagBytes,
 		Synchronous: cl.Patroni.SynchronousMode,
+		DataDir:     cl.OS.DataDir,
+		Backups:     cl.Backup != nil,
 	}
 	for _, n := range cl.Nodes {
 		env.Nodes = append(env.Nodes, n.Name)

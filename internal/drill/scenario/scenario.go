@@ -39,6 +39,13 @@ type Env struct {
 	// scale drills). nil for a drill that changes no shape.
 	ScaleOut func(ctx context.Context, n int) ([]string, error)
 	ScaleIn  func(ctx context.Context, nodes []string) error
+	// Restore brings the cluster back to a point in time, as pghac restore --time does (the
+	// restore drill); nil for a drill that restores none.
+	Restore func(ctx context.Context, t time.Time) error
+	// DataDir is PostgreSQL's data directory on the nodes; Backups: the cluster has them
+	// (the backup drills need them).
+	DataDir string
+	Backups bool
 	// MaxLag is the replica lag, in bytes, still counted as caught up: what HAProxy's
 	// replica check accepts, since Patroni's figure trails every write by up to
 	// loop_wait.
@@ -90,8 +97,9 @@ type Scenario struct {
 	Summary string
 	Limits  drill.Limits
 	// ReplacesMachines: the scenario needs Env.ReplaceMachine; RotatesSecrets Env.RotateSecret;
-	// Resizes Env.ScaleOut and Env.ScaleIn.
-	ReplacesMachines, RotatesSecrets, Resizes bool
+	// Resizes Env.ScaleOut and Env.ScaleIn; Restores Env.Restore; NeedsBackups a cluster
+	// with backups.
+	ReplacesMachines, RotatesSecrets, Resizes, Restores, NeedsBackups bool
 	// inject causes the fault and undoes it, recording FaultAt and HealAt through
 	// r.fault and r.heal.
 	inject func(ctx context.Context, r *run) error
@@ -234,10 +242,35 @@ var scenarios = []Scenario{
 		inject:  scaleIn,
 	},
 	{
-		Name:    "reinit",
-		Summary: "a replica stopped until the leader recycled the WAL it needs (the seed's last paragraph); pghac node reinit rebuilds it",
-		Limits:  drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: 5 * time.Minute},
-		inject:  reinit,
+		Name: "reinit",
+		Summary: "a replica stopped until the leader recycled the WAL it needs (the seed's last paragraph), while the backup " +
+			"repository refuses it (with backups it would catch up from the archive); pghac node reinit rebuilds it",
+		Limits: drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: 5 * time.Minute},
+		inject: reinit,
+	},
+	{
+		Name:         "archive-catch-up",
+		Summary:      "a replica stopped until the leader recycled the WAL it needs, then started: it catches up from the WAL archive by itself",
+		Limits:       drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: 3 * time.Minute},
+		NeedsBackups: true,
+		inject:       archiveCatchUp,
+	},
+	{
+		Name:         "replica-from-backup",
+		Summary:      "a replica's data directory emptied: Patroni rebuilds it from the backup repository (pgBackRest), not from the primary",
+		Limits:       drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: gracefulOutage, MaxRecovery: 3 * time.Minute},
+		NeedsBackups: true,
+		inject:       replicaFromBackup,
+	},
+	{
+		Name: "restore",
+		Summary: "under the write load a point T noted, writes go on, the drill table dropped; pghac restore --time T: " +
+			"every write acknowledged by T is back, none acknowledged after T+1s",
+		// The cluster takes no writes from the drop until the restored leader runs.
+		Limits:       drill.Limits{MaxLibpqDelay: libpqDelay, MaxRecovery: 3 * time.Minute, AllowFailover: true},
+		NeedsBackups: true,
+		Restores:     true,
+		inject:       restoreToPoint,
 	},
 }
 
@@ -464,32 +497,21 @@ CHECKPOINT;`
 // reinit is the seed's last paragraph: a replica away for so long that the WAL it
 // needs is gone from the leader cannot catch up by itself, and pghac node reinit
 // rebuilds it (what the seed did by stopping Patroni and deleting the data directory).
+// With backups the archive would bring it back (archive-catch-up): here the repository
+// refuses the replica until the rebuild was asked for, so that only a rebuild can.
 func reinit(ctx context.Context, r *run) error {
 	rep, err := r.syncStandby()
 	if err != nil {
 		return err
 	}
-	l, err := r.leader()
-	if err != nil {
-		return err
+	if !r.env.Backups {
+		return reinitStale(ctx, r)
 	}
-	err = r.fault("stop Patroni on "+rep+" and let the leader recycle the WAL it needs", func() error {
-		if err := r.systemctl(ctx, rep, "stop", "patroni"); err != nil {
-			return err
-		}
-		// The leader keeps the slot of a member listed in the DCS.
-		if _, err := r.mon.WaitFor(ctx, time.Now(), func(s drill.LeaderSample) bool {
-			return s.Err == "" && len(s.Members) > 0 && !slices.ContainsFunc(s.Members, func(m drill.MemberSample) bool { return m.Name == rep })
-		}); err != nil {
-			return fmt.Errorf("%s stayed a member: %w", rep, err)
-		}
-		sleep(ctx, 3*time.Second) // the leader's next loop drops the slot
-		_, _, err := sandbox.Exec(ctx, r.env.Sandbox, l, "runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", walGone)
-		if err != nil {
-			return err
-		}
-		return r.systemctl(ctx, rep, "start", "patroni")
-	})
+	return r.withRepositoryRefused(ctx, rep, func() error { return reinitStale(ctx, r) })
+}
+
+func reinitStale(ctx context.Context, r *run) error {
+	rep, l, err := r.staleReplica(ctx)
 	if err != nil {
 		return err
 	}
