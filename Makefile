@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZTIME ?= 10m
 
-.PHONY: build test golden bench fuzz deps demo drill drill-compare bench-pooling clean
+.PHONY: build test golden bench fuzz deps demo drill drill-compare bench-pooling bench-backup clean
 
 ## build: compile bin/pghac and bin/pghac-backend (which pghac up serves to the sandbox)
 build:
@@ -107,6 +107,35 @@ bench-pooling: build
 	bin/pghac up -f $(POOL_TX) -o $(POOL_DIR)/deploy --state-dir $(POOL_DIR)
 	$(call pool-bench,-f $(POOL_TX) --state-dir $(POOL_DIR),--dir $(POOL_DIR)/deploy,$(POOL_DIR)/transaction)
 	bin/pghac down --destroy-data -f $(POOL_TX) --state-dir $(POOL_DIR)
+
+## bench-backup: backups of a database of about 1 GB (pgbench scale 70) on the sandbox: full backup
+## and restore throughput, a restore to a point in time end to end, and the recovery point of an idle
+## cluster (how long a commit waits for its WAL to reach the bucket, bounded by archive_timeout);
+## output in .pghac/bench-backup/ (BENCHMARKS.md)
+BACKUP_DIR := .pghac/bench-backup
+bench-backup: build
+	bin/pghac down --destroy-data
+	bin/pghac up
+	mkdir -p $(BACKUP_DIR)
+	eval "$$(bin/pghac env)"; export PGTARGETSESSIONATTRS=read-write; \
+	psql -q -c 'DROP DATABASE IF EXISTS pgbench' -c 'CREATE DATABASE pgbench'; \
+	pgbench -i -q -s 70 pgbench > $(BACKUP_DIR)/pgbench-init.txt 2>&1; \
+	psql -Atc "SELECT 'database size: ' || pg_size_pretty(sum(pg_database_size(datname))) FROM pg_database" | tee $(BACKUP_DIR)/summary.txt; \
+	start=$$(date +%s.%N); bin/pghac backup now > $(BACKUP_DIR)/backup-now.txt 2>&1; end=$$(date +%s.%N); \
+	echo "pghac backup now: $$(awk "BEGIN{print $$end - $$start}") s" | tee -a $(BACKUP_DIR)/summary.txt; \
+	grep -E 'F  full' $(BACKUP_DIR)/backup-now.txt | tee -a $(BACKUP_DIR)/summary.txt; \
+	psql -q -c 'CREATE TABLE IF NOT EXISTS bench_marker (at timestamptz)' -c 'INSERT INTO bench_marker VALUES (now())'; \
+	sleep 2; target=$$(date -u '+%Y-%m-%d %H:%M:%S'); sleep 2; psql -q -c 'INSERT INTO bench_marker VALUES (now())'; \
+	start=$$(date +%s.%N); bin/pghac restore --time "$$target" --discard-newer > $(BACKUP_DIR)/restore.txt 2>&1; end=$$(date +%s.%N); \
+	echo "pghac restore --time: $$(awk "BEGIN{print $$end - $$start}") s" | tee -a $(BACKUP_DIR)/summary.txt; \
+	grep -E 'restore command end|backup command end|replaying|starting Patroni|emptying|waiting for every' $(BACKUP_DIR)/restore.txt | tee -a $(BACKUP_DIR)/summary.txt; \
+	echo "marker rows after the restore (want 1): $$(psql -Atc 'SELECT count(*) FROM bench_marker')" | tee -a $(BACKUP_DIR)/summary.txt; \
+	for i in 1 2 3; do \
+		sleep 20; psql -q -c 'INSERT INTO bench_marker VALUES (now())'; t0=$$(date +%s.%N); \
+		until [ "$$(psql -Atc "SELECT coalesce(last_archived_time > (SELECT max(at) FROM bench_marker), false) FROM pg_stat_archiver")" = t ]; do sleep 0.2; done; \
+		echo "recovery point, idle: commit archived after $$(awk "BEGIN{print $$(date +%s.%N) - $$t0}") s" | tee -a $(BACKUP_DIR)/summary.txt; \
+	done
+	bin/pghac down --destroy-data
 
 ## fuzz: a longer fuzz run (FUZZTIME=10m); failing inputs land in golden/testdata/fuzz/
 fuzz:

@@ -56,7 +56,7 @@ the check fails (list: when it has a problem to report).`,
 				return c.fail("backup", provision.ErrBackupsOff)
 			}
 			b := cl.Backup
-			where := fmt.Sprintf("cluster %s (s3://%s%s at %s)", cl.Name, b.Bucket, b.Path, b.Addr())
+			where := fmt.Sprintf("cluster %s in s3://%s%s at %s", cl.Name, b.Bucket, b.Path, b.Addr())
 			switch args[0] {
 			case "now":
 				start := time.Now()

@@ -69,6 +69,11 @@ const (
 	SandboxS3Port = 9443
 )
 
+// WALGetCommand is the replicas' restore_command: emit/pgbackrest writes the script, the
+// Patroni configuration and pgBackRest's standby restores name it. It fetches WAL from the
+// archive, but never the last segments of a timeline (the script's comment says why).
+const WALGetCommand = "/usr/local/lib/pghac/pghac-wal-get %f \"%p\""
+
 // Secrets of the backup repository: the S3 key pair pgBackRest signs its requests with. The
 // sandbox generates them and gives them to its S3 server; in the cloud they are the backup
 // service account's static access key.

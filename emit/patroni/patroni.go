@@ -311,8 +311,12 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 		cfg.PostgreSQL.CreateReplicaMethods = []string{"pgbackrest", "basebackup"}
 		// A standby restore: pgBackRest writes standby.signal, and Patroni the rest. With no
 		// backup in the repository yet it fails, and Patroni goes on to pg_basebackup.
-		cfg.PostgreSQL.PgBackRest = &replicaMethod{Command: "pgbackrest --stanza=" + bk.Stanza + " --delta --type=standby restore", KeepData: true, NoParams: true}
-		cfg.PostgreSQL.RecoveryConf = &recoveryConf{RestoreCommand: RestoreCommand(bk)}
+		// pgBackRest writes its own restore_command into postgresql.auto.conf, which would
+		// override Patroni's: it writes the replicas' instead.
+		cfg.PostgreSQL.PgBackRest = &replicaMethod{
+			Command:  "pgbackrest --stanza=" + bk.Stanza + " --delta --type=standby '--recovery-option=restore_command=" + model.WALGetCommand + "' restore",
+			KeepData: true, NoParams: true}
+		cfg.PostgreSQL.RecoveryConf = &recoveryConf{RestoreCommand: model.WALGetCommand}
 	}
 
 	var b bytes.Buffer
@@ -326,11 +330,6 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-// RestoreCommand fetches a WAL segment from the backup repository.
-func RestoreCommand(b *model.Backup) string {
-	return "pgbackrest --stanza=" + b.Stanza + " archive-get %f \"%p\""
 }
 
 // pgHBA is the whole pg_hba.conf. First match wins, so the narrow local rules come first.

@@ -19,6 +19,8 @@ const (
 	ConfigPath = "/etc/pgbackrest/pgbackrest.conf"
 	// ScriptPath is the backup script the timers (and pghac backup now) run as postgres.
 	ScriptPath = "/usr/local/lib/pghac/pghac-backup"
+	// WALGetPath is the replicas' restore_command (model.WALGetCommand).
+	WALGetPath = "/usr/local/lib/pghac/pghac-wal-get"
 	// ServiceUnit is the backup service template; its instance is the backup type.
 	ServiceUnit = "pghac-backup@.service"
 	SpoolPath   = "/var/spool/pgbackrest"
@@ -32,6 +34,11 @@ const (
 func Timers(b *model.Backup) []string {
 	return []string{"pghac-backup-ensure.timer", "pghac-backup-full.timer", "pghac-backup-" + b.PartialType + ".timer"}
 }
+
+// walGetLater is how many later segments of its timeline the archive must hold before
+// pghac-wal-get serves a segment to a replica: 64 MB, which the primary keeps anyway
+// (the compiler's wal_keep_size is at least 128 MB).
+const walGetLater = 4
 
 //go:embed templates
 var templates embed.FS
@@ -61,7 +68,7 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 		"SpoolPath": SpoolPath, "LogPath": LogPath, "QueueMax": strconv.FormatInt(b.ArchiveQueueMax, 10),
 		"DataDir": c.OS.DataDir, "PgPort": c.Postgres.Port, "SocketDir": "/var/run/postgresql",
 		"PrimaryURL": "http://" + n.AddrPort(c.Patroni.RestAPIPort).String() + "/primary",
-		"LockFile":   lockFile, "Script": ScriptPath,
+		"LockFile":   lockFile, "Script": ScriptPath, "Later": walGetLater,
 	}
 	partial := "differential"
 	if b.PartialType == "incr" {
@@ -96,6 +103,9 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 		return artifact.NodePart{}, err
 	}
 	if err := add("pghac-backup.sh.tmpl", ScriptPath, "root:root", 0o755, data); err != nil {
+		return artifact.NodePart{}, err
+	}
+	if err := add("pghac-wal-get.sh.tmpl", WALGetPath, "root:root", 0o755, data); err != nil {
 		return artifact.NodePart{}, err
 	}
 	if err := add("pghac-backup@.service.tmpl", unitDir+ServiceUnit, "root:root", 0o644, data); err != nil {

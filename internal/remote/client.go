@@ -146,34 +146,17 @@ func (e *ExitError) Error() string {
 // with stdin as its input, and returns its standard output. A command that exits non-zero
 // is an *ExitError with its standard error; ctx ending closes the session.
 func (c *Client) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, error) {
-	s, err := c.client.NewSession()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.ep, err)
-	}
-	defer s.Close()
 	var stdout, stderr bytes.Buffer
-	s.Stdout, s.Stderr = &stdout, &stderr
+	var in io.Reader
 	if stdin != nil {
-		s.Stdin = bytes.NewReader(stdin)
+		in = bytes.NewReader(stdin)
 	}
-	full := cmd
-	if c.ep.User != "root" {
-		full = "sudo -n sh -c " + Quote(cmd)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(full) }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		s.Close()
-		return nil, fmt.Errorf("%s: %s: %w", c.ep.Addr, cmd, ctx.Err())
-	}
-	var exit *ssh.ExitError
-	switch {
-	case errors.As(err, &exit):
-		return stdout.Bytes(), &ExitError{Node: c.ep.Addr, Cmd: cmd, Status: exit.ExitStatus(), Stderr: tail(stderr.String(), 2000)}
-	case err != nil:
-		return nil, fmt.Errorf("%s: %s: %w", c.ep.Addr, cmd, err)
+	if err := c.exec(ctx, cmd, in, &stdout, &stderr, &stderr); err != nil {
+		var exit *ExitError
+		if errors.As(err, &exit) {
+			return stdout.Bytes(), err
+		}
+		return nil, err
 	}
 	return stdout.Bytes(), nil
 }
@@ -181,14 +164,20 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin []byte) ([]byte, err
 // Stream runs cmd as Run does, writing its standard output and error to out as they come
 // (a long command's progress), and keeping the tail of its error output for *ExitError.
 func (c *Client) Stream(ctx context.Context, cmd string, out io.Writer) error {
+	var stderr bytes.Buffer
+	w := &lockedWriter{w: out}
+	return c.exec(ctx, cmd, nil, w, io.MultiWriter(w, &stderr), &stderr)
+}
+
+// exec runs cmd as root in a session of its own with the given streams; errTail is where
+// its standard error is kept for an *ExitError.
+func (c *Client) exec(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer, errTail *bytes.Buffer) error {
 	s, err := c.client.NewSession()
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.ep, err)
 	}
 	defer s.Close()
-	var stderr bytes.Buffer
-	w := &lockedWriter{w: out}
-	s.Stdout, s.Stderr = w, io.MultiWriter(w, &stderr)
+	s.Stdin, s.Stdout, s.Stderr = stdin, stdout, stderr
 	full := cmd
 	if c.ep.User != "root" {
 		full = "sudo -n sh -c " + Quote(cmd)
@@ -204,7 +193,7 @@ func (c *Client) Stream(ctx context.Context, cmd string, out io.Writer) error {
 	var exit *ssh.ExitError
 	switch {
 	case errors.As(err, &exit):
-		return &ExitError{Node: c.ep.Addr, Cmd: cmd, Status: exit.ExitStatus(), Stderr: tail(stderr.String(), 2000)}
+		return &ExitError{Node: c.ep.Addr, Cmd: cmd, Status: exit.ExitStatus(), Stderr: tail(errTail.String(), 2000)}
 	case err != nil:
 		return fmt.Errorf("%s: %s: %w", c.ep.Addr, cmd, err)
 	}

@@ -2,7 +2,8 @@
 // with systemd-nspawn on this host, each with its own network namespace, address,
 // cgroups and disk, run by the real systemd and cloud-init inside. The CLI (`pghac
 // up/down/status` and the hidden `pghac __sandbox` commands that the sandbox's
-// Terraform runs) drives it; it knows nothing of the model or of Terraform.
+// Terraform runs) drives it; it knows nothing of Terraform, and of the model only the
+// ports it shares with the emitted files (model.SandboxS3Port).
 //
 // The pieces, in the order `pghac up` uses them:
 //
@@ -19,10 +20,15 @@
 //   - NetworkUp: a bridge with a fixed MAC and the network's first address, and
 //     apt-cacher-ng bound to that address, serving the host's mirror: machines
 //     have no route out, and cloud-init's package_update/packages go through it.
+//   - S3Prepare, S3Start/S3Up (s3.go): the backups' S3 server, SeaweedFS built once per
+//     host from its Go module under CacheDir/s3, on the bridge with TLS from the
+//     sandbox's own CA (StateDir/s3), in a mount namespace with a /tmp of its own;
+//     NetworkUp's caller starts it before any machine boots, and the bucket is made
+//     by a signed CreateBucket. Cleanup removes its bucket with the machines.
 //   - MachineUp: an overlay (--overlay=ROOT:UPPER:/) on the cached root, whose
 //     upper dir under StateDir/machines/NAME is the machine's disk; the NoCloud
-//     seed (user-data as given, meta-data, a static network-config) and the apt
-//     proxy setting written into it; cgroups of its own in every hierarchy
+//     seed (user-data as given, meta-data, a static network-config), the apt
+//     proxy setting and the sandbox CA (a system-trusted certificate) written into it; cgroups of its own in every hierarchy
 //     before nspawn starts (without them, machines started with --keep-unit and
 //     no host systemd share one cgroup tree); nspawn detached in its own session.
 //   - Exec and WaitCloudInit: commands inside a machine through nsenter into its

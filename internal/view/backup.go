@@ -16,7 +16,7 @@ const stamp = "2006-01-02 15:04:05"
 // Backups writes the repository's backups, oldest first, the window a point-in-time restore
 // reaches, the WAL archiver's state and the problems.
 func Backups(w io.Writer, where string, r backup.Report) {
-	fmt.Fprintf(w, "Backups of %s (asked on %s, the leader)\n", where, r.Leader)
+	fmt.Fprintf(w, "Backups of %s, asked on %s (the leader)\n", where, r.Leader)
 	if r.InfoErr == nil && len(r.Info.Backups) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "LABEL\tTYPE\tSTARTED (UTC)\tTOOK\tDATABASE\tIN REPOSITORY\tCOPIED")
@@ -53,7 +53,7 @@ func Backups(w io.Writer, where string, r backup.Report) {
 func BackupSummary(w io.Writer, r backup.Report, now time.Time) {
 	var parts []string
 	switch last, ok := r.Info.Last(); {
-	case r.InfoErr != nil:
+	case r.InfoErr != nil || r.Info.Problem() != "": // the problems below say why
 	case ok:
 		parts = append(parts, fmt.Sprintf("last backup %s (%s) ended %s ago", last.Label, last.Type, now.Sub(last.Stop).Round(time.Second)))
 	default:

@@ -14,8 +14,8 @@ import (
 )
 
 // checkDrills runs CI's subset of the drills on the real sandbox: a leader crash and a
-// switchover (issue 6), a reload-type and a restart-type change rolled out (issue 14), once
-// each, under write and read load. Any lost or
+// switchover (issue 6), a reload-type and a restart-type change rolled out (issue 14), a
+// restore to a point in time (issue 15), once each, under write and read load. Any lost or
 // split-brain write fails the test, as does a run the checker could not trust or a
 // cluster that did not become whole again. The outage limits are speed goals: their
 // figures are logged here and measured in BENCHMARKS.md, not asserted on a machine that
@@ -25,8 +25,9 @@ func checkDrills(t *testing.T, c *Cluster) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	scenarios := []string{"leader-crash", "switchover", "rollout-reload", "rollout-restart"}
-	// Whether the leader must change: a reload rolled out keeps it.
+	scenarios := []string{"leader-crash", "switchover", "rollout-reload", "rollout-restart", "restore"}
+	// Whether the leader must change: a reload rolled out keeps it. A restore may go either
+	// way: it restores on the leader, whose Patroni takes the lock again.
 	failover := map[string]bool{"leader-crash": true, "switchover": true, "rollout-reload": false, "rollout-restart": true}
 	out, err := c.Run(ctx, append([]string{"drill", "--report", dir}, scenarios...)...)
 	var exit *exec.ExitError
@@ -60,8 +61,11 @@ func checkDrills(t *testing.T, c *Cluster) {
 			t.Errorf("%s: the cluster did not become healthy again", name)
 		case failover[name] && r.Leadership.Failovers < 1:
 			t.Errorf("%s: the leader never changed: %v", name, r.Leadership.Leaders)
-		case !failover[name] && r.Leadership.Failovers != 0:
+		case !failover[name] && name != "restore" && r.Leadership.Failovers != 0:
 			t.Errorf("%s: the leader changed: %v", name, r.Leadership.Leaders)
+		case name == "restore" && (r.Writes.Discarded == 0 || len(r.Writes.Resurrected) != 0):
+			// Writes acknowledged after the target must go, or the restore restored nothing.
+			t.Errorf("restore: %d writes after the target discarded, %d resurrected: %v", r.Writes.Discarded, len(r.Writes.Resurrected), r.Violations())
 		}
 		// libpq clients (multi-host strings, target_session_attrs) get their sessions. The
 		// drill's own limit is a few seconds; here, on a machine running other tests too, a

@@ -117,6 +117,7 @@ func TestSeedChecks(t *testing.T) {
 	checkRoles(ctx, t, c)
 	checkClients(ctx, t, c)
 	checkRoleParameters(ctx, t, c)
+	checkBackups(ctx, t, c)
 	checkDrills(t, c)
 	checkLiveChange(ctx, t, c)
 	checkMend(ctx, t, c)
