@@ -130,6 +130,10 @@ bench-backup: build
 	echo "pghac restore --time: $$(awk "BEGIN{print $$end - $$start}") s" | tee -a $(BACKUP_DIR)/summary.txt; \
 	grep -E 'restore command end|backup command end|replaying|starting Patroni|emptying|waiting for every' $(BACKUP_DIR)/restore.txt | tee -a $(BACKUP_DIR)/summary.txt; \
 	echo "marker rows after the restore (want 1): $$(psql -Atc 'SELECT count(*) FROM bench_marker')" | tee -a $(BACKUP_DIR)/summary.txt; \
+	for addr in $$(bin/pghac status --json | sed -n 's/.*"address": "\([0-9.]*\)".*/\1/p'); do \
+		ssh -i .pghac/sandbox/operator_ed25519 -o UserKnownHostsFile=.pghac/sandbox/known_hosts -o BatchMode=yes debian@$$addr \
+			"sudo sh -c 'grep -h \"restore size\|restore command end\" /var/log/pgbackrest/*-restore.log | sed \"s/^/$$addr: /\"'" || true; \
+	done | tee -a $(BACKUP_DIR)/summary.txt; \
 	for i in 1 2 3; do \
 		sleep 20; psql -q -c 'INSERT INTO bench_marker VALUES (now())'; t0=$$(date +%s.%N); \
 		until [ "$$(psql -Atc "SELECT coalesce(last_archived_time > (SELECT max(at) FROM bench_marker), false) FROM pg_stat_archiver")" = t ]; do sleep 0.2; done; \
