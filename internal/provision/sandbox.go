@@ -387,6 +387,15 @@ func (sb *Sandbox) PrepareS3(ctx context.Context) error {
 	if err := sandbox.S3Up(ctx, sb.Config, s); err != nil {
 		return fmt.Errorf("the sandbox's S3 server: %w", err)
 	}
+	running, err := sb.RunningNodes()
+	if err != nil {
+		return err
+	}
+	for _, n := range running {
+		if err := sandbox.TrustS3CA(ctx, sb.Config, n); err != nil {
+			return fmt.Errorf("the sandbox's S3 server: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -124,7 +124,11 @@ func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, us
 	if err != nil {
 		return err
 	}
-	// The sandbox CA, if S3Up made one, trusted from the first boot (s3TrustFiles).
+	// The sandbox CA, trusted from the first boot (s3TrustFiles), whether or not the cluster
+	// has backups yet: turning them on later must not need the machines made again.
+	if err := cfg.ensureS3CA(); err != nil {
+		return err
+	}
 	trust, err := cfg.s3TrustFiles(root)
 	if err != nil {
 		return err

@@ -677,7 +677,7 @@ func (c Config) s3TrustFiles(root string) ([]seedFile, error) {
 		bundle = append(bundle, '\n')
 	}
 	return []seedFile{
-		{"/usr/local/share/ca-certificates/pghac-sandbox.crt", ca, 0o644},
+		{caTrustPath, ca, 0o644},
 		{caBundle, append(bundle, ca...), 0o644},
 	}, nil
 }
@@ -735,4 +735,36 @@ func S3Forget(cfg Config) error {
 		return err
 	}
 	return nil
+}
+
+// ensureS3CA makes the sandbox CA and the S3 server's certificate when they are missing or
+// no longer fit the bridge address.
+func (c Config) ensureS3CA() error {
+	if err := os.MkdirAll(c.s3Dir(), 0o700); err != nil {
+		return err
+	}
+	_, err := ensureS3Certs(c.s3Dir(), c.HostAddr(), time.Now())
+	return err
+}
+
+// caTrustPath is where a machine keeps the sandbox CA among its trusted certificates.
+const caTrustPath = "/usr/local/share/ca-certificates/pghac-sandbox.crt"
+
+// TrustS3CA makes running machine name trust the sandbox CA, when it does not yet: a machine
+// booted before the CA existed (made by an older pghac) gets it into its trusted certificates
+// and its bundle (update-ca-certificates). The certificate is public.
+func TrustS3CA(ctx context.Context, cfg Config, name string) error {
+	if err := cfg.ensureS3CA(); err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(cfg.S3CAFile())
+	if err != nil {
+		return err
+	}
+	if have, _, err := Exec(ctx, cfg, name, "cat", caTrustPath); err == nil && bytes.Equal(have, ca) {
+		return nil
+	}
+	cfg.logf("%s: trusting the sandbox CA", name)
+	_, _, err = Exec(ctx, cfg, name, "sh", "-c", `printf '%s' "$1" > `+caTrustPath+` && update-ca-certificates >/dev/null`, "sh", string(ca))
+	return err
 }
