@@ -31,6 +31,11 @@ func TestScenarioLimits(t *testing.T) {
 		"rotate-secret":   {time.Second, false},    // reloads only
 		"scale-out":       {5 * time.Second, false},
 		"scale-in":        {5 * time.Second, false},
+		// Issue 15: the archive and the repository serve a replica as the primary would; a
+		// restore takes writes away until the restored leader runs (no outage limit).
+		"archive-catch-up":    {5 * time.Second, false},
+		"replica-from-backup": {5 * time.Second, false},
+		"restore":             {0, true},
 	}
 	seen := map[string]bool{}
 	for _, s := range All() {
