@@ -96,6 +96,13 @@ cluster "main" {
     }
   }
 
+  # pgBackRest: WAL archived continuously, a full backup on Sundays and a differential one the
+  # other days at 03:00 UTC, two weeks of point-in-time recovery, in a bucket Terraform creates
+  # (KMS-encrypted, versioned, private). Bucket names are global: pick your own.
+  backup {
+    bucket = "pghac-main-backups-example"
+  }
+
   # An internal network load balancer whose only healthy target is the primary.
   load_balancer {
     type = "internal"
