@@ -289,6 +289,8 @@ func (c *cli) confirmPlan(cmd string, r *provision.Run, p *infra.Plan, title str
 			question = "Destroy all of the cluster's infrastructure, its databases included? There is no undo."
 		case dbLosses > 0:
 			question = fmt.Sprintf("Apply this plan, losing %s as warned above?", view.Plural(dbLosses, "database VM"))
+		case len(provision.RepositoryLosses(p)) > 0:
+			question = "Apply this plan, deleting the backup repository as warned above?"
 		}
 		if !c.confirm(question) {
 			fmt.Fprintf(c.stderr, "pghac %s: not confirmed; nothing was changed\n", cmd)

@@ -222,10 +222,19 @@ func TestPlanApplyDestroy(t *testing.T) {
 		t.Errorf("apply went step by step through a cluster that does not answer:\n%s", out)
 	}
 
+	// Backups turned off: the plan deletes the bucket and its key, and says so loudly.
+	s.edit(`bucket = "pghac-main-backups-example"`, `bucket = "pghac-main-backups-example"`+"\n    enabled = false")
+	s.must(exitOK, "", plan, "  -   DESTROY yandex_storage_bucket.backup",
+		"!!! WARNING: this plan DELETES the backup bucket yandex_storage_bucket.backup, and every backup in it.",
+		"!!! WARNING: this plan DELETES the KMS key yandex_kms_symmetric_key.backup that encrypts the backups")
+	s.must(exitInvalid, "no\n", []string{"apply"}, "Apply this plan, deleting the backup repository as warned above?", "not confirmed")
+	s.edit("\n    enabled = false", "")
+
 	// Destroy: declined, then done; the destroy plan is never left behind.
 	destroy := append([]string{"destroy"}, cloud...)
 	s.must(exitInvalid, "no\n", destroy, "DESTROY plan (yandex, terraform): 0 to add, 0 to change, 0 to replace, ",
 		"!!! WARNING: this plan DESTROYS the database VMs node0, node1, node2, and the data on them.",
+		"!!! WARNING: this plan DELETES the backup bucket yandex_storage_bucket.backup",
 		"not confirmed")
 	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan")
 	s.must(exitOK, "", append(destroy, "--auto-approve"), "Apply complete! Resources: 0 added, 0 changed, ")

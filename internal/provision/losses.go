@@ -56,3 +56,17 @@ func dbNode(ch infra.Change, nodes []string) (string, bool) {
 	}
 	return "", false
 }
+
+// RepositoryLosses lists the changes of p that delete or replace the backup repository: its
+// bucket (and every backup in it) or the KMS key that encrypts it (without which no backup
+// can be read). The cloud refuses both while the bucket holds objects (force_destroy is off)
+// and the key's deletion protection is on, but the plan must say so before anything runs.
+func RepositoryLosses(p *infra.Plan) []infra.Change {
+	var out []infra.Change
+	for _, ch := range p.Summary.Changes {
+		if ch.Destructive() && (ch.Type == "yandex_storage_bucket" || ch.Type == "yandex_kms_symmetric_key") {
+			out = append(out, ch)
+		}
+	}
+	return out
+}

@@ -132,7 +132,7 @@ func (f Fleet) Restore(ctx context.Context, t RestoreTarget, log func(string), o
 	}
 	log(fmt.Sprintf("restoring %s to %s with pgBackRest", target, t))
 	c := conns[target]
-	if err := c.Stream(ctx, asPostgres+"pgbackrest --stanza="+b.Stanza+" "+restore+" restore", out); err != nil {
+	if err := c.Stream(ctx, f.pgbackrest(restore+" restore"), out); err != nil {
 		return Restored{}, fmt.Errorf("pgbackrest restore on %s: %w", target, err)
 	}
 	logFile := "/var/log/postgresql/pghac-restore.log"
@@ -166,6 +166,11 @@ func (f Fleet) Restore(ctx context.Context, t RestoreTarget, log func(string), o
 	}); err != nil {
 		return Restored{}, fmt.Errorf("waiting for %s to lead the restored cluster: %w", target, err)
 	}
+	// Patroni names the leader once it holds the lock, while its PostgreSQL, started as a
+	// standby, may still be promoting; pgBackRest backs up only a primary.
+	if err := waitOutOfRecovery(ctx, c); err != nil {
+		return Restored{}, fmt.Errorf("%s: %w", target, err)
+	}
 
 	log("taking a full backup of the restored cluster (the replicas are built from it)")
 	if err := c.Stream(ctx, asPostgres+backupScript+" full", out); err != nil {
@@ -192,6 +197,23 @@ func (f Fleet) Restore(ctx context.Context, t RestoreTarget, log func(string), o
 	}
 	r.Took = time.Since(start)
 	return r, nil
+}
+
+// waitOutOfRecovery waits, up to two minutes, until the PostgreSQL c reaches runs as a primary.
+func waitOutOfRecovery(ctx context.Context, c *remote.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		out, err := c.Run(ctx, "runuser -u postgres -- psql -XAtc 'SELECT pg_is_in_recovery()'", nil)
+		if err == nil && strings.TrimSpace(string(out)) == "f" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("PostgreSQL is still in recovery two minutes after Patroni took the lead (%v)", err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // waitPromoted waits until the PostgreSQL replaying the archive at data has reached its

@@ -87,6 +87,8 @@ const (
 	postBootstrapScript = "/etc/patroni/post-bootstrap.sh"
 	// pgbackrestConfig is pgBackRest's (emit/pgbackrest's ConfigPath).
 	pgbackrestConfig = "/etc/pgbackrest/pgbackrest.conf"
+	// etcd3FixScript is Patroni's backport (emit/patroni's Etcd3FixPath).
+	etcd3FixScript = "/usr/local/lib/pghac/patroni-etcd3-fix.py"
 )
 
 // contextsQuery lists every parameter's context, as the running PostgreSQL knows them.
@@ -192,6 +194,7 @@ var actionCommands = map[Action]string{
 	ActionInstallPgBackRest: "command -v pgbackrest >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbackrest; }; " +
 		"install -d -o postgres -g postgres -m 0750 /var/spool/pgbackrest /var/log/pgbackrest",
 	ActionStartBackupTimers: "cd /etc/systemd/system && systemctl enable --now pghac-backup-*.timer",
+	ActionHoldPatroni:       "apt-mark hold patroni",
 }
 
 // reloadOrStart reloads unit, or starts it when it does not run: the change may be what mends
@@ -275,8 +278,37 @@ func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy
 			return done, fmt.Errorf("after the dynamic configuration: %w", err)
 		}
 	}
+	if err := startFullBackup(ctx, l, order, dial, log); err != nil {
+		return done, err
+	}
 	done.Took = time.Since(start)
 	return done, nil
+}
+
+// startFullBackup starts a full backup when the rollout turned WAL archiving on (backups
+// turned on, or on again): the repository may hold backups from before, but the WAL since
+// then was never archived, so none of them recovers to a point after now. The nodes' ensure
+// timers fired when they were started, before archiving was on (a dynamic setting, changed
+// last), and could not do it. Every node is asked, since only the leader acts; none waits.
+func startFullBackup(ctx context.Context, l Live, nodes []NodePlan, dial Dialer, log func(string)) error {
+	if !slices.ContainsFunc(l.Settings, func(s Setting) bool {
+		return s.Key == "postgresql.parameters.archive_mode" && ScalarText(s.Want) == "on"
+	}) {
+		return nil
+	}
+	for _, n := range nodes {
+		c, err := dial(ctx, n.Node)
+		if err != nil {
+			return err
+		}
+		_, err = c.Run(ctx, "systemctl start --no-block pghac-backup@full.service", nil)
+		c.Close()
+		if err != nil {
+			return fmt.Errorf("%s: starting a full backup: %w", n.Node, err)
+		}
+	}
+	log("WAL archiving is on: a full backup runs on the leader now (pghac backup list shows it when done)")
+	return nil
 }
 
 // applyOrder is the order Apply changes nodes in: those of broken first, then the others but
@@ -317,6 +349,13 @@ func applyNode(ctx context.Context, n NodePlan, dial Dialer, log func(string)) e
 	}
 	defer c.Close()
 	for _, f := range n.Files {
+		if f.Kind == KindRemoved {
+			if _, err := c.Run(ctx, removeCommand(f.Path), nil); err != nil {
+				return fmt.Errorf("%s: removing %s: %w", n.Node, f.Path, err)
+			}
+			log(fmt.Sprintf("%s: removed %s", n.Node, f.Path))
+			continue
+		}
 		if err := c.WriteFile(ctx, f.Path, f.Content, f.Mode, f.Owner); err != nil {
 			return fmt.Errorf("%s: writing %s: %w", n.Node, f.Path, err)
 		}

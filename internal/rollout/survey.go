@@ -41,6 +41,9 @@ const (
 	ActionInstallPgBackRest Action = "install pgbackrest"
 	// ActionStartBackupTimers: a new backup timer is enabled and started.
 	ActionStartBackupTimers Action = "start backup timers"
+	// ActionHoldPatroni: the Patroni backport is made for one package version, which a node
+	// keeps (cloud-init holds it on a new node; older nodes get the hold with a new script).
+	ActionHoldPatroni Action = "hold the patroni package"
 )
 
 // ActionsFor is what a change of the managed file at p needs.
@@ -61,12 +64,14 @@ func actionFor(p string) []Action {
 		return []Action{ActionRestartEtcd}
 	case strings.HasPrefix(p, "/etc/pghac-backend/"):
 		return []Action{ActionRestartBackend}
+	case p == etcd3FixScript:
+		return []Action{ActionHoldPatroni}
 	case p == pgbackrestConfig:
 		return []Action{ActionInstallPgBackRest}
-	case strings.HasPrefix(p, "/etc/systemd/system/pghac-backup-") && strings.HasSuffix(p, ".timer"):
+	case strings.HasPrefix(p, unitDir+"pghac-backup-") && strings.HasSuffix(p, ".timer"):
 		return []Action{ActionDaemonReload, ActionStartBackupTimers}
-	case strings.HasPrefix(p, "/etc/systemd/system/"):
-		unit := strings.TrimSuffix(strings.SplitN(strings.TrimPrefix(p, "/etc/systemd/system/"), "/", 2)[0], ".d")
+	case strings.HasPrefix(p, unitDir):
+		unit := strings.TrimSuffix(strings.SplitN(strings.TrimPrefix(p, unitDir), "/", 2)[0], ".d")
 		switch unit {
 		case "etcd.service":
 			return []Action{ActionDaemonReload, ActionRestartEtcd}
@@ -132,7 +137,8 @@ func SurveyFiles(ctx context.Context, node string, r FileReader, want []File, se
 	for i, f := range want {
 		paths[i] = f.Path
 	}
-	have, err := r.ReadFiles(ctx, paths)
+	gone := obsoleteFor(want)
+	have, err := r.ReadFiles(ctx, append(paths, gone...))
 	if err != nil {
 		np.Err = err
 		return np
@@ -156,6 +162,11 @@ func SurveyFiles(ctx context.Context, node string, r FileReader, want []File, se
 		old, new := Redact(string(h.Content), secrets), Redact(string(f.Content), secrets)
 		fc.Diff = udiff.Unified(node+":"+f.Path, "generated:"+path.Base(f.Path), old, new)
 		np.Files = append(np.Files, fc)
+	}
+	for _, p := range gone {
+		if h := have[p]; h.Exists {
+			np.Files = append(np.Files, removedFile(node, p, h, secrets))
+		}
 	}
 	return np
 }

@@ -55,6 +55,12 @@ func TestSurveyFiles(t *testing.T) {
 		file("mode", "m\n", 0o600),
 		file("missing", "new\n", 0o644),
 	}
+	// An obsolete file the node has is removed; one it lacks, or one the tree still gives, is not.
+	defer func(o []string) { obsolete = o }(obsolete)
+	obsolete = []string{filepath.Join(dir, "gone"), filepath.Join(dir, "never"), filepath.Join(dir, "same")}
+	if err := os.WriteFile(filepath.Join(dir, "gone"), []byte("old timer\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	np := SurveyFiles(context.Background(), "node0", c, want, map[string]string{"pw": secret})
 	if np.Err != nil {
 		t.Fatal(np.Err)
@@ -66,12 +72,15 @@ func TestSurveyFiles(t *testing.T) {
 			t.Errorf("%s: the diff shows the secret:\n%s", f.Path, f.Diff)
 		}
 	}
-	if diff := cmp.Diff(map[string]string{"changed": "changed", "mode": "mode", "missing": "added"}, kinds); diff != "" {
+	if diff := cmp.Diff(map[string]string{"changed": "changed", "mode": "mode", "missing": "added", "gone": KindRemoved}, kinds); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
 	for _, f := range np.Files {
 		if f.Kind == "changed" && (!strings.Contains(f.Diff, "-old line") || !strings.Contains(f.Diff, "+new line") || !strings.Contains(f.Diff, "password: ${pw}")) {
 			t.Errorf("the diff of a changed file:\n%s", f.Diff)
+		}
+		if f.Kind == KindRemoved && !strings.Contains(f.Diff, "-old timer") {
+			t.Errorf("the diff of a removed file:\n%s", f.Diff)
 		}
 	}
 }

@@ -50,12 +50,24 @@ func PlanSummary(w io.Writer, title string, p *infra.Plan, nodes []string, color
 	if len(s.Outputs) > 0 {
 		fmt.Fprint(w, wrapList("  outputs that change: ", s.Outputs, 100))
 	}
+	loud := func(format string, args ...any) {
+		fmt.Fprintln(w, Ansi(color, "1;31", "!!! "+fmt.Sprintf(format, args...)))
+	}
+	if repo := provision.RepositoryLosses(p); len(repo) > 0 {
+		fmt.Fprintln(w)
+		for _, ch := range repo {
+			if ch.Type == "yandex_kms_symmetric_key" {
+				loud("WARNING: this plan %s the KMS key %s that encrypts the backups: without it none can be read again.", verb(ch), ch.Address)
+				loud("The cloud refuses while the key's deletion protection is on.")
+			} else {
+				loud("WARNING: this plan %s the backup bucket %s, and every backup in it.", verb(ch), ch.Address)
+				loud("Terraform refuses while the bucket holds any (force_destroy is off): it goes only once emptied by hand.")
+			}
+		}
+	}
 	losses := provision.DataLosses(p, nodes)
 	if len(losses) == 0 {
 		return 0
-	}
-	loud := func(format string, args ...any) {
-		fmt.Fprintln(w, Ansi(color, "1;31", "!!! "+fmt.Sprintf(format, args...)))
 	}
 	fmt.Fprintln(w)
 	if p.Info.Destroy {
@@ -79,4 +91,12 @@ func PlanSummary(w io.Writer, title string, p *infra.Plan, nodes []string, color
 		}
 	}
 	return len(losses)
+}
+
+// verb is what a destructive change does, in the warnings' capitals.
+func verb(ch infra.Change) string {
+	if ch.Action == infra.ActionReplace {
+		return "REPLACES"
+	}
+	return "DELETES"
 }

@@ -120,6 +120,7 @@ func TestSeedChecks(t *testing.T) {
 	checkBackups(ctx, t, c)
 	checkDrills(t, c)
 	checkLiveChange(ctx, t, c)
+	checkBackupsOffOn(ctx, t, c)
 	checkMend(ctx, t, c)
 	checkRenameRefused(ctx, t, c)
 	checkJumpHost(ctx, t, c)
