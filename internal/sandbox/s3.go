@@ -165,6 +165,9 @@ func S3Up(ctx context.Context, cfg Config, s S3) error {
 	if pid := cfg.s3PID(); pid != 0 {
 		old, _ := os.ReadFile(identPath)
 		if !certsChanged && bytes.Equal(old, ident) && slices.Equal(cmdline(pid), argv) {
+			if err := cfg.guardS3(); err != nil {
+				return err
+			}
 			return createBucket(ctx, cfg, s)
 		}
 		cfg.logf("network: restarting the S3 server: its keys, flags or certificate changed")
@@ -192,11 +195,41 @@ func S3Up(ctx context.Context, cfg Config, s S3) error {
 	// files through its working directory (weedArgv), which that /tmp may hide.
 	wrapped := append([]string{unsharePath, "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
 		`cd "$1" && mount --bind ` + s3TmpDir + ` /tmp && shift && exec "$@"`, "sh", dir}, argv...)
+	if err := cfg.guardS3(); err != nil {
+		return err
+	}
 	cfg.logf("network: S3 server (SeaweedFS) on %s", cfg.S3Endpoint())
 	if err := cfg.s3Server().start(ctx, wrapped, netip.AddrPortFrom(addr, model.SandboxS3Port), s3StartTimeout); err != nil {
 		return err
 	}
 	return createBucket(ctx, cfg, s)
+}
+
+// s3GuardChain is the chain of the sandbox's nft table (bridge family) that keeps machines
+// off the S3 server's other ports.
+const s3GuardChain = "s3guard"
+
+// guardS3 drops what machines send to the S3 server's master, volume and filer ports (and
+// their gRPC twins): those take no credentials, and would hand any machine the bucket. Only
+// S3 itself, which checks every request's signature, is theirs to reach. The host reaches
+// them all (its own traffic does not cross the bridge). NetworkDown deletes the table.
+func (c Config) guardS3() error {
+	t := c.nftTable()
+	var ports []string
+	for _, p := range s3Ports {
+		if p != model.SandboxS3Port {
+			ports = append(ports, strconv.Itoa(p))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "add table bridge %s\n", t)
+	fmt.Fprintf(&b, "add chain bridge %s %s { type filter hook input priority 0; policy accept; }\n", t, s3GuardChain)
+	fmt.Fprintf(&b, "flush chain bridge %s %s\n", t, s3GuardChain)
+	fmt.Fprintf(&b, "add rule bridge %s %s ip daddr %s tcp dport { %s } drop\n", t, s3GuardChain, c.HostAddr(), strings.Join(ports, ", "))
+	if err := nftScript(b.String()); err != nil {
+		return fmt.Errorf("closing the S3 server's other ports to the machines: %w", err)
+	}
+	return nil
 }
 
 // S3Down stops the sandbox's S3 server; one that does not run is fine. Its data, CA and

@@ -319,6 +319,8 @@ func TestS3Server(t *testing.T) {
 		if err := S3Down(cfg); err != nil {
 			t.Errorf("S3Down: %v", err)
 		}
+		// NetworkDown would: the test has no network, only the guard's table.
+		_ = exec.Command("nft", "delete", "table", "bridge", cfg.nftTable()).Run()
 		hs, _ := hierarchies()
 		for _, h := range hs {
 			_ = syscall.Rmdir(filepath.Join(h, cgroupTop, cfg.Bridge))
@@ -347,6 +349,13 @@ func TestS3Server(t *testing.T) {
 		if !strings.HasPrefix(l, "127.0.0.1:") {
 			t.Errorf("S3 server listens on %s", l)
 		}
+	}
+
+	// The machines reach S3 and nothing else of the server (sandboxtest's checkBackups tries
+	// from a machine).
+	if out, err := exec.Command("nft", "list", "chain", "bridge", cfg.nftTable(), s3GuardChain).CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "ip daddr 127.0.0.1 tcp dport { 3150, 3151, 3152, 13150, 13151, 13152, 13153 } drop") {
+		t.Errorf("nft list chain %s: %v\n%s", s3GuardChain, err, out)
 	}
 
 	pool, err := s3CAPool(cfg)

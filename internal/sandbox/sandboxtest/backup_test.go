@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/sandbox"
 )
 
@@ -43,6 +45,16 @@ func checkBackups(ctx context.Context, t *testing.T, c *Cluster) {
 		st.Backups.ArchiveLagSeconds == nil || len(st.Backups.Problems) != 0 {
 		t.Errorf("pghac status --json: the backups' part: %v %v\n%s", err, jerr, out)
 	}
+	// A machine reaches the S3 server's S3 port (which wants signed requests) and none of its
+	// others (SeaweedFS's filer, which takes no credentials, here).
+	host := c.Config.HostAddr().String()
+	if code, err := c.Exec(ctx, "node0", "curl", "-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", fmt.Sprintf("https://%s:%d/", host, model.SandboxS3Port)); strings.TrimSpace(code) != "403" {
+		t.Errorf("node0: an unsigned request to the sandbox's S3: HTTP %q (%v), want 403", code, err)
+	}
+	if out, err := c.Exec(ctx, "node0", "curl", "-sS", "--max-time", "3", "http://"+host+":3152/"); err == nil {
+		t.Errorf("node0 reached the S3 server's filer, which takes no credentials:\n%s", out)
+	}
+
 	// The bucket out of reach: status says so plainly and fails; back, it is fine again.
 	if err := sandbox.S3Down(c.Config); err != nil {
 		t.Fatal(err)
