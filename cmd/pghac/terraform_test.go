@@ -227,7 +227,6 @@ func TestPlanApplyDestroy(t *testing.T) {
 	s.must(exitOK, "", plan, "  -   DESTROY yandex_storage_bucket.backup",
 		"!!! WARNING: this plan DELETES the backup bucket yandex_storage_bucket.backup, and every backup in it.",
 		"!!! WARNING: this plan DELETES the KMS key yandex_kms_symmetric_key.backup that encrypts the backups")
-	s.must(exitInvalid, "no\n", []string{"apply"}, "Apply this plan, deleting the backup repository as warned above?", "not confirmed")
 	s.edit("\n    enabled = false", "")
 
 	// Destroy: declined, then done; the destroy plan is never left behind.

@@ -16,7 +16,9 @@ import (
 func checkBackupsOffOn(ctx context.Context, t *testing.T, c *Cluster) {
 	t.Helper()
 	before := lastBackup(ctx, t, c)
-	editCluster(t, c, func(src string) string { return strings.Replace(src, "backup {\n", "backup {\n    enabled = false\n", 1) })
+	editCluster(t, c, func(src string) string {
+		return strings.Replace(src, "backup {\n", "backup {\n    enabled = false\n", 1)
+	})
 	out, err := c.Run(ctx, "up")
 	if err != nil {
 		t.Fatalf("pghac up with backups turned off: %v\n%s", err, out)
