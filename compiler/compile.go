@@ -32,7 +32,7 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.OS, osOK = compileImage(&d, cv)
 
 	c.Network = compileNetwork(&d, sc)
-	c.Nodes = compileNodes(&d, sc, cv, c.Network)
+	c.Nodes = compileNodes(&d, sc, cv, c.Network, target)
 	c.DevSingleNode = deref(sc.DevSingleNode, false)
 	checkQuorum(&d, sc, c)
 	c.Etcd = compileEtcd(&d, sc, c)

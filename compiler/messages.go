@@ -200,6 +200,12 @@ func (d *diags) nodeNameTooLong(rng hcl.Range, resource string) {
 		"Cloud resources are named <cluster>-<node>: %q is %d characters, more than the 63 Yandex Cloud allows. Shorten the cluster or node name.", resource, len(resource))
 }
 
+func (d *diags) preemptibleDatabaseVM(rng hcl.Range) {
+	d.warnf(rng, "Preemptible database VMs",
+		"Yandex Cloud stops a preemptible VM within 24 hours, and whenever it needs the capacity: possibly every node of the cluster at once, "+
+			"which leaves no quorum and no database until they are started again. Fine for a test cluster; set preemptible = false for one that serves.")
+}
+
 func (d *diags) nodeImageFamily(rng hcl.Range) {
 	d.errorf(rng, "Image family set per node",
 		"All nodes run the same image, because their PostgreSQL versions must match. Set image_family in the cluster's vm block.")

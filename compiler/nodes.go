@@ -9,7 +9,7 @@ import (
 	"github.com/pghac/pghac/schema"
 )
 
-func compileNodes(d *diags, sc *schema.Cluster, cv clusterVM, net model.Network) []model.Node {
+func compileNodes(d *diags, sc *schema.Cluster, cv clusterVM, net model.Network, target model.Target) []model.Node {
 	if len(sc.Nodes) == 0 {
 		d.noNodes(sc.DefRange)
 		return nil
@@ -37,6 +37,9 @@ func compileNodes(d *diags, sc *schema.Cluster, cv clusterVM, net model.Network)
 		}
 		def := vmRanges{sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange}
 		checkVM(d, n.VM, n.Zone, rangesOf(sn.VM, rangesOf(sc.VM, def)))
+		if n.VM.Preemptible && target == model.TargetYandex {
+			d.preemptibleDatabaseVM(preemptibleRange(sc.VM, sn.VM))
+		}
 
 		zoneOK := checkZone(d, sn.Zone, sn.ZoneRange)
 		addr, err := netip.ParseAddr(sn.Address)

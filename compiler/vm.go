@@ -145,3 +145,12 @@ func joinInts(list []int) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// preemptibleRange is where a node's preemptible = true was written: its own vm block, else
+// the cluster's.
+func preemptibleRange(cluster, node *schema.VM) hcl.Range {
+	if node != nil && node.Preemptible != nil {
+		return node.PreemptibleRange
+	}
+	return cluster.PreemptibleRange
+}

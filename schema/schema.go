@@ -145,6 +145,7 @@ type VM struct {
 	MemoryGB          *float64  `hcl:"memory_gb,optional"`
 	MemoryGBRange     hcl.Range `hcl:"memory_gb,attr_value_range"`
 	Preemptible       *bool     `hcl:"preemptible,optional"`
+	PreemptibleRange  hcl.Range `hcl:"preemptible,attr_value_range"`
 	PublicIP          *bool     `hcl:"public_ip,optional"`
 	ImageFamily       *string   `hcl:"image_family,optional"`
 	ImageFamilyRange  hcl.Range `hcl:"image_family,attr_value_range"`

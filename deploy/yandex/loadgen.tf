@@ -42,7 +42,7 @@ resource "yandex_compute_instance" "loadgen" {
   }
 
   scheduling_policy {
-    preemptible = true
+    preemptible = false
   }
 
   lifecycle {

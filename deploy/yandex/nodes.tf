@@ -70,7 +70,7 @@ resource "yandex_compute_instance" "node0" {
   }
 
   scheduling_policy {
-    preemptible = true
+    preemptible = false
   }
 
   lifecycle {
@@ -122,7 +122,7 @@ resource "yandex_compute_instance" "node1" {
   }
 
   scheduling_policy {
-    preemptible = true
+    preemptible = false
   }
 
   lifecycle {
@@ -174,7 +174,7 @@ resource "yandex_compute_instance" "node2" {
   }
 
   scheduling_policy {
-    preemptible = true
+    preemptible = false
   }
 
   lifecycle {

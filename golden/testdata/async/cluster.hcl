@@ -16,6 +16,7 @@ cluster "main" {
     cores         = 4
     core_fraction = 50
     memory_gb     = 8
+    preemptible   = true # WARNING: Preemptible database VMs
     disk {
       size_gb = 10
     }

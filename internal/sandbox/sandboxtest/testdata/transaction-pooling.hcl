@@ -23,7 +23,6 @@ cluster "main" {
     cores         = 4
     core_fraction = 50
     memory_gb     = 8
-    preemptible   = true
     image_family  = "debian-12"
     disk {
       size_gb = 10

@@ -67,7 +67,7 @@ resource "yandex_compute_instance" "node0" {
   }
 
   scheduling_policy {
-    preemptible = false
+    preemptible = true
   }
 
   lifecycle {
@@ -119,7 +119,7 @@ resource "yandex_compute_instance" "node1" {
   }
 
   scheduling_policy {
-    preemptible = false
+    preemptible = true
   }
 
   lifecycle {
@@ -171,7 +171,7 @@ resource "yandex_compute_instance" "node2" {
   }
 
   scheduling_policy {
-    preemptible = false
+    preemptible = true
   }
 
   lifecycle {
