@@ -58,8 +58,8 @@ func build(t *testing.T, c *model.Cluster, path string) (*artifact.Set, userData
 }
 
 // TestBuildBootSequence pins a node's runcmd: the package clean-up, then each family's boot
-// lines in dependency order (etcd, Patroni with its etcd3 fix first, PgBouncer, HAProxy), and
-// the etcd3 fix script written last, by the user-data only.
+// lines in dependency order (etcd, Patroni with its package held and its etcd3 fix first, PgBouncer,
+// HAProxy), and the etcd3 fix script written last, by the user-data only.
 func TestBuildBootSequence(t *testing.T) {
 	c := modeltest.Cluster()
 	s, ud := build(t, c, "nodes/node1/user-data.yaml")
@@ -70,6 +70,7 @@ func TestBuildBootSequence(t *testing.T) {
 		"systemctl daemon-reload",
 		"systemctl enable etcd",
 		"systemctl restart --no-block etcd",
+		"apt-mark hold patroni",
 		"/usr/bin/python3 -I /usr/local/lib/pghac/patroni-etcd3-fix.py /usr/lib/python3/dist-packages/patroni/dcs/etcd3.py",
 		"systemctl enable patroni",
 		"systemctl restart --no-block patroni",

@@ -33,8 +33,10 @@ const etcd3FixVersion = "3.0"
 // (patroni/patroni#2689, #2693) with a transaction: refresh the key while it names this
 // member, else create it while it is absent, else fail so that the HA loop demotes. The
 // script rewrites the module with that logic, guarded by the file's SHA-256: it patches
-// Debian's exact 3.0.2-1 file, recognises its own result (a rerun is a no-op), and leaves any
-// other content alone with a message. It removes the module's stale bytecode.
+// Debian's exact 3.0.2-1 file, recognises its own result (a rerun is a no-op), and fails on
+// any other content, which it leaves alone: patroni.service runs it before every start, so
+// Patroni never runs without the fix (and NodePart holds the package at 3.0.2). It
+// removes the module's stale bytecode.
 func Etcd3Fix(c *model.Cluster) *artifact.NodeFile {
 	if c.OS.PatroniVersion != etcd3FixVersion {
 		return nil
@@ -70,8 +72,10 @@ this member, else create it while it is absent, else fail, so that the HA loop d
 Usage: patroni-etcd3-fix.py [ETCD3_PY], Debian's file by default. The file is rewritten only
 when its SHA-256 is that of Debian's 3.0.2-1 etcd3.py, atomically and only into the exact
 patched file this script was made for; a patched file is recognised and left alone (a rerun
-is a no-op); any other content, e.g. a newer Patroni, is left untouched and reported. Exit
-status 0 in these three cases, 1 when the file cannot be read, checked or written.
+is a no-op). Exit status 0 in these two cases; 1 when the file cannot be read, checked or
+written, and for any other content (another package version, a local edit), which is left
+untouched: patroni.service runs this before every start, and Patroni must not run without
+the fix.
 """
 import glob
 import hashlib
@@ -118,9 +122,10 @@ def main(argv):
         log('%s is patched already (sha256 %s): nothing to do', path, digest)
         return 0
     if digest != ORIGINAL_SHA256:
-        log('%s has sha256 %s, not that of Debian\'s Patroni 3.0.2 (%s): left untouched '
-            '(Patroni 3.0.3 and later have the fix)', path, digest, ORIGINAL_SHA256)
-        return 0
+        log('%s has sha256 %s, not that of Debian\'s Patroni 3.0.2 (%s): left untouched, and Patroni '
+            'must not start without the leader-lock fix (a package other than the 3.0.2-1 pghac holds?)',
+            path, digest, ORIGINAL_SHA256)
+        return 1
     new = src.replace(OLD, NEW)
     if src.count(OLD) != 1 or hashlib.sha256(new).hexdigest() != PATCHED_SHA256:
         raise RuntimeError('%s: the patch does not give the expected file (sha256 %s)' % (path, PATCHED_SHA256))

@@ -142,7 +142,7 @@ func copyInstalled(t *testing.T) string {
 
 // TestEtcd3FixScript runs the emitted script for real on a copy of the installed module: it
 // patches Debian's 3.0.2 file into exactly the expected one, a rerun changes nothing, and any
-// other content is left untouched and reported.
+// other content is left untouched and fails the run (Patroni must not start without the fix).
 func TestEtcd3FixScript(t *testing.T) {
 	t.Run("patches 3.0.2", func(t *testing.T) {
 		p := copyInstalled(t)
@@ -186,7 +186,7 @@ func TestEtcd3FixScript(t *testing.T) {
 		}
 	})
 
-	t.Run("leaves other content alone", func(t *testing.T) {
+	t.Run("refuses other content, leaving it alone", func(t *testing.T) {
 		orig, err := os.ReadFile(Etcd3ModulePath)
 		if err != nil {
 			t.Fatal(err)
@@ -203,7 +203,7 @@ func TestEtcd3FixScript(t *testing.T) {
 					t.Fatal(err)
 				}
 				before := stat(t, p)
-				out := runFix(t, p, 0)
+				out := runFix(t, p, 1)
 				after := stat(t, p)
 				if !bytes.Equal(after.bytes, content) || !after.mtime.Equal(before.mtime) {
 					t.Errorf("the file was changed")

@@ -121,7 +121,7 @@ func patroniDropIn(n model.Node, etcd3Fix []string) dropIn {
 	}
 	for _, cmd := range etcd3Fix {
 		service = append(service, directive{"ExecStartPre", "+" + cmd,
-			"Re-apply the etcd3 leader-lock backport before every start (as root): a reinstalled 3.0.2 package would bring the split-brain back. A no-op on a patched or unknown file."})
+			"Re-apply the etcd3 leader-lock backport before every start (as root): a reinstalled 3.0.2 package would bring the split-brain back. A no-op on a patched file; any other fails the start."})
 	}
 	return dropIn{Unit: "patroni.service", Sections: []section{
 		{Name: "Unit", Directives: unit},
