@@ -692,3 +692,24 @@ func (d *diags) durationNotWhole(rng hcl.Range, name string, dur, unit time.Dura
 func (d *diags) invalidSize(rng hcl.Range, name string, err error) {
 	d.errorf(rng, "Invalid size", "%s: %s.", name, err)
 }
+
+func (d *diags) stateUnlocked(rng hcl.Range) {
+	d.warnf(rng, "Terraform state not locked",
+		"Nothing stops two applies from writing the state at once, which can lose track of resources. "+
+			"Lock it in a YDB table as Yandex documents for Terraform: create a serverless YDB database with a document table "+
+			"whose key is LockID (a string), and set lock_table and lock_endpoint (the database's Document API endpoint) here.")
+}
+
+func (d *diags) lockHalf(rng hcl.Range, set, missing string) {
+	d.errorf(rng, "Half a state lock",
+		"%s is set without %s: the lock needs both the YDB table and its database's Document API endpoint.", set, missing)
+}
+
+func (d *diags) invalidLockTable(rng hcl.Range, name string) {
+	d.errorf(rng, "Invalid lock table", "%q is not a table name the Document API accepts: 3 to 255 letters, digits, _, . or -.", name)
+}
+
+func (d *diags) invalidLockEndpoint(rng hcl.Range, endpoint string) {
+	d.errorf(rng, "Invalid lock endpoint",
+		"%q is not an https URL; the YDB database's Document API endpoint looks like https://docapi.serverless.yandexcloud.net/ru-central1/<cloud>/<database>.", endpoint)
+}

@@ -21,6 +21,10 @@ import (
 // all three; every OpenTofu release (1.6 and later) qualifies.
 const MinVersion = "1.5.0"
 
+// S3BackendMinVersion is the oldest Terraform whose s3 backend takes the arguments a state
+// block's backend is written with (endpoints, skip_requesting_account_id, skip_s3_checksum).
+const S3BackendMinVersion = "1.6.0"
+
 // EnvTerraform names the environment variable Find reads for the binary's path.
 const EnvTerraform = "PGHAC_TERRAFORM"
 
@@ -35,6 +39,12 @@ type Binary struct {
 	Path    string // absolute
 	Name    string // "terraform" or "tofu", for messages
 	Version string // e.g. "1.11.4"
+}
+
+// AtLeast reports whether b is release v or later (v a version Find's parser takes).
+func (b Binary) AtLeast(v string) bool {
+	have, err := version.NewVersion(b.Version)
+	return err == nil && !have.LessThan(version.Must(version.NewVersion(v)))
 }
 
 func (b Binary) String() string { return fmt.Sprintf("%s %s (%s)", b.Name, b.Version, b.Path) }

@@ -82,6 +82,12 @@ type State struct {
 	BucketRange hcl.Range `hcl:"bucket,attr_value_range"`
 	Key         *string   `hcl:"key,optional"`
 	KeyRange    hcl.Range `hcl:"key,attr_value_range"`
+	// LockTable and LockEndpoint lock the state in a YDB table through its DynamoDB-compatible
+	// Document API, as Yandex documents for Terraform.
+	LockTable         *string   `hcl:"lock_table,optional"`
+	LockTableRange    hcl.Range `hcl:"lock_table,attr_value_range"`
+	LockEndpoint      *string   `hcl:"lock_endpoint,optional"`
+	LockEndpointRange hcl.Range `hcl:"lock_endpoint,attr_value_range"`
 }
 
 // LoadGenerator is the VM load tests run from: `load_generator { zone = "..."  address = "..." }`.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -106,6 +107,10 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 	cl, code, ok := c.buildForPlan(s, strict)
 	if !ok {
 		return code
+	}
+	if cl.State != nil && !bin.AtLeast(infra.S3BackendMinVersion) {
+		c.tooOldForState(s.File, cl.State, bin)
+		return exitInvalid
 	}
 	fmt.Fprintln(c.stdout)
 	if offline {
@@ -331,4 +336,17 @@ func (c *cli) refuseMoves(file string, cl *model.Cluster, moves []provision.Disr
 		})
 	}
 	c.printClusterDiags(file, cl, diags)
+}
+
+// tooOldForState says, at the state block, that bin cannot run its backend.
+func (c *cli) tooOldForState(file string, st *model.State, bin infra.Binary) {
+	src, _ := os.ReadFile(file)
+	rng := st.DeclRange
+	c.printDiags(hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Terraform too old for the state block",
+		Detail: fmt.Sprintf("The state block's s3 backend needs Terraform %s or later; %s is %s. Install a newer Terraform "+
+			"(or OpenTofu), or name one with --terraform PATH.", infra.S3BackendMinVersion, bin.Path, bin.Version),
+		Subject: &rng,
+	}}, nil, file, src)
 }

@@ -276,11 +276,21 @@ func TestPlanOfflineRemoteState(t *testing.T) {
 	s := newSession(t)
 	src := strings.Replace(string(rootCluster(t)), "  load_generator {", "  state {\n    bucket = \"pghac-tfstate\"\n  }\n\n  load_generator {", 1)
 	s.file = writeFile(t, s.dir, "cluster.hcl", []byte(src))
-	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 19 to add")
+	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 19 to add",
+		"Warning: Terraform state not locked")
 	versions, err := os.ReadFile(filepath.Join(s.dir, "deploy", "yandex", "versions.tf"))
-	if err != nil || !strings.Contains(string(versions), `backend "s3" {`) {
-		t.Fatalf("versions.tf has no s3 backend (%v):\n%s", err, versions)
+	if err != nil || !strings.Contains(string(versions), `backend "s3" {`) || !strings.Contains(string(versions), `required_version = ">= 1.6"`) {
+		t.Fatalf("versions.tf has no s3 backend, or accepts a Terraform without its arguments (%v):\n%s", err, versions)
 	}
+
+	// A Terraform older than the backend's arguments is refused at the state block, before it runs.
+	line := strings.Count(src[:strings.Index(src, "  state {")], "\n") + 1
+	old := filepath.Join(t.TempDir(), "terraform")
+	if err := os.WriteFile(old, []byte("#!/bin/sh\necho '{\"terraform_version\":\"1.5.7\"}'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.must(exitInvalid, "", []string{"plan", "--offline", "--terraform", old},
+		fmt.Sprintf("cluster.hcl:%d", line), "Terraform too old for the state block", "needs Terraform 1.6.0 or later;", "is 1.5.7.")
 }
 
 func TestSecretsInit(t *testing.T) {

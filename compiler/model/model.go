@@ -359,9 +359,12 @@ type LoadBalancer struct {
 
 // State is Terraform state in a Yandex Object Storage bucket.
 type State struct {
-	Bucket    string
-	Key       string
-	DeclRange hcl.Range
+	Bucket string
+	Key    string
+	// LockTable is the YDB table (LockID, a string, its key) that locks the state, through
+	// the database's Document API at LockEndpoint; both "" when nothing locks it.
+	LockTable, LockEndpoint string
+	DeclRange               hcl.Range
 }
 
 // Sandbox is the host side of the sandbox target: one bridge on the host, holding HostAddress,

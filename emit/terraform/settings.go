@@ -12,6 +12,9 @@ const (
 	// RequiredVersion is the Terraform versions the module accepts. The provider speaks plugin
 	// protocol 6 (Terraform 1.1.5+); pghac's plan and apply are tested with 1.11.
 	RequiredVersion = ">= 1.5"
+	// RequiredVersionS3 is what the s3 backend of a state block needs: its endpoints and
+	// skip_* arguments came with Terraform 1.6 (infra.S3BackendMinVersion).
+	RequiredVersionS3 = ">= 1.6"
 	// ProviderSource and ProviderVersion pin the Yandex Cloud provider whose schema the module
 	// is written for (0.222.0; the test provider serves that schema).
 	ProviderSource  = "yandex-cloud/yandex"
@@ -21,23 +24,41 @@ const (
 // versions writes versions.tf: the Terraform and provider versions and the state backend.
 func (m *module) versions(b *hclwrite.Body) error {
 	tf := tfwrite.Block(b, nil, "terraform")
-	tf.SetAttributeValue("required_version", cty.StringVal(RequiredVersion))
+	required := RequiredVersion
+	if m.c.State != nil {
+		required = RequiredVersionS3
+	}
+	tf.SetAttributeValue("required_version", cty.StringVal(required))
 	rp := tfwrite.Block(tf, nil, "required_providers")
 	rp.SetAttributeRaw("yandex", tfwrite.Object(
 		tfwrite.Item{Key: "source", Value: tfwrite.Str(ProviderSource)},
 		tfwrite.Item{Key: "version", Value: tfwrite.Str(ProviderVersion)},
 	))
 	if st := m.c.State; st != nil {
-		s3 := tfwrite.Block(tf, []string{
+		comment := []string{
 			"State and saved plans hold every VM's user-data as rendered, passwords included: they",
 			"live in Object Storage (cluster.hcl's state block). Give Terraform a static access key of",
 			"a service account with storage.editor on the bucket as AWS_ACCESS_KEY_ID and",
 			"AWS_SECRET_ACCESS_KEY; turn on the bucket's versioning and default encryption by a KMS key.",
-		}, "backend", "s3")
+		}
+		if st.LockTable != "" {
+			comment = append(comment, "A YDB table locks the state: the static key's service account needs access to that database too.")
+		} else {
+			comment = append(comment, "NOTHING LOCKS THE STATE: two applies at once can both write it (see the state block's",
+				"lock_table in docs/cluster-hcl.md).")
+		}
+		s3 := tfwrite.Block(tf, comment, "backend", "s3")
 		s3.SetAttributeValue("bucket", cty.StringVal(st.Bucket))
 		s3.SetAttributeValue("key", cty.StringVal(st.Key))
 		s3.SetAttributeValue("region", cty.StringVal("ru-central1"))
-		s3.SetAttributeRaw("endpoints", tfwrite.Object(tfwrite.Item{Key: "s3", Value: tfwrite.Str("https://storage.yandexcloud.net")}))
+		endpoints := []tfwrite.Item{{Key: "s3", Value: tfwrite.Str("https://storage.yandexcloud.net")}}
+		if st.LockTable != "" {
+			endpoints = append(endpoints, tfwrite.Item{Key: "dynamodb", Value: tfwrite.Str(st.LockEndpoint)})
+		}
+		s3.SetAttributeRaw("endpoints", tfwrite.Object(endpoints...))
+		if st.LockTable != "" {
+			s3.SetAttributeValue("dynamodb_table", cty.StringVal(st.LockTable))
+		}
 		// Object Storage is S3-compatible, not AWS: skip the AWS-only checks.
 		for _, k := range []string{"skip_region_validation", "skip_credentials_validation", "skip_requesting_account_id", "skip_s3_checksum"} {
 			s3.SetAttributeValue(k, cty.True)

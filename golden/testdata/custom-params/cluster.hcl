@@ -52,7 +52,9 @@ cluster "main" {
     replica_max_lag = "16MB"
   }
   state {
-    bucket = "pghac-tfstate"
+    bucket        = "pghac-tfstate"
+    lock_table    = "pghac-tfstate-lock"
+    lock_endpoint = "https://docapi.serverless.yandexcloud.net/ru-central1/b1gexamplecloud/etnexampledb"
   }
   backup {
     bucket = "pghac-custom-params-backups"

@@ -37,4 +37,8 @@ cluster "main" {
     archive_queue_max = "15GB"      # ERROR: WAL archive queue too large
     compression       = "xz"        # ERROR: Invalid compression
   }
+  state {
+    bucket     = "acme-pg-main-tfstate"
+    lock_table = "tfstate-lock" # ERROR: Half a state lock
+  }
 }

@@ -45,6 +45,8 @@ cluster "main" {
   state {
     bucket = "Bad_Bucket" # ERROR: Invalid bucket name
     key    = "/abs/key"   # ERROR: Invalid state key
+    lock_table    = "x"                     # ERROR: Invalid lock table
+    lock_endpoint = "http://docapi.example" # ERROR: Invalid lock endpoint
   }
   backup {
     bucket = "pghac-err-bad-values-backups"
