@@ -375,7 +375,8 @@ func TestBoot(t *testing.T) {
 			want := []string{"systemctl enable patroni", "systemctl restart --no-block patroni"}
 			var wantBootFiles []artifact.NodeFile
 			if version == "3.0" {
-				want = append([]string{"/usr/bin/python3 -I " + Etcd3FixPath + " " + Etcd3ModulePath}, want...)
+				// The package held at the version the backport is for, then patched, then started.
+				want = append([]string{"apt-mark hold patroni", "/usr/bin/python3 -I " + Etcd3FixPath + " " + Etcd3ModulePath}, want...)
 				wantBootFiles = []artifact.NodeFile{*Etcd3Fix(c)}
 			}
 			if !slices.Equal(part.Boot, want) {

@@ -58,6 +58,10 @@ func TestSeedChecks(t *testing.T) {
 		if err != nil || !strings.Contains(st, "status: done") {
 			t.Errorf("%s: cloud-init status: %v %q", n.Name, err, st)
 		}
+		// Patroni's etcd3 backport is made for one package version: the node keeps it.
+		if held, err := c.Exec(ctx, n.Name, "apt-mark", "showhold"); err != nil || !strings.Contains(held, "patroni\n") {
+			t.Errorf("%s: apt-mark showhold: %v %q; want patroni held", n.Name, err, held)
+		}
 	}
 	list, err := c.Exec(ctx, cl.Nodes[0].Name, "patronictl", "-c", "/etc/patroni/config.yml", "list")
 	if err != nil {
