@@ -6,16 +6,36 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/drill"
+	"github.com/pghac/pghac/internal/drill/workload"
 )
 
 // checkBackupsOffOn turns backups off and on again on the running cluster, through pghac up's
 // rollout, as an operator would with `enabled = false` in cluster.hcl and back. Off: every
 // node's backup timers are stopped and gone, and PostgreSQL archives no more. On again: the
 // timers are back, archiving is on, and a new full backup is taken at once (the WAL of the
-// time off was never archived, so no older backup recovers past it). The data stays.
+// time off was never archived, so no older backup recovers past it). The data stays: the
+// drills' writers run through both rollouts, and every write they had acknowledged is there.
 func checkBackupsOffOn(ctx context.Context, t *testing.T, c *Cluster) {
 	t.Helper()
 	before := lastBackup(ctx, t, c)
+	// The drills' writers run through both rollouts: every write acknowledged must be there.
+	load := workload.Config{PrimaryPort: c.Model.HAProxy.PrimaryPort, ReplicaPort: c.Model.HAProxy.ReplicaPort,
+		User: model.SuperuserName, Password: c.secret(t, model.SecretSuperuserPassword), Database: model.SuperuserName}
+	for i, n := range c.Model.Nodes {
+		load.Nodes = append(load.Nodes, workload.Node{Name: n.Name, Addr: c.Addresses()[i]})
+	}
+	if err := workload.Prepare(ctx, load); err != nil {
+		t.Fatal(err)
+	}
+	writes := workload.Start(ctx, load)
+	defer func() {
+		if writes != nil {
+			writes.Stop()
+		}
+	}()
 	editCluster(t, c, func(src string) string {
 		return strings.Replace(src, "backup {\n", "backup {\n    enabled = false\n", 1)
 	})
@@ -63,6 +83,9 @@ func checkBackupsOffOn(ctx context.Context, t *testing.T, c *Cluster) {
 		}
 	}
 	t.Logf("backups on again: %s", rolledOut(out))
+	acked, lost := checkWritesKept(ctx, t, load, writes)
+	writes = nil
+	t.Logf("writes through both rollouts: %d acknowledged, %d lost", acked, lost)
 	deadline := time.Now().Add(3 * time.Minute)
 	for now := lastBackup(ctx, t, c); now.Label == before.Label || now.Type != "full"; now = lastBackup(ctx, t, c) {
 		if time.Now().After(deadline) {
@@ -98,4 +121,32 @@ func rolledOut(out string) string {
 		}
 	}
 	return "(no rollout line)"
+}
+
+// checkWritesKept stops the load and checks that every write it had acknowledged is in the
+// table; it returns how many were acknowledged and how many of those are missing.
+func checkWritesKept(ctx context.Context, t *testing.T, cfg workload.Config, l *workload.Load) (acked, lost int) {
+	t.Helper()
+	ws, _ := l.Stop()
+	ids, _, err := workload.FinalIDs(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		have[id] = true
+	}
+	for _, w := range ws {
+		if w.Outcome != drill.Acked {
+			continue
+		}
+		acked++
+		if !have[w.ID] {
+			lost++
+		}
+	}
+	if acked == 0 || lost > 0 {
+		t.Errorf("%d writes acknowledged, %d of them lost", acked, lost)
+	}
+	return acked, lost
 }
