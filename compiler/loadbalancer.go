@@ -30,7 +30,13 @@ func compileLoadBalancer(d *diags, sc *schema.Cluster, net model.Network) *model
 		if sb.Zone != nil {
 			d.externalLoadBalancerZone(sb.ZoneRange)
 		}
-		d.primaryOnInternet(sb.TypeRange)
+		if sc.Network != nil && sc.Network.ClientCIDRs == nil {
+			// Yandex's load balancer passes the clients' own addresses on, and the nodes'
+			// security group admits client_cidrs only: by default the cluster's subnets.
+			d.externalLoadBalancerNoClients(sb.TypeRange)
+		} else {
+			d.primaryOnInternet(sb.TypeRange, net.ClientCIDRs)
+		}
 	default:
 		d.invalidLoadBalancerType(sb.TypeRange, lb.Type)
 	}

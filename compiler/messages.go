@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -151,12 +152,20 @@ func (d *diags) overlappingSubnets(rng hcl.Range, p netip.Prefix, other model.Su
 
 func (d *diags) sshOpenToInternet(rng hcl.Range, p netip.Prefix) {
 	d.warnf(rng, "SSH open to the internet",
-		"%s lets anyone try to log in over SSH. List the networks your administrators come from.", p)
+		"%s opens to anyone SSH (port 22) on every VM, where only the operator's key logs in, and HAProxy's statistics page "+
+			"on every database node, behind its password. List the networks your administrators come from.", p)
 }
 
 func (d *diags) endpointsOpenToInternet(rng hcl.Range, p netip.Prefix) {
 	d.warnf(rng, "Database endpoints open to the internet",
 		"%s lets anyone reach HAProxy's primary and replica ports (passwords are all that is left). List your application networks instead.", p)
+}
+
+func (d *diags) jumpHostNotAdmin(rng hcl.Range, a netip.Addr, admins []netip.Prefix) {
+	d.warnf(rng, "Jump host outside the admin CIDRs",
+		"The nodes admit SSH only from admin_cidrs (%s), and %s is not among them: unless the jump host reaches the nodes from another "+
+			"address (a bastion inside the cluster's network uses its private one, which admin_cidrs must then hold), pghac reaches no node "+
+			"through it. Add the address the nodes see it from to admin_cidrs.", cmp.Or(joinPrefixes(admins), "none"), a)
 }
 
 func (d *diags) invalidJumpHost(rng hcl.Range, s, why string) {
@@ -500,9 +509,26 @@ func (d *diags) externalLoadBalancerZone(rng hcl.Range) {
 	d.errorf(rng, "Zone of an external load balancer", "An external load balancer has a public address and no zone: remove zone.")
 }
 
-func (d *diags) primaryOnInternet(rng hcl.Range) {
+func (d *diags) primaryOnInternet(rng hcl.Range, clients []netip.Prefix) {
 	d.warnf(rng, "Primary reachable from the internet",
-		"An external load balancer gives the primary's PgBouncer a public address; only passwords protect it. Prefer type = \"internal\".")
+		"An external load balancer gives the primary's PgBouncer a public address, open to client_cidrs (%s). PgBouncer speaks no TLS yet: "+
+			"queries and results cross the internet unencrypted, and passwords, though SCRAM keeps them off the wire, are all that stops a stranger. "+
+			"Prefer type = \"internal\".", joinPrefixes(clients))
+}
+
+func (d *diags) externalLoadBalancerNoClients(rng hcl.Range) {
+	d.errorf(rng, "External load balancer that admits no one",
+		"The load balancer passes the clients' own addresses on, and the nodes' security group admits client_cidrs only, which defaults to the "+
+			"cluster's own subnets: no client on the internet would get through. Set client_cidrs in the network block to the networks your "+
+			"applications connect from, or use type = \"internal\".")
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func (d *diags) invalidLoadBalancerType(rng hcl.Range, typ string) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,6 +63,13 @@ func compileNetwork(d *diags, sc *schema.Cluster) model.Network {
 	}
 	if j := sc.Network.JumpHost; j != nil {
 		n.JumpHost = parseJumpHost(d, *j, sc.Network.JumpHostRange)
+		// The nodes admit SSH from admin_cidrs only: a jump host given by its IPv4 address is
+		// warned about when it is not among them (one given by name cannot be checked here).
+		if n.JumpHost != nil {
+			if a, err := netip.ParseAddr(n.JumpHost.Host); err == nil && a.Unmap().Is4() && !slices.ContainsFunc(n.AdminCIDRs, func(p netip.Prefix) bool { return p.Contains(a.Unmap()) }) {
+				d.jumpHostNotAdmin(sc.Network.JumpHostRange, a, n.AdminCIDRs)
+			}
+		}
 	}
 	if sc.Network.ClientCIDRs == nil {
 		for _, s := range n.Subnets {
