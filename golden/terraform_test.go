@@ -245,6 +245,53 @@ func TestOfflinePlan(t *testing.T) {
 	}
 }
 
+// TestOfflinePrivateVMs: VMs without public addresses (vm { public_ip = false }) get a NAT
+// gateway, shared by the subnets through one route table, and no one-to-one NAT of their own.
+func TestOfflinePrivateVMs(t *testing.T) {
+	t.Parallel()
+	env := infratest.Provider(t)
+	src, err := os.ReadFile(rootFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = bytes.Replace(src, []byte("  vm {\n"), []byte("  vm {\n    public_ip = false\n"), 1)
+	set, _, diags, err := BuildSource(src, "cluster.hcl", model.TargetYandex)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("building cluster.hcl with public_ip = false: %v %v", err, diags)
+	}
+	dir := filepath.Join(t.TempDir(), "yandex")
+	if err := artifact.WriteDir(dir, set); err != nil {
+		t.Fatal(err)
+	}
+	env.Run(t, dir, "init", "-input=false", "-no-color")
+	env.Run(t, dir, "validate", "-no-color")
+	env.Run(t, dir, "plan", "-input=false", "-no-color", "-var-file="+varFile(t, set, nil), "-out=create.tfplan")
+	plan := showPlan(t, env, dir, "create.tfplan")
+	for _, a := range []string{"yandex_vpc_gateway.egress", "yandex_vpc_route_table.egress"} {
+		if got := plan.actions()[a]; got != "create" {
+			t.Errorf("%s: %q, want create", a, got)
+		}
+	}
+	routes, _ := plan.after(t, "yandex_vpc_route_table.egress")["static_route"].([]any)
+	if len(routes) != 1 || routes[0].(map[string]any)["destination_prefix"] != "0.0.0.0/0" {
+		t.Errorf("route table's static routes: %v, want one default route", routes)
+	}
+	for _, vm := range []string{"node0", "loadgen"} {
+		nics, _ := plan.after(t, "yandex_compute_instance."+vm)["network_interface"].([]any)
+		if len(nics) != 1 || nics[0].(map[string]any)["nat"] != false {
+			t.Errorf("%s: network interfaces %v, want one without NAT", vm, nics)
+		}
+	}
+	// The repository's cluster.hcl keeps public addresses, and needs no gateway.
+	dir, _ = rootModule(t)
+	if _, err := os.Stat(filepath.Join(dir, "network.tf")); err != nil {
+		t.Fatal(err)
+	}
+	if nt, _ := os.ReadFile(filepath.Join(dir, "network.tf")); bytes.Contains(nt, []byte("yandex_vpc_gateway")) {
+		t.Errorf("network.tf has a NAT gateway though every VM has a public address")
+	}
+}
+
 // TestOfflineValidateFails: terraform validate rejects a misspelled attribute and a missing
 // required block in a copy of the module (the test of the test: the schema is really checked).
 func TestOfflineValidateFails(t *testing.T) {

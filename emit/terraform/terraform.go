@@ -20,6 +20,8 @@ const (
 	typeInstance      = "yandex_compute_instance"
 	typeTargetGroup   = "yandex_lb_target_group"
 	typeLoadBalancer  = "yandex_lb_network_load_balancer"
+	typeGateway       = "yandex_vpc_gateway"
+	typeRouteTable    = "yandex_vpc_route_table"
 )
 
 // Names of the resources the module declares once. Instances are named after their node and
@@ -31,6 +33,7 @@ const (
 	imageName        = "image"
 	targetGroupName  = "nodes"
 	loadBalancerName = "primary"
+	egressName       = "egress"
 )
 
 // Locals the module defines besides tfwrite.LocalSecrets.
