@@ -30,7 +30,7 @@ func TestBackupDefaults(t *testing.T) {
 		Partial:     model.Schedule{Calendar: "Mon,Tue,Wed,Thu,Fri,Sat *-*-* 03:00:00", Written: "Mon..Sat 03:00", Weekdays: []time.Weekday{1, 2, 3, 4, 5, 6}},
 		PartialType: "diff", RetentionDays: 14, ArchiveTimeout: time.Minute,
 		ArchiveQueueMax: 5 << 30, // a quarter of the default 20 GB disk
-		Compression:     "zst", CompressLevel: 3,
+		Compression:     "zst", CompressLevel: 3, DeletionProtection: true,
 	}
 	if diff := cmp.Diff(want, c.Backup, cmpopts.IgnoreTypes(hcl.Range{})); diff != "" {
 		t.Errorf("backup (-want +got):\n%s", diff)

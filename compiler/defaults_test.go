@@ -52,7 +52,7 @@ func TestDefaultsDocumented(t *testing.T) {
 		"role.connection_limit": "-1", "database.connection_limit": "-1",
 		"backup.enabled": "true", "backup.full": q(defaultFullBackup), "backup.differential": q(defaultPartialBackup),
 		"backup.retention": q(itoa(defaultBackupRetentionDays) + "d"), "backup.archive_timeout": q("60s"),
-		"backup.compression": q(defaultCompression),
+		"backup.compression": q(defaultCompression), "backup.deletion_protection": "true",
 	}
 	if defaultLoadTimeout != 5*time.Second || loadLimitSlack != time.Minute {
 		t.Fatal("a load_test default changed: update this test's table and docs/cluster-hcl.md")

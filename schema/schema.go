@@ -66,6 +66,8 @@ type Backup struct {
 	CompressionRange      hcl.Range `hcl:"compression,attr_value_range"`
 	CompressionLevel      *int      `hcl:"compression_level,optional"`
 	CompressionLevelRange hcl.Range `hcl:"compression_level,attr_value_range"`
+	// DeletionProtection guards the backups' KMS key and the Lockbox secret of their key pair.
+	DeletionProtection *bool `hcl:"deletion_protection,optional"`
 }
 
 // Sandbox configures the local target: `sandbox { cidr = "10.213.0.0/24" }`.

@@ -58,6 +58,8 @@ type explainBackup struct {
 	ArchiveQueueMax int64  `yaml:"archive_queue_max_bytes"`
 	Compression     string `yaml:"compression"`
 	CompressLevel   int    `yaml:"compression_level"`
+	// DeletionProtection of the KMS key and the Lockbox secret (yandex).
+	DeletionProtection bool `yaml:"deletion_protection"`
 }
 
 type explainLB struct {
@@ -199,7 +201,7 @@ func Explain(c *model.Cluster) ([]byte, error) {
 	if b := c.Backup; b != nil {
 		e.Backup = &explainBackup{Stanza: b.Stanza, Repository: "s3://" + b.Bucket + b.Path, Endpoint: b.Addr(), Region: b.Region,
 			Full: b.Full.Calendar, Partial: b.Partial.Calendar, PartialType: b.PartialType, RetentionDays: b.RetentionDays,
-			ArchiveTimeout: b.ArchiveTimeout.String(), ArchiveQueueMax: b.ArchiveQueueMax, Compression: b.Compression, CompressLevel: b.CompressLevel}
+			ArchiveTimeout: b.ArchiveTimeout.String(), ArchiveQueueMax: b.ArchiveQueueMax, Compression: b.Compression, CompressLevel: b.CompressLevel, DeletionProtection: b.DeletionProtection}
 	}
 	for _, p := range c.Postgres.Parameters {
 		src := "derived"

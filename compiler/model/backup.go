@@ -42,7 +42,10 @@ type Backup struct {
 	// Compression is pgBackRest's compress-type (zst, lz4, gz, bz2, none) at CompressLevel.
 	Compression   string
 	CompressLevel int
-	DeclRange     hcl.Range
+	// DeletionProtection: the cloud refuses to delete the KMS key that encrypts the backups and
+	// the Lockbox secret of their key pair until it is lifted (yandex).
+	DeletionProtection bool
+	DeclRange          hcl.Range
 }
 
 // Schedule is when a backup runs: a systemd calendar expression and the weekdays it fires on

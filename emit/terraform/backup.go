@@ -104,7 +104,7 @@ func (m *module) backup(b *hclwrite.Body) error {
 	key.SetAttributeValue("default_algorithm", cty.StringVal(backupKeyAlgorithm))
 	tfwrite.Comment(key, "A new key version every year; older versions still decrypt what they encrypted.")
 	key.SetAttributeValue("rotation_period", cty.StringVal(backupKeyRotation))
-	key.SetAttributeValue("deletion_protection", cty.True)
+	key.SetAttributeValue("deletion_protection", cty.BoolVal(bk.DeletionProtection))
 	key.SetAttributeRaw("labels", labels)
 
 	sa := tfwrite.Block(b, []string{
@@ -173,6 +173,7 @@ func (m *module) backup(b *hclwrite.Body) error {
 	lb.SetAttributeValue("description", cty.StringVal(fmt.Sprintf(
 		"Static access key of service account %s, with which pgBackRest of cluster %s signs its requests: entries %s and %s.",
 		account, m.c.Name, lockboxEntryAccessKey, lockboxEntrySecretKey)))
+	lb.SetAttributeValue("deletion_protection", cty.BoolVal(bk.DeletionProtection))
 	lb.SetAttributeRaw("labels", labels)
 
 	sk := tfwrite.Block(b, []string{

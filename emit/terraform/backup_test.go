@@ -16,7 +16,7 @@ import (
 )
 
 func withBackup(c *model.Cluster) {
-	c.Backup = &model.Backup{Stanza: c.Name, Bucket: "main-backups", Endpoint: model.YandexStorageEndpoint, Port: 443,
+	c.Backup = &model.Backup{Stanza: c.Name, Bucket: "main-backups", Endpoint: model.YandexStorageEndpoint, Port: 443, DeletionProtection: true,
 		Region: model.YandexStorageRegion, Path: "/pgbackrest"}
 }
 
@@ -33,6 +33,14 @@ func TestBackup(t *testing.T) {
 	c := modeltest.Cluster()
 	withBackup(c)
 	m := emitModule(t, c)
+
+	// Lifted by an explicit setting only: then neither the key nor the secret is protected.
+	c.Backup.DeletionProtection = false
+	lifted := emitModule(t, c)
+	for _, r := range [][2]string{{"yandex_kms_symmetric_key", "backup"}, {"yandex_lockbox_secret", "backup_s3_key"}} {
+		lifted.wantAttrs(t, lifted.block(t, "backup.tf", "resource", r[0], r[1]), map[string]string{"deletion_protection": "false"})
+	}
+	c.Backup.DeletionProtection = true
 
 	key := m.block(t, "backup.tf", "resource", "yandex_kms_symmetric_key", "backup")
 	m.wantAttrs(t, key, map[string]string{"name": `"main-backup"`, "rotation_period": `"8760h"`,
@@ -89,7 +97,7 @@ func TestBackup(t *testing.T) {
 	m.wantAttrs(t, child(t, sk, "output_to_lockbox"), map[string]string{
 		"secret_id": "yandex_lockbox_secret.backup_s3_key.id", "entry_for_access_key": `"access_key"`, "entry_for_secret_key": `"secret_key"`,
 	})
-	m.wantAttrs(t, m.block(t, "backup.tf", "resource", "yandex_lockbox_secret", "backup_s3_key"), map[string]string{"name": `"main-backup-s3-key"`})
+	m.wantAttrs(t, m.block(t, "backup.tf", "resource", "yandex_lockbox_secret", "backup_s3_key"), map[string]string{"name": `"main-backup-s3-key"`, "deletion_protection": "true"})
 	// The comment tells where the nodes' copy of the key lives meanwhile.
 	for _, s := range []model.Secret{model.SecretBackupAccessKey, model.SecretBackupSecretKey} {
 		if !strings.Contains(string(m.src["backup.tf"]), string(s)) {

@@ -86,7 +86,7 @@ func TestEmittedBackupModule(t *testing.T) {
 	t.Parallel()
 	env := infratest.Provider(t)
 	c := modeltest.Cluster()
-	c.Backup = &model.Backup{Stanza: c.Name, Bucket: "main-backups", Endpoint: model.YandexStorageEndpoint, Port: 443,
+	c.Backup = &model.Backup{Stanza: c.Name, Bucket: "main-backups", Endpoint: model.YandexStorageEndpoint, Port: 443, DeletionProtection: true,
 		Region: model.YandexStorageRegion, Path: "/pgbackrest"}
 	dir, vars := emittedModule(t, c)
 	varFile := "-var-file=" + vars

@@ -57,6 +57,7 @@ cluster "main" {
     lock_endpoint = "https://docapi.serverless.yandexcloud.net/ru-central1/b1gexamplecloud/etnexampledb"
   }
   backup {
-    bucket = "pghac-custom-params-backups"
+    bucket              = "pghac-custom-params-backups"
+    deletion_protection = false
   }
 }

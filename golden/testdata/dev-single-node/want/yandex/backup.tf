@@ -104,8 +104,9 @@ resource "yandex_storage_bucket_iam_binding" "backup" {
 }
 
 resource "yandex_lockbox_secret" "backup_s3_key" {
-  name        = "dev-backup-s3-key"
-  description = "Static access key of service account dev-backup, with which pgBackRest of cluster dev signs its requests: entries access_key and secret_key."
+  name                = "dev-backup-s3-key"
+  description         = "Static access key of service account dev-backup, with which pgBackRest of cluster dev signs its requests: entries access_key and secret_key."
+  deletion_protection = true
   labels = {
     cluster    = "dev"
     managed-by = "pghac"

@@ -104,8 +104,9 @@ resource "yandex_storage_bucket_iam_binding" "backup" {
 }
 
 resource "yandex_lockbox_secret" "backup_s3_key" {
-  name        = "main-backup-s3-key"
-  description = "Static access key of service account main-backup, with which pgBackRest of cluster main signs its requests: entries access_key and secret_key."
+  name                = "main-backup-s3-key"
+  description         = "Static access key of service account main-backup, with which pgBackRest of cluster main signs its requests: entries access_key and secret_key."
+  deletion_protection = true
   labels = {
     cluster    = "main"
     managed-by = "pghac"
