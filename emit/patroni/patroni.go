@@ -221,17 +221,15 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 	part := artifact.NodePart{Files: append(files, postBootstrapFile(c))}
 	if fix := Etcd3Fix(c); fix != nil {
 		part.BootFiles = []artifact.NodeFile{*fix}
+		// The backport is made for Debian's exact 3.0.2-1 file, and Patroni refuses to start on
+		// another: an upgrade of the package must be pghac's decision (an image whose Patroni it
+		// knows), never unattended-upgrades'.
+		part.Boot = []string{"apt-mark hold patroni"}
 	}
 	// The fix runs before Patroni first starts. Restart, so that a Patroni the image already
 	// runs reads the config; don't wait for it: its start may wait for etcd's (ordered after
 	// it, ready only at quorum), and it has nothing to report at start anyway.
-	part.Boot = append(Etcd3FixCommands(c), "systemctl enable "+unit, "systemctl restart --no-block "+unit)
-	if Etcd3Fix(c) != nil {
-		// The backport is made for Debian's exact 3.0.2-1 file, and Patroni refuses to start on
-		// another: an upgrade of the package must be pghac's decision (an image whose Patroni it
-		// knows), never unattended-upgrades'.
-		part.Boot = append([]string{"apt-mark hold patroni"}, part.Boot...)
-	}
+	part.Boot = append(append(part.Boot, Etcd3FixCommands(c)...), "systemctl enable "+unit, "systemctl restart --no-block "+unit)
 	return part, nil
 }
 

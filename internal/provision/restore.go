@@ -210,7 +210,10 @@ func waitOutOfRecovery(ctx context.Context, c *remote.Client) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("PostgreSQL is still in recovery two minutes after Patroni took the lead (%v)", err)
+			if err == nil {
+				return errors.New("PostgreSQL is still in recovery two minutes after Patroni took the lead")
+			}
+			return fmt.Errorf("PostgreSQL did not answer as a primary two minutes after Patroni took the lead: %w", err)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

@@ -141,6 +141,10 @@ func S3Up(ctx context.Context, cfg Config, s S3) error {
 	if _, err := os.Stat(unsharePath); err != nil {
 		return errors.New("the sandbox's S3 server runs with a /tmp of its own, made with unshare(1), which is missing: install util-linux")
 	}
+	// Before the server starts, and again for one that runs (the table may be new).
+	if err := cfg.guardS3(); err != nil {
+		return err
+	}
 	dir := cfg.s3Dir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -165,9 +169,6 @@ func S3Up(ctx context.Context, cfg Config, s S3) error {
 	if pid := cfg.s3PID(); pid != 0 {
 		old, _ := os.ReadFile(identPath)
 		if !certsChanged && bytes.Equal(old, ident) && slices.Equal(cmdline(pid), argv) {
-			if err := cfg.guardS3(); err != nil {
-				return err
-			}
 			return createBucket(ctx, cfg, s)
 		}
 		cfg.logf("network: restarting the S3 server: its keys, flags or certificate changed")
@@ -195,9 +196,6 @@ func S3Up(ctx context.Context, cfg Config, s S3) error {
 	// files through its working directory (weedArgv), which that /tmp may hide.
 	wrapped := append([]string{unsharePath, "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
 		`cd "$1" && mount --bind ` + s3TmpDir + ` /tmp && shift && exec "$@"`, "sh", dir}, argv...)
-	if err := cfg.guardS3(); err != nil {
-		return err
-	}
 	cfg.logf("network: S3 server (SeaweedFS) on %s", cfg.S3Endpoint())
 	if err := cfg.s3Server().start(ctx, wrapped, netip.AddrPortFrom(addr, model.SandboxS3Port), s3StartTimeout); err != nil {
 		return err
