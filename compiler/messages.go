@@ -444,6 +444,11 @@ func (d *diags) duplicateRole(rng, first hcl.Range, name string) {
 	d.errorf(rng, "Duplicate role", "A role named %q was already declared at %s.", name, at(first))
 }
 
+func (d *diags) tooManySecrets(rng hcl.Range, roles int) {
+	d.errorf(rng, "Too many roles",
+		"A cluster has at most %d role blocks here: each role's password is an entry of the Lockbox secret the nodes read their secrets from, which holds at most %d entries, and pghac's own secrets take the others.", roles, maxSecretEntries)
+}
+
 func (d *diags) duplicateDatabase(rng, first hcl.Range, name string) {
 	d.errorf(rng, "Duplicate database", "A database named %q was already declared at %s.", name, at(first))
 }

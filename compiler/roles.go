@@ -46,9 +46,19 @@ func compileRoles(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Role {
 			DeclRange:       sr.DefRange,
 		})
 	}
+	// Every secret is an entry of the nodes' Lockbox secret, which holds at most
+	// maxSecretEntries: the role block (in file order) that goes past it is the error.
+	fixed := len((&model.Cluster{Backup: c.Backup}).Secrets())
+	if len(out)+fixed > maxSecretEntries {
+		d.tooManySecrets(out[maxSecretEntries-fixed].DeclRange, maxSecretEntries-fixed)
+		out = out[:maxSecretEntries-fixed]
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// maxSecretEntries is how many entries a Lockbox secret version may hold.
+const maxSecretEntries = 32
 
 // compileDatabases resolves the database blocks; every owner must be a declared role. c.Roles
 // must be compiled.
