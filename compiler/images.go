@@ -43,7 +43,9 @@ func image(family string) (model.OS, bool) {
 		v := itoa(os.PostgresMajor)
 		os.Packages = []string{
 			"curl", // downloads the backend binary
-			"etcd-client", "etcd-server", "haproxy", "patroni", "pgbouncer",
+			"etcd-client", "etcd-server", "haproxy",
+			"nftables", // keeps all but root off the metadata service (emit/cloudinit)
+			"patroni", "pgbouncer",
 			"postgresql-" + v,
 			"python3-etcd",     // Patroni's etcd3 DCS imports python-etcd's helpers
 			"python3-psycopg2", // Patroni's PostgreSQL driver

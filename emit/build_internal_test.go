@@ -67,8 +67,14 @@ func TestBuildLayout(t *testing.T) {
 	if ib < 0 || ia < ib || ibb < ia || !bytes.Contains(ud.Bytes, []byte("hostname: node1\n")) {
 		t.Errorf("user-data of node1 does not write b, a, then b's boot file:\n%s", ud.Bytes)
 	}
-	if !bytes.Contains(ud.Bytes, []byte("  - systemctl daemon-reload\n  - /usr/local/lib/b.sh\n  - systemctl enable b\n  - systemctl enable a\nfinal_message:")) {
-		t.Errorf("user-data of node1 does not run b's boot lines, then a's, after reloading systemd:\n%s", ud.Bytes)
+	// The metadata guard comes first, before any family's line; no file holds a placeholder,
+	// so there is nothing to fill in and no secrets line.
+	if !bytes.Contains(ud.Bytes, []byte("  - systemctl daemon-reload\n  - systemctl enable --now pghac-metadata-guard.service\n"+
+		"  - /usr/local/lib/b.sh\n  - systemctl enable b\n  - systemctl enable a\nfinal_message:")) {
+		t.Errorf("user-data of node1 does not run the metadata guard, b's boot lines, then a's, after reloading systemd:\n%s", ud.Bytes)
+	}
+	if bytes.Contains(ud.Bytes, []byte("\n  - /usr/bin/python3 -I /usr/local/lib/pghac/secrets.py")) {
+		t.Errorf("user-data of node1 fills in secrets, but no file holds a placeholder:\n%s", ud.Bytes)
 	}
 }
 

@@ -45,8 +45,9 @@ func TestBuild(t *testing.T) {
 		}
 		want = append(want, "nodes/"+n.Name+"/user-data.yaml")
 	}
-	// The Terraform root module, which reads those user-data files.
-	want = append(want, "network.tf", "nodes.tf", "outputs.tf", "provider.tf", "security.tf", "variables.tf", "versions.tf")
+	// The Terraform root module, which reads those user-data files, with the Lockbox secret
+	// the nodes fill their placeholders in from.
+	want = append(want, "network.tf", "nodes.tf", "outputs.tf", "provider.tf", "secrets.tf", "security.tf", "variables.tf", "versions.tf")
 	sort.Strings(want)
 	if diff := cmp.Diff(want, s.Paths()); diff != "" {
 		t.Errorf("paths (-want +got):\n%s", diff)
@@ -82,7 +83,7 @@ func TestBuild(t *testing.T) {
 }
 
 // TestBuildUserDataCloudInit runs the installed cloud-init's validator on every node's
-// user-data, rendered with test secrets as a node would receive it.
+// user-data, rendered with test secrets as its files are once the node filled them in.
 func TestBuildUserDataCloudInit(t *testing.T) {
 	c := modeltest.Cluster()
 	s, err := emit.Build(c)

@@ -57,9 +57,11 @@ func build(t *testing.T, c *model.Cluster, path string) (*artifact.Set, userData
 	return s, ud
 }
 
-// TestBuildBootSequence pins a node's runcmd: the package clean-up, then each family's boot
-// lines in dependency order (etcd, Patroni with its package held and its etcd3 fix first, PgBouncer,
-// HAProxy), and the etcd3 fix script written last, by the user-data only.
+// TestBuildBootSequence pins a node's runcmd: the package clean-up, the metadata guard and the
+// filling in of the secrets (every file with a placeholder, in write order) before any service
+// starts, then each family's boot lines in dependency order (etcd, Patroni with its package
+// held and its etcd3 fix first, PgBouncer, HAProxy), and the etcd3 fix script written last, by
+// the user-data only.
 func TestBuildBootSequence(t *testing.T) {
 	c := modeltest.Cluster()
 	s, ud := build(t, c, "nodes/node1/user-data.yaml")
@@ -68,6 +70,9 @@ func TestBuildBootSequence(t *testing.T) {
 		"rm -f /usr/sbin/policy-rc.d",
 		"if [ -d /etc/postgresql/15/main ]; then pg_dropcluster --stop 15 main; fi",
 		"systemctl daemon-reload",
+		"systemctl enable --now pghac-metadata-guard.service",
+		"/usr/bin/python3 -I /usr/local/lib/pghac/secrets.py /etc/patroni/config.yml /etc/patroni/pgbouncer-admin.pgpass " +
+			"/etc/patroni/post-bootstrap.sh /etc/pgbouncer/userlist.txt /etc/haproxy/haproxy.cfg",
 		"systemctl enable etcd",
 		"systemctl restart --no-block etcd",
 		"apt-mark hold patroni",
@@ -82,6 +87,16 @@ func TestBuildBootSequence(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantRun, ud.RunCmd); diff != "" {
 		t.Errorf("runcmd (-want +got):\n%s", diff)
+	}
+	// The files filled in are exactly those written with a placeholder, in write order.
+	var withPlaceholder []string
+	for _, wf := range ud.WriteFiles {
+		if strings.Contains(wf.Content, "${") {
+			withPlaceholder = append(withPlaceholder, wf.Path)
+		}
+	}
+	if want := "/usr/bin/python3 -I " + cloudinit.SecretsScriptPath + " " + strings.Join(withPlaceholder, " "); !slices.Contains(ud.RunCmd, want) {
+		t.Errorf("runcmd does not fill in the files with placeholders (%s):\n%s", want, strings.Join(ud.RunCmd, "\n"))
 	}
 	// The tools the boot and the services run come last, written by the user-data only.
 	tools := map[string]string{patroni.Etcd3FixPath: string(patroni.Etcd3Fix(c).Bytes), haproxy.SaveStatePath: haproxy.SaveStateScript}

@@ -2,6 +2,7 @@ package golden
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,19 +32,22 @@ func compileRoot(t *testing.T, target model.Target) *model.Cluster {
 	return c
 }
 
-// fakePghac logs every call's arguments to $FAKE_LOG, one line each, and the user-data it got to
-// $FAKE_DIR/user-data-<machine>.
+// fakePghac logs every call's arguments to $FAKE_LOG, one line each, and the user-data and
+// metadata it got to $FAKE_DIR/user-data-<machine> and $FAKE_DIR/metadata-<machine>.
 const fakePghac = `#!/bin/sh
 for last; do :; done
 printf '%s\n' "$*" >> "$FAKE_LOG"
 if [ -n "$PGHAC_USER_DATA" ]; then printf '%s' "$PGHAC_USER_DATA" > "$FAKE_DIR/user-data-$last"; fi
+if [ -n "$PGHAC_METADATA" ]; then printf '%s' "$PGHAC_METADATA" > "$FAKE_DIR/metadata-$last"; fi
 `
 
 // TestSandboxTerraformApply runs the sandbox module of the repository's cluster.hcl with the
 // real Terraform (no provider to download), with a stand-in for pghac: apply must start the
-// network before the machines and hand each machine its rendered user-data in the environment;
-// destroy must stop the machines before the network, with what it kept in the state. The
-// module's files hold nothing of the build machine or of the cloud.
+// network before the machines and hand each machine, in the environment, its user-data with
+// the backend's location filled in and the secrets' placeholders left as they are, and the
+// metadata naming the sandbox's Lockbox secret; destroy must stop the machines before the
+// network, with what it kept in the state. The module's files hold nothing of the build
+// machine or of the cloud, and no secret reaches Terraform, even handed pghac's secrets file.
 func TestSandboxTerraformApply(t *testing.T) {
 	bin := realcheck.TerraformBinary(t)
 	c := compileRoot(t, model.TargetSandbox)
@@ -55,9 +59,17 @@ func TestSandboxTerraformApply(t *testing.T) {
 		if filepath.Ext(f.Path) != ".tf" {
 			continue
 		}
-		for _, bad := range []string{"/root", "/work", "/home", "/tmp", "yandex", "${postgres"} {
+		for _, bad := range []string{"/root", "/work", "/home", "/tmp", "yandex"} {
 			if bytes.Contains(f.Bytes, []byte(bad)) {
 				t.Errorf("%s contains %q", f.Path, bad)
+			}
+		}
+		// A secret's placeholder appears only escaped ("$${name}"): Terraform interpolates no
+		// secret.
+		for _, s := range c.Secrets() {
+			ph := []byte(s.Placeholder())
+			if n, escaped := bytes.Count(f.Bytes, ph), bytes.Count(f.Bytes, append([]byte("$"), ph...)); n != escaped {
+				t.Errorf("%s: %d of %d %s are not escaped", f.Path, n-escaped, n, ph)
 			}
 		}
 	}
@@ -78,6 +90,8 @@ func TestSandboxTerraformApply(t *testing.T) {
 		model.BackendURLVar: backendURL, model.BackendSHA256Var: strings.Repeat("ab", 32)} {
 		vars.WriteString(k + " = \"" + v + "\"\n")
 	}
+	// pghac's secrets file, as pghac once passed it to Terraform: the module must take nothing
+	// from it (Terraform warns of the undeclared variables).
 	for _, s := range c.Secrets() {
 		vars.WriteString(string(s) + " = \"" + secret + string(s[:4]) + "\"\n")
 	}
@@ -118,21 +132,44 @@ func TestSandboxTerraformApply(t *testing.T) {
 	if diff := cmp.Diff(want, calls); diff != "" {
 		t.Errorf("apply: calls (-want +got):\n%s", diff)
 	}
+	wantMetadata := map[string]string{
+		"pghac-lockbox-secret-id":        "sandbox-" + c.Name + "-secrets",
+		"pghac-lockbox-payload-endpoint": "https://" + c.Sandbox.HostAddress.String() + ":9444",
+	}
 	for _, n := range c.Nodes {
 		got, err := os.ReadFile(filepath.Join(tmp, "user-data-"+n.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		tmpl, _ := set.Get("nodes/" + n.Name + "/user-data.yaml")
-		rendered := string(tmpl.Bytes)
-		for _, s := range c.Secrets() {
-			rendered = strings.ReplaceAll(rendered, s.Placeholder(), secret+string(s[:4]))
+		if !bytes.Contains(tmpl.Bytes, []byte(model.SecretSuperuserPassword.Placeholder())) ||
+			!bytes.Contains(tmpl.Bytes, []byte("${"+model.BackendURLVar+"}")) {
+			t.Fatalf("%s: the user-data holds no secret's placeholder or no backend location: the test proves little", n.Name)
 		}
+		rendered := string(tmpl.Bytes)
 		rendered = strings.ReplaceAll(rendered, "${"+model.BackendURLVar+"}", backendURL)
 		rendered = strings.ReplaceAll(rendered, "${"+model.BackendSHA256Var+"}", strings.Repeat("ab", 32))
 		if string(got) != rendered {
-			t.Errorf("%s: machine-up got user-data that is not its template rendered with the secrets:\n%s", n.Name, cmp.Diff(rendered, string(got)))
+			t.Errorf("%s: machine-up got user-data that is not its template with the backend's location filled in and the placeholders left:\n%s",
+				n.Name, cmp.Diff(rendered, string(got)))
 		}
+		if strings.Contains(string(got), secret) {
+			t.Errorf("%s: machine-up got a secret in its user-data", n.Name)
+		}
+		var md map[string]string
+		if b, err := os.ReadFile(filepath.Join(tmp, "metadata-"+n.Name)); err != nil {
+			t.Error(err)
+		} else if err := json.Unmarshal(b, &md); err != nil {
+			t.Errorf("%s: machine-up got metadata that is no JSON object of strings: %v\n%s", n.Name, err, b)
+		}
+		if diff := cmp.Diff(wantMetadata, md); diff != "" {
+			t.Errorf("%s: machine-up metadata (-want +got):\n%s", n.Name, diff)
+		}
+	}
+	if state, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate")); err != nil {
+		t.Error(err)
+	} else if !bytes.Contains(state, []byte("terraform_data")) || bytes.Contains(state, []byte(secret)) {
+		t.Errorf("the state holds no machine, or a secret:\n%s", state)
 	}
 
 	// Nothing changed: no machine is replaced.

@@ -49,26 +49,26 @@ func rootModule(t *testing.T) (string, *artifact.Set) {
 var variableRE = regexp.MustCompile(`(?m)^variable "([a-z0-9_]+)"`)
 
 // varFile writes test values for every variable of set's module without a default, mode 0600
-// outside the module (secrets never go on a command line), with secret overridden as given.
-func varFile(t *testing.T, set *artifact.Set, override map[model.Secret]string) string {
+// outside the module. None is a secret: the module declares none (TestOfflineNoSecrets).
+func varFile(t *testing.T, set *artifact.Set) string {
 	t.Helper()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "cloud_id = %q\nfolder_id = %q\nssh_public_key = %q\n%s = %q\n", "b1gtestcloud", "b1gtestfolder", testSSHKey,
 		model.OperatorKeyVar, testOperatorKey)
-	vars, ok := set.Get("variables.tf")
-	if !ok {
-		t.Fatal("no variables.tf")
+	p := filepath.Join(t.TempDir(), "test.tfvars")
+	if err := os.WriteFile(p, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	for _, m := range variableRE.FindAllStringSubmatch(string(vars.Bytes), -1) {
-		s := model.Secret(m[1])
-		if !model.IsSecretName(m[1]) {
-			continue
-		}
-		v := realcheck.TestSecret(s)
-		if o, ok := override[s]; ok {
-			v = o
-		}
-		fmt.Fprintf(&b, "%s = %q\n", s, v)
+	return p
+}
+
+// secretsFile writes pghac's secrets file of cluster c, a var file as `pghac secrets init`
+// writes it, with the fake values of realcheck.TestSecret, mode 0600 outside the module.
+func secretsFile(t *testing.T, c *model.Cluster) string {
+	t.Helper()
+	var b bytes.Buffer
+	for _, s := range c.Secrets() {
+		fmt.Fprintf(&b, "%s = %q\n", s, realcheck.TestSecret(s))
 	}
 	p := filepath.Join(t.TempDir(), "secrets.tfvars")
 	if err := os.WriteFile(p, b.Bytes(), 0o600); err != nil {
@@ -83,8 +83,9 @@ type tfPlan struct {
 		Address string `json:"address"`
 		Mode    string `json:"mode"`
 		Change  struct {
-			Actions []string       `json:"actions"`
-			After   map[string]any `json:"after"`
+			Actions      []string       `json:"actions"`
+			After        map[string]any `json:"after"`
+			AfterUnknown map[string]any `json:"after_unknown"`
 		} `json:"change"`
 	} `json:"resource_changes"`
 	PlannedValues struct {
@@ -116,6 +117,42 @@ func (p *tfPlan) after(t *testing.T, address string) map[string]any {
 	return nil
 }
 
+// afterUnknown is what of address's planned values is known after apply only.
+func (p *tfPlan) afterUnknown(t *testing.T, address string) map[string]any {
+	t.Helper()
+	for _, rc := range p.ResourceChanges {
+		if rc.Address == address {
+			return rc.Change.AfterUnknown
+		}
+	}
+	t.Fatalf("no change for %s", address)
+	return nil
+}
+
+// tfState is the part of `terraform show -json` (the state) the tests read: each resource's
+// values by address.
+type tfState struct {
+	Values struct {
+		RootModule struct {
+			Resources []struct {
+				Address string         `json:"address"`
+				Values  map[string]any `json:"values"`
+			} `json:"resources"`
+		} `json:"root_module"`
+	} `json:"values"`
+}
+
+func (s *tfState) values(t *testing.T, address string) map[string]any {
+	t.Helper()
+	for _, r := range s.Values.RootModule.Resources {
+		if r.Address == address {
+			return r.Values
+		}
+	}
+	t.Fatalf("no %s in the state", address)
+	return nil
+}
+
 func showPlan(t *testing.T, env infratest.Env, dir, file string) *tfPlan {
 	t.Helper()
 	var p tfPlan
@@ -126,13 +163,14 @@ func showPlan(t *testing.T, env infratest.Env, dir, file string) *tfPlan {
 }
 
 // TestOfflinePlan: init, validate, plan, apply and an empty replan of the module of
-// cluster.hcl; the plan renders each node's user-data with the secrets; a newer image in the
-// family replaces no VM.
+// cluster.hcl; the plan hands each node its user-data as it is, placeholders and all, with the
+// Lockbox secret it fills them in from and the service account it reads that secret as; a
+// newer image in the family replaces no VM.
 func TestOfflinePlan(t *testing.T) {
 	t.Parallel()
 	env := infratest.Provider(t)
 	dir, set := rootModule(t)
-	vars := "-var-file=" + varFile(t, set, nil)
+	vars := "-var-file=" + varFile(t, set)
 
 	env.Run(t, dir, "init", "-input=false", "-no-color")
 	var valid struct {
@@ -170,6 +208,13 @@ func TestOfflinePlan(t *testing.T) {
 		"yandex_iam_service_account.backup":                   "create",
 		"yandex_iam_service_account_static_access_key.backup": "create",
 		"yandex_lockbox_secret.backup_s3_key":                 "create",
+		// The cluster's secrets: a Lockbox secret with its KMS key, and the account the nodes
+		// read it as, with one grant on each.
+		"yandex_kms_symmetric_key.secrets":          "create",
+		"yandex_lockbox_secret.secrets":             "create",
+		"yandex_iam_service_account.nodes":          "create",
+		"yandex_lockbox_secret_iam_member.nodes":    "create",
+		"yandex_kms_symmetric_key_iam_member.nodes": "create",
 	}
 	if diff := cmp.Diff(want, plan.actions()); diff != "" {
 		t.Errorf("plan actions (-want +got):\n%s", diff)
@@ -179,13 +224,25 @@ func TestOfflinePlan(t *testing.T) {
 		if !ok {
 			t.Fatalf("no user-data for %s", node)
 		}
-		md, _ := plan.after(t, "yandex_compute_instance."+node)["metadata"].(map[string]any)
-		if got, _ := md["user-data"].(string); got != string(realcheck.Render(ud.Bytes)) {
-			t.Errorf("%s: planned user-data is not the node's user-data with the secrets filled in (%d bytes, want %d)",
-				node, len(got), len(realcheck.Render(ud.Bytes)))
+		if !bytes.Contains(ud.Bytes, []byte(model.SecretSuperuserPassword.Placeholder())) {
+			t.Fatalf("%s: the user-data holds no placeholder: the test proves little", node)
+		}
+		address := "yandex_compute_instance." + node
+		md, _ := plan.after(t, address)["metadata"].(map[string]any)
+		if got, _ := md["user-data"].(string); got != string(ud.Bytes) {
+			t.Errorf("%s: planned user-data is not the node's user-data as it is, placeholders and all (%d bytes, want %d)",
+				node, len(got), len(ud.Bytes))
 		}
 		if got := md["ssh-keys"]; got != "debian:"+testOperatorKey+"\ndebian:"+testSSHKey {
 			t.Errorf("%s: ssh-keys = %q, want the operator key's line and the SSH key's", node, got)
+		}
+		if got := md["pghac-lockbox-payload-endpoint"]; got != "https://payload.lockbox.api.cloud.yandex.net" {
+			t.Errorf("%s: pghac-lockbox-payload-endpoint = %v, want Lockbox's payload API", node, got)
+		}
+		// The secret's id and the account's are known once they are made.
+		unknown := plan.afterUnknown(t, address)
+		if mdu, _ := unknown["metadata"].(map[string]any); mdu["pghac-lockbox-secret-id"] != true || unknown["service_account_id"] != true {
+			t.Errorf("%s: the secret's id and the service account are not planned from resources yet to be made: %v", node, unknown)
 		}
 	}
 	lgUD, _ := set.Get("loadgen/user-data.yaml")
@@ -197,12 +254,52 @@ func TestOfflinePlan(t *testing.T) {
 	}
 
 	apply := env.Run(t, dir, "apply", "-input=false", "-no-color", "create.tfplan")
-	if !strings.Contains(apply, "Apply complete! Resources: 19 added, 0 changed, 0 destroyed.") {
+	if !strings.Contains(apply, "Apply complete! Resources: 24 added, 0 changed, 0 destroyed.") {
 		t.Errorf("apply:\n%s", apply)
+	}
+	// Every node names the secret Terraform made and runs as the account that may read it,
+	// and only it: the payload of that secret, decrypted with that secret's key.
+	var state tfState
+	if err := json.Unmarshal([]byte(env.Run(t, dir, "show", "-json")), &state); err != nil {
+		t.Fatal(err)
+	}
+	id := func(address string) string {
+		t.Helper()
+		v, _ := state.values(t, address)["id"].(string)
+		if v == "" {
+			t.Fatalf("%s has no id", address)
+		}
+		return v
+	}
+	secretID, keyID, account := id("yandex_lockbox_secret.secrets"), id("yandex_kms_symmetric_key.secrets"), id("yandex_iam_service_account.nodes")
+	if got := state.values(t, "yandex_lockbox_secret.secrets")["kms_key_id"]; got != keyID {
+		t.Errorf("the Lockbox secret's KMS key is %v, want the secrets key %s", got, keyID)
+	}
+	for _, g := range []struct{ address, object, id, role string }{
+		{"yandex_lockbox_secret_iam_member.nodes", "secret_id", secretID, "lockbox.payloadViewer"},
+		{"yandex_kms_symmetric_key_iam_member.nodes", "symmetric_key_id", keyID, "kms.keys.decrypter"},
+	} {
+		v := state.values(t, g.address)
+		if v[g.object] != g.id || v["role"] != g.role || v["member"] != "serviceAccount:"+account {
+			t.Errorf("%s: %s %v, role %v, member %v; want %s %s to serviceAccount:%s", g.address, g.object, v[g.object], v["role"], v["member"], g.role, g.id, account)
+		}
+	}
+	for _, node := range []string{"node0", "node1", "node2"} {
+		v := state.values(t, "yandex_compute_instance."+node)
+		md, _ := v["metadata"].(map[string]any)
+		if md["pghac-lockbox-secret-id"] != secretID || v["service_account_id"] != account {
+			t.Errorf("%s: pghac-lockbox-secret-id %v, service account %v; want %s and %s", node, md["pghac-lockbox-secret-id"], v["service_account_id"], secretID, account)
+		}
+	}
+	if v := state.values(t, "yandex_compute_instance.loadgen"); v["service_account_id"] != nil && v["service_account_id"] != "" {
+		t.Errorf("the load generator runs as service account %v", v["service_account_id"])
 	}
 	var outputs map[string]struct{ Value any }
 	if err := json.Unmarshal([]byte(env.Run(t, dir, "output", "-json")), &outputs); err != nil {
 		t.Fatal(err)
+	}
+	if got := outputs["lockbox_secret_id"].Value; got != secretID {
+		t.Errorf("lockbox_secret_id = %v, want %s", got, secretID)
 	}
 	if addr, _ := outputs["load_balancer_address"].Value.(string); addr == "" {
 		t.Errorf("load_balancer_address = %v, want the listener's address", outputs["load_balancer_address"].Value)
@@ -265,7 +362,7 @@ func TestOfflinePrivateVMs(t *testing.T) {
 	}
 	env.Run(t, dir, "init", "-input=false", "-no-color")
 	env.Run(t, dir, "validate", "-no-color")
-	env.Run(t, dir, "plan", "-input=false", "-no-color", "-var-file="+varFile(t, set, nil), "-out=create.tfplan")
+	env.Run(t, dir, "plan", "-input=false", "-no-color", "-var-file="+varFile(t, set), "-out=create.tfplan")
 	plan := showPlan(t, env, dir, "create.tfplan")
 	for _, a := range []string{"yandex_vpc_gateway.egress", "yandex_vpc_route_table.egress"} {
 		if got := plan.actions()[a]; got != "create" {
@@ -372,24 +469,69 @@ func TestOfflineValidateFails(t *testing.T) {
 	}
 }
 
-// TestOfflineSecretValidation: plan refuses a secret that could break a configuration file,
-// and names the variable.
-func TestOfflineSecretValidation(t *testing.T) {
+// TestOfflineNoSecrets: no secret goes through Terraform. The module declares no secret and
+// nothing sensitive; handed pghac's secrets file all the same (as pghac once did), plan and
+// apply take nothing from it: none of its values is in the plan, the state or anything
+// Terraform prints.
+func TestOfflineNoSecrets(t *testing.T) {
 	t.Parallel()
 	env := infratest.Provider(t)
 	dir, set := rootModule(t)
-	vars := varFile(t, set, map[model.Secret]string{model.SecretStatsPassword: "has a space and a 'quote'"})
-	env.Run(t, dir, "init", "-input=false", "-no-color")
-	_, err := env.Try(dir, "plan", "-input=false", "-no-color", "-var-file="+vars)
-	var exit *infratest.ExitError
-	if !errors.As(err, &exit) {
-		t.Fatalf("plan with an invalid secret: %v, want it to fail", err)
+	c := compileRoot(t, model.TargetYandex)
+	if c.Backup == nil || len(c.Secrets()) < 10 {
+		t.Fatalf("cluster.hcl has %d secrets and backup %v: the test proves less than it should", len(c.Secrets()), c.Backup != nil)
 	}
-	if !regexp.MustCompile(`Invalid value for variable[\s\S]*var\.haproxy_stats_password`).MatchString(exit.Stderr) {
-		t.Errorf("plan error does not name the variable:\n%s", exit.Stderr)
+
+	vars, _ := set.Get("variables.tf")
+	declared := variableRE.FindAllStringSubmatch(string(vars.Bytes), -1)
+	if len(declared) == 0 {
+		t.Fatal("variables.tf declares no variable: the scan proves nothing")
 	}
-	// Terraform prints the rejected value (and the var file's line) in this error, sensitive
-	// or not: a rejected value is never used, so it should not be a real password either.
+	for _, m := range declared {
+		if model.IsSecretName(m[1]) {
+			t.Errorf("variables.tf declares secret %s", m[1])
+		}
+	}
+	if regexp.MustCompile(`(?m)^\s*sensitive\s*=`).Match(vars.Bytes) {
+		t.Errorf("variables.tf declares a sensitive variable:\n%s", vars.Bytes)
+	}
+
+	// Everything Terraform prints, and the plan and the state it writes.
+	var seen strings.Builder
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := env.Command(dir, args...).CombinedOutput()
+		seen.Write(out)
+		if err != nil {
+			t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("init", "-input=false", "-no-color")
+	plan := run("plan", "-input=false", "-no-color", "-var-file="+varFile(t, set), "-var-file="+secretsFile(t, c), "-out=create.tfplan")
+	// Terraform saw the values and ignored them: the test of the test.
+	if !strings.Contains(plan, "undeclared variable") {
+		t.Errorf("plan did not read the secrets file:\n%s", plan)
+	}
+	run("show", "-json", "create.tfplan")
+	run("apply", "-input=false", "-no-color", "create.tfplan")
+	run("show", "-json")
+	run("output", "-json")
+	state, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen.Write(state)
+
+	all := seen.String()
+	if !strings.Contains(all, `"pghac-lockbox-secret-id"`) {
+		t.Fatal("the plan and state hold no node's metadata: the scan proves nothing")
+	}
+	for _, s := range c.Secrets() {
+		if strings.Contains(all, realcheck.TestSecret(s)) {
+			t.Errorf("the value of secret %s reaches Terraform's plan, state or output", s)
+		}
+	}
 }
 
 // instance returns the yandex_compute_instance block of node in f.

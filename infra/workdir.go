@@ -389,3 +389,21 @@ func writeInfo(path string, info PlanInfo) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// Output is the string value of root output name in the working directory's state, wherever
+// the backend keeps it (`terraform output`). ok is false when the state has no such output,
+// or it is not a non-empty string.
+func (w *Workdir) Output(ctx context.Context, name string) (value string, ok bool, err error) {
+	var outs map[string]tfexec.OutputMeta
+	if err := w.run("output", func() (err error) { outs, err = w.tf.Output(ctx); return err }); err != nil {
+		return "", false, err
+	}
+	o, found := outs[name]
+	if !found {
+		return "", false, nil
+	}
+	if json.Unmarshal(o.Value, &value) != nil || value == "" {
+		return "", false, nil
+	}
+	return value, true, nil
+}

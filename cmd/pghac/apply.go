@@ -141,6 +141,18 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 	if code, ok := c.confirmPlan("apply", r, p, title, l, autoApprove); !ok {
 		return code
 	}
+	var lb *provision.CloudLockbox
+	if s.Target != model.TargetSandbox {
+		// Checked before anything changes: VMs made without their secrets in Lockbox could
+		// only wait for them.
+		if lb, ok = c.cloudLockbox("apply"); !ok {
+			return exitInvalid
+		}
+		// A VM a step replaces reads the secrets at its first boot: the current ones.
+		if code, ok := c.syncCloudSecrets("apply", provision.Fleet{Site: s, Cluster: cl}, nil, *lb); !ok {
+			return code
+		}
+	}
 	if steps != nil {
 		fmt.Fprintf(c.stdout, "Applying it one database VM at a time, the cluster healthy before the next:\n")
 		err := r.ApplySteps(c.ctx, steps.fleet, steps.pc, p, steps.dis, steps.leaving, timeout, func(title string, sp *infra.Plan) {
@@ -152,6 +164,11 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 		}
 	} else if code := c.applySaved("apply", r, p); code != exitOK {
 		return code
+	}
+	if lb != nil {
+		if code, ok := c.syncCloudSecrets("apply", provision.Fleet{Site: s, Cluster: cl}, r, *lb); !ok {
+			return code
+		}
 	}
 	if l == nil || l.Empty() {
 		return exitOK
@@ -304,6 +321,44 @@ func (c *cli) confirmPlan(cmd string, r *provision.Run, p *infra.Plan, title str
 	// The live part is carried out after Terraform's, or never: a later apply must not find it.
 	if err := r.ClearLive(); err != nil {
 		return c.fail(cmd, err), false
+	}
+	return exitOK, true
+}
+
+// cloudLockbox is how this pghac reaches the cloud's Lockbox: $YC_TOKEN, and
+// $PGHAC_LOCKBOX_ENDPOINT for a stand-in. Without a token it says why one is needed.
+func (c *cli) cloudLockbox(cmd string) (*provision.CloudLockbox, bool) {
+	lb := &provision.CloudLockbox{Token: c.getenv("YC_TOKEN"), Endpoint: c.getenv("PGHAC_LOCKBOX_ENDPOINT")}
+	if lb.Token == "" {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\nNothing was changed.\n", cmd, provision.ErrNoCloudToken)
+		return nil, false
+	}
+	return lb, true
+}
+
+// syncCloudSecrets writes the site's secrets into the cluster's Lockbox secret when they differ
+// from its newest version, after recording which secret that is from r's state (nil: the one
+// recorded before, if any).
+func (c *cli) syncCloudSecrets(cmd string, f provision.Fleet, r *provision.Run, lb provision.CloudLockbox) (int, bool) {
+	if r != nil {
+		if _, _, err := f.RecordSecretID(c.ctx, r); err != nil {
+			return c.terraformFailed(cmd, err), false
+		}
+		adopted, err := f.AdoptBackupKey(c.ctx, r, lb)
+		if err != nil {
+			return c.fail(cmd, err), false
+		}
+		if adopted {
+			fmt.Fprintf(c.stdout, "%s: now holds the backup service account's S3 key pair (from Lockbox; values not shown).\n", f.Site.Secrets())
+		}
+	}
+	id, version, added, _, err := f.SyncCloudSecrets(c.ctx, lb)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\nNodes made now wait for their secrets (20 minutes at most): `pghac secrets push` writes them.\n", cmd, err)
+		return exitRuntime, false
+	}
+	if added {
+		fmt.Fprintf(c.stdout, "Secrets: wrote version %s of Lockbox secret %s, which the nodes read at their first boot.\n", version, id)
 	}
 	return exitOK, true
 }

@@ -110,7 +110,7 @@ Terraform hides the output of a provisioner that handles secrets.`,
 
 func (c *cli) sandboxAction(cfg sandbox.Config, action, object, address string) int {
 	a := provision.Action{Name: action, Object: object, Address: address,
-		UserData: c.getenv(sandboxtf.EnvUserData), SSHKeys: c.getenv(sandboxtf.EnvSSHKeys)}
+		UserData: c.getenv(sandboxtf.EnvUserData), SSHKeys: c.getenv(sandboxtf.EnvSSHKeys), Metadata: c.getenv(sandboxtf.EnvMetadata)}
 	err := provision.Do(c.ctx, cfg, a, c.stderr)
 	if ue, ok := errors.AsType[*provision.UsageError](err); ok {
 		return c.usageError(lookup(sandboxtf.Command), ue.Msg)

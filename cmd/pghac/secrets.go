@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,13 +21,18 @@ import (
 
 var secretsCommand = &command{
 	name:     "secrets",
-	synopsis: "init [-f cluster.hcl] [--target TARGET] [--state-dir DIR] [--force] | rotate NAME [-f cluster.hcl] [-o deploy] [--target TARGET] [--state-dir DIR] [--timeout DURATION]",
-	summary:  "generate the cluster's passwords into a private Terraform var file, or rotate one",
+	synopsis: "init [-f cluster.hcl] [--target TARGET] [--state-dir DIR] [--force] | push [-f cluster.hcl] [--target TARGET] | rotate NAME [-f cluster.hcl] [-o deploy] [--target TARGET] [--state-dir DIR] [--timeout DURATION]",
+	summary:  "generate the cluster's passwords into a private file, write them to Lockbox, or rotate one",
 	detail: `'pghac secrets init' generates a strong random value for every secret the cluster
 needs (PostgreSQL, Patroni and HAProxy passwords) and writes them to
 .pghac/<target>/secrets.tfvars beside the cluster file: mode 0600, git-ignored,
-outside the generated tree. 'pghac plan' passes that file to Terraform. The values
-are never printed.
+outside the generated tree. The values are never printed, and never given to
+Terraform: the user-data holds placeholders, and each node fills them in at its
+first boot from a Lockbox secret, read as its own service account through the
+metadata service (only root on the node may reach it). 'pghac apply' (the cloud,
+with $YC_TOKEN) and 'pghac up' (the sandbox's stand-in for Lockbox) write the file's
+values as a new version of that secret whenever they differ from its newest;
+'pghac secrets push' does only that.
 
 An existing file is kept unless --force is given: new passwords for a running
 cluster change its configuration on the next apply.
@@ -41,8 +47,7 @@ cluster must match the generated tree before (run 'pghac up' first). If the roll
 stops midway, 'pghac up' finishes it. The password file of 'pghac env' follows.
 With --target yandex it rotates the cloud's cluster the same way, reaching the
 nodes as 'pghac status --target' does; 'pghac plan' and 'pghac apply' finish a
-rotation that stopped. Terraform's next plan updates the VMs' user-data in place
-with the new value (for VMs made later).`,
+rotation that stopped. The new value goes to Lockbox first, for VMs made later.`,
 	maxArgs: 2,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		file := fs.StringP("file", "f", "cluster.hcl", "the secrets are for the cluster in `FILE` (its folder holds .pghac)")
@@ -69,8 +74,21 @@ with the new value (for VMs made later).`,
 				return c.secretsRotateCloud(site.New(*file, *out, *stateDir, t), args[1], *timeout)
 			case len(args) > 0 && args[0] == "rotate":
 				return c.usageError(lookup("secrets"), "rotate takes one secret's name")
+			case len(args) == 1 && args[0] == "push":
+				t, err := target()
+				if err != nil {
+					return c.usageError(lookup("secrets"), err.Error())
+				}
+				if t == model.TargetSandbox {
+					s, err := site.Sandbox(*file, *out, *stateDir, sandbox.DefaultCacheDir(c.getenv))
+					if err != nil {
+						return c.fail("secrets", err)
+					}
+					return c.secretsPushSandbox(s)
+				}
+				return c.secretsPushCloud(site.New(*file, *out, *stateDir, t))
 			default:
-				return c.usageError(lookup("secrets"), "want a subcommand: init, or rotate NAME")
+				return c.usageError(lookup("secrets"), "want a subcommand: init, push, or rotate NAME")
 			}
 			t, err := target()
 			if err != nil {
@@ -103,9 +121,72 @@ func (c *cli) secretsRotateCloud(s site.Site, name string, timeout time.Duration
 	if err != nil {
 		return c.fail("secrets", err)
 	}
+	lb, ok := c.cloudLockbox("secrets")
+	if !ok {
+		return exitInvalid
+	}
 	f := provision.Fleet{Site: s, Cluster: cl}
+	f.SyncSecrets = func(ctx context.Context) error {
+		_, _, _, ok, err := f.SyncCloudSecrets(ctx, *lb)
+		if err == nil && !ok {
+			err = errors.New("no Lockbox secret recorded: run `pghac apply` first")
+		}
+		return err
+	}
 	done, err := f.RotateSecret(c.ctx, model.Secret(name), timeout, c.showRotation(s, name), c.stepLog())
 	return c.rotated(s, name, done, err, "`pghac plan` and `pghac apply` continue it")
+}
+
+// secretsPushSandbox writes the sandbox's secrets into its Lockbox (provision.Sandbox.SyncSecrets).
+func (c *cli) secretsPushSandbox(s site.Site) int {
+	cl, code, ok := c.buildSandbox("secrets", s)
+	if !ok {
+		return code
+	}
+	sb, err := provision.NewSandbox(s, cl, infra.Binary{}, view.PrefixWriter{W: c.stdout, Prefix: "  "})
+	if err != nil {
+		return c.fail("secrets", err)
+	}
+	id, version, added, ok, err := sb.SyncSecrets(c.ctx)
+	switch {
+	case err != nil:
+		return c.fail("secrets", err)
+	case !ok:
+		fmt.Fprintf(c.stderr, "pghac secrets: the sandbox's network does not run (pghac up starts it and writes the secrets)\n")
+		return exitInvalid
+	}
+	c.pushed(id, version, added)
+	return exitOK
+}
+
+// secretsPushCloud writes a cloud's secrets into the Lockbox secret pghac apply recorded.
+func (c *cli) secretsPushCloud(s site.Site) int {
+	cl, code, ok := c.loadQuiet("secrets", s)
+	if !ok {
+		return code
+	}
+	lb, ok := c.cloudLockbox("secrets")
+	if !ok {
+		return exitInvalid
+	}
+	id, version, added, ok, err := provision.Fleet{Site: s, Cluster: cl}.SyncCloudSecrets(c.ctx, *lb)
+	switch {
+	case err != nil:
+		return c.fail("secrets", err)
+	case !ok:
+		fmt.Fprintf(c.stderr, "pghac secrets: no Lockbox secret recorded in %s: `pghac apply` makes it and writes the secrets\n", s.Dir)
+		return exitInvalid
+	}
+	c.pushed(id, version, added)
+	return exitOK
+}
+
+func (c *cli) pushed(id, version string, added bool) {
+	if added {
+		fmt.Fprintf(c.stdout, "Wrote version %s of Lockbox secret %s.\n", version, id)
+	} else {
+		fmt.Fprintf(c.stdout, "Lockbox secret %s holds these secrets already (version %s).\n", id, version)
+	}
 }
 
 // rotatable refuses a name that is none of cl's secrets, naming them.
@@ -207,6 +288,6 @@ func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {
 		return c.fail("secrets", err)
 	}
 	fmt.Fprintf(c.stdout, "%s: %s generated (mode 0600; values not shown)\n", s.Secrets(), view.Plural(len(secrets), "secret"))
-	fmt.Fprintf(c.stdout, "`pghac plan` passes it to Terraform. Keep it out of git, and back it up: the running cluster uses these passwords.\n")
+	fmt.Fprintf(c.stdout, "`pghac apply` (`pghac up` on the sandbox) writes them to the cluster's Lockbox secret, where the nodes read them. Keep the file out of git, and back it up: the running cluster uses these passwords.\n")
 	return exitOK
 }

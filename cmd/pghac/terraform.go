@@ -104,15 +104,15 @@ func (c *cli) terraformFailed(cmd string, err error) int {
 	return exitRuntime
 }
 
-// varFiles is the secrets file when it exists, then the --var-file files. Without either,
-// Terraform could only fail asking for the secrets, so varFiles says how to provide them.
+// varFiles is the operator key's var file, then the --var-file files. Without a secrets file
+// there is nothing for the nodes to read, so varFiles says how to make one.
 func (c *cli) varFiles(cmd string, s site.Site, extra []string) ([]string, bool) {
 	files, err := provision.VarFiles(s, extra)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
 		var noSecrets *provision.NoSecretsError
 		if errors.As(err, &noSecrets) {
-			fmt.Fprintf(c.stderr, "Run `pghac secrets init` to generate them, or pass a var file with them (and cloud_id, folder_id) with --var-file.\n")
+			fmt.Fprintf(c.stderr, "Run `pghac secrets init` to generate them: pghac apply writes them to the cluster's Lockbox secret.\n")
 		}
 		return nil, false
 	}

@@ -5,16 +5,23 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/pghac/pghac/compiler"
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/infra/infratest"
+	"github.com/pghac/pghac/internal/cloudapi"
+	"github.com/pghac/pghac/internal/lockbox"
+	"github.com/pghac/pghac/internal/provision"
 )
 
 // TestMain lets this test binary serve the offline provider: `plan --offline` installs a
@@ -115,6 +122,27 @@ func offlineProvider(t *testing.T) {
 	t.Setenv(infra.EnvTerraform, env.Terraform)
 }
 
+// lockboxStandIn serves Lockbox's API on loopback (internal/cloudapi, the sandbox's stand-in)
+// and points pghac at it as the operator, as YC_TOKEN points it at the cloud's. It returns a
+// client that reads what pghac wrote.
+func lockboxStandIn(t *testing.T) *lockbox.Client {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := cloudapi.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Lockbox())
+	t.Cleanup(hs.Close)
+	token, err := cloudapi.OperatorToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("YC_TOKEN", token)
+	t.Setenv("PGHAC_LOCKBOX_ENDPOINT", hs.URL)
+	return &lockbox.Client{APIEndpoint: hs.URL, Token: lockbox.StaticToken(token)}
+}
+
 // onTerminal makes the CLI believe stdin is a terminal.
 func onTerminal(t *testing.T) {
 	old := stdinIsTerminal
@@ -151,6 +179,18 @@ func TestPlanApplyDestroy(t *testing.T) {
 	if strings.Contains(out, "WARNING") {
 		t.Errorf("a first plan warns:\n%s", out)
 	}
+	// The saved plan holds every VM's user-data and metadata: placeholders, no value.
+	show := exec.Command(os.Getenv(infra.EnvTerraform), "show", "-json", "pghac.tfplan")
+	show.Dir = work
+	planJSON, err := show.Output()
+	if err != nil || !strings.Contains(string(planJSON), "${postgres_superuser_password}") {
+		t.Fatalf("terraform show -json: %v; want the user-data with its placeholders", err)
+	}
+	for i, v := range secrets {
+		if strings.Contains(string(planJSON), v) {
+			t.Errorf("the saved plan holds the value of secret #%d", i)
+		}
+	}
 
 	// Refusals: no terminal and no --auto-approve; a cluster file edited since the plan.
 	s.must(exitUsage, "yes\n", []string{"apply"}, "standard input is not a terminal", "--auto-approve")
@@ -158,11 +198,43 @@ func TestPlanApplyDestroy(t *testing.T) {
 	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "changed since the plan was made", "Run `pghac plan` again.")
 	s.edit("ttl              = 25", "ttl              = 20")
 
-	// On a terminal, only "yes" applies; the plan survives a "no".
+	// On a terminal, only "yes" applies; the plan survives a "no", and an apply without the
+	// credentials that write the secrets to Lockbox.
 	onTerminal(t)
 	s.must(exitInvalid, "no\n", []string{"apply"}, "Apply this plan?", "not confirmed; nothing was changed")
-	s.must(exitOK, "yes\n", []string{"apply"}, "Saved plan (yandex, terraform): ", "Apply complete! Resources: ", "node_addresses = {")
+	t.Setenv("YC_TOKEN", "")
+	s.must(exitInvalid, "yes\n", []string{"apply"}, "no YC_TOKEN: pghac writes the cluster's secrets to Lockbox", "Nothing was changed.")
+	lb := lockboxStandIn(t)
+	out = s.must(exitOK, "yes\n", []string{"apply"}, "Saved plan (yandex, terraform): ", "Apply complete! Resources: ", "node_addresses = {",
+		"Secrets: wrote version ")
 	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan")
+	// The nodes' secret holds the secrets file's values, under their names; the state holds
+	// none of them (nor do the plan or the VMs' metadata, both in it).
+	id, ok := infra.StateOutput(filepath.Join(work, "terraform.tfstate"), provision.OutputSecretID)
+	if !ok {
+		t.Fatalf("no output %s in the state", provision.OutputSecretID)
+	}
+	payload, _, err := lb.Payload(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Lockbox secret %s: %v", id, err)
+	}
+	want, err := infra.StringVars(filepath.Join(s.dir, ".pghac", "yandex", "secrets.tfvars"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, payload); diff != "" {
+		t.Errorf("Lockbox payload (-secrets file +payload):\n%s", diff)
+	}
+	state, err := os.ReadFile(filepath.Join(work, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range want {
+		if strings.Contains(string(state), v) {
+			t.Errorf("Terraform's state holds the value of %s", name)
+		}
+	}
+	s.must(exitOK, "", []string{"secrets", "push", "--target", "yandex"}, "Lockbox secret "+id+" holds these secrets already")
 
 	// Nothing changed for Terraform; the nodes it keeps are surveyed for the live part, and
 	// cannot be reached: apply does not start.
@@ -216,8 +288,32 @@ func TestPlanApplyDestroy(t *testing.T) {
 	if strings.Contains(out, "Live changes") {
 		t.Errorf("a plan that replaces every node surveys some:\n%s", out)
 	}
+	// The cloud wrote the backup account's key pair to its Lockbox secret (the fake provider
+	// does not): apply copies it into the secrets file and the nodes' secret.
+	backupID, ok := infra.StateOutput(filepath.Join(work, "terraform.tfstate"), provision.OutputBackupSecretID)
+	if !ok {
+		t.Fatalf("no output %s in the state", provision.OutputBackupSecretID)
+	}
+	pair := map[string]string{"access_key": "YCAJEfakeaccesskey0123", "secret_key": "YCfakesecretkey0123456789abcdefghij"}
+	if _, err := lb.AddVersion(context.Background(), backupID, pair, "the cloud's static key"); err != nil {
+		t.Fatal(err)
+	}
 	// No node answers: the cluster is gone, and rebuilt whole as the plan warned.
-	out = s.must(exitOK, "yes\n", []string{"apply"}, "Apply this plan, losing 3 database VMs as warned above?", "Apply complete!")
+	out = s.must(exitOK, "yes\n", []string{"apply"}, "Apply this plan, losing 3 database VMs as warned above?", "Apply complete!",
+		"now holds the backup service account's S3 key pair", "Secrets: wrote version ")
+	got, err := infra.StringVars(filepath.Join(s.dir, ".pghac", "yandex", "secrets.tfvars"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _, err = lb.Payload(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for entry, sec := range map[string]string{"access_key": "backup_s3_access_key", "secret_key": "backup_s3_secret_key"} {
+		if got[sec] != pair[entry] || payload[sec] != pair[entry] {
+			t.Errorf("%s: secrets file %q, nodes' secret %q; want the cloud's %s", sec, got[sec], payload[sec], entry)
+		}
+	}
 	if strings.Contains(out, "one database VM at a time") {
 		t.Errorf("apply went step by step through a cluster that does not answer:\n%s", out)
 	}
@@ -276,7 +372,7 @@ func TestPlanOfflineRemoteState(t *testing.T) {
 	s := newSession(t)
 	src := strings.Replace(string(rootCluster(t)), "  load_generator {", "  state {\n    bucket = \"pghac-tfstate\"\n  }\n\n  load_generator {", 1)
 	s.file = writeFile(t, s.dir, "cluster.hcl", []byte(src))
-	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 19 to add",
+	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 24 to add",
 		"Warning: Terraform state not locked")
 	versions, err := os.ReadFile(filepath.Join(s.dir, "deploy", "yandex", "versions.tf"))
 	if err != nil || !strings.Contains(string(versions), `backend "s3" {`) || !strings.Contains(string(versions), `required_version = ">= 1.6"`) {
@@ -434,6 +530,7 @@ func TestTerraformCommandsRefuseSandbox(t *testing.T) {
 // the nodes that stay cannot be reached.
 func TestCloudScaleIn(t *testing.T) {
 	offlineProvider(t)
+	lockboxStandIn(t)
 	s := newSession(t)
 	plan := []string{"plan", "--var-file", s.cloud}
 	jump := closedPort(t)

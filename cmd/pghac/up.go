@@ -138,6 +138,11 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	if err := sb.PrepareS3(c.ctx); err != nil {
 		return fail(err)
 	}
+	// Before a machine boots when the network runs (a replacement, a new node); a new
+	// network's machines wait for it, and get it right after Terraform made them.
+	if code, ok := c.syncSandboxSecrets(sb); !ok {
+		return code
+	}
 
 	if cl.Backend != nil && !c.backendServed {
 		serveCtx, stopServing := context.WithCancel(c.ctx)
@@ -223,6 +228,9 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		if err := sb.StandInJumpHost(c.ctx); err != nil {
 			return fail(err)
 		}
+		if code, ok := c.syncSandboxSecrets(sb); !ok {
+			return code
+		}
 		// Machines boot when a node is new or a machine was replaced; an update in place
 		// (a new user-data) boots none.
 		started = started || len(lost) > 0 || slices.ContainsFunc(cl.NodeNames(), func(n string) bool { return !slices.Contains(running, n) })
@@ -303,6 +311,19 @@ func (c *cli) buildSandbox(cmd string, s site.Site) (*model.Cluster, int, bool) 
 		return nil, exitRuntime, false
 	}
 	return l.cluster, exitOK, true
+}
+
+// syncSandboxSecrets writes the site's secrets into the sandbox's Lockbox when they differ from
+// its newest version (provision.Sandbox.SyncSecrets), saying so.
+func (c *cli) syncSandboxSecrets(sb *provision.Sandbox) (int, bool) {
+	id, version, added, ok, err := sb.SyncSecrets(c.ctx)
+	if err != nil {
+		return c.fail("up", fmt.Errorf("the sandbox's Lockbox: %w", err)), false
+	}
+	if ok && added {
+		fmt.Fprintf(c.stdout, "Secrets: wrote version %s of Lockbox secret %s (the sandbox's), which the machines read at their first boot.\n", version, id)
+	}
+	return exitOK, true
 }
 
 // ensureSandboxSecrets generates the sandbox's secrets on the first run, and those a newer

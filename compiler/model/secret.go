@@ -6,8 +6,9 @@ import (
 )
 
 // Secret names a secret value that emitted files refer to but never contain. Emitted files carry
-// its Placeholder, a Terraform templatefile() variable reference; Terraform (yandex) or the
-// sandbox renders the real value when the node's user-data is made.
+// its placeholder, "${name}" (a templatefile() variable reference); a node fills it in at its
+// first boot from the cluster's Lockbox secret (lockbox.go), pghac's rollouts from the site's
+// secrets file. Neither Terraform nor the user-data ever holds the value.
 type Secret string
 
 const (

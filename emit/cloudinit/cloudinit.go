@@ -104,7 +104,11 @@ func UserData(c *model.Cluster, n model.Node, parts []artifact.NodePart) ([]byte
 		{Path: PolicyRCPath, Owner: "root:root", Permissions: "0755", Content: policyRC},
 		{Path: CreateClusterPath, Owner: "root:root", Permissions: "0644", Content: createCluster},
 	}
-	seen := map[string]bool{PolicyRCPath: true, CreateClusterPath: true}
+	wf = append(wf, secretsFiles()...)
+	seen := map[string]bool{}
+	for _, f := range wf {
+		seen[f.Path] = true
+	}
 	var files []artifact.NodeFile
 	for _, p := range parts {
 		files = append(files, p.Files...)
@@ -134,7 +138,11 @@ func UserData(c *model.Cluster, n model.Node, parts []artifact.NodePart) ([]byte
 			Content: literal(f.Bytes),
 		})
 	}
-	run, err := runcmd(c, parts)
+	fill, err := secretsRunCmd(files)
+	if err != nil {
+		return nil, err
+	}
+	run, err := runcmd(c, fill, parts)
 	if err != nil {
 		return nil, err
 	}
@@ -196,9 +204,9 @@ func literalBlock(b []byte) bool {
 var clusterPartRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // runcmd returns the commands of cloud-init's final stage, one shell line each: the package
-// clean-up, then the parts' Boot lines in order. They run after the packages are installed
-// and the deferred files are written.
-func runcmd(c *model.Cluster, parts []artifact.NodePart) ([]string, error) {
+// clean-up, then the first lines (the secrets', secretsRunCmd), then the parts' Boot lines in
+// order. They run after the packages are installed and the deferred files are written.
+func runcmd(c *model.Cluster, first []string, parts []artifact.NodePart) ([]string, error) {
 	cmds := []string{
 		// cloud-init runs the lines as one script: stop at the first failure so that
 		// `cloud-init status` says error, and trace each line into cloud-init-output.log.
@@ -217,6 +225,7 @@ func runcmd(c *model.Cluster, parts []artifact.NodePart) ([]string, error) {
 	}
 	// Picks up the units and drop-ins written above, before any part starts a service.
 	cmds = append(cmds, "systemctl daemon-reload")
+	cmds = append(cmds, first...)
 	for _, p := range parts {
 		cmds = append(cmds, p.Boot...)
 	}

@@ -93,8 +93,9 @@ func TestUserData(t *testing.T) {
 		t.Errorf("packages (-want +got):\n%s", diff)
 	}
 
-	const early = 2 // policy-rc.d and the createcluster drop-in come before the node's files
-	// and the boot files after them.
+	// policy-rc.d, the createcluster drop-in, the secrets script and the metadata guard with its
+	// unit come before the node's files, and the boot files after them.
+	const early = 5
 	if len(p.WriteFiles) != len(files)+early+1 {
 		t.Fatalf("%d write_files, want %d", len(p.WriteFiles), len(files)+early+1)
 	}
@@ -107,6 +108,43 @@ func TestUserData(t *testing.T) {
 	if second.Path != cloudinit.CreateClusterPath || second.Defer || !strings.Contains(second.Content, "\ncreate_main_cluster = false\n") {
 		t.Errorf("second write_files entry = %+v, want a non-deferred createcluster.d drop-in turning the main cluster off", second)
 	}
+	// The secrets script and the guard, not deferred: root's, written before the packages.
+	script, err := os.ReadFile("secrets.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guardUnit := "/etc/systemd/system/" + cloudinit.MetadataGuardUnit
+	for i, want := range []struct{ path, perms string }{
+		{cloudinit.SecretsScriptPath, "0755"}, {cloudinit.MetadataGuardPath, "0644"}, {guardUnit, "0644"},
+	} {
+		got := p.WriteFiles[2+i]
+		if got.Path != want.path || got.Defer || got.Owner != "root:root" || got.Permissions != want.perms {
+			t.Errorf("write_files[%d] = %s owner %s permissions %s defer %v, want %s owner root:root permissions %s defer false",
+				2+i, got.Path, got.Owner, got.Permissions, got.Defer, want.path, want.perms)
+		}
+	}
+	if got := p.WriteFiles[2].Content; got != string(script) {
+		t.Errorf("%s is not secrets.py as it is (%d bytes, want %d)", cloudinit.SecretsScriptPath, len(got), len(script))
+	}
+	// Only root reaches the metadata service, which hands out the VM's token: every other user's
+	// packets to it are rejected, TCP and the rest.
+	guard := p.WriteFiles[3].Content
+	for _, rule := range []string{
+		"type filter hook output priority filter; policy accept;",
+		"ip daddr " + model.MetadataAddr + " meta l4proto tcp meta skuid != 0 reject with tcp reset\n",
+		"ip daddr " + model.MetadataAddr + " meta skuid != 0 reject\n",
+	} {
+		if !strings.Contains(guard, rule) {
+			t.Errorf("metadata guard lacks %q:\n%s", rule, guard)
+		}
+	}
+	unit := p.WriteFiles[4].Content
+	for _, line := range []string{"\nExecStart=/usr/sbin/nft -f " + cloudinit.MetadataGuardPath + "\n", "\nBefore=network-pre.target\n", "\nWantedBy=multi-user.target\n"} {
+		if !strings.Contains(unit, line) {
+			t.Errorf("metadata guard unit lacks %q:\n%s", strings.TrimSpace(line), unit)
+		}
+	}
+
 	wantOwners := []string{"root:root", "postgres:postgres", "root:root"} // empty Owner means root
 	wantPerms := []string{"0644", "0600", "0640"}
 	for i, f := range files {
@@ -135,6 +173,10 @@ func TestUserData(t *testing.T) {
 		"rm -f /usr/sbin/policy-rc.d",
 		"if [ -d /etc/postgresql/15/main ]; then pg_dropcluster --stop 15 main; fi",
 		"systemctl daemon-reload",
+		// Before any service starts: only root may reach the metadata service, then the
+		// secrets are filled into the one file that holds a placeholder.
+		"systemctl enable --now pghac-metadata-guard.service",
+		"/usr/bin/python3 -I /usr/local/lib/pghac/secrets.py /etc/patroni/config.yml",
 		// The parts' boot lines, in the parts' order.
 		"systemctl enable etcd",
 		"systemctl restart --no-block etcd",
@@ -151,8 +193,8 @@ func TestUserData(t *testing.T) {
 		t.Errorf("final_message = %q", p.FinalMessage)
 	}
 
-	// Terraform's templatefile renders the document: only the files' own placeholders may
-	// look like template syntax.
+	// The sandbox's templatefile() renders the document, and the node fills in what looks like a
+	// placeholder: only the files' own placeholders may look like template syntax.
 	if got, want := bytes.Count(b, []byte("${")), 1; got != want {
 		t.Errorf("user-data has %d \"${\", want %d (the one placeholder)", got, want)
 	}
@@ -198,6 +240,10 @@ func TestUserDataRejects(t *testing.T) {
 		{name: "boot file twice", parts: []artifact.NodePart{{Files: []artifact.NodeFile{ok}, BootFiles: []artifact.NodeFile{ok}}}, wantErr: "/etc/x.conf: written twice"},
 		{name: "bad boot file", parts: []artifact.NodePart{{BootFiles: []artifact.NodeFile{{Path: "/usr/local/lib/x", Mode: 0o755, Bytes: []byte{0xff, '\n'}}}}}, wantErr: "/usr/local/lib/x: content is not UTF-8"},
 		{name: "policy-rc.d", parts: with(func(f *artifact.NodeFile) { f.Path = cloudinit.PolicyRCPath }), wantErr: "policy-rc.d: written twice"},
+		{name: "secrets script", parts: with(func(f *artifact.NodeFile) { f.Path = cloudinit.SecretsScriptPath }), wantErr: "secrets.py: written twice"},
+		{name: "secret in an odd path", parts: with(func(f *artifact.NodeFile) {
+			f.Path, f.Bytes = "/etc/x y.conf", []byte("password: "+model.SecretSuperuserPassword.Placeholder()+"\n")
+		}), wantErr: "/etc/x y.conf holds secrets and is not a plain path"},
 		{name: "owner", parts: with(func(f *artifact.NodeFile) { f.Owner = "postgres" }), wantErr: `owner "postgres"`},
 		{name: "setuid", parts: with(func(f *artifact.NodeFile) { f.Mode = 0o4755 | 1<<23 }), wantErr: "only permission bits"},
 		{name: "no mode", parts: with(func(f *artifact.NodeFile) { f.Mode = 0 }), wantErr: "mode 0000"},

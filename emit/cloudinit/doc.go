@@ -5,6 +5,8 @@
 // pghac and writes the load-test bundle that package emit hands in.
 //
 // It imports no other family: what a node runs comes from the parts, not from here. The same
-// document runs on Yandex Cloud and in the local nspawn sandbox, and Terraform's templatefile()
-// renders it to fill in secrets, so it holds no literal "${" of its own.
+// document runs on Yandex Cloud and in the local nspawn sandbox. It holds the secrets'
+// placeholders ("${name}"), which its first runcmd lines fill in from Lockbox (secrets.go, after
+// closing the metadata service to all but root), and the sandbox's templatefile() renders it
+// for the backend's location, so it holds no literal "${" of its own.
 package cloudinit

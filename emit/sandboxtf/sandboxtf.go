@@ -2,6 +2,7 @@ package sandboxtf
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -16,7 +17,7 @@ import (
 // RequiredVersion: terraform_data exists since Terraform 1.4; pghac drives 1.5 and later.
 const RequiredVersion = ">= 1.5"
 
-// Variables the module declares besides one per secret. Their values are absolute paths of
+// Variables the module declares. Their values are absolute paths of
 // the machine pghac runs on; `pghac up` writes them into a var file.
 const (
 	VarPghac    = "pghac"     // the pghac binary the provisioners run
@@ -34,9 +35,14 @@ const (
 	MachineDown = "machine-down"
 )
 
-// EnvUserData is the environment variable that carries a node's rendered user-data to
-// machine-up: it holds the secrets, so it must not be an argument (other users see those).
+// EnvUserData is the environment variable that carries a node's user-data to machine-up: it
+// is larger than a command line should be. It holds no secret, only their placeholders.
 const EnvUserData = "PGHAC_USER_DATA"
+
+// EnvMetadata carries the metadata attributes machine-up registers for the machine with the
+// sandbox's metadata service (a JSON object), as the cloud's VM metadata holds them: which
+// Lockbox secret the node fills its user-data's placeholders in from, and where.
+const EnvMetadata = "PGHAC_METADATA"
 
 // EnvSSHKeys carries the public keys machine-up gives a machine as metadata, as the cloud's
 // metadata does: the operator key pghac logs in with.
@@ -56,8 +62,18 @@ const (
 // not to take it.
 const networkName = "network"
 
-// localUserData names the local holding every node's rendered user-data by node name.
-const localUserData = "user_data"
+// localUserData names the local holding every node's rendered user-data by node name, and
+// localMetadata the machines' metadata attributes (EnvMetadata).
+const (
+	localUserData = "user_data"
+	localMetadata = "metadata"
+)
+
+// SandboxLockboxEndpoint is the base URL of the sandbox's stand-in for Lockbox's APIs, on the
+// host's bridge address: both the API and the payload endpoint of the cloud.
+func SandboxLockboxEndpoint(c *model.Cluster) string {
+	return fmt.Sprintf("https://%s", netip.AddrPortFrom(c.Sandbox.HostAddress, model.SandboxLockboxPort))
+}
 
 // generator writes one .tf file into an empty body.
 type generator struct {
@@ -138,7 +154,9 @@ func versions(_ *model.Cluster, b *hclwrite.Body) error {
 	return nil
 }
 
-// variables writes variables.tf: the paths of the machine pghac runs on, and the secrets.
+// variables writes variables.tf: the paths of the machine pghac runs on, the backend's
+// location and the operator key. No secret is a variable: the machines read them from the
+// sandbox's Lockbox, as the cloud's nodes do.
 func variables(c *model.Cluster, b *hclwrite.Body) error {
 	for _, v := range []struct{ name, desc string }{
 		{VarPghac, "Absolute path of the pghac binary the provisioners run (pghac up passes its own)."},
@@ -168,7 +186,7 @@ func variables(c *model.Cluster, b *hclwrite.Body) error {
 	vb.SetAttributeRaw("type", hclwrite.TokensForIdentifier("string"))
 	vb.SetAttributeValue("description", cty.StringVal("Public half of pghac's operator key (one line), which the machines authorize as the cloud's do; pghac up writes it."))
 	vb.SetAttributeValue("default", cty.StringVal("")) // pghac down needs none
-	return tfwrite.SecretVariables(b, c)
+	return nil
 }
 
 // machines writes machines.tf: the locals, the network, and one machine per node.
@@ -177,21 +195,28 @@ func machines(c *model.Cluster, b *hclwrite.Body) error {
 	locals := tfwrite.Block(b, nil, "locals")
 	var extra []tfwrite.Item
 	if c.Backend != nil {
-		tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for, and")
-		tfwrite.Comment(locals, "where the backend binary pghac up serves is.")
+		tfwrite.Comment(locals, "The variables of every node's user-data template: where the backend binary pghac up serves")
+		tfwrite.Comment(locals, "is. The secrets stay placeholders, which the node fills in from the sandbox's Lockbox.")
 		for _, v := range []string{model.BackendURLVar, model.BackendSHA256Var} {
 			extra = append(extra, tfwrite.Item{Key: v, Value: tfwrite.Ref("var", v)})
 		}
 	} else {
-		tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
+		tfwrite.Comment(locals, "The variables of every node's user-data template: none but the secrets, which stay")
+		tfwrite.Comment(locals, "placeholders for the node to fill in from the sandbox's Lockbox.")
 	}
-	locals.SetAttributeRaw(tfwrite.LocalSecrets, tfwrite.SecretsObject(c, extra...))
-	tfwrite.Comment(locals, "Every node's user-data as its machine gets it: the same file as in the cloud, rendered.")
+	locals.SetAttributeRaw(tfwrite.LocalTemplateVars, tfwrite.TemplateVars(c, extra...))
+	tfwrite.Comment(locals, "Every node's user-data as its machine gets it: the same file as in the cloud.")
 	var uds []tfwrite.Item
 	for _, n := range c.Nodes {
-		uds = append(uds, tfwrite.Item{Key: n.Name, Value: tfwrite.UserData(n.Name)})
+		uds = append(uds, tfwrite.Item{Key: n.Name, Value: tfwrite.UserDataTemplate(n.Name)})
 	}
 	locals.SetAttributeRaw(localUserData, tfwrite.Object(uds...))
+	tfwrite.Comment(locals, "Every machine's metadata attributes, as the cloud's VMs have them: the Lockbox secret of the",
+		"cluster's secrets, on the sandbox's stand-in for Lockbox.")
+	locals.SetAttributeRaw(localMetadata, tfwrite.Call("jsonencode", tfwrite.Object(
+		tfwrite.Item{Key: model.MetadataSecretID, Value: tfwrite.Str(model.SandboxSecretID(c.Name))},
+		tfwrite.Item{Key: model.MetadataPayloadEndpoint, Value: tfwrite.Str(SandboxLockboxEndpoint(c))},
+	)))
 
 	// What every action needs to find the sandbox, as flags (self.input for destroy-time
 	// provisioners, which may refer to nothing else).
@@ -239,12 +264,13 @@ func machines(c *model.Cluster, b *hclwrite.Body) error {
 			tfwrite.Item{Key: "address", Value: tfwrite.Str(n.Address.String())},
 		))
 		localExec(m, []string{
-			"The user-data holds the secrets: it goes in the environment, never on the command line.",
-			"Terraform therefore hides this provisioner's output; machine-up logs to the state folder.",
+			"The user-data goes in the environment: it is too large for a command line.",
+			"machine-up also logs to the state folder.",
 		}, slices.Concat(fromVars, []hclwrite.Tokens{tfwrite.Str(FlagPackages), packages, tfwrite.Str(FlagAddress), tfwrite.Str(n.Address.String()), tfwrite.Str(MachineUp)}),
 			n.Name, tfwrite.Object(
 				tfwrite.Item{Key: EnvUserData, Value: tfwrite.Ref("local", localUserData, n.Name)},
 				tfwrite.Item{Key: EnvSSHKeys, Value: tfwrite.Ref("var", model.OperatorKeyVar)},
+				tfwrite.Item{Key: EnvMetadata, Value: tfwrite.Ref("local", localMetadata)},
 			), false)
 		localExec(m, nil, slices.Concat(fromSelf, []hclwrite.Tokens{tfwrite.Str(MachineDown)}), n.Name, nil, true)
 	}

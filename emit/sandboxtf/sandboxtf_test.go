@@ -2,6 +2,7 @@ package sandboxtf_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -9,6 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
@@ -54,10 +58,213 @@ func TestFilesOnlyForSandbox(t *testing.T) {
 		if _, diags := hclsyntax.ParseConfig(f.Bytes, f.Path, hcl.InitialPos); diags.HasErrors() {
 			t.Errorf("%s does not parse: %v", f.Path, diags)
 		}
-		for _, bad := range []string{"/root", "/work", "/home", "/tmp", "yandex", "${postgres"} {
+		for _, bad := range []string{"/root", "/work", "/home", "/tmp", "yandex"} {
 			if bytes.Contains(f.Bytes, []byte(bad)) {
 				t.Errorf("%s contains %q", f.Path, bad)
 			}
+		}
+		// A secret's placeholder appears only escaped ("$${name}"): Terraform never
+		// interpolates a secret.
+		for _, sec := range sandboxCluster().Secrets() {
+			ph := sec.Placeholder()
+			if n, escaped := bytes.Count(f.Bytes, []byte(ph)), bytes.Count(f.Bytes, []byte("$"+ph)); n != escaped {
+				t.Errorf("%s: %d of %d %s are not escaped", f.Path, n-escaped, n, ph)
+			}
+		}
+	}
+}
+
+// parseFiles parses the module's files by path.
+func parseFiles(t *testing.T, c *model.Cluster) map[string]*hclsyntax.Body {
+	t.Helper()
+	files, err := sandboxtf.Files(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*hclsyntax.Body{}
+	for _, f := range files {
+		hf, diags := hclsyntax.ParseConfig(f.Bytes, f.Path, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s does not parse: %v", f.Path, diags)
+		}
+		out[f.Path] = hf.Body.(*hclsyntax.Body)
+	}
+	return out
+}
+
+// objectItems returns the items of an object constructor by key.
+func objectItems(t *testing.T, what string, e hclsyntax.Expression) map[string]hclsyntax.Expression {
+	t.Helper()
+	obj, ok := e.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		t.Fatalf("%s is a %T, want an object", what, e)
+	}
+	out := map[string]hclsyntax.Expression{}
+	for _, item := range obj.Items {
+		k, diags := item.KeyExpr.Value(nil)
+		if diags.HasErrors() || k.Type() != cty.String {
+			t.Fatalf("%s: key %v: %v", what, k, diags)
+		}
+		if _, dup := out[k.AsString()]; dup {
+			t.Errorf("%s: key %s twice", what, k.AsString())
+		}
+		out[k.AsString()] = item.ValueExpr
+	}
+	return out
+}
+
+// refersTo reports whether e is exactly the reference ref ("var.x", "local.y.z").
+func refersTo(e hclsyntax.Expression, ref string) bool {
+	st, ok := e.(*hclsyntax.ScopeTraversalExpr)
+	if !ok {
+		return false
+	}
+	var names []string
+	for _, step := range st.Traversal {
+		switch step := step.(type) {
+		case hcl.TraverseRoot:
+			names = append(names, step.Name)
+		case hcl.TraverseAttr:
+			names = append(names, step.Name)
+		default:
+			return false
+		}
+	}
+	return strings.Join(names, ".") == ref
+}
+
+// TestNoSecretVariable: no secret is a variable of the module, or referred to as one; the
+// user-data's template variables map every secret to its own placeholder, so that rendering
+// leaves the placeholders for the machine to fill in from the sandbox's Lockbox, which the
+// machines' metadata names.
+func TestNoSecretVariable(t *testing.T) {
+	c := sandboxCluster()
+	if !c.IsSecret(string(model.RolePassword("app"))) {
+		t.Fatal("the cluster has no role password: the test proves less")
+	}
+	body := parseFiles(t, c)
+
+	for _, b := range body["variables.tf"].Blocks {
+		if b.Type != "variable" {
+			continue
+		}
+		if model.IsSecretName(b.Labels[0]) {
+			t.Errorf("variables.tf declares secret %s", b.Labels[0])
+		}
+		if _, ok := b.Body.Attributes["sensitive"]; ok {
+			t.Errorf("variable %s is sensitive: no variable of the module should need to be", b.Labels[0])
+		}
+	}
+	for path, b := range body {
+		diags := hclsyntax.VisitAll(b, func(n hclsyntax.Node) hcl.Diagnostics {
+			e, ok := n.(hclsyntax.Expression)
+			if !ok {
+				return nil
+			}
+			for _, tr := range e.Variables() {
+				if tr.RootName() != "var" || len(tr) < 2 {
+					continue
+				}
+				if a, ok := tr[1].(hcl.TraverseAttr); ok && model.IsSecretName(a.Name) {
+					t.Errorf("%s:%d: refers to var.%s", path, tr.SourceRange().Start.Line, a.Name)
+				}
+			}
+			return nil
+		})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+	}
+
+	var locals *hclsyntax.Body
+	for _, b := range body["machines.tf"].Blocks {
+		if b.Type == "locals" {
+			locals = b.Body
+		}
+	}
+	if locals == nil {
+		t.Fatal("machines.tf has no locals")
+	}
+	attr := func(name string) hclsyntax.Expression {
+		t.Helper()
+		a, ok := locals.Attributes[name]
+		if !ok {
+			t.Fatalf("no local.%s", name)
+		}
+		return a.Expr
+	}
+
+	vars := objectItems(t, "local.user_data_vars", attr("user_data_vars"))
+	for _, sec := range c.Secrets() {
+		e, ok := vars[string(sec)]
+		if !ok {
+			t.Errorf("local.user_data_vars lacks %s", sec)
+			continue
+		}
+		delete(vars, string(sec))
+		// "$${name}": the literal text ${name}, which templatefile() inserts as it is.
+		v, diags := e.Value(nil)
+		if diags.HasErrors() || v.Type() != cty.String || v.AsString() != sec.Placeholder() {
+			t.Errorf("local.user_data_vars.%s = %#v (%v), want the literal %s", sec, v, diags, sec.Placeholder())
+		}
+	}
+	for _, v := range []string{model.BackendURLVar, model.BackendSHA256Var} {
+		if e, ok := vars[v]; !ok || !refersTo(e, "var."+v) {
+			t.Errorf("local.user_data_vars.%s is not var.%s", v, v)
+		}
+		delete(vars, v)
+	}
+	for k := range vars {
+		t.Errorf("local.user_data_vars has %s, neither a secret nor the backend's location", k)
+	}
+
+	uds := objectItems(t, "local.user_data", attr("user_data"))
+	for _, n := range c.Nodes {
+		call, ok := uds[n.Name].(*hclsyntax.FunctionCallExpr)
+		if !ok || call.Name != "templatefile" || len(call.Args) != 2 || !refersTo(call.Args[1], "local.user_data_vars") {
+			t.Errorf("local.user_data.%s is not templatefile(..., local.user_data_vars)", n.Name)
+		}
+	}
+
+	ctx := &hcl.EvalContext{Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc}}
+	md, diags := attr("metadata").Value(ctx)
+	if diags.HasErrors() || md.Type() != cty.String {
+		t.Fatalf("local.metadata: %#v %v", md, diags)
+	}
+	var got map[string]string
+	if err := json.Unmarshal([]byte(md.AsString()), &got); err != nil {
+		t.Fatalf("local.metadata: %v", err)
+	}
+	want := map[string]string{
+		"pghac-lockbox-secret-id":        "sandbox-main-secrets",
+		"pghac-lockbox-payload-endpoint": "https://10.213.0.1:9444",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("local.metadata (-want +got):\n%s", diff)
+	}
+
+	// Every machine-up gets the metadata, and its user-data, in the environment.
+	for _, n := range c.Nodes {
+		var env map[string]hclsyntax.Expression
+		for _, b := range body["machines.tf"].Blocks {
+			if b.Type != "resource" || len(b.Labels) != 2 || b.Labels[0] != "terraform_data" || b.Labels[1] != n.Name {
+				continue
+			}
+			for _, p := range b.Body.Blocks {
+				if a, ok := p.Body.Attributes["environment"]; p.Type == "provisioner" && ok {
+					env = objectItems(t, n.Name+" environment", a.Expr)
+				}
+			}
+		}
+		if env == nil {
+			t.Errorf("machine %s: no provisioner with an environment", n.Name)
+			continue
+		}
+		if !refersTo(env[sandboxtf.EnvMetadata], "local.metadata") {
+			t.Errorf("machine %s: %s is not local.metadata", n.Name, sandboxtf.EnvMetadata)
+		}
+		if !refersTo(env[sandboxtf.EnvUserData], "local.user_data."+n.Name) {
+			t.Errorf("machine %s: %s is not local.user_data.%s", n.Name, sandboxtf.EnvUserData, n.Name)
 		}
 	}
 }

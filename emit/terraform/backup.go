@@ -12,13 +12,14 @@ import (
 
 // Resource types of pgBackRest's repository.
 const (
-	typeKMSKey           = "yandex_kms_symmetric_key"
-	typeKMSKeyIAMMember  = "yandex_kms_symmetric_key_iam_member"
-	typeServiceAccount   = "yandex_iam_service_account"
-	typeStaticAccessKey  = "yandex_iam_service_account_static_access_key"
-	typeLockboxSecret    = "yandex_lockbox_secret"
-	typeBucket           = "yandex_storage_bucket"
-	typeBucketIAMBinding = "yandex_storage_bucket_iam_binding"
+	typeKMSKey                 = "yandex_kms_symmetric_key"
+	typeKMSKeyIAMMember        = "yandex_kms_symmetric_key_iam_member"
+	typeServiceAccount         = "yandex_iam_service_account"
+	typeStaticAccessKey        = "yandex_iam_service_account_static_access_key"
+	typeLockboxSecret          = "yandex_lockbox_secret"
+	typeLockboxSecretIAMMember = "yandex_lockbox_secret_iam_member"
+	typeBucket                 = "yandex_storage_bucket"
+	typeBucketIAMBinding       = "yandex_storage_bucket_iam_binding"
 )
 
 // Names of the repository's resources: the key, the account, the bucket and the grants are
@@ -78,17 +79,14 @@ func (m *module) backup(b *hclwrite.Body) error {
 	}
 	account, secret := m.name(backupName), m.name(backupName, "s3", "key")
 	// The key shares the account's name; KMS takes up to 100 characters.
-	if len(account) > maxNameLen {
-		return fmt.Errorf("service account name %q is longer than Yandex Cloud's %d characters", account, maxNameLen)
-	}
-	if len(secret) > maxLockboxNameLen {
-		return fmt.Errorf("Lockbox secret name %q is longer than Lockbox's %d characters", secret, maxLockboxNameLen)
+	if err := checkNames(account, secret); err != nil {
+		return err
 	}
 	labels := m.labels("role", backupName)
 	member := tfwrite.Template("serviceAccount:", tfwrite.ResourceRef(typeServiceAccount, backupName, "id"))
 	keyID := tfwrite.ResourceRef(typeKMSKey, backupName, "id")
 
-	key := tfwrite.Block(b, []string{
+	kmsKey(b, []string{
 		"pgBackRest's repository: a bucket encrypted by a KMS key of its own and written by a",
 		"service account that may do nothing else. Terraform's own credentials need storage.admin",
 		"(the bucket's versioning and access bindings need it) and the right to create KMS keys,",
@@ -97,15 +95,9 @@ func (m *module) backup(b *hclwrite.Body) error {
 		"The key of the bucket's server-side encryption. Object Storage encrypts every backup with",
 		"it: deleting it makes every backup unreadable, so it is protected from deletion (lift the",
 		"protection by hand only to give the backups up for good).",
-	}, "resource", typeKMSKey, backupName)
-	key.SetAttributeValue("name", cty.StringVal(account))
-	key.SetAttributeValue("description", cty.StringVal(fmt.Sprintf(
-		"Encrypts bucket %s: the backups of cluster %s. Deleting it makes them unreadable.", bk.Bucket, m.c.Name)))
-	key.SetAttributeValue("default_algorithm", cty.StringVal(backupKeyAlgorithm))
-	tfwrite.Comment(key, "A new key version every year; older versions still decrypt what they encrypted.")
-	key.SetAttributeValue("rotation_period", cty.StringVal(backupKeyRotation))
-	key.SetAttributeValue("deletion_protection", cty.BoolVal(bk.DeletionProtection))
-	key.SetAttributeRaw("labels", labels)
+	}, backupName, account, fmt.Sprintf(
+		"Encrypts bucket %s: the backups of cluster %s. Deleting it makes them unreadable.", bk.Bucket, m.c.Name),
+		bk.DeletionProtection, labels)
 
 	sa := tfwrite.Block(b, []string{
 		"The account pgBackRest signs its S3 requests as, with the static access key below. It has",
@@ -178,11 +170,9 @@ func (m *module) backup(b *hclwrite.Body) error {
 
 	sk := tfwrite.Block(b, []string{
 		"The account's S3 key pair goes straight into a new version of the Lockbox secret above:",
-		"it never enters Terraform's plan or state. The nodes cannot read it from Lockbox yet:",
-		"until they can, pghac's secrets file holds the pair, as " + string(model.SecretBackupAccessKey),
-		"and " + string(model.SecretBackupSecretKey) + "; copy it there from the secret",
-		"(`yc lockbox payload get --id <output " + outputBackupSecretID + ">`). For a new pair,",
-		"replace this resource.",
+		"it never enters Terraform's plan or state. pghac apply copies it from there into pghac's",
+		"secrets file (" + string(model.SecretBackupAccessKey) + ", " + string(model.SecretBackupSecretKey) + ") and the nodes' secret",
+		"(secrets.tf). For a new pair, replace this resource.",
 	}, "resource", typeStaticAccessKey, backupName)
 	sk.SetAttributeRaw("service_account_id", tfwrite.ResourceRef(typeServiceAccount, backupName, "id"))
 	sk.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("pgBackRest of cluster %s", m.c.Name)))

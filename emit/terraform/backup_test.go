@@ -26,6 +26,27 @@ var iamGrantRE = regexp.MustCompile(`_iam_(member|binding|policy)$`)
 
 const saMember = `"serviceAccount:${yandex_iam_service_account.backup.id}"`
 
+// grants lists every grant of a role in the module, in file order, as "TYPE ROLE OBJECT
+// MEMBER(S)", each on its one object.
+func (m *tfModule) grants(t *testing.T) []string {
+	t.Helper()
+	var grants []string
+	for _, path := range m.paths() {
+		for _, b := range m.body[path].Blocks {
+			if b.Type != "resource" || !iamGrantRE.MatchString(b.Labels[0]) {
+				continue
+			}
+			if strings.Contains(b.Labels[0], "folder") || strings.Contains(b.Labels[0], "cloud") || strings.Contains(b.Labels[0], "organization") {
+				t.Errorf("%s: %s %s grants a role beyond one object", path, b.Labels[0], b.Labels[1])
+			}
+			a := m.attrs(b)
+			grants = append(grants, strings.Join([]string{b.Labels[0], a["role"],
+				a["symmetric_key_id"] + a["bucket"] + a["secret_id"], a["member"] + a["members"]}, " "))
+		}
+	}
+	return grants
+}
+
 // TestBackup: the repository's bucket is versioned, expires what pgBackRest deletes,
 // encrypted by the module's own KMS key and closed to anonymous access; its service account
 // gets one role on the bucket and one on the key.
@@ -70,25 +91,14 @@ func TestBackup(t *testing.T) {
 
 	m.wantAttrs(t, m.block(t, "backup.tf", "resource", "yandex_iam_service_account", "backup"), map[string]string{"name": `"main-backup"`})
 
-	// Every grant in the module: exactly the two, each on its one object.
-	var grants []string
-	for _, path := range m.paths() {
-		for _, b := range m.body[path].Blocks {
-			if b.Type != "resource" || !iamGrantRE.MatchString(b.Labels[0]) {
-				continue
-			}
-			if strings.Contains(b.Labels[0], "folder") || strings.Contains(b.Labels[0], "cloud") || strings.Contains(b.Labels[0], "organization") {
-				t.Errorf("%s: %s %s grants a role beyond one object", path, b.Labels[0], b.Labels[1])
-			}
-			a := m.attrs(b)
-			grants = append(grants, strings.Join([]string{b.Labels[0], a["role"], a["symmetric_key_id"] + a["bucket"], a["member"] + a["members"]}, " "))
-		}
-	}
+	// Every grant in the module: exactly the two, each on its one object, besides the nodes'
+	// two on their secret (secrets.tf).
 	want := []string{
 		`yandex_kms_symmetric_key_iam_member "kms.keys.encrypterDecrypter" yandex_kms_symmetric_key.backup.id ` + saMember,
 		`yandex_storage_bucket_iam_binding "storage.editor" yandex_storage_bucket.backup.bucket [` + saMember + `]`,
+		nodesSecretGrant, nodesKeyGrant,
 	}
-	if diff := cmp.Diff(want, grants); diff != "" {
+	if diff := cmp.Diff(want, m.grants(t)); diff != "" {
 		t.Errorf("grants (-want +got):\n%s", diff)
 	}
 

@@ -23,8 +23,11 @@ type vmSpec struct {
 	vm         model.VM
 	role       string // its "role" label
 	sg         string // its security group resource
-	// userData is the templatefile() call of its user-data; nil for none.
+	// userData is the file() call of its user-data; nil for none.
 	userData hclwrite.Tokens
+	// secrets: the VM runs as the nodes' service account, and its metadata names the Lockbox
+	// secret its user-data's placeholders are filled in from.
+	secrets bool
 }
 
 // nodes writes nodes.tf: the image, the locals every VM shares, and one VM per node.
@@ -36,8 +39,6 @@ func (m *module) nodes(b *hclwrite.Body) error {
 	img.SetAttributeValue("family", cty.StringVal(m.c.OS.ImageFamily))
 
 	locals := tfwrite.Block(b, nil, "locals")
-	tfwrite.Comment(locals, "The variables of every node's user-data template: the secrets it holds placeholders for.")
-	locals.SetAttributeRaw(tfwrite.LocalSecrets, tfwrite.SecretsObject(m.c))
 	tfwrite.Comment(locals, "Every VM's SSH keys, as Yandex Cloud's images read them: pghac's operator key, with which",
 		"it rolls changes out to the nodes, and var.ssh_public_key when given.")
 	userKey := func(key hclwrite.Tokens) hclwrite.Tokens {
@@ -53,7 +54,7 @@ func (m *module) nodes(b *hclwrite.Body) error {
 	for _, n := range m.c.Nodes {
 		ud := tfwrite.UserData(n.Name)
 		err := m.instance(b, vmSpec{name: n.Name, zone: n.Zone, address: n.Address, vm: n.VM,
-			role: model.RoleDatabase, sg: nodesSGName, userData: ud})
+			role: model.RoleDatabase, sg: nodesSGName, userData: ud, secrets: true})
 		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
@@ -95,9 +96,24 @@ func (m *module) instance(b *hclwrite.Body, s vmSpec) error {
 			then = "a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH."
 		}
 		tfwrite.Comment(r, "A change of user-data updates the metadata in place, but cloud-init applies user-data on", then)
-		metadata = tfwrite.Call("merge", metadata, tfwrite.Object(tfwrite.Item{Key: "user-data", Value: s.userData}))
+		items := []tfwrite.Item{{Key: "user-data", Value: s.userData}}
+		if s.secrets {
+			tfwrite.Comment(r, "The user-data holds no secret, only placeholders: at its first boot the node fills them in",
+				"from the Lockbox secret these attributes name, read as the VM's service account.")
+			items = append(items,
+				tfwrite.Item{Key: model.MetadataSecretID, Value: tfwrite.ResourceRef(typeLockboxSecret, secretsName, "id")},
+				tfwrite.Item{Key: model.MetadataPayloadEndpoint, Value: tfwrite.Str(model.YandexLockboxPayloadEndpoint)})
+		}
+		metadata = tfwrite.Call("merge", metadata, tfwrite.Object(items...))
 	}
 	r.SetAttributeRaw("metadata", metadata)
+	if s.secrets {
+		r.SetAttributeRaw("service_account_id", tfwrite.ResourceRef(typeServiceAccount, nodesAccountName, "id"))
+		tfwrite.Comment(r, "The account may read the secret before the VM boots and asks for it.")
+		r.SetAttributeRaw("depends_on", tfwrite.Tuple(
+			tfwrite.Ref(typeLockboxSecretIAMMember, nodesAccountName),
+			tfwrite.Ref(typeKMSKeyIAMMember, nodesAccountName)))
+	}
 
 	res := tfwrite.Block(r, nil, "resources")
 	res.SetAttributeRaw("cores", tfwrite.Num(s.vm.Cores))

@@ -90,7 +90,8 @@ func (m *module) provider(b *hclwrite.Body) error {
 	return nil
 }
 
-// variables writes variables.tf: where the cluster goes, SSH access, and the secrets.
+// variables writes variables.tf: where the cluster goes and SSH access. No secret is a
+// variable: pghac writes them to Lockbox (secrets.tf), never through Terraform.
 func (m *module) variables(b *hclwrite.Body) error {
 	stringVar := func(name, description string) *hclwrite.Body {
 		v := tfwrite.Block(b, nil, "variable", name)
@@ -108,5 +109,5 @@ func (m *module) variables(b *hclwrite.Body) error {
 	stringVar(model.OperatorKeyVar, "Public half of pghac's operator key (one line): pghac logs in with it to roll changes out. `pghac secrets init` writes it to .pghac/<target>/operator.tfvars.json.")
 	withDefault(stringVar(varSSHPublicKey, `SSH public key (one line, like "ssh-ed25519 AAAA... you@host") allowed to log in to every VM as ssh_user; empty for no SSH login.`), "")
 	withDefault(stringVar(varSSHUser, "User the SSH key logs in as: the image's default user."), m.c.OS.DefaultUser)
-	return tfwrite.SecretVariables(b, m.c)
+	return nil
 }

@@ -36,13 +36,13 @@ const (
 	egressName       = "egress"
 )
 
-// Locals the module defines besides tfwrite.LocalSecrets.
+// Locals the module defines.
 const (
 	localSSHMetadata = "ssh_metadata" // the ssh-keys metadata of every VM, or none
 	localLBAddress   = "load_balancer_address"
 )
 
-// Variables the module declares besides one per secret.
+// Variables the module declares.
 const (
 	varCloudID      = "cloud_id"
 	varFolderID     = "folder_id"
@@ -71,6 +71,7 @@ var generators = []generator{
 	{"nodes.tf", nil, (*module).nodes},
 	{"outputs.tf", nil, (*module).outputs},
 	{"provider.tf", nil, (*module).provider},
+	{"secrets.tf", nil, (*module).secrets},
 	{"security.tf", nil, (*module).security},
 	{"variables.tf", nil, (*module).variables},
 	{"versions.tf", nil, (*module).versions},

@@ -120,15 +120,15 @@ func (m *tfModule) wantAttrs(t *testing.T, b *hclsyntax.Block, want map[string]s
 }
 
 func TestFilesPerCluster(t *testing.T) {
-	base := []string{"network.tf", "nodes.tf", "outputs.tf", "provider.tf", "security.tf", "variables.tf", "versions.tf"}
+	base := []string{"network.tf", "nodes.tf", "outputs.tf", "provider.tf", "secrets.tf", "security.tf", "variables.tf", "versions.tf"}
 	tests := []struct {
 		name   string
 		modify func(c *model.Cluster)
 		want   []string
 	}{
 		{"plain", func(*model.Cluster) {}, base},
-		{"load generator", withLoadGenerator, []string{"loadgen.tf", "network.tf", "nodes.tf", "outputs.tf", "provider.tf", "security.tf", "variables.tf", "versions.tf"}},
-		{"load balancer", withLoadBalancer("internal"), []string{"network.tf", "nlb.tf", "nodes.tf", "outputs.tf", "provider.tf", "security.tf", "variables.tf", "versions.tf"}},
+		{"load generator", withLoadGenerator, []string{"loadgen.tf", "network.tf", "nodes.tf", "outputs.tf", "provider.tf", "secrets.tf", "security.tf", "variables.tf", "versions.tf"}},
+		{"load balancer", withLoadBalancer("internal"), []string{"network.tf", "nlb.tf", "nodes.tf", "outputs.tf", "provider.tf", "secrets.tf", "security.tf", "variables.tf", "versions.tf"}},
 		{"backup", withBackup, append([]string{"backup.tf"}, base...)},
 		{"other target", func(c *model.Cluster) { c.Target = "sandbox" }, nil},
 	}
@@ -313,9 +313,13 @@ func TestNodes(t *testing.T) {
 			"zone":                      `"` + n.Zone + `"`,
 			"platform_id":               `"standard-v3"`,
 			"allow_stopping_for_update": "true",
+			// The user-data as it is, and where the node reads the secrets it fills in.
 			"metadata": `merge(local.ssh_metadata, {
-    user-data = templatefile("${path.module}/nodes/` + n.Name + `/user-data.yaml", local.secrets)
+    user-data                      = file("${path.module}/nodes/` + n.Name + `/user-data.yaml")
+    pghac-lockbox-secret-id        = yandex_lockbox_secret.secrets.id
+    pghac-lockbox-payload-endpoint = "https://payload.lockbox.api.cloud.yandex.net"
   })`,
+			"service_account_id": "yandex_iam_service_account.nodes.id",
 		})
 		mem := map[int]string{0: "8", 1: "12.5", 2: "8"}[i]
 		m.wantAttrs(t, child(t, r, "resources"), map[string]string{"cores": "4", "memory": mem, "core_fraction": "50"})
@@ -393,16 +397,29 @@ func TestLoadBalancer(t *testing.T) {
 // interpolationRE finds the interpolations of quoted templates.
 var interpolationRE = regexp.MustCompile(`\$\{[^}]*\}`)
 
-// TestSecrets: secrets reach the module only as sensitive variables, and only through the
-// templatefile() variables of the user-data.
+// The nodes' grants: reading the payload of their secret, and decrypting it with its key.
+const (
+	nodesMember      = `"serviceAccount:${yandex_iam_service_account.nodes.id}"`
+	nodesSecretGrant = `yandex_lockbox_secret_iam_member "lockbox.payloadViewer" yandex_lockbox_secret.secrets.id ` + nodesMember
+	nodesKeyGrant    = `yandex_kms_symmetric_key_iam_member "kms.keys.decrypter" yandex_kms_symmetric_key.secrets.id ` + nodesMember
+)
+
+// TestSecrets: no secret reaches the module. No variable is a secret or sensitive, nothing
+// renders a template, and every node gets its user-data as it is, with the Lockbox secret it
+// fills the placeholders in from, which it reads as a service account that may do that and
+// nothing else.
 func TestSecrets(t *testing.T) {
 	c := modeltest.Cluster()
+	c.Roles = []model.Role{{Name: "app", ConnectionLimit: -1}}
 	withLoadGenerator(c)
 	withLoadBalancer("internal")(c)
 	withBackup(c)
+	if !c.IsSecret(string(model.RolePassword("app"))) || !c.IsSecret(string(model.SecretBackupSecretKey)) {
+		t.Fatal("the cluster lacks a role's or the backup's secrets: the test proves less")
+	}
 	m := emitModule(t, c)
 	allowed := []string{"${path.module}", "${var.ssh_user}", "${trimspace(var.ssh_public_key)}", "${trimspace(var.operator_ssh_public_key)}", "${local.load_balancer_address}",
-		"${yandex_iam_service_account.backup.id}"}
+		"${yandex_iam_service_account.backup.id}", "${yandex_iam_service_account.nodes.id}"}
 	for _, f := range m.files {
 		for _, in := range interpolationRE.FindAllString(string(f.Bytes), -1) {
 			if !slices.Contains(allowed, in) {
@@ -418,37 +435,100 @@ func TestSecrets(t *testing.T) {
 			}
 		}
 	}
-	secrets := m.attrs(m.block(t, "nodes.tf", "locals"))["secrets"]
-	var re *regexp.Regexp
-	for _, s := range c.Secrets() {
-		name := string(s)
-		if !regexp.MustCompile(`\n +` + name + ` += var\.` + name + `\n`).MatchString(secrets) {
-			t.Errorf("local.secrets lacks %s = var.%s:\n%s", name, name, secrets)
+
+	// No variable is a secret, or needs hiding; nothing refers to one.
+	for _, b := range m.body["variables.tf"].Blocks {
+		if b.Type != "variable" {
+			continue
 		}
-		v := m.block(t, "variables.tf", "variable", name)
-		m.wantAttrs(t, v, map[string]string{"type": "string", "sensitive": "true"})
-		if _, ok := m.attrs(v)["default"]; ok {
-			t.Errorf("secret %s has a default", name)
+		if model.IsSecretName(b.Labels[0]) {
+			t.Errorf("variables.tf declares secret %s", b.Labels[0])
 		}
-		cond := m.attrs(child(t, v, "validation"))["condition"]
-		want := regexp.MustCompile(`^can\(regex\("(.*)", var\.` + name + `\)\)$`).FindStringSubmatch(cond)
-		if want == nil {
-			t.Fatalf("%s: validation condition %s", name, cond)
-		}
-		re = regexp.MustCompile(want[1])
-	}
-	// The validation accepts the test values and what a generator makes, not what would break a
-	// configuration file.
-	for _, s := range c.Secrets() {
-		if v := realcheck.TestSecret(s); !re.MatchString(v) {
-			t.Errorf("validation rejects test secret %q", v)
+		if _, ok := m.attrs(b)["sensitive"]; ok {
+			t.Errorf("variable %s is sensitive", b.Labels[0])
 		}
 	}
-	for _, bad := range []string{"short", "-leadingdash0123456", "has space 0123456789", "quote'0123456789abc", "dollar$0123456789abc", ""} {
-		if re.MatchString(bad) {
-			t.Errorf("validation accepts %q", bad)
+	for _, path := range m.paths() {
+		diags := hclsyntax.VisitAll(m.body[path], func(n hclsyntax.Node) hcl.Diagnostics {
+			switch n := n.(type) {
+			case *hclsyntax.FunctionCallExpr:
+				// Nothing renders the user-data: the placeholders reach the node as they are.
+				if n.Name == "templatefile" || n.Name == "templatestring" {
+					t.Errorf("%s:%d: %s()", path, n.NameRange.Start.Line, n.Name)
+				}
+			case *hclsyntax.Block:
+				// Terraform makes the secret, never a version: no value in a plan or the state.
+				for _, l := range n.Labels {
+					if strings.HasPrefix(l, "yandex_lockbox_secret_version") {
+						t.Errorf("%s:%d: %s %s", path, n.TypeRange.Start.Line, n.Type, l)
+					}
+				}
+				if n.Type == "password_payload_specification" {
+					t.Errorf("%s:%d: Lockbox generates a payload", path, n.TypeRange.Start.Line)
+				}
+			case hclsyntax.Expression:
+				for _, tr := range n.Variables() {
+					if tr.RootName() != "var" || len(tr) < 2 {
+						continue
+					}
+					if a, ok := tr[1].(hcl.TraverseAttr); ok && model.IsSecretName(a.Name) {
+						t.Errorf("%s:%d: refers to var.%s", path, tr.SourceRange().Start.Line, a.Name)
+					}
+				}
+			}
+			return nil
+		})
+		if diags.HasErrors() {
+			t.Fatal(diags)
 		}
 	}
+	if _, ok := m.attrs(m.block(t, "nodes.tf", "locals"))["secrets"]; ok {
+		t.Errorf("nodes.tf still has local.secrets")
+	}
+	for _, n := range c.Nodes {
+		r := m.block(t, "nodes.tf", "resource", "yandex_compute_instance", n.Name)
+		m.wantAttrs(t, r, map[string]string{"service_account_id": "yandex_iam_service_account.nodes.id"})
+		md := m.attrs(r)["metadata"]
+		for _, want := range []string{
+			`user-data                      = file("${path.module}/nodes/` + n.Name + `/user-data.yaml")`,
+			`pghac-lockbox-secret-id        = yandex_lockbox_secret.secrets.id`,
+			`pghac-lockbox-payload-endpoint = "https://payload.lockbox.api.cloud.yandex.net"`,
+		} {
+			if !strings.Contains(md, want) {
+				t.Errorf("%s: metadata lacks %s:\n%s", n.Name, want, md)
+			}
+		}
+	}
+
+	// The secret and its key, protected from deletion (the nodes could not boot again), and
+	// the nodes' account, with a role on each of them only.
+	m.wantAttrs(t, m.block(t, "secrets.tf", "resource", "yandex_kms_symmetric_key", "secrets"), map[string]string{
+		"name": `"main-secrets"`, "default_algorithm": `"AES_256"`, "rotation_period": `"8760h"`, "deletion_protection": "true",
+	})
+	sec := m.block(t, "secrets.tf", "resource", "yandex_lockbox_secret", "secrets")
+	m.wantAttrs(t, sec, map[string]string{
+		"name": `"main-secrets"`, "kms_key_id": "yandex_kms_symmetric_key.secrets.id", "deletion_protection": "true",
+	})
+	if len(sec.Body.Blocks) != 0 {
+		t.Errorf("the Lockbox secret has blocks: Terraform must make no payload")
+	}
+	m.wantAttrs(t, m.block(t, "secrets.tf", "resource", "yandex_iam_service_account", "nodes"), map[string]string{"name": `"main-nodes"`})
+	m.wantAttrs(t, m.block(t, "secrets.tf", "output", "lockbox_secret_id"), map[string]string{"value": "yandex_lockbox_secret.secrets.id"})
+	var nodesGrants []string
+	for _, g := range m.grants(t) {
+		if strings.Contains(g, "yandex_iam_service_account.nodes.") {
+			nodesGrants = append(nodesGrants, g)
+		}
+	}
+	if diff := cmp.Diff([]string{nodesSecretGrant, nodesKeyGrant}, nodesGrants); diff != "" {
+		t.Errorf("the nodes' grants (-want +got):\n%s", diff)
+	}
+	// Only database VMs read the secret.
+	lg := m.attrs(m.block(t, "loadgen.tf", "resource", "yandex_compute_instance", "loadgen"))
+	if _, ok := lg["service_account_id"]; ok {
+		t.Errorf("the load generator runs as a service account")
+	}
+
 	for _, name := range []string{"cloud_id", "folder_id"} {
 		if _, ok := m.attrs(m.block(t, "variables.tf", "variable", name))["default"]; ok {
 			t.Errorf("%s has a default", name)
@@ -457,8 +537,9 @@ func TestSecrets(t *testing.T) {
 	m.wantAttrs(t, m.block(t, "variables.tf", "variable", "ssh_user"), map[string]string{"default": `"debian"`})
 	m.wantAttrs(t, m.block(t, "variables.tf", "variable", "ssh_public_key"), map[string]string{"default": `""`})
 	// The load generator gets SSH access and its user-data as a plain file: it holds no secret.
-	md := m.attrs(m.block(t, "loadgen.tf", "resource", "yandex_compute_instance", "loadgen"))["metadata"]
-	if !strings.HasPrefix(md, "merge(local.ssh_metadata, {") || !strings.Contains(md, `user-data = file("${path.module}/loadgen/user-data.yaml")`) {
+	md := lg["metadata"]
+	if !strings.HasPrefix(md, "merge(local.ssh_metadata, {") || !strings.Contains(md, `user-data = file("${path.module}/loadgen/user-data.yaml")`) ||
+		strings.Contains(md, "pghac-lockbox") {
 		t.Errorf("load generator metadata = %s, want the SSH key and file() of its user-data", md)
 	}
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -21,6 +22,7 @@ type Action struct {
 	Address      string // machine-up: the machine's address
 	UserData     string // machine-up: its user-data
 	SSHKeys      string // machine-up: the public keys its metadata carries, one a line
+	Metadata     string // machine-up: its metadata attributes, a JSON object of strings
 }
 
 // UsageError is an action that is not one: a wrong object, a missing address, an unknown
@@ -57,6 +59,9 @@ func Do(ctx context.Context, cfg sandbox.Config, a Action, out io.Writer) error 
 			// The S3 server before any machine boots: post_bootstrap creates the stanza, and
 			// the first WAL segments archive at once.
 			if err = sandbox.NetworkUp(ctx, cfg); err == nil {
+				err = sandbox.CloudAPIUp(ctx, cfg, CloudAPIArgv(selfExe(), cfg))
+			}
+			if err == nil {
 				err = sandbox.S3Start(ctx, cfg)
 			}
 		} else {
@@ -70,11 +75,22 @@ func Do(ctx context.Context, cfg sandbox.Config, a Action, out io.Writer) error 
 		if a.UserData == "" {
 			return report(out, fmt.Errorf("no user-data: $%s is empty", sandboxtf.EnvUserData))
 		}
-		err = sandbox.MachineUp(ctx, cfg, a.Object, addr, []byte(a.UserData), keyLines(a.SSHKeys))
+		var attrs map[string]string
+		if a.Metadata != "" {
+			if jerr := json.Unmarshal([]byte(a.Metadata), &attrs); jerr != nil {
+				return report(out, fmt.Errorf("$%s: want a JSON object of strings: %w", sandboxtf.EnvMetadata, jerr))
+			}
+		}
+		err = sandbox.MachineUp(ctx, cfg, a.Object, addr, sandbox.Boot{UserData: []byte(a.UserData), SSHKeys: keyLines(a.SSHKeys), Metadata: attrs})
 	case sandboxtf.MachineDown:
 		err = sandbox.MachineDown(ctx, cfg, a.Object)
+	case sandbox.CloudAPIAction:
+		if a.Object != cfg.Bridge {
+			return &UsageError{fmt.Sprintf("%s serves on bridge %s, not %q", a.Name, cfg.Bridge, a.Object)}
+		}
+		err = sandbox.ServeCloudAPI(ctx, cfg)
 	default:
-		return &UsageError{fmt.Sprintf("unknown action %q: want net-up, net-down, machine-up or machine-down", a.Name)}
+		return &UsageError{fmt.Sprintf("unknown action %q: want net-up, net-down, machine-up, machine-down or cloud-api", a.Name)}
 	}
 	if err != nil {
 		return report(out, err)
@@ -92,4 +108,22 @@ func keyLines(keys string) []string {
 		}
 	}
 	return out
+}
+
+// CloudAPIArgv is the command that runs cfg's cloud API (sandbox.ServeCloudAPI) as a daemon:
+// pghac binary exe's hidden sandbox command, as the provisioners run it.
+func CloudAPIArgv(exe string, cfg sandbox.Config) []string {
+	return []string{exe, sandboxtf.Command,
+		sandboxtf.FlagStateDir, cfg.StateDir, sandboxtf.FlagCacheDir, cfg.CacheDir,
+		sandboxtf.FlagBridge, cfg.Bridge, sandboxtf.FlagCIDR, cfg.CIDR.String(),
+		sandbox.CloudAPIAction, cfg.Bridge}
+}
+
+// selfExe is the running pghac binary: the provisioners run the one pghac up gave them.
+func selfExe() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return exe
 }

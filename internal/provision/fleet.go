@@ -30,6 +30,10 @@ import (
 type Fleet struct {
 	Site    site.Site
 	Cluster *model.Cluster
+	// SyncSecrets writes the site's secrets where the target's nodes read them at first boot
+	// (its Lockbox secret); a rotation calls it with the new value, before the rollout, so
+	// that a node made meanwhile gets it. nil for none.
+	SyncSecrets func(ctx context.Context) error
 }
 
 // PatroniOf is SandboxPatroni for the sandbox, and for another target a client of its
@@ -245,6 +249,11 @@ func (f Fleet) RotateSecret(ctx context.Context, name model.Secret, timeout time
 	}
 	if _, err := f.Site.RotateSecret(name); err != nil {
 		return rollout.Applied{}, err
+	}
+	if f.SyncSecrets != nil {
+		if err := f.SyncSecrets(ctx); err != nil {
+			return rollout.Applied{}, fmt.Errorf("the new value is in %s but not in Lockbox: %w", f.Site.Secrets(), err)
+		}
 	}
 	l, dial, pc, err := f.Live(ctx)
 	if err != nil {

@@ -25,23 +25,24 @@ func write(t *testing.T, path, content string) {
 func TestVarFiles(t *testing.T) {
 	dir := t.TempDir()
 	s := site.New(filepath.Join(dir, "cluster.hcl"), filepath.Join(dir, "deploy"), "", model.TargetYandex)
-	var none *NoSecretsError
-	if _, err := VarFiles(s, nil); !errors.As(err, &none) || none.Path != s.Secrets() {
-		t.Errorf("no secrets, no var file: %v", err)
-	}
 	extra := filepath.Join(dir, "cloud.tfvars")
 	write(t, extra, "cloud_id = \"x\"\n")
-	if got, err := VarFiles(s, []string{extra}); err != nil || len(got) != 1 || got[0] != extra {
-		t.Errorf("var file only: %v, %v", got, err)
-	}
-	if _, err := VarFiles(s, []string{filepath.Join(dir, "missing.tfvars")}); err == nil || !strings.HasPrefix(err.Error(), "--var-file: ") {
-		t.Errorf("missing var file: %v", err)
+	// Without secrets the nodes would have nothing to read: refused, var files or not.
+	var none *NoSecretsError
+	for _, files := range [][]string{nil, {extra}} {
+		if _, err := VarFiles(s, files); !errors.As(err, &none) || none.Path != s.Secrets() {
+			t.Errorf("no secrets, var files %v: %v", files, err)
+		}
 	}
 	if err := s.WriteSecrets([]model.Secret{model.SecretSuperuserPassword}, false); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := VarFiles(s, []string{extra}); err != nil || len(got) != 2 || got[0] != s.Secrets() {
-		t.Errorf("secrets first: %v, %v", got, err)
+	if _, err := VarFiles(s, []string{filepath.Join(dir, "missing.tfvars")}); err == nil || !strings.HasPrefix(err.Error(), "--var-file: ") {
+		t.Errorf("missing var file: %v", err)
+	}
+	// The secrets go to Lockbox, never to Terraform.
+	if got, err := VarFiles(s, []string{extra}); err != nil || len(got) != 1 || got[0] != extra {
+		t.Errorf("with secrets: %v, %v; want the var file alone", got, err)
 	}
 }
 

@@ -42,14 +42,11 @@ type Sandbox struct {
 // paths of pghac, the state and the image cache.
 func (sb *Sandbox) Prepare() error { return sb.Site.WritePaths(sb.Exe) }
 
-// VarFiles are the var files of a run: the secrets (when there are any yet), the paths, the
-// operator key (when made), and with backend the backend binary's location.
+// VarFiles are the var files of a run: the paths, the operator key (when made), and with
+// backend the backend binary's location. The secrets are none of Terraform's: the machines
+// read them from the sandbox's Lockbox (SyncSecrets).
 func (sb *Sandbox) VarFiles(backend bool) []string {
-	var files []string
-	if sb.Site.HasSecrets() {
-		files = append(files, sb.Site.Secrets())
-	}
-	files = append(files, sb.Site.Paths())
+	files := []string{sb.Site.Paths()}
 	if sb.Site.HasOperatorKey() {
 		files = append(files, sb.Site.OperatorVars())
 	}
@@ -237,7 +234,12 @@ func NewSandbox(s site.Site, cl *model.Cluster, bin infra.Binary, out io.Writer)
 	if err != nil {
 		return nil, err
 	}
-	return &Sandbox{Fleet: Fleet{Site: s, Cluster: cl}, Config: SandboxConfig(s, cl, out), Binary: bin, Exe: exe, Stdout: out}, nil
+	sb := &Sandbox{Fleet: Fleet{Site: s, Cluster: cl}, Config: SandboxConfig(s, cl, out), Binary: bin, Exe: exe, Stdout: out}
+	sb.Fleet.SyncSecrets = func(ctx context.Context) error {
+		_, _, _, _, err := sb.SyncSecrets(ctx)
+		return err
+	}
+	return sb, nil
 }
 
 // SandboxConfig is the internal/sandbox Config of cl in s.
@@ -397,6 +399,30 @@ func (sb *Sandbox) PrepareS3(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// SyncSecrets makes the sandbox's Lockbox secret hold the site's secrets, which every machine
+// reads at its first boot, starting the cloud API that serves it when it does not run. Before
+// the network exists it does nothing (ok false): its way up starts the cloud API, and the
+// machines it boots wait for the secret's version until SyncSecrets runs again.
+func (sb *Sandbox) SyncSecrets(ctx context.Context) (secretID, version string, added, ok bool, err error) {
+	if !sandbox.NetworkRunning(sb.Config) {
+		return "", "", false, false, nil
+	}
+	if err := sandbox.CloudAPIUp(ctx, sb.Config, CloudAPIArgv(sb.Exe, sb.Config)); err != nil {
+		return "", "", false, false, err
+	}
+	values, err := SecretValues(sb.Site, sb.Cluster)
+	if err != nil {
+		return "", "", false, false, err
+	}
+	client, err := sandbox.LockboxClient(sb.Config)
+	if err != nil {
+		return "", "", false, false, err
+	}
+	st := SecretStore{Client: client, SecretID: model.SandboxSecretID(sb.Cluster.Name)}
+	version, added, err = PushSecrets(ctx, st, values)
+	return st.SecretID, version, added, err == nil, err
 }
 
 // ReplaceMachine replaces node's machine and nothing else: a plan targeted at it (given to

@@ -12,17 +12,15 @@ import (
 type NoSecretsError struct{ Path string }
 
 func (e *NoSecretsError) Error() string {
-	return fmt.Sprintf("no secrets: %s does not exist and no --var-file was given", e.Path)
+	return fmt.Sprintf("no secrets: %s does not exist", e.Path)
 }
 
-// VarFiles is the site's secrets file when it exists, its operator key's var file when that
-// exists, then the extra var files, each of which must exist and parse. Without secrets or
-// extra files it is a *NoSecretsError.
+// VarFiles is the site's operator key's var file when it exists, then the extra var files,
+// each of which must exist and parse. The secrets are no var file: pghac apply writes them to
+// Lockbox. Without them it is a *NoSecretsError, since the nodes could only wait for them.
 func VarFiles(s site.Site, extra []string) ([]string, error) {
 	var files []string
-	if s.HasSecrets() {
-		files = append(files, s.Secrets())
-	} else if len(extra) == 0 {
+	if !s.HasSecrets() {
 		return nil, &NoSecretsError{Path: s.Secrets()}
 	}
 	if s.HasOperatorKey() {

@@ -20,6 +20,12 @@
 //   - NetworkUp: a bridge with a fixed MAC and the network's first address, and
 //     apt-cacher-ng bound to that address, serving the host's mirror: machines
 //     have no route out, and cloud-init's package_update/packages go through it.
+//   - CloudAPIUp, ServeCloudAPI (cloudapi.go): the stand-in for the cloud's metadata
+//     service and Lockbox (package cloudapi), pghac itself as a daemon on the bridge
+//     address: Lockbox over TLS from the sandbox CA, the metadata service redirected
+//     from the cloud's 169.254.169.254:80 by an nft nat chain, to which every machine
+//     has a route. MachineUp registers a machine's metadata attributes before it boots;
+//     LockboxClient is the operator's client of it.
 //   - S3Prepare, S3Start/S3Up (s3.go): the backups' S3 server, SeaweedFS built once per
 //     host from its Go module under CacheDir/s3, on the bridge with TLS from the
 //     sandbox's own CA (StateDir/s3), in a mount namespace with a /tmp of its own;

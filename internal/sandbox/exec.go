@@ -118,6 +118,9 @@ func CloudInitPhase(ctx context.Context, cfg Config, name string) (phase string,
 		}
 	case "error", "disabled":
 	default:
+		if cfg.waitsForSecrets(name) {
+			return "cloud-init waiting for the node's secrets in Lockbox", false, nil
+		}
 		return "cloud-init " + st.Status, false, nil
 	}
 	problem := "cloud-init ended with status " + st.Status
@@ -128,6 +131,21 @@ func CloudInitPhase(ctx context.Context, cfg Config, name string) (phase string,
 	logCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return "", false, &MachineError{Machine: name, Problem: problem, Logs: Logs(logCtx, cfg, name)}
+}
+
+// secretsWaitLine starts the line the secrets' fill (emit/cloudinit's secrets.py) logs while
+// the Lockbox secret has no version for the node to read.
+const secretsWaitLine = "pghac-secrets: waiting for Lockbox secret "
+
+// waitsForSecrets reports whether machine name's boot waits for its secrets: the last line of
+// its cloud-init output is the fill's waiting line.
+func (c Config) waitsForSecrets(name string) bool {
+	out, err := os.ReadFile(filepath.Join(c.machineDir(name), upperDir, "var/log/cloud-init-output.log"))
+	if err != nil {
+		return false
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	return strings.HasPrefix(lines[len(lines)-1], secretsWaitLine)
 }
 
 // Logs returns what explains a machine's failure: the tail of

@@ -180,7 +180,7 @@ func Start(ctx context.Context, cfg Config, name string) error {
 		// MachineUp would discard the disk of another instance: refuse instead.
 		return fmt.Errorf("machine %s: its record is not that of instance %s: start it with MachineUp", name, rec.InstanceID)
 	}
-	return MachineUp(ctx, cfg, name, addr, userData, rec.SSHKeys)
+	return MachineUp(ctx, cfg, name, addr, Boot{UserData: userData, SSHKeys: rec.SSHKeys, Metadata: rec.Metadata})
 }
 
 // Restart stops machine name cleanly (Stop) and boots it again with its disk

@@ -125,7 +125,7 @@ func TestFaultMachines(t *testing.T) {
 	}
 	boot := time.Now()
 	for i, n := range names {
-		if err := MachineUp(ctx, cfg, n, addrs[i], faultUserData, nil); err != nil {
+		if err := MachineUp(ctx, cfg, n, addrs[i], Boot{UserData: faultUserData}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -305,7 +305,7 @@ func TestFaultMachines(t *testing.T) {
 
 		// The crashed machine boots again on its disk, with MachineUp's own arguments.
 		start = time.Now()
-		if err := MachineUp(ctx, cfg, b, addrs[1], faultUserData, nil); err != nil {
+		if err := MachineUp(ctx, cfg, b, addrs[1], Boot{UserData: faultUserData}); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("MachineUp after the kill returned after %s", since(start))

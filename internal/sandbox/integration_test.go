@@ -99,22 +99,22 @@ func TestMachines(t *testing.T) {
 
 	boot := time.Now()
 	for i, n := range names {
-		if err := MachineUp(ctx, cfg, n, addrs[i], testUserData, nil); err != nil {
+		if err := MachineUp(ctx, cfg, n, addrs[i], Boot{UserData: testUserData}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := MachineUp(ctx, cfg, names[0], addrs[0], testUserData, nil); err != nil {
+	if err := MachineUp(ctx, cfg, names[0], addrs[0], Boot{UserData: testUserData}); err != nil {
 		t.Errorf("second MachineUp of the same machine: %v", err)
 	}
 	// Another user-data is no new instance (cloud-init applied the first): left alone.
 	before, _ := machine(cfg, names[0])
-	if err := MachineUp(ctx, cfg, names[0], addrs[0], append([]byte("#changed\n"), testUserData...), nil); err != nil {
+	if err := MachineUp(ctx, cfg, names[0], addrs[0], Boot{UserData: append([]byte("#changed\n"), testUserData...)}); err != nil {
 		t.Errorf("MachineUp with other user-data over a running machine: %v", err)
 	}
 	if after, _ := machine(cfg, names[0]); after.NspawnPID != before.NspawnPID || before.NspawnPID == 0 {
 		t.Errorf("MachineUp with other user-data restarted the machine: pid %d, was %d", after.NspawnPID, before.NspawnPID)
 	}
-	if err := MachineUp(ctx, cfg, "s1t-c", addrs[1], testUserData, nil); err == nil {
+	if err := MachineUp(ctx, cfg, "s1t-c", addrs[1], Boot{UserData: testUserData}); err == nil {
 		t.Errorf("MachineUp with a used address succeeded")
 	}
 	for _, n := range names {

@@ -18,7 +18,17 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pghac/pghac/compiler/model"
 )
+
+// Boot is what a machine is given as the cloud gives a VM: its user-data, and its metadata's
+// public keys and attributes (served by the sandbox's metadata service, cloudapi.go).
+type Boot struct {
+	UserData []byte
+	SSHKeys  []string
+	Metadata map[string]string
+}
 
 // Machine is one machine of a sandbox as its state dir and the process table show it.
 type Machine struct {
@@ -41,6 +51,8 @@ type machineRecord struct {
 	InstanceID string   `json:"instance_id"`
 	Root       string   `json:"root"`
 	SSHKeys    []string `json:"ssh_keys,omitempty"`
+	// Metadata are the machine's metadata attributes (Boot.Metadata).
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // Files in a machine's state dir (StateDir/machines/NAME).
@@ -70,7 +82,8 @@ func instanceID(name string, addr netip.Addr) string {
 // an error (MachineDown first). A stopped machine boots again with its disk as it was. sshKeys
 // are public keys the machine's metadata carries, as a cloud's does: cloud-init authorizes
 // them for the image's default user.
-func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, userData []byte, sshKeys []string) error {
+func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, boot Boot) error {
+	userData, sshKeys := boot.UserData, boot.SSHKeys
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -139,7 +152,11 @@ func MachineUp(ctx context.Context, cfg Config, name string, addr netip.Addr, us
 			return err
 		}
 	}
-	rec := machineRecord{Name: name, Address: addr.String(), InstanceID: id, Root: root, SSHKeys: sshKeys}
+	// Its metadata, before it boots and asks for it.
+	if err := cfg.registerMachine(addr, boot.Metadata); err != nil {
+		return err
+	}
+	rec := machineRecord{Name: name, Address: addr.String(), InstanceID: id, Root: root, SSHKeys: sshKeys, Metadata: boot.Metadata}
 	b, _ := json.MarshalIndent(rec, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, recordFile), append(b, '\n'), 0o644); err != nil {
 		return err
@@ -188,9 +205,10 @@ type seedFile struct {
 }
 
 // seedFiles are the NoCloud seed (user-data as given, meta-data with the public keys,
-// network-config
-// with the static address on host0 and no gateway: machines have no route out)
-// and the apt proxy setting (the bridge address is per sandbox, so it is not baked).
+// network-config with the static address on host0 and no gateway: machines have no route
+// out, but one to the metadata service's link-local address through the host, which serves
+// it as the cloud does) and the apt proxy setting (the bridge address is per sandbox, so it is
+// not baked).
 func (c Config) seedFiles(name string, addr netip.Addr, id string, userData []byte, sshKeys []string) ([]seedFile, error) {
 	meta, err := yaml.Marshal(struct {
 		InstanceID    string   `yaml:"instance-id"`
@@ -200,13 +218,21 @@ func (c Config) seedFiles(name string, addr netip.Addr, id string, userData []by
 	if err != nil {
 		return nil, err
 	}
+	type route struct {
+		To  string `yaml:"to"`
+		Via string `yaml:"via"`
+	}
 	type ethernet struct {
 		Addresses []string `yaml:"addresses"`
+		Routes    []route  `yaml:"routes"`
 	}
 	netcfg, err := yaml.Marshal(struct {
 		Version   int                 `yaml:"version"`
 		Ethernets map[string]ethernet `yaml:"ethernets"`
-	}{2, map[string]ethernet{"host0": {Addresses: []string{fmt.Sprintf("%s/%d", addr, c.CIDR.Bits())}}}})
+	}{2, map[string]ethernet{"host0": {
+		Addresses: []string{fmt.Sprintf("%s/%d", addr, c.CIDR.Bits())},
+		Routes:    []route{{To: model.MetadataAddr + "/32", Via: c.HostAddr().String()}},
+	}}})
 	if err != nil {
 		return nil, err
 	}
@@ -385,6 +411,9 @@ func MachineDown(ctx context.Context, cfg Config, name string) error {
 	errs = append(errs, removeTree(filepath.Join("/run/systemd/nspawn/propagate", name)))
 	if rec.Root != "" {
 		removeImageLock(rec.Root)
+	}
+	if addr, err := netip.ParseAddr(rec.Address); err == nil {
+		errs = append(errs, cfg.forgetMachine(addr))
 	}
 	if err := removeTree(dir); err != nil {
 		errs = append(errs, err)

@@ -89,7 +89,8 @@ func NetworkRunning(cfg Config) bool {
 	return err == nil && isBridge(cfg.Bridge)
 }
 
-// NetworkDown stops the apt proxy, the stand-in jump host and the S3 server and deletes the bridge and pghac's nft table;
+// NetworkDown stops the apt proxy, the stand-in jump host, the S3 server and the cloud API
+// and deletes the bridge and pghac's nft tables;
 // what is already gone is fine. Machines still attached lose their network.
 func NetworkDown(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
@@ -105,11 +106,17 @@ func NetworkDown(ctx context.Context, cfg Config) error {
 	if err := S3Down(cfg); err != nil {
 		errs = append(errs, err)
 	}
+	if err := CloudAPIDown(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := os.Stat("/usr/sbin/nft"); err == nil {
-		// Faults (issue 6) use this table; delete it so no rule outlives the bridge.
-		if out, err := run(ctx, "nft", "list", "tables", "bridge"); err == nil && bytes.Contains(out, []byte(" "+cfg.nftTable()+"\n")) {
-			if _, err := run(ctx, "nft", "delete", "table", "bridge", cfg.nftTable()); err != nil {
-				errs = append(errs, err)
+		// Faults and the S3 guard use the bridge table, the metadata redirect the ip one:
+		// delete them so no rule outlives the bridge.
+		for _, family := range []string{"bridge", "ip"} {
+			if out, err := run(ctx, "nft", "list", "tables", family); err == nil && bytes.Contains(out, []byte(" "+cfg.nftTable()+"\n")) {
+				if _, err := run(ctx, "nft", "delete", "table", family, cfg.nftTable()); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}

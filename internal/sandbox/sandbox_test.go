@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -235,7 +236,7 @@ func TestSeedFiles(t *testing.T) {
 	want := map[string]string{
 		"/var/lib/cloud/seed/nocloud/user-data":      "#cloud-config\n",
 		"/var/lib/cloud/seed/nocloud/meta-data":      "instance-id: " + id + "\nlocal-hostname: node0\npublic-keys:\n    - ssh-ed25519 AAAAC3Nza pghac\n",
-		"/var/lib/cloud/seed/nocloud/network-config": "version: 2\nethernets:\n    host0:\n        addresses:\n            - 10.213.0.11/24\n",
+		"/var/lib/cloud/seed/nocloud/network-config": "version: 2\nethernets:\n    host0:\n        addresses:\n            - 10.213.0.11/24\n        routes:\n            - to: 169.254.169.254/32\n              via: 10.213.0.1\n",
 		"/etc/apt/apt.conf.d/01pghac-proxy":          "// Written by pghac: the sandbox's apt proxy on the bridge.\nAcquire::http::Proxy \"http://10.213.0.1:3142\";\n",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -340,5 +341,35 @@ func TestPreflightMissingTool(t *testing.T) {
 	want := "systemd-nspawn is missing: install it with `apt-get install systemd-container` (or `make deps`)"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Preflight = %v, want it to say %q", err, want)
+	}
+}
+
+// TestWaitsForSecrets reads a machine's boot as waiting for its secrets only while the fill's
+// waiting line is the last of its cloud-init output.
+func TestWaitsForSecrets(t *testing.T) {
+	cfg := Config{StateDir: t.TempDir()}
+	log := filepath.Join(cfg.machineDir("node0"), upperDir, "var/log/cloud-init-output.log")
+	if cfg.waitsForSecrets("node0") {
+		t.Errorf("a machine without a log waits for its secrets")
+	}
+	if err := os.MkdirAll(filepath.Dir(log), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wait := "+ /usr/bin/python3 -I /usr/local/lib/pghac/secrets.py /etc/patroni/config.yml\n" +
+		secretsWaitLine + "sandbox-main-secrets to have a version (pghac apply / pghac up writes it): HTTP 404\n"
+	for _, tc := range []struct {
+		log  string
+		want bool
+	}{
+		{wait, true},
+		{wait + "pghac-secrets: filled 18 placeholders in 7 files from Lockbox secret sandbox-main-secrets version sbx1\n+ systemctl enable etcd\n", false},
+		{"+ systemctl daemon-reload\n", false},
+	} {
+		if err := os.WriteFile(log, []byte(tc.log), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.waitsForSecrets("node0"); got != tc.want {
+			t.Errorf("waitsForSecrets after %q = %v, want %v", tc.log, got, tc.want)
+		}
 	}
 }

@@ -63,6 +63,7 @@ func TestSeedChecks(t *testing.T) {
 			t.Errorf("%s: apt-mark showhold: %v %q; want patroni held", n.Name, err, held)
 		}
 	}
+	checkSecretsFromLockbox(ctx, t, c)
 	list, err := c.Exec(ctx, cl.Nodes[0].Name, "patronictl", "-c", "/etc/patroni/config.yml", "list")
 	if err != nil {
 		t.Fatalf("patronictl list: %v\n%s", err, list)
@@ -213,6 +214,56 @@ func checkNothingRuns(t *testing.T, c *Cluster, cmd string) {
 	for _, line := range strings.Split(string(procs), "\n") {
 		if strings.Contains(line, "systemd-nspawn") && !strings.HasPrefix(line, "Z") || strings.Contains(line, "apt-cacher-ng -c "+c.Config.StateDir) {
 			t.Errorf("left after %s: process %s", cmd, line)
+		}
+	}
+}
+
+// checkSecretsFromLockbox checks that the machines got their secrets from the sandbox's
+// Lockbox and from nowhere else: no secret value in what they were given (user-data) or in
+// Terraform's state and saved files, the fill line in each cloud-init log, and the metadata
+// service (which hands out the token that reads them) closed to every user but root.
+func checkSecretsFromLockbox(ctx context.Context, t *testing.T, c *Cluster) {
+	t.Helper()
+	s, err := site.Sandbox(filepath.Join(c.Dir, "cluster.hcl"), filepath.Join(c.Dir, "deploy"), "", c.Config.CacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := s.ReadSecrets()
+	if err != nil || len(secrets) == 0 {
+		t.Fatalf("secrets: %v (%d)", err, len(secrets))
+	}
+	leaks := func(what, text string) {
+		for name, v := range secrets {
+			if strings.Contains(text, v) {
+				t.Errorf("%s holds the value of %s", what, name)
+			}
+		}
+	}
+	filepath.WalkDir(filepath.Join(c.Dir, ".pghac", "sandbox", "terraform"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.Contains(p, "/.terraform/") {
+			b, _ := os.ReadFile(p)
+			leaks(p, string(b))
+		}
+		return nil
+	})
+	const token = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
+	for _, n := range c.Model.Nodes {
+		ud, err := c.Exec(ctx, n.Name, "cat", "/var/lib/cloud/seed/nocloud/user-data", "/var/lib/cloud/instance/user-data.txt")
+		if err != nil || !strings.Contains(ud, "${postgres_superuser_password}") {
+			t.Errorf("%s: user-data: %v; want the placeholders", n.Name, err)
+		}
+		leaks(n.Name+"'s user-data", ud)
+		if log, err := c.Exec(ctx, n.Name, "cat", "/var/log/cloud-init-output.log"); err != nil || !strings.Contains(log, "pghac-secrets: filled ") {
+			t.Errorf("%s: cloud-init-output.log: %v; no line of the secrets' fill", n.Name, err)
+		} else {
+			leaks(n.Name+"'s cloud-init-output.log", log)
+		}
+		if out, err := c.Exec(ctx, n.Name, "curl", "-sS", "-m", "5", "-H", "Metadata-Flavor: Google", token); err != nil || !strings.Contains(out, `"access_token"`) {
+			t.Errorf("%s: root reading the metadata token: %v %q", n.Name, err, out)
+		}
+		out, err := c.Exec(ctx, n.Name, "runuser", "-u", "postgres", "--", "curl", "-sS", "-m", "5", "-H", "Metadata-Flavor: Google", token)
+		if err == nil || strings.Contains(out, "access_token") {
+			t.Errorf("%s: user postgres reads the metadata token: %v %q", n.Name, err, out)
 		}
 	}
 }

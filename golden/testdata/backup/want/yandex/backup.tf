@@ -115,11 +115,9 @@ resource "yandex_lockbox_secret" "backup_s3_key" {
 }
 
 # The account's S3 key pair goes straight into a new version of the Lockbox secret above:
-# it never enters Terraform's plan or state. The nodes cannot read it from Lockbox yet:
-# until they can, pghac's secrets file holds the pair, as backup_s3_access_key
-# and backup_s3_secret_key; copy it there from the secret
-# (`yc lockbox payload get --id <output backup_s3_key_secret_id>`). For a new pair,
-# replace this resource.
+# it never enters Terraform's plan or state. pghac apply copies it from there into pghac's
+# secrets file (backup_s3_access_key, backup_s3_secret_key) and the nodes' secret
+# (secrets.tf). For a new pair, replace this resource.
 resource "yandex_iam_service_account_static_access_key" "backup" {
   service_account_id = yandex_iam_service_account.backup.id
   description        = "pgBackRest of cluster main"

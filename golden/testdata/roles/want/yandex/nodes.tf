@@ -7,21 +7,6 @@ data "yandex_compute_image" "image" {
 }
 
 locals {
-  # The variables of every node's user-data template: the secrets it holds placeholders for.
-  secrets = {
-    backend_db_password           = var.backend_db_password
-    backup_s3_access_key          = var.backup_s3_access_key
-    backup_s3_secret_key          = var.backup_s3_secret_key
-    haproxy_stats_password        = var.haproxy_stats_password
-    patroni_restapi_password      = var.patroni_restapi_password
-    pgbouncer_admin_password      = var.pgbouncer_admin_password
-    pgbouncer_auth_password       = var.pgbouncer_auth_password
-    postgres_replication_password = var.postgres_replication_password
-    postgres_rewind_password      = var.postgres_rewind_password
-    postgres_superuser_password   = var.postgres_superuser_password
-    role_reports_password         = var.role_reports_password
-    role_shop_password            = var.role_shop_password
-  }
   # Every VM's SSH keys, as Yandex Cloud's images read them: pghac's operator key, with which
   # it rolls changes out to the nodes, and var.ssh_public_key when given.
   ssh_metadata = {
@@ -45,9 +30,16 @@ resource "yandex_compute_instance" "node0" {
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
   # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
+  # The user-data holds no secret, only placeholders: at its first boot the node fills them in
+  # from the Lockbox secret these attributes name, read as the VM's service account.
   metadata = merge(local.ssh_metadata, {
-    user-data = templatefile("${path.module}/nodes/node0/user-data.yaml", local.secrets)
+    user-data                      = file("${path.module}/nodes/node0/user-data.yaml")
+    pghac-lockbox-secret-id        = yandex_lockbox_secret.secrets.id
+    pghac-lockbox-payload-endpoint = "https://payload.lockbox.api.cloud.yandex.net"
   })
+  service_account_id = yandex_iam_service_account.nodes.id
+  # The account may read the secret before the VM boots and asks for it.
+  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes]
 
   resources {
     cores         = 2
@@ -97,9 +89,16 @@ resource "yandex_compute_instance" "node1" {
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
   # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
+  # The user-data holds no secret, only placeholders: at its first boot the node fills them in
+  # from the Lockbox secret these attributes name, read as the VM's service account.
   metadata = merge(local.ssh_metadata, {
-    user-data = templatefile("${path.module}/nodes/node1/user-data.yaml", local.secrets)
+    user-data                      = file("${path.module}/nodes/node1/user-data.yaml")
+    pghac-lockbox-secret-id        = yandex_lockbox_secret.secrets.id
+    pghac-lockbox-payload-endpoint = "https://payload.lockbox.api.cloud.yandex.net"
   })
+  service_account_id = yandex_iam_service_account.nodes.id
+  # The account may read the secret before the VM boots and asks for it.
+  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes]
 
   resources {
     cores         = 2
@@ -149,9 +148,16 @@ resource "yandex_compute_instance" "node2" {
 
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
   # a VM's first boot only: pghac plan shows what changes on the running node, and pghac apply rolls it out over SSH.
+  # The user-data holds no secret, only placeholders: at its first boot the node fills them in
+  # from the Lockbox secret these attributes name, read as the VM's service account.
   metadata = merge(local.ssh_metadata, {
-    user-data = templatefile("${path.module}/nodes/node2/user-data.yaml", local.secrets)
+    user-data                      = file("${path.module}/nodes/node2/user-data.yaml")
+    pghac-lockbox-secret-id        = yandex_lockbox_secret.secrets.id
+    pghac-lockbox-payload-endpoint = "https://payload.lockbox.api.cloud.yandex.net"
   })
+  service_account_id = yandex_iam_service_account.nodes.id
+  # The account may read the secret before the VM boots and asks for it.
+  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes]
 
   resources {
     cores         = 2
