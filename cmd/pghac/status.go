@@ -30,6 +30,11 @@ the nodes at their addresses in cluster.hcl, through network.jump_host when the
 file has one (SSH with the operator key, the endpoints tunnelled over it), with
 the passwords from .pghac/<target>/secrets.tfvars.
 
+For a node with a problem it also asks the node itself, over SSH, why it does not
+serve, and shows the one line that says so: a boot that failed (its secrets could
+not be read from Lockbox, say) or still waits for its secrets, or a Patroni whose
+unit cannot start (its etcd3 backport refusing a Patroni it was not made for).
+
 Exits 0 when the cluster is healthy (one leader, every replica streaming with lag
 0, etcd healthy, every HAProxy routing right), 4 otherwise.`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
@@ -63,6 +68,13 @@ func (c *cli) status(s site.Site, asJSON bool) int {
 		return c.fail("status", err)
 	}
 	st := p.Observe(c.ctx)
+	if !st.Healthy {
+		// Why a node does not serve, when it says: a boot that failed or waits for its
+		// secrets, a Patroni its unit cannot start.
+		if dial, err := provision.Dialer(s, l); err == nil {
+			provision.Diagnose(c.ctx, dial, &st)
+		}
+	}
 	var backups *backup.Report
 	if l.Backup != nil && hasLeader(st) {
 		r, err := provision.Fleet{Site: s, Cluster: l}.Backups(c.ctx)

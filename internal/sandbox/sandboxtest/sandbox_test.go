@@ -127,6 +127,7 @@ func TestSeedChecks(t *testing.T) {
 	checkLiveChange(ctx, t, c)
 	checkBackupsOffOn(ctx, t, c)
 	checkMend(ctx, t, c)
+	checkUnpatchedPatroni(ctx, t, c)
 	checkRenameRefused(ctx, t, c)
 	checkJumpHost(ctx, t, c)
 	checkRotate(ctx, t, c)
