@@ -78,6 +78,13 @@ cluster "main" {
     }
   }
 
+  # The one VM with a public address that admits SSH (from admin_cidrs): pghac reaches the nodes
+  # through it, and the database VMs get no public address of their own.
+  bastion {
+    zone    = "ru-central1-a"
+    address = "10.128.0.5"
+  }
+
   load_generator {
     zone    = "ru-central1-d"
     address = "10.130.0.100"

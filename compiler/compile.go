@@ -27,7 +27,7 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c := &model.Cluster{Name: sc.Name, Target: target, DeclRange: sc.DefRange}
 	checkCluster(&d, sc, target)
 
-	cv := resolveClusterVM(&d, sc.VM)
+	cv := resolveClusterVM(&d, sc.VM, sc.Bastion != nil)
 	var osOK bool
 	c.OS, osOK = compileImage(&d, cv)
 
@@ -47,6 +47,7 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.Databases = compileDatabases(&d, sc, c)
 	c.LoadGenerator = compileLoadGenerator(&d, sc, cv, c)
 	requireLoadGeneratorArtifact(&d, sc.LoadGenerator, target)
+	c.Bastion = compileBastion(&d, sc, cv, c, target)
 	c.LoadBalancer = compileLoadBalancer(&d, sc, c.Network)
 	c.State = compileState(&d, sc)
 	c.LoadTests = compileLoadTests(&d, sc, c)

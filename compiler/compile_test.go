@@ -94,3 +94,48 @@ func TestUbuntu2204TurnsFailsafeOff(t *testing.T) {
 		t.Errorf("ubuntu-2204-lts: failsafe %v, postgres %d, packages %v", c.Patroni.FailsafeMode, c.OS.PostgresMajor, c.OS.Packages)
 	}
 }
+
+// TestBastionDefaults: with a bastion, database VMs lose their public address unless a vm
+// block gives it back, the load generator keeps its own, and the bastion is small and public.
+func TestBastionDefaults(t *testing.T) {
+	const bastion = `  bastion {
+    zone    = "ru-central1-a"
+    address = "10.128.0.5"
+  }
+  load_generator {
+    zone    = "ru-central1-d"
+    address = "10.130.0.100"
+    artifact {
+      url    = "https://example.com/pghac"
+      sha256 = "5d5b09f6dcb2d53a5fffc60c4ac0d55fabdf556069d6631545f42aa6e3500f2e"
+    }
+  }
+}
+`
+	src := strings.TrimSuffix(threeNodes, "}\n") + bastion
+	c, diags := compile(t, src)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, n := range c.Nodes {
+		if n.VM.PublicIP {
+			t.Errorf("%s has a public address beside a bastion", n.Name)
+		}
+	}
+	if !c.LoadGenerator.VM.PublicIP {
+		t.Errorf("the load generator lost its public address")
+	}
+	want := model.Bastion{Name: "bastion", Zone: "ru-central1-a", Address: netip.MustParseAddr("10.128.0.5"),
+		VM: model.VM{Platform: "standard-v3", Cores: 2, CoreFraction: 20, MemoryGB: 1, DiskSizeGB: 10, DiskType: "network-hdd", PublicIP: true}}
+	if diff := cmp.Diff(want, *c.Bastion, cmpopts.IgnoreFields(model.Bastion{}, "DeclRange"), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("bastion (-want +got):\n%s", diff)
+	}
+	// A public address asked for in the cluster's vm block stays; the sandbox has no bastion.
+	c, diags = compile(t, strings.Replace(src, "  node \"node2\" {", "  vm {\n    public_ip = true\n  }\n  node \"node2\" {", 1))
+	if diags.HasErrors() || !c.Nodes[0].VM.PublicIP {
+		t.Errorf("vm { public_ip = true } beside a bastion: %v, public %v", diags, c.Nodes[0].VM.PublicIP)
+	}
+	if _, c, diags := CompileSource([]byte(src), "cluster.hcl", model.TargetSandbox); diags.HasErrors() || c.Bastion != nil {
+		t.Errorf("sandbox: %v, bastion %v; want none", diags, c.Bastion)
+	}
+}

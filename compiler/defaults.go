@@ -13,9 +13,18 @@ const (
 	defaultDiskType     = "network-ssd"
 	defaultPreemptible  = false
 	defaultImageFamily  = "debian-12"
-	// Without a public address a VM reaches no package archive (the provider version pghac
-	// targets has no NAT gateway resource); security groups still close every inbound port.
+	// A VM without a public address reaches the package archives through the NAT gateway
+	// pghac adds then. Database VMs have none when the cluster has a bastion to reach them
+	// through; without one, pghac (and the administrators) reach them at public addresses.
 	defaultPublicIP = true
+
+	// The bastion only forwards SSH connections: the smallest shape of the platform, on a
+	// disk that holds nothing of the cluster's.
+	defaultBastionCores        = 2
+	defaultBastionCoreFraction = 20
+	defaultBastionMemoryGB     = 1.0
+	defaultBastionDiskSizeGB   = 10
+	defaultBastionDiskType     = "network-hdd"
 
 	defaultEtcdClientPort = 2379
 	defaultEtcdPeerPort   = 2380
@@ -73,6 +82,7 @@ const (
 	loadLimitSlack = time.Minute
 
 	loadGeneratorName       = "loadgen"
+	bastionName             = "bastion"
 	defaultLoadBalancerType = "internal"
 	defaultLoadBalancerPort = 5432
 

@@ -150,7 +150,14 @@ func (d *diags) overlappingSubnets(rng hcl.Range, p netip.Prefix, other model.Su
 		"%s overlaps %s of zone %s, declared at %s. Subnets of one network must not overlap.", p, other.CIDR, other.Zone, at(other.DeclRange))
 }
 
-func (d *diags) sshOpenToInternet(rng hcl.Range, p netip.Prefix) {
+// sshOpenToInternet: with a bastion, the database nodes admit nothing from admin_cidrs.
+func (d *diags) sshOpenToInternet(rng hcl.Range, p netip.Prefix, bastion bool) {
+	if bastion {
+		d.warnf(rng, "SSH open to the internet",
+			"%s opens to anyone SSH (port 22) on the bastion and the load generator, where only the operator's key and "+
+				"ssh_public_key log in. List the networks your administrators come from.", p)
+		return
+	}
 	d.warnf(rng, "SSH open to the internet",
 		"%s opens to anyone SSH (port 22) on every VM, where only the operator's key logs in, and HAProxy's statistics page "+
 			"on every database node, behind its password. List the networks your administrators come from.", p)
@@ -484,18 +491,29 @@ func (d *diags) invalidConnectionLimit(rng hcl.Range, v int) {
 
 // The load_generator block.
 
-func (d *diags) loadGeneratorImageFamily(rng hcl.Range) {
+func (d *diags) extraVMImageFamily(rng hcl.Range, what string) {
 	d.errorf(rng, "Image family set per VM",
-		"The load generator runs the cluster's image. Set image_family in the cluster's vm block.")
+		"The %s runs the cluster's image. Set image_family in the cluster's vm block.", what)
 }
 
-func (d *diags) loadGeneratorNodeName(rng hcl.Range, name string, node hcl.Range) {
-	d.errorf(rng, summaryDuplicateNodeName, "The load generator's VM is named %q, like the node declared at %s. Rename the node.", name, at(node))
+func (d *diags) extraVMNodeName(rng hcl.Range, what, name string, node hcl.Range) {
+	d.errorf(rng, summaryDuplicateNodeName, "The %s's VM is named %q, like the node declared at %s. Rename the node.", what, name, at(node))
 }
 
-func (d *diags) loadGeneratorNodeAddress(rng hcl.Range, addr netip.Addr, node model.Node) {
+// extraVMAddress: other is what has addr already ("node \"node0\"", "the load generator").
+func (d *diags) extraVMAddress(rng hcl.Range, what string, addr netip.Addr, other string, decl hcl.Range) {
 	d.errorf(rng, summaryDuplicateNodeAddr,
-		"%s is already the address of node %q, declared at %s. The load generator needs its own address.", addr, node.Name, at(node.DeclRange))
+		"%s is already the address of %s, declared at %s. The %s needs its own address.", addr, other, at(decl), what)
+}
+
+func (d *diags) bastionWithoutPublicIP(rng hcl.Range) {
+	d.errorf(rng, "Bastion without a public address",
+		"The bastion is how pghac and the administrators reach the nodes from outside the cloud: it needs its public address.")
+}
+
+func (d *diags) bastionUnused(rng, jump hcl.Range) {
+	d.warnf(rng, "Bastion not used by pghac",
+		"network.jump_host (%s) names the SSH server pghac goes through, so pghac does not use this bastion: the VM is made all the same. Remove one of the two.", at(jump))
 }
 
 func (d *diags) loadGeneratorWithoutArtifact(rng hcl.Range) {

@@ -58,7 +58,7 @@ func compileNetwork(d *diags, sc *schema.Cluster) model.Network {
 	n.AdminCIDRs = cidrList(d, sc.Network.AdminCIDRs)
 	for i, p := range n.AdminCIDRs {
 		if p.Bits() == 0 {
-			d.sshOpenToInternet(sc.Network.AdminCIDRs[i].Range, p)
+			d.sshOpenToInternet(sc.Network.AdminCIDRs[i].Range, p, sc.Bastion != nil)
 		}
 	}
 	if j := sc.Network.JumpHost; j != nil {

@@ -36,7 +36,7 @@ func compileNodes(d *diags, sc *schema.Cluster, cv clusterVM, net model.Network,
 			}
 		}
 		def := vmRanges{sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange, sn.DefRange}
-		checkVM(d, n.VM, n.Zone, rangesOf(sn.VM, rangesOf(sc.VM, def)))
+		checkVM(d, n.VM, n.Zone, rangesOf(sn.VM, rangesOf(sc.VM, def)), true)
 		if n.VM.Preemptible && target == model.TargetYandex {
 			d.preemptibleDatabaseVM(preemptibleRange(sc.VM, sn.VM))
 		}

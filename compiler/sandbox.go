@@ -102,6 +102,8 @@ func localize(d *diags, sc *schema.Cluster, c *model.Cluster, cv clusterVM) {
 		c.Backend.ArtifactSHA256 = "${" + model.BackendSHA256Var + "}"
 	}
 	c.LoadGenerator = nil
+	// The host is inside the sandbox network already: it is the bastion.
+	c.Bastion = nil
 	if c.Backup != nil {
 		// The host serves the repository's S3 on the bridge, as Object Storage would.
 		c.Backup.Endpoint = sb.HostAddress.String()

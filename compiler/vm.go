@@ -15,11 +15,13 @@ type clusterVM struct {
 	familyRange hcl.Range
 }
 
-func resolveClusterVM(d *diags, v *schema.VM) clusterVM {
+// resolveClusterVM is the cluster's vm block over the defaults. With a bastion, pghac reaches
+// the database VMs through it: they get no public address unless the block says so.
+func resolveClusterVM(d *diags, v *schema.VM, bastion bool) clusterVM {
 	cv := clusterVM{
 		vm: model.VM{Platform: defaultPlatform, Cores: defaultCores, CoreFraction: defaultCoreFraction,
 			MemoryGB: defaultMemoryGB, DiskSizeGB: defaultDiskSizeGB, DiskType: defaultDiskType, Preemptible: defaultPreemptible,
-			PublicIP: defaultPublicIP},
+			PublicIP: defaultPublicIP && !bastion},
 		family: defaultImageFamily,
 	}
 	if v == nil {
@@ -85,8 +87,9 @@ func rangesOf(v *schema.VM, r vmRanges) vmRanges {
 	return r
 }
 
-// checkVM checks one VM's size against its platform (platforms.go) in zone.
-func checkVM(d *diags, vm model.VM, zone string, r vmRanges) {
+// checkVM checks one VM's size against its platform (platforms.go) in zone. A VM that runs
+// the cluster's software (a node, the load generator) needs 2 GB; a bastion only forwards.
+func checkVM(d *diags, vm model.VM, zone string, r vmRanges, runsCluster bool) {
 	p, ok := findPlatform(vm.Platform)
 	if !ok {
 		d.unknownPlatform(r.platform, vm.Platform, platformIDs())
@@ -115,7 +118,7 @@ func checkVM(d *diags, vm model.VM, zone string, r vmRanges) {
 			}
 		}
 	}
-	if vm.MemoryGB < 2 {
+	if vm.MemoryGB < 2 && runsCluster {
 		d.tooLittleMemory(r.memory, vm.MemoryGB)
 	}
 	if !contains(diskTypes, vm.DiskType) {

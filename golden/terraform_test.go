@@ -215,6 +215,12 @@ func TestOfflinePlan(t *testing.T) {
 		"yandex_iam_service_account.nodes":          "create",
 		"yandex_lockbox_secret_iam_member.nodes":    "create",
 		"yandex_kms_symmetric_key_iam_member.nodes": "create",
+		// The database nodes have no public address: a bastion is the way in, and a NAT
+		// gateway with its route table the way out.
+		"yandex_compute_instance.bastion":   "create",
+		"yandex_vpc_security_group.bastion": "create",
+		"yandex_vpc_gateway.egress":         "create",
+		"yandex_vpc_route_table.egress":     "create",
 	}
 	if diff := cmp.Diff(want, plan.actions()); diff != "" {
 		t.Errorf("plan actions (-want +got):\n%s", diff)
@@ -254,7 +260,7 @@ func TestOfflinePlan(t *testing.T) {
 	}
 
 	apply := env.Run(t, dir, "apply", "-input=false", "-no-color", "create.tfplan")
-	if !strings.Contains(apply, "Apply complete! Resources: 24 added, 0 changed, 0 destroyed.") {
+	if !strings.Contains(apply, "Apply complete! Resources: 28 added, 0 changed, 0 destroyed.") {
 		t.Errorf("apply:\n%s", apply)
 	}
 	// Every node names the secret Terraform made and runs as the account that may read it,
@@ -327,7 +333,7 @@ func TestOfflinePlan(t *testing.T) {
 	// Without a public key, every VM keeps only the operator key: an in-place update.
 	env.Run(t, dir, "plan", "-input=false", "-no-color", vars, "-var=ssh_public_key=", "-out=nokey.tfplan")
 	nokey := showPlan(t, env, dir, "nokey.tfplan")
-	for _, vm := range []string{"node0", "node1", "node2", "loadgen"} {
+	for _, vm := range []string{"node0", "node1", "node2", "loadgen", "bastion"} {
 		address := "yandex_compute_instance." + vm
 		if got := nokey.actions()[address]; got != "update" {
 			t.Errorf("%s: %s, want update", address, got)
@@ -336,8 +342,9 @@ func TestOfflinePlan(t *testing.T) {
 		if got := md["ssh-keys"]; got != "debian:"+testOperatorKey {
 			t.Errorf("%s: ssh-keys without a public key: %q, want the operator key's line only", address, got)
 		}
-		if _, ok := md["user-data"]; !ok {
-			t.Errorf("%s: metadata without user-data", address)
+		// The bastion runs nothing of ours: it has no user-data.
+		if _, ok := md["user-data"]; ok != (vm != "bastion") {
+			t.Errorf("%s: user-data in its metadata: %v, want %v", address, ok, vm != "bastion")
 		}
 	}
 }
@@ -379,13 +386,20 @@ func TestOfflinePrivateVMs(t *testing.T) {
 			t.Errorf("%s: network interfaces %v, want one without NAT", vm, nics)
 		}
 	}
-	// The repository's cluster.hcl keeps public addresses, and needs no gateway.
-	dir, _ = rootModule(t)
-	if _, err := os.Stat(filepath.Join(dir, "network.tf")); err != nil {
-		t.Fatal(err)
+	// The repository's cluster.hcl keeps its database nodes private behind a bastion: they
+	// get the gateway too, and only the bastion and the load generator a public address.
+	dir, set = rootModule(t)
+	env.Run(t, dir, "init", "-input=false", "-no-color")
+	env.Run(t, dir, "plan", "-input=false", "-no-color", "-var-file="+varFile(t, set), "-out=create.tfplan")
+	plan = showPlan(t, env, dir, "create.tfplan")
+	if got := plan.actions()["yandex_vpc_gateway.egress"]; got != "create" {
+		t.Errorf("the repository's cluster.hcl: NAT gateway %q, want create", got)
 	}
-	if nt, _ := os.ReadFile(filepath.Join(dir, "network.tf")); bytes.Contains(nt, []byte("yandex_vpc_gateway")) {
-		t.Errorf("network.tf has a NAT gateway though every VM has a public address")
+	for vm, wantNAT := range map[string]bool{"node0": false, "node1": false, "node2": false, "bastion": true, "loadgen": true} {
+		nics, _ := plan.after(t, "yandex_compute_instance."+vm)["network_interface"].([]any)
+		if len(nics) != 1 || nics[0].(map[string]any)["nat"] != wantNAT {
+			t.Errorf("the repository's cluster.hcl: %s's network interfaces %v, want one with nat = %v", vm, nics, wantNAT)
+		}
 	}
 }
 

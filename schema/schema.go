@@ -33,6 +33,7 @@ type Cluster struct {
 	Databases []Database `hcl:"database,block"`
 
 	LoadGenerator *LoadGenerator `hcl:"load_generator,block"`
+	Bastion       *Bastion       `hcl:"bastion,block"`
 	LoadBalancer  *LoadBalancer  `hcl:"load_balancer,block"`
 	State         *State         `hcl:"state,block"`
 	Sandbox       *Sandbox       `hcl:"sandbox,block"`
@@ -104,6 +105,17 @@ type LoadGenerator struct {
 	Artifact *Artifact `hcl:"artifact,block"`
 }
 
+// Bastion is the small VM with a public address that pghac reaches the nodes through:
+// `bastion { zone = "..."  address = "..." }`.
+type Bastion struct {
+	DefRange     hcl.Range `hcl:",def_range"`
+	Zone         string    `hcl:"zone"`
+	ZoneRange    hcl.Range `hcl:"zone,attr_value_range"`
+	Address      string    `hcl:"address"`
+	AddressRange hcl.Range `hcl:"address,attr_value_range"`
+	VM           *VM       `hcl:"vm,block"`
+}
+
 // LoadBalancer is a network load balancer in front of the primary.
 type LoadBalancer struct {
 	DefRange  hcl.Range `hcl:",def_range"`
@@ -155,6 +167,7 @@ type VM struct {
 	Preemptible       *bool     `hcl:"preemptible,optional"`
 	PreemptibleRange  hcl.Range `hcl:"preemptible,attr_value_range"`
 	PublicIP          *bool     `hcl:"public_ip,optional"`
+	PublicIPRange     hcl.Range `hcl:"public_ip,attr_value_range"`
 	ImageFamily       *string   `hcl:"image_family,optional"`
 	ImageFamilyRange  hcl.Range `hcl:"image_family,attr_value_range"`
 	Disk              *Disk     `hcl:"disk,block"`

@@ -337,11 +337,11 @@ func (c *cli) cloudLockbox(cmd string) (*provision.CloudLockbox, bool) {
 }
 
 // syncCloudSecrets writes the site's secrets into the cluster's Lockbox secret when they differ
-// from its newest version, after recording which secret that is from r's state (nil: the one
-// recorded before, if any).
+// from its newest version, after recording which secret that is (and the bastion's address)
+// from r's state (nil: the one recorded before, if any).
 func (c *cli) syncCloudSecrets(cmd string, f provision.Fleet, r *provision.Run, lb provision.CloudLockbox) (int, bool) {
 	if r != nil {
-		if _, _, err := f.RecordSecretID(c.ctx, r); err != nil {
+		if _, err := f.RecordOutputs(c.ctx, r); err != nil {
 			return c.terraformFailed(cmd, err), false
 		}
 		adopted, err := f.AdoptBackupKey(c.ctx, r, lb)

@@ -372,7 +372,7 @@ func TestPlanOfflineRemoteState(t *testing.T) {
 	s := newSession(t)
 	src := strings.Replace(string(rootCluster(t)), "  load_generator {", "  state {\n    bucket = \"pghac-tfstate\"\n  }\n\n  load_generator {", 1)
 	s.file = writeFile(t, s.dir, "cluster.hcl", []byte(src))
-	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 24 to add",
+	s.must(exitOK, "", []string{"plan", "--offline"}, "OFFLINE plan (yandex, terraform, fake provider): 28 to add",
 		"Warning: Terraform state not locked")
 	versions, err := os.ReadFile(filepath.Join(s.dir, "deploy", "yandex", "versions.tf"))
 	if err != nil || !strings.Contains(string(versions), `backend "s3" {`) || !strings.Contains(string(versions), `required_version = ">= 1.6"`) {

@@ -28,6 +28,7 @@ type explanation struct {
 	Databases []explainDatabase `yaml:"databases,omitempty"`
 	LoadTests []explainLoadTest `yaml:"load_tests,omitempty"`
 	LoadGen   *explainNode      `yaml:"load_generator,omitempty"`
+	Bastion   *explainNode      `yaml:"bastion,omitempty"`
 	LoadBal   *explainLB        `yaml:"load_balancer,omitempty"`
 	Backup    *explainBackup    `yaml:"backup,omitempty"`
 	Secrets   []string          `yaml:"secrets,flow"`
@@ -194,6 +195,10 @@ func Explain(c *model.Cluster) ([]byte, error) {
 	if lg := c.LoadGenerator; lg != nil {
 		v := explainVM(lg.Name, lg.Zone, lg.Address, false, lg.VM)
 		e.LoadGen = &v
+	}
+	if b := c.Bastion; b != nil {
+		v := explainVM(b.Name, b.Zone, b.Address, false, b.VM)
+		e.Bastion = &v
 	}
 	if lb := c.LoadBalancer; lb != nil {
 		e.LoadBal = &explainLB{Type: lb.Type, Port: lb.Port, Zone: lb.Zone}

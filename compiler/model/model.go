@@ -67,6 +67,9 @@ type Cluster struct {
 	Databases []Database
 	// LoadGenerator is the VM the load tests run from; nil when the file has none.
 	LoadGenerator *LoadGenerator
+	// Bastion is the VM pghac reaches the nodes through in the cloud (the sandbox's host is
+	// inside its network already); nil for none.
+	Bastion *Bastion
 	// LoadBalancer is the optional network load balancer in front of the primary.
 	LoadBalancer *LoadBalancer
 	// State is the remote Terraform state; nil keeps state in pghac's local working directory.
@@ -344,6 +347,16 @@ type LoadGenerator struct {
 	ArtifactURL    string
 	ArtifactSHA256 string
 	DeclRange      hcl.Range
+}
+
+// Bastion is a small VM with a public address, the only one that admits SSH from the
+// administrators: pghac's jump host when network.jump_host names none.
+type Bastion struct {
+	Name      string
+	Zone      string
+	Address   netip.Addr
+	VM        VM
+	DeclRange hcl.Range
 }
 
 // LoadBalancer is a Yandex network load balancer whose only healthy target is the primary

@@ -8,11 +8,39 @@ resource "yandex_vpc_network" "cluster" {
   }
 }
 
+# VMs without a public address reach the package archives and Object Storage through this NAT
+# gateway (the subnets' route table sends every other destination to it); nothing reaches them through it.
+resource "yandex_vpc_gateway" "egress" {
+  name = "main-egress"
+  labels = {
+    cluster    = "main"
+    managed-by = "pghac"
+  }
+
+  shared_egress_gateway {
+  }
+}
+
+resource "yandex_vpc_route_table" "egress" {
+  name       = "main-egress"
+  network_id = yandex_vpc_network.cluster.id
+  labels = {
+    cluster    = "main"
+    managed-by = "pghac"
+  }
+
+  static_route {
+    destination_prefix = "0.0.0.0/0"
+    gateway_id         = yandex_vpc_gateway.egress.id
+  }
+}
+
 resource "yandex_vpc_subnet" "ru-central1-a" {
   name           = "main-ru-central1-a"
   zone           = "ru-central1-a"
   network_id     = yandex_vpc_network.cluster.id
   v4_cidr_blocks = ["10.128.0.0/24"]
+  route_table_id = yandex_vpc_route_table.egress.id
   labels = {
     cluster    = "main"
     managed-by = "pghac"
@@ -24,6 +52,7 @@ resource "yandex_vpc_subnet" "ru-central1-b" {
   zone           = "ru-central1-b"
   network_id     = yandex_vpc_network.cluster.id
   v4_cidr_blocks = ["10.129.0.0/24"]
+  route_table_id = yandex_vpc_route_table.egress.id
   labels = {
     cluster    = "main"
     managed-by = "pghac"
@@ -35,6 +64,7 @@ resource "yandex_vpc_subnet" "ru-central1-d" {
   zone           = "ru-central1-d"
   network_id     = yandex_vpc_network.cluster.id
   v4_cidr_blocks = ["10.130.0.0/24"]
+  route_table_id = yandex_vpc_route_table.egress.id
   labels = {
     cluster    = "main"
     managed-by = "pghac"

@@ -58,7 +58,7 @@ resource "yandex_compute_instance" "node0" {
   network_interface {
     subnet_id          = yandex_vpc_subnet.ru-central1-a.id
     ip_address         = "10.128.0.16"
-    nat                = true
+    nat                = false
     security_group_ids = [yandex_vpc_security_group.nodes.id]
   }
 
@@ -117,7 +117,7 @@ resource "yandex_compute_instance" "node1" {
   network_interface {
     subnet_id          = yandex_vpc_subnet.ru-central1-b.id
     ip_address         = "10.129.0.14"
-    nat                = true
+    nat                = false
     security_group_ids = [yandex_vpc_security_group.nodes.id]
   }
 
@@ -176,7 +176,7 @@ resource "yandex_compute_instance" "node2" {
   network_interface {
     subnet_id          = yandex_vpc_subnet.ru-central1-d.id
     ip_address         = "10.130.0.28"
-    nat                = true
+    nat                = false
     security_group_ids = [yandex_vpc_security_group.nodes.id]
   }
 

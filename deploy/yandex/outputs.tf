@@ -9,15 +9,6 @@ output "node_addresses" {
   }
 }
 
-output "node_public_addresses" {
-  description = "Public address of every node that has one (SSH goes here)."
-  value = {
-    node0 = yandex_compute_instance.node0.network_interface[0].nat_ip_address
-    node1 = yandex_compute_instance.node1.network_interface[0].nat_ip_address
-    node2 = yandex_compute_instance.node2.network_interface[0].nat_ip_address
-  }
-}
-
 output "primary_endpoints" {
   description = "HAProxy on every node: each forwards to the primary's PgBouncer. Connect to any."
   value       = ["10.128.0.16:5000", "10.129.0.14:5000", "10.130.0.28:5000"]

@@ -108,20 +108,41 @@ resource "yandex_vpc_security_group" "nodes" {
   }
 
   ingress {
-    description    = "SSH, from administrators"
-    protocol       = "TCP"
-    port           = 22
-    v4_cidr_blocks = ["203.0.113.0/24"]
+    description       = "SSH, from the bastion"
+    protocol          = "TCP"
+    port              = 22
+    security_group_id = yandex_vpc_security_group.bastion.id
   }
 
   ingress {
-    description    = "HAProxy statistics page, from administrators"
-    protocol       = "TCP"
-    port           = 7000
-    v4_cidr_blocks = ["203.0.113.0/24"]
+    description       = "HAProxy statistics page, from the bastion"
+    protocol          = "TCP"
+    port              = 7000
+    security_group_id = yandex_vpc_security_group.bastion.id
   }
 
-  # Packages and downloads come from mirrors over the public address: any destination.
+  ingress {
+    description       = "Patroni REST API, from the bastion"
+    protocol          = "TCP"
+    port              = 8008
+    security_group_id = yandex_vpc_security_group.bastion.id
+  }
+
+  ingress {
+    description       = "etcd client API, from the bastion"
+    protocol          = "TCP"
+    port              = 2379
+    security_group_id = yandex_vpc_security_group.bastion.id
+  }
+
+  ingress {
+    description       = "Backend HTTP API, from the bastion"
+    protocol          = "TCP"
+    port              = 8080
+    security_group_id = yandex_vpc_security_group.bastion.id
+  }
+
+  # Packages and downloads come from mirrors, over the public address or the NAT gateway: any destination.
   egress {
     description    = "Any outbound connection"
     protocol       = "ANY"
@@ -145,7 +166,31 @@ resource "yandex_vpc_security_group" "loadgen" {
     v4_cidr_blocks = ["203.0.113.0/24"]
   }
 
-  # Packages and downloads come from mirrors over the public address: any destination.
+  # Packages and downloads come from mirrors, over the public address or the NAT gateway: any destination.
+  egress {
+    description    = "Any outbound connection"
+    protocol       = "ANY"
+    v4_cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "yandex_vpc_security_group" "bastion" {
+  name        = "main-bastion"
+  description = "Bastion of cluster main"
+  network_id  = yandex_vpc_network.cluster.id
+  labels = {
+    cluster    = "main"
+    managed-by = "pghac"
+  }
+
+  ingress {
+    description    = "SSH, from administrators"
+    protocol       = "TCP"
+    port           = 22
+    v4_cidr_blocks = ["203.0.113.0/24"]
+  }
+
+  # Packages and downloads come from mirrors, over the public address or the NAT gateway: any destination.
   egress {
     description    = "Any outbound connection"
     protocol       = "ANY"

@@ -52,14 +52,14 @@ const (
 	roleKey    = "kms.keys.encrypterDecrypter"
 
 	// Entries of the Lockbox secret that receives the static access key.
-	lockboxEntryAccessKey = "access_key"
-	lockboxEntrySecretKey = "secret_key"
+	LockboxEntryAccessKey = "access_key"
+	LockboxEntrySecretKey = "secret_key"
 )
 
 // Outputs of backup.tf.
 const (
 	outputBackupBucket   = "backup_bucket"
-	outputBackupSecretID = "backup_s3_key_secret_id"
+	OutputBackupSecretID = "backup_s3_key_secret_id"
 )
 
 // maxLockboxNameLen is the longest name Lockbox accepts for a secret.
@@ -164,7 +164,7 @@ func (m *module) backup(b *hclwrite.Body) error {
 	lb.SetAttributeValue("name", cty.StringVal(secret))
 	lb.SetAttributeValue("description", cty.StringVal(fmt.Sprintf(
 		"Static access key of service account %s, with which pgBackRest of cluster %s signs its requests: entries %s and %s.",
-		account, m.c.Name, lockboxEntryAccessKey, lockboxEntrySecretKey)))
+		account, m.c.Name, LockboxEntryAccessKey, LockboxEntrySecretKey)))
 	lb.SetAttributeValue("deletion_protection", cty.BoolVal(bk.DeletionProtection))
 	lb.SetAttributeRaw("labels", labels)
 
@@ -178,8 +178,8 @@ func (m *module) backup(b *hclwrite.Body) error {
 	sk.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("pgBackRest of cluster %s", m.c.Name)))
 	out := tfwrite.Block(sk, nil, "output_to_lockbox")
 	out.SetAttributeRaw("secret_id", tfwrite.ResourceRef(typeLockboxSecret, backupS3KeyName, "id"))
-	out.SetAttributeValue("entry_for_access_key", cty.StringVal(lockboxEntryAccessKey))
-	out.SetAttributeValue("entry_for_secret_key", cty.StringVal(lockboxEntrySecretKey))
+	out.SetAttributeValue("entry_for_access_key", cty.StringVal(LockboxEntryAccessKey))
+	out.SetAttributeValue("entry_for_secret_key", cty.StringVal(LockboxEntrySecretKey))
 
 	output := func(name, description string, value hclwrite.Tokens) {
 		o := tfwrite.Block(b, nil, "output", name)
@@ -187,7 +187,7 @@ func (m *module) backup(b *hclwrite.Body) error {
 		o.SetAttributeRaw("value", value)
 	}
 	output(outputBackupBucket, "Bucket of pgBackRest's repository.", tfwrite.ResourceRef(typeBucket, backupName, "bucket"))
-	output(outputBackupSecretID, fmt.Sprintf("Lockbox secret holding pgBackRest's S3 key pair (entries %s and %s).",
-		lockboxEntryAccessKey, lockboxEntrySecretKey), tfwrite.ResourceRef(typeLockboxSecret, backupS3KeyName, "id"))
+	output(OutputBackupSecretID, fmt.Sprintf("Lockbox secret holding pgBackRest's S3 key pair (entries %s and %s).",
+		LockboxEntryAccessKey, LockboxEntrySecretKey), tfwrite.ResourceRef(typeLockboxSecret, backupS3KeyName, "id"))
 	return nil
 }

@@ -71,6 +71,24 @@ func (m *module) loadgen(b *hclwrite.Body) error {
 		role: "load-generator", sg: loadgenSGName, userData: ud})
 }
 
+// OutputBastionAddress is the output holding the bastion's public address: pghac's jump host.
+const OutputBastionAddress = "bastion_public_address"
+
+// bastion writes bastion.tf: the VM pghac and the administrators reach the nodes through. It
+// runs the image as it is (no user-data): an SSH server that forwards connections, which
+// admits the same keys as the nodes.
+func (m *module) bastion(b *hclwrite.Body) error {
+	bs := m.c.Bastion
+	if err := m.instance(b, vmSpec{name: bs.Name, zone: bs.Zone, address: bs.Address, vm: bs.VM,
+		role: "bastion", sg: bastionSGName}); err != nil {
+		return err
+	}
+	o := tfwrite.Block(b, nil, "output", OutputBastionAddress)
+	o.SetAttributeValue("description", cty.StringVal("Public address of the bastion: pghac's jump host, and the administrators' way in (SSH)."))
+	o.SetAttributeRaw("value", m.firstInterface(bs.Name, "nat_ip_address"))
+	return nil
+}
+
 // instance appends the yandex_compute_instance of s.
 func (m *module) instance(b *hclwrite.Body, s vmSpec) error {
 	if !s.address.Is4() {

@@ -14,7 +14,8 @@ import (
 const (
 	secretsName      = "secrets"
 	nodesAccountName = "nodes"
-	outputSecretID   = "lockbox_secret_id"
+	// OutputSecretID is the output holding the secret's id, which pghac writes versions to.
+	OutputSecretID = "lockbox_secret_id"
 )
 
 // Roles of the nodes' account, on the secret and on its key only: payloadViewer reads the
@@ -81,7 +82,7 @@ func (m *module) secrets(b *hclwrite.Body) error {
 	decrypt.SetAttributeValue("role", cty.StringVal(roleSecretKey))
 	decrypt.SetAttributeRaw("member", member)
 
-	o := tfwrite.Block(b, nil, "output", outputSecretID)
+	o := tfwrite.Block(b, nil, "output", OutputSecretID)
 	o.SetAttributeValue("description", cty.StringVal("Lockbox secret holding the cluster's secrets: pghac writes its versions, the nodes read them."))
 	o.SetAttributeRaw("value", secretID)
 	return nil

@@ -73,7 +73,21 @@ func (m *module) nodeIngress() []rule {
 		out = append(out, rule{description: "Patroni REST API, from the network load balancer's health checks",
 			protocol: "TCP", port: c.Patroni.RestAPIPort, target: targetHealthChecks})
 	}
-	if admins := c.Network.AdminCIDRs; len(admins) > 0 {
+	if c.Bastion != nil {
+		// pghac's day-2 path and the administrators' way in: SSH, and the endpoints pghac
+		// tunnels over it. Nothing administrative is open to any other network.
+		bastion := func(description string, port int) rule {
+			return rule{description: description + ", from the bastion", protocol: "TCP", port: port, group: bastionSGName}
+		}
+		out = append(out,
+			bastion("SSH", sshPort),
+			bastion("HAProxy statistics page", c.HAProxy.StatsPort),
+			bastion("Patroni REST API", c.Patroni.RestAPIPort),
+			bastion("etcd client API", c.Etcd.ClientPort))
+		if c.Backend != nil {
+			out = append(out, bastion("Backend HTTP API", c.Backend.Port))
+		}
+	} else if admins := c.Network.AdminCIDRs; len(admins) > 0 {
 		out = append(out,
 			rule{description: "SSH, from administrators", protocol: "TCP", port: sshPort, cidrs: admins},
 			rule{description: "HAProxy statistics page, from administrators", protocol: "TCP", port: c.HAProxy.StatsPort, cidrs: admins},
@@ -82,8 +96,13 @@ func (m *module) nodeIngress() []rule {
 	return out
 }
 
-// loadgenIngress is what may reach the load generator: SSH from the administrators.
-func (m *module) loadgenIngress() []rule {
+// loadgenIngress is what may reach the load generator, and bastionIngress the bastion: SSH
+// from the administrators.
+func (m *module) loadgenIngress() []rule { return m.adminSSH() }
+
+func (m *module) bastionIngress() []rule { return m.adminSSH() }
+
+func (m *module) adminSSH() []rule {
 	if admins := m.c.Network.AdminCIDRs; len(admins) > 0 {
 		return []rule{{description: "SSH, from administrators", protocol: "TCP", port: sshPort, cidrs: admins}}
 	}
@@ -95,7 +114,7 @@ func (m *module) loadgenIngress() []rule {
 var egressAny = rule{description: "Any outbound connection", protocol: "ANY", cidrs: []netip.Prefix{anywhere}}
 
 // security writes security.tf: the security group of the database nodes and, with a load
-// generator, its own.
+// generator or a bastion, theirs.
 func (m *module) security(b *hclwrite.Body) error {
 	nodes := tfwrite.Block(b, nil, "resource", typeSecurityGroup, nodesSGName)
 	nodes.SetAttributeValue("name", cty.StringVal(m.name(nodesSGName)))
@@ -108,18 +127,29 @@ func (m *module) security(b *hclwrite.Body) error {
 	if err := m.rules(nodes, "egress", []rule{egressAny}); err != nil {
 		return err
 	}
-	if m.c.LoadGenerator == nil {
-		return nil
+	if m.c.LoadGenerator != nil {
+		if err := m.group(b, loadgenSGName, "Load generator", m.loadgenIngress()); err != nil {
+			return err
+		}
 	}
-	lg := tfwrite.Block(b, nil, "resource", typeSecurityGroup, loadgenSGName)
-	lg.SetAttributeValue("name", cty.StringVal(m.name(loadgenSGName)))
-	lg.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("Load generator of cluster %s", m.c.Name)))
-	lg.SetAttributeRaw("network_id", m.networkID())
-	lg.SetAttributeRaw("labels", m.labels())
-	if err := m.rules(lg, "ingress", m.loadgenIngress()); err != nil {
+	if m.c.Bastion != nil {
+		return m.group(b, bastionSGName, "Bastion", m.bastionIngress())
+	}
+	return nil
+}
+
+// group appends security group name of a VM that is no database node (what it is for), with
+// ingress and any egress.
+func (m *module) group(b *hclwrite.Body, name, what string, ingress []rule) error {
+	g := tfwrite.Block(b, nil, "resource", typeSecurityGroup, name)
+	g.SetAttributeValue("name", cty.StringVal(m.name(name)))
+	g.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("%s of cluster %s", what, m.c.Name)))
+	g.SetAttributeRaw("network_id", m.networkID())
+	g.SetAttributeRaw("labels", m.labels())
+	if err := m.rules(g, "ingress", ingress); err != nil {
 		return err
 	}
-	return m.rules(lg, "egress", []rule{egressAny})
+	return m.rules(g, "egress", []rule{egressAny})
 }
 
 // rules appends one block of kind ("ingress" or "egress") per rule.
@@ -127,7 +157,7 @@ func (m *module) rules(b *hclwrite.Body, kind string, rules []rule) error {
 	for _, r := range rules {
 		var comments []string
 		if r.protocol == "ANY" && kind == "egress" {
-			comments = []string{"Packages and downloads come from mirrors over the public address: any destination."}
+			comments = []string{"Packages and downloads come from mirrors, over the public address or the NAT gateway: any destination."}
 		}
 		rb := tfwrite.Block(b, comments, kind)
 		rb.SetAttributeValue("description", cty.StringVal(r.description))

@@ -30,6 +30,7 @@ const (
 	networkName      = "cluster"
 	nodesSGName      = "nodes"
 	loadgenSGName    = "loadgen"
+	bastionSGName    = "bastion"
 	imageName        = "image"
 	targetGroupName  = "nodes"
 	loadBalancerName = "primary"
@@ -65,6 +66,7 @@ type generator struct {
 // generators are in path order.
 var generators = []generator{
 	{"backup.tf", func(c *model.Cluster) bool { return c.Backup != nil }, (*module).backup},
+	{"bastion.tf", func(c *model.Cluster) bool { return c.Bastion != nil }, (*module).bastion},
 	{"loadgen.tf", func(c *model.Cluster) bool { return c.LoadGenerator != nil }, (*module).loadgen},
 	{"network.tf", nil, (*module).network},
 	{"nlb.tf", func(c *model.Cluster) bool { return c.LoadBalancer != nil }, (*module).nlb},

@@ -632,3 +632,41 @@ func TestFmt(t *testing.T) {
 		t.Errorf("terraform fmt -check: %v\n%s", err, out)
 	}
 }
+
+// TestBastion: with a bastion, administrative access to the nodes comes from its security group
+// only (SSH and the endpoints pghac tunnels), the bastion admits SSH from the administrators,
+// it runs no user-data, and its public address is an output.
+func TestBastion(t *testing.T) {
+	c := modeltest.Cluster()
+	withBackend(c)
+	vm := model.VM{Platform: "standard-v3", Cores: 2, CoreFraction: 20, MemoryGB: 1, DiskSizeGB: 10, DiskType: "network-hdd", PublicIP: true}
+	c.Bastion = &model.Bastion{Name: "bastion", Zone: "ru-central1-a", Address: netip.MustParseAddr("10.128.0.5"), VM: vm}
+	m := emitModule(t, c)
+	bastion := "yandex_vpc_security_group.bastion.id"
+	clients := `["10.128.0.0/24", "10.129.0.0/24", "10.130.0.0/24"]`
+	want := []string{
+		`"TCP" 2379 "self_security_group"`, `"TCP" 2380 "self_security_group"`, `"TCP" 5432 "self_security_group"`,
+		`"TCP" 6432 "self_security_group"`, `"TCP" 8008 "self_security_group"`,
+		`"TCP" 5000 ` + clients, `"TCP" 5001 ` + clients, `"TCP" 8080 ["192.168.10.0/24"]`,
+		`"TCP" 22 ` + bastion, `"TCP" 7000 ` + bastion, `"TCP" 8008 ` + bastion, `"TCP" 2379 ` + bastion, `"TCP" 8080 ` + bastion,
+	}
+	if diff := cmp.Diff(want, m.rules(t, "nodes", "ingress")); diff != "" {
+		t.Errorf("nodes ingress (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{`"TCP" 22 ["203.0.113.0/24"]`}, m.rules(t, "bastion", "ingress")); diff != "" {
+		t.Errorf("bastion ingress (-want +got):\n%s", diff)
+	}
+	vmb := m.block(t, "bastion.tf", "resource", "yandex_compute_instance", "bastion")
+	if got := m.attrs(vmb)["metadata"]; got != "local.ssh_metadata" {
+		t.Errorf("bastion metadata = %s; want the SSH keys alone", got)
+	}
+	if _, ok := m.attrs(vmb)["service_account_id"]; ok {
+		t.Errorf("the bastion runs as a service account")
+	}
+	m.wantAttrs(t, child(t, vmb, "network_interface"), map[string]string{
+		"ip_address": `"10.128.0.5"`, "nat": "true", "security_group_ids": "[" + bastion + "]",
+	})
+	m.wantAttrs(t, m.block(t, "bastion.tf", "output", terraform.OutputBastionAddress), map[string]string{
+		"value": "yandex_compute_instance.bastion.network_interface[0].nat_ip_address",
+	})
+}

@@ -9,12 +9,18 @@ import (
 	"path/filepath"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/terraform"
 	"github.com/pghac/pghac/internal/lockbox"
+	"github.com/pghac/pghac/internal/site"
 )
 
-// OutputSecretID is the yandex module's output naming the Lockbox secret of the cluster's
-// secrets (emit/terraform's secrets.tf).
-const OutputSecretID = "lockbox_secret_id"
+// Outputs of the yandex module that pghac reads: the Lockbox secret of the cluster's secrets,
+// the bastion's public address, the Lockbox secret of the backup account's key pair.
+const (
+	OutputSecretID       = terraform.OutputSecretID
+	OutputBastionAddress = terraform.OutputBastionAddress
+	OutputBackupSecretID = terraform.OutputBackupSecretID
+)
 
 // CloudLockbox is how pghac reaches the cloud's Lockbox as the operator.
 type CloudLockbox struct {
@@ -44,38 +50,47 @@ func (c CloudLockbox) client() (*lockbox.Client, error) {
 	}), nil
 }
 
-// secretIDFile records the Lockbox secret Terraform made, for commands that run no Terraform
-// (secrets rotate). Not a secret.
-func (f Fleet) secretIDFile() string { return filepath.Join(f.Site.Dir, "lockbox.json") }
+// outputsFile records what commands that run no Terraform (secrets rotate, status) need of
+// its outputs: the Lockbox secret's id, the bastion's address. Not a secret.
+func outputsFile(s site.Site) string { return filepath.Join(s.Dir, "outputs.json") }
 
-// RecordSecretID reads the secret's id from r's state (OutputSecretID) and records it; ok is
-// false when the state has none (nothing applied yet).
-func (f Fleet) RecordSecretID(ctx context.Context, r *Run) (id string, ok bool, err error) {
-	id, ok, err = r.Output(ctx, OutputSecretID)
-	if err != nil || !ok {
-		return "", false, err
-	}
-	b, _ := json.Marshal(map[string]string{"secret_id": id})
-	return id, true, os.WriteFile(f.secretIDFile(), append(b, '\n'), 0o600)
+// recordedOutputs is outputsFile's content.
+type recordedOutputs struct {
+	SecretID string `json:"lockbox_secret_id,omitempty"`
+	Bastion  string `json:"bastion_public_address,omitempty"`
 }
 
-// recordedSecretID is the id RecordSecretID recorded last, or "".
-func (f Fleet) recordedSecretID() string {
-	var rec struct {
-		ID string `json:"secret_id"`
+// RecordOutputs reads from r's state the outputs later commands need without Terraform and
+// records them. It returns the Lockbox secret's id, "" when the state has none yet.
+func (f Fleet) RecordOutputs(ctx context.Context, r *Run) (secretID string, err error) {
+	var rec recordedOutputs
+	for name, v := range map[string]*string{OutputSecretID: &rec.SecretID, OutputBastionAddress: &rec.Bastion} {
+		val, ok, err := r.Output(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			*v = val
+		}
 	}
-	b, err := os.ReadFile(f.secretIDFile())
-	if err != nil || json.Unmarshal(b, &rec) != nil {
-		return ""
+	b, _ := json.Marshal(rec)
+	return rec.SecretID, os.WriteFile(outputsFile(f.Site), append(b, '\n'), 0o600)
+}
+
+// recorded is what RecordOutputs recorded last, or nothing.
+func recorded(s site.Site) recordedOutputs {
+	var rec recordedOutputs
+	if b, err := os.ReadFile(outputsFile(s)); err == nil {
+		_ = json.Unmarshal(b, &rec)
 	}
-	return rec.ID
+	return rec
 }
 
 // SyncCloudSecrets writes the site's secrets as a new version of the cluster's Lockbox secret
 // (the one recorded last) when they differ from its newest: what a node made from now on
 // reads at its first boot. ok is false when no secret was recorded yet.
 func (f Fleet) SyncCloudSecrets(ctx context.Context, lb CloudLockbox) (id, version string, added, ok bool, err error) {
-	id = f.recordedSecretID()
+	id = recorded(f.Site).SecretID
 	if id == "" {
 		return "", "", false, false, nil
 	}
@@ -91,13 +106,8 @@ func (f Fleet) SyncCloudSecrets(ctx context.Context, lb CloudLockbox) (id, versi
 	return id, version, added, err == nil, err
 }
 
-// OutputBackupSecretID is the yandex module's output naming the Lockbox secret that Terraform
-// writes the backup service account's S3 key pair to (emit/terraform's backup.tf), in its
-// entries backupEntries names.
-const OutputBackupSecretID = "backup_s3_key_secret_id"
-
 // backupEntries maps the backup key secret's entries to the secrets they are.
-var backupEntries = map[string]model.Secret{"access_key": model.SecretBackupAccessKey, "secret_key": model.SecretBackupSecretKey}
+var backupEntries = map[string]model.Secret{terraform.LockboxEntryAccessKey: model.SecretBackupAccessKey, terraform.LockboxEntrySecretKey: model.SecretBackupSecretKey}
 
 // AdoptBackupKey copies the backup service account's key pair, which Terraform put into its own
 // Lockbox secret (never into its state), into the site's secrets file, so that the nodes get it

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/remote"
 	"github.com/pghac/pghac/internal/rollout"
 	"github.com/pghac/pghac/internal/site"
@@ -38,17 +39,38 @@ func NewNodes(s site.Site, cl *model.Cluster) (*Nodes, error) {
 		return nil, fmt.Errorf("the operator key: %w", err)
 	}
 	n := &Nodes{cl: cl, opts: remote.Options{Key: key, HostKeys: remote.NewHostKeys(s.KnownHosts())}}
-	if j := cl.Network.JumpHost; j != nil {
+	j, err := jumpHost(s, cl)
+	if err != nil {
+		return nil, err
+	}
+	if j != nil {
 		n.opts.Jump = &remote.Endpoint{Addr: j.Addr(), User: cmp.Or(j.User, cl.OS.DefaultUser)}
 	}
 	return n, nil
+}
+
+// jumpHost is the SSH server pghac reaches cl's nodes through: network.jump_host, else the
+// bastion at the public address pghac apply recorded (or the local state holds). nil for
+// none: the nodes' own addresses.
+func jumpHost(s site.Site, cl *model.Cluster) (*model.JumpHost, error) {
+	if cl.Network.JumpHost != nil || cl.Bastion == nil {
+		return cl.Network.JumpHost, nil
+	}
+	addr := recorded(s).Bastion
+	if addr == "" {
+		addr, _ = infra.StateOutput(s.StateFile(), OutputBastionAddress)
+	}
+	if addr == "" {
+		return nil, fmt.Errorf("the bastion's address is not known here: `pghac apply` makes the bastion and records it in %s", outputsFile(s))
+	}
+	return &model.JumpHost{Host: addr, Port: sshPort, DeclRange: cl.Bastion.DeclRange}, nil
 }
 
 // HTTPClient is how pghac reaches the nodes' HTTP endpoints (Patroni's REST API, etcd, HAProxy's
 // statistics, the backend), each request bounded by timeout: nil (directly, at their
 // addresses) when cl has no jump host, else through it, like SSH.
 func HTTPClient(s site.Site, cl *model.Cluster, timeout time.Duration) (*http.Client, error) {
-	if cl.Network.JumpHost == nil {
+	if cl.Network.JumpHost == nil && cl.Bastion == nil {
 		return nil, nil
 	}
 	n, err := NewNodes(s, cl)
@@ -106,7 +128,7 @@ func (n *Nodes) tunnel(ctx context.Context) (*remote.Tunnel, error) {
 // ReachJumpHost connects to cl's jump host, when it has one: one clear error for a jump host
 // that does not let pghac in, rather than the same error from every endpoint of every node.
 func ReachJumpHost(ctx context.Context, s site.Site, cl *model.Cluster) error {
-	if cl.Network.JumpHost == nil {
+	if cl.Network.JumpHost == nil && cl.Bastion == nil {
 		return nil
 	}
 	n, err := NewNodes(s, cl)

@@ -72,7 +72,7 @@ resource "yandex_vpc_security_group" "nodes" {
     v4_cidr_blocks = ["203.0.113.0/24"]
   }
 
-  # Packages and downloads come from mirrors over the public address: any destination.
+  # Packages and downloads come from mirrors, over the public address or the NAT gateway: any destination.
   egress {
     description    = "Any outbound connection"
     protocol       = "ANY"

@@ -58,7 +58,7 @@ resource "yandex_vpc_security_group" "nodes" {
     v4_cidr_blocks = ["10.128.0.0/24", "10.129.0.0/24", "10.130.0.0/24"]
   }
 
-  # Packages and downloads come from mirrors over the public address: any destination.
+  # Packages and downloads come from mirrors, over the public address or the NAT gateway: any destination.
   egress {
     description    = "Any outbound connection"
     protocol       = "ANY"
