@@ -5,7 +5,7 @@ import (
 	"github.com/pghac/pghac/schema"
 )
 
-func compileBackend(d *diags, sb *schema.Backend, net model.Network) *model.Backend {
+func compileBackend(d *diags, sb *schema.Backend, net model.Network, target model.Target) *model.Backend {
 	if sb == nil {
 		return nil
 	}
@@ -27,14 +27,6 @@ func compileBackend(d *diags, sb *schema.Backend, net model.Network) *model.Back
 	if !identRE.MatchString(b.User) || b.User == model.SuperuserName || b.User == model.ReplicationUser || b.User == model.RewindUser {
 		d.invalidBackendUser(sb.UserRange, b.User)
 	}
-	b.ArtifactURL, b.ArtifactSHA256 = compileArtifact(d, sb.Artifact)
+	b.ArtifactURL, b.ArtifactSHA256, b.LocalBuild = compileArtifact(d, sb.Artifact, target, model.BackendURLVar, model.BackendSHA256Var)
 	return b
-}
-
-// requireBackendArtifact: every cloud node downloads the backend binary; the sandbox serves
-// its own build.
-func requireBackendArtifact(d *diags, sb *schema.Backend, target model.Target) {
-	if sb != nil && sb.Artifact == nil && target != model.TargetSandbox {
-		d.backendWithoutArtifact(sb.DefRange)
-	}
 }

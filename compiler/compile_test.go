@@ -139,3 +139,50 @@ func TestBastionDefaults(t *testing.T) {
 		t.Errorf("sandbox: %v, bastion %v; want none", diags, c.Bastion)
 	}
 }
+
+// TestLocalBuilds: a backend or load generator without an artifact block runs pghac's own
+// build, located by the template variables; a placeholder checksum in a block is an error for
+// the cloud, which would fail every boot, and nothing for the sandbox, which serves its build.
+func TestLocalBuilds(t *testing.T) {
+	blocks := func(artifact string) string {
+		return strings.TrimSuffix(threeNodes, "}\n") + "  backend {\n" + artifact + "  }\n" +
+			"  load_generator {\n    zone    = \"ru-central1-d\"\n    address = \"10.130.0.100\"\n" + artifact + "  }\n}\n"
+	}
+	c, diags := compile(t, blocks(""))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if !c.Backend.LocalBuild || c.Backend.ArtifactURL != "${backend_artifact_url}" || c.Backend.ArtifactSHA256 != "${backend_artifact_sha256}" {
+		t.Errorf("backend without artifact: %+v", c.Backend)
+	}
+	if lg := c.LoadGenerator; !lg.LocalBuild || lg.ArtifactURL != "${pghac_artifact_url}" || lg.ArtifactSHA256 != "${pghac_artifact_sha256}" {
+		t.Errorf("load generator without artifact: %+v", lg)
+	}
+	artifact := func(sha string) string {
+		return "    artifact {\n      url    = \"https://example.com/b\"\n      sha256 = \"" + sha + "\"\n    }\n"
+	}
+	good := strings.Repeat("5d", 32)
+	if c, diags := compile(t, blocks(artifact(strings.ToUpper(good)))); diags.HasErrors() || c.Backend.LocalBuild || c.Backend.ArtifactSHA256 != good {
+		t.Errorf("artifact block: %v, %+v", diags, c.Backend)
+	}
+	for _, sha := range []string{strings.Repeat("0", 64), strings.Repeat("f", 64), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"} {
+		_, diags := compile(t, blocks(artifact(sha)))
+		if n := len(errorSummaries(diags, "Placeholder SHA-256")); n != 2 {
+			t.Errorf("sha256 %s: %d placeholder errors, want one per block: %v", sha, n, diags)
+		}
+		if _, c, diags := CompileSource([]byte(blocks(artifact(sha))), "cluster.hcl", model.TargetSandbox); diags.HasErrors() || !c.Backend.LocalBuild {
+			t.Errorf("sandbox, sha256 %s: %v; want the host's build", sha, diags)
+		}
+	}
+}
+
+// errorSummaries are the errors of diags with summary.
+func errorSummaries(diags hcl.Diagnostics, summary string) []*hcl.Diagnostic {
+	var out []*hcl.Diagnostic
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && d.Summary == summary {
+			out = append(out, d)
+		}
+	}
+	return out
+}

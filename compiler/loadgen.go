@@ -12,13 +12,13 @@ import (
 
 // compileLoadGenerator resolves the load_generator block: one more VM, in the cluster's network
 // and with the cluster's image. c.Nodes and c.Network must be compiled.
-func compileLoadGenerator(d *diags, sc *schema.Cluster, cv clusterVM, c *model.Cluster) *model.LoadGenerator {
+func compileLoadGenerator(d *diags, sc *schema.Cluster, cv clusterVM, c *model.Cluster, target model.Target) *model.LoadGenerator {
 	sl := sc.LoadGenerator
 	if sl == nil {
 		return nil
 	}
 	lg := &model.LoadGenerator{Name: loadGeneratorName, Zone: sl.Zone, DeclRange: sl.DefRange}
-	lg.ArtifactURL, lg.ArtifactSHA256 = compileArtifact(d, sl.Artifact)
+	lg.ArtifactURL, lg.ArtifactSHA256, lg.LocalBuild = compileArtifact(d, sl.Artifact, target, model.PghacURLVar, model.PghacSHA256Var)
 	// Tank reports and the operator reach it at its public address, whether or not the
 	// database VMs have one.
 	base := cv.vm
@@ -101,12 +101,4 @@ func compileExtraVM(d *diags, sc *schema.Cluster, c *model.Cluster, e extraVM, b
 	}
 	checkAddressInSubnet(d, addr, schema.Node{Name: e.name, Zone: e.zone, ZoneRange: e.zoneRange, AddressRange: e.addressRange}, c.Network)
 	return vm, addr
-}
-
-// requireLoadGeneratorArtifact: the load generator installs pghac in the cloud; the sandbox has
-// none (the host runs the tests).
-func requireLoadGeneratorArtifact(d *diags, sl *schema.LoadGenerator, target model.Target) {
-	if sl != nil && sl.Artifact == nil && target != model.TargetSandbox {
-		d.loadGeneratorWithoutArtifact(sl.DefRange)
-	}
 }

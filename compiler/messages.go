@@ -426,11 +426,6 @@ func (d *diags) invalidBackendUser(rng hcl.Range, name string) {
 	d.errorf(rng, "Invalid database user", "%q: use lowercase letters, digits and underscores, and not one of pghac's own roles (postgres, replicator, rewinder).", name)
 }
 
-func (d *diags) backendWithoutArtifact(rng hcl.Range) {
-	d.errorf(rng, "Backend without artifact",
-		"Every node downloads the backend binary: add artifact { url = \"https://...\", sha256 = \"...\" } with the location of a build of cmd/pghac-backend (make build puts one in bin/, and sha256sum prints its checksum). The sandbox serves its own build and needs none.")
-}
-
 // The artifact blocks (backend, load generator).
 
 func (d *diags) artifactURLTemplate(rng hcl.Range, url string) {
@@ -443,6 +438,17 @@ func (d *diags) artifactURLScheme(rng hcl.Range, url string) {
 
 func (d *diags) invalidSHA256(rng hcl.Range) {
 	d.errorf(rng, "Invalid SHA-256", "sha256 must be 64 hexadecimal digits (the output of sha256sum).")
+}
+
+func (d *diags) placeholderSHA256(rng hcl.Range, sum string) {
+	what := "one digit repeated"
+	if sum == emptySHA256 {
+		what = "the checksum of an empty file"
+	}
+	d.errorf(rng, "Placeholder SHA-256",
+		"sha256 is %s: a placeholder, which no binary has, so every VM's boot would fail at the download. "+
+			"Give the checksum of the binary at url (sha256sum prints it), or remove the artifact block: "+
+			"pghac then uploads its own build (make build) and computes the checksum itself.", what)
 }
 
 // The roles and databases.
@@ -514,11 +520,6 @@ func (d *diags) bastionWithoutPublicIP(rng hcl.Range) {
 func (d *diags) bastionUnused(rng, jump hcl.Range) {
 	d.warnf(rng, "Bastion not used by pghac",
 		"network.jump_host (%s) names the SSH server pghac goes through, so pghac does not use this bastion: the VM is made all the same. Remove one of the two.", at(jump))
-}
-
-func (d *diags) loadGeneratorWithoutArtifact(rng hcl.Range) {
-	d.errorf(rng, "Load generator without artifact",
-		"The load generator installs pghac to run the load tests: add artifact { url = \"https://...\", sha256 = \"...\" } with the location of a linux/amd64 build of cmd/pghac (bin/pghac after make build). The sandbox has none: the host runs the tests.")
 }
 
 // The load_balancer block.

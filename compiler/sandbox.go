@@ -97,9 +97,6 @@ func localize(d *diags, sc *schema.Cluster, c *model.Cluster, cv clusterVM) {
 		if sc.Backend.AllowFrom == nil {
 			c.Backend.AllowFrom = c.Network.ClientCIDRs
 		}
-		// `pghac up` serves the backend binary it has from the host and renders these.
-		c.Backend.ArtifactURL = "${" + model.BackendURLVar + "}"
-		c.Backend.ArtifactSHA256 = "${" + model.BackendSHA256Var + "}"
 	}
 	c.LoadGenerator = nil
 	// The host is inside the sandbox network already: it is the bastion.

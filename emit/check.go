@@ -105,8 +105,8 @@ func checkYAML(b []byte) error {
 	}
 }
 
-// checkTemplateSyntax allows "${name}" only for a name in secrets or the sandbox's
-// backend location (model.BackendURLVar, model.BackendSHA256Var), and no "%{" at all:
+// checkTemplateSyntax allows "${name}" only for a name in secrets or the location of a local
+// build (model.BackendURLVar, model.PghacURLVar and their checksums), and no "%{" at all:
 // Terraform would try to interpolate anything else, or fail on it.
 func checkTemplateSyntax(b []byte, secrets []model.Secret) error {
 	if i := bytes.Index(b, []byte("%{")); i >= 0 {
@@ -126,7 +126,7 @@ func checkTemplateSyntax(b []byte, secrets []model.Secret) error {
 			return fmt.Errorf("line %d: unterminated %q", lineOf(b, j), "${")
 		}
 		name := string(b[j+2 : j+end])
-		if !slices.Contains(secrets, model.Secret(name)) && name != model.BackendURLVar && name != model.BackendSHA256Var {
+		if !slices.Contains(secrets, model.Secret(name)) && !slices.Contains(model.BuildVars, name) {
 			return fmt.Errorf("line %d: %q is not a secret's placeholder", lineOf(b, j), b[j:j+end+1])
 		}
 		i = j + end + 1

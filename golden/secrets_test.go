@@ -84,8 +84,8 @@ func secretProblems(p string, b []byte, secrets []model.Secret) (problems []stri
 			continue
 		}
 		for _, m := range templateRE.FindAllString(line, -1) {
-			// The sandbox's backend location: template variables, but not secrets.
-			if m == "${"+model.BackendURLVar+"}" || m == "${"+model.BackendSHA256Var+"}" {
+			// The local builds' locations: template variables, but not secrets.
+			if strings.HasPrefix(m, "${") && slices.Contains(model.BuildVars, strings.Trim(m, "${}")) {
 				continue
 			}
 			if !isPlaceholder(m) {

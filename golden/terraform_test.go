@@ -2,6 +2,8 @@ package golden
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,11 +14,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
+	"github.com/pghac/pghac/emit/terraform"
 	"github.com/pghac/pghac/golden/realcheck"
 	"github.com/pghac/pghac/infra/infratest"
 )
@@ -55,11 +59,34 @@ func varFile(t *testing.T, set *artifact.Set) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "cloud_id = %q\nfolder_id = %q\nssh_public_key = %q\n%s = %q\n", "b1gtestcloud", "b1gtestfolder", testSSHKey,
 		model.OperatorKeyVar, testOperatorKey)
-	p := filepath.Join(t.TempDir(), "test.tfvars")
+	// The local builds the module uploads: a file each, and its checksum.
+	dir := t.TempDir()
+	if f, ok := set.Get("artifacts.tf"); ok {
+		for _, m := range variableRE.FindAllSubmatch(f.Bytes, -1) {
+			name := string(m[1])
+			if sha := terraform.BuildSHA256Var(name); sha != "" {
+				file := filepath.Join(dir, name)
+				if err := os.WriteFile(file, []byte("a build of "+name), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&b, "%s = %q\n%s = %q\n", name, file, sha, testBuildSHA256(name))
+			}
+		}
+	}
+	p := filepath.Join(dir, "test.tfvars")
 	if err := os.WriteFile(p, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// artifactsURL is where the VMs of the module varFile plans download pghac's builds.
+const artifactsURL = "https://storage.yandexcloud.net/main-artifacts-b1gtestfolder"
+
+// testBuildSHA256 is the checksum varFile gives the build of pathVar.
+func testBuildSHA256(pathVar string) string {
+	sum := sha256.Sum256([]byte("a build of " + pathVar))
+	return hex.EncodeToString(sum[:])
 }
 
 // secretsFile writes pghac's secrets file of cluster c, a var file as `pghac secrets init`
@@ -221,6 +248,13 @@ func TestOfflinePlan(t *testing.T) {
 		"yandex_vpc_security_group.bastion": "create",
 		"yandex_vpc_gateway.egress":         "create",
 		"yandex_vpc_route_table.egress":     "create",
+		// pghac's own builds: a bucket, the backend and pghac in it, the load generator's
+		// account, and the read grant of both accounts.
+		"yandex_storage_bucket.artifacts":             "create",
+		"yandex_storage_object.backend":               "create",
+		"yandex_storage_object.pghac":                 "create",
+		"yandex_iam_service_account.loadgen":          "create",
+		"yandex_storage_bucket_iam_binding.artifacts": "create",
 	}
 	if diff := cmp.Diff(want, plan.actions()); diff != "" {
 		t.Errorf("plan actions (-want +got):\n%s", diff)
@@ -235,9 +269,15 @@ func TestOfflinePlan(t *testing.T) {
 		}
 		address := "yandex_compute_instance." + node
 		md, _ := plan.after(t, address)["metadata"].(map[string]any)
-		if got, _ := md["user-data"].(string); got != string(ud.Bytes) {
-			t.Errorf("%s: planned user-data is not the node's user-data as it is, placeholders and all (%d bytes, want %d)",
-				node, len(got), len(ud.Bytes))
+		// The secrets stay placeholders; the backend's location is filled in.
+		want := strings.NewReplacer("${"+model.BackendURLVar+"}", artifactsURL+"/pghac-backend",
+			"${"+model.BackendSHA256Var+"}", testBuildSHA256(terraform.VarBackendArtifactPath)).Replace(string(ud.Bytes))
+		if want == string(ud.Bytes) {
+			t.Fatalf("%s: the user-data has no backend location to fill in", node)
+		}
+		if got, _ := md["user-data"].(string); got != want {
+			t.Errorf("%s: planned user-data is not the node's user-data with the backend's location filled in, placeholders and all (%d bytes, want %d)",
+				node, len(got), len(want))
 		}
 		if got := md["ssh-keys"]; got != "debian:"+testOperatorKey+"\ndebian:"+testSSHKey {
 			t.Errorf("%s: ssh-keys = %q, want the operator key's line and the SSH key's", node, got)
@@ -252,15 +292,24 @@ func TestOfflinePlan(t *testing.T) {
 		}
 	}
 	lgUD, _ := set.Get("loadgen/user-data.yaml")
-	if md := plan.after(t, "yandex_compute_instance.loadgen")["metadata"]; !cmp.Equal(md, map[string]any{"ssh-keys": "debian:" + testOperatorKey + "\ndebian:" + testSSHKey, "user-data": string(lgUD.Bytes)}) {
-		t.Errorf("load generator metadata: %d keys, want the SSH keys and its user-data file as it is", len(md.(map[string]any)))
+	lgWant := strings.NewReplacer("${"+model.PghacURLVar+"}", artifactsURL+"/pghac",
+		"${"+model.PghacSHA256Var+"}", testBuildSHA256(terraform.VarPghacArtifactPath)).Replace(string(lgUD.Bytes))
+	if md := plan.after(t, "yandex_compute_instance.loadgen")["metadata"]; lgWant == string(lgUD.Bytes) ||
+		!cmp.Equal(md, map[string]any{"ssh-keys": "debian:" + testOperatorKey + "\ndebian:" + testSSHKey, "user-data": lgWant}) {
+		t.Errorf("load generator metadata: %d keys, want the SSH keys and its user-data with its pghac's location filled in", len(md.(map[string]any)))
+	}
+	for name, pathVar := range map[string]string{"backend": terraform.VarBackendArtifactPath, "pghac": terraform.VarPghacArtifactPath} {
+		o := plan.after(t, "yandex_storage_object."+name)
+		if o["bucket"] != "main-artifacts-b1gtestfolder" || o["source_hash"] != testBuildSHA256(pathVar) || !strings.HasSuffix(o["source"].(string), "/"+pathVar) {
+			t.Errorf("object %s: bucket %v, source %v, source_hash %v; want the build of %s in the artifacts bucket", name, o["bucket"], o["source"], o["source_hash"], pathVar)
+		}
 	}
 	if got := plan.PlannedValues.Outputs["primary_endpoints"].Value; !cmp.Equal(got, []any{"10.128.0.16:5000", "10.129.0.14:5000", "10.130.0.28:5000"}) {
 		t.Errorf("primary_endpoints = %v", got)
 	}
 
 	apply := env.Run(t, dir, "apply", "-input=false", "-no-color", "create.tfplan")
-	if !strings.Contains(apply, "Apply complete! Resources: 28 added, 0 changed, 0 destroyed.") {
+	if !strings.Contains(apply, "Apply complete! Resources: 33 added, 0 changed, 0 destroyed.") {
 		t.Errorf("apply:\n%s", apply)
 	}
 	// Every node names the secret Terraform made and runs as the account that may read it,
@@ -297,8 +346,15 @@ func TestOfflinePlan(t *testing.T) {
 			t.Errorf("%s: pghac-lockbox-secret-id %v, service account %v; want %s and %s", node, md["pghac-lockbox-secret-id"], v["service_account_id"], secretID, account)
 		}
 	}
-	if v := state.values(t, "yandex_compute_instance.loadgen"); v["service_account_id"] != nil && v["service_account_id"] != "" {
-		t.Errorf("the load generator runs as service account %v", v["service_account_id"])
+	// The load generator runs as an account of its own, which may read the builds and no secret;
+	// the nodes' account may read them too.
+	lgAccount := id("yandex_iam_service_account.loadgen")
+	if v := state.values(t, "yandex_compute_instance.loadgen"); v["service_account_id"] != lgAccount {
+		t.Errorf("the load generator runs as service account %v, want its own %s", v["service_account_id"], lgAccount)
+	}
+	if v := state.values(t, "yandex_storage_bucket_iam_binding.artifacts"); v["role"] != "storage.viewer" ||
+		!cmp.Equal(v["members"], []any{"serviceAccount:" + account, "serviceAccount:" + lgAccount}, cmpopts.SortSlices(func(a, b any) bool { return a.(string) < b.(string) })) {
+		t.Errorf("artifacts bucket's binding: role %v, members %v; want storage.viewer for the nodes' and the load generator's accounts", v["role"], v["members"])
 	}
 	var outputs map[string]struct{ Value any }
 	if err := json.Unmarshal([]byte(env.Run(t, dir, "output", "-json")), &outputs); err != nil {

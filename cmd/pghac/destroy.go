@@ -49,6 +49,9 @@ func (c *cli) destroy(s site.Site, terraform string, extraVarFiles []string, aut
 		return exitInvalid
 	}
 	varFiles, ok := c.varFiles("destroy", s, extraVarFiles)
+	if ok {
+		varFiles, ok = c.withBuilds("destroy", s, varFiles)
+	}
 	if !ok {
 		return exitInvalid
 	}

@@ -108,6 +108,12 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 	if !ok {
 		return code
 	}
+	if !offline {
+		// After the build: the module just written says which of pghac's builds it uploads.
+		if varFiles, ok = c.withBuilds("plan", s, varFiles); !ok {
+			return exitInvalid
+		}
+	}
 	if cl.State != nil && !bin.AtLeast(infra.S3BackendMinVersion) {
 		c.tooOldForState(s.File, cl.State, bin)
 		return exitInvalid

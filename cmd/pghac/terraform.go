@@ -119,6 +119,25 @@ func (c *cli) varFiles(cmd string, s site.Site, extra []string) ([]string, bool)
 	return files, true
 }
 
+// withBuilds is files with the var file of pghac's own builds that the module in s.Deploy
+// uploads, their checksums computed now (provision.WriteBuildVars), when it uploads any.
+func (c *cli) withBuilds(cmd string, s site.Site, files []string) ([]string, bool) {
+	exe, err := provision.Executable()
+	var builds string
+	var ok bool
+	if err == nil {
+		builds, ok, err = provision.WriteBuildVars(s, exe)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "pghac %s: %v\n", cmd, err)
+		return nil, false
+	}
+	if ok {
+		files = append(files, builds)
+	}
+	return files, true
+}
+
 // dbNodes returns the names of the cluster's database nodes, compiling the cluster file
 // quietly; nil when it does not compile (every VM then counts as a database VM).
 func dbNodes(s site.Site) []string {

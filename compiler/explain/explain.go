@@ -164,6 +164,14 @@ type explainBackend struct {
 	AllowFrom []string `yaml:"allow_from,flow"`
 }
 
+// artifact says where a binary comes from: pghac's own build, or the artifact block's url.
+func artifact(url string, localBuild bool) string {
+	if localBuild {
+		return "pghac's build (uploaded by the module, served by pghac up)"
+	}
+	return url
+}
+
 // Explain is c's resolved settings as YAML.
 func Explain(c *model.Cluster) ([]byte, error) {
 	e := explanation{
@@ -216,7 +224,7 @@ func Explain(c *model.Cluster) ([]byte, error) {
 		e.Postgres.Parameters = append(e.Postgres.Parameters, fmt.Sprintf("%s = %s  (%s)", p.Name, p.Value, src))
 	}
 	if b := c.Backend; b != nil {
-		e.Backend = &explainBackend{Port: b.Port, Database: b.Database, User: b.User, Artifact: b.ArtifactURL, AllowFrom: prefixes(b.AllowFrom)}
+		e.Backend = &explainBackend{Port: b.Port, Database: b.Database, User: b.User, Artifact: artifact(b.ArtifactURL, b.LocalBuild), AllowFrom: prefixes(b.AllowFrom)}
 	}
 	for _, r := range c.Roles {
 		e.Roles = append(e.Roles, explainRole{Name: r.Name, ConnectionLimit: r.ConnectionLimit})

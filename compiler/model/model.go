@@ -287,21 +287,34 @@ type Backend struct {
 	// AllowFrom are the networks that may reach Port.
 	AllowFrom []netip.Prefix
 	// ArtifactURL and ArtifactSHA256 locate the backend binary every node downloads and
-	// verifies. For the sandbox they are the placeholders of BackendURLVar and
-	// BackendSHA256Var: `pghac up` serves the binary it has and renders them.
+	// verifies. For LocalBuild they are the placeholders of BackendURLVar and
+	// BackendSHA256Var, which the target fills in.
 	ArtifactURL    string
 	ArtifactSHA256 string
-	Database       string
-	User           string
-	DeclRange      hcl.Range
+	// LocalBuild: the binary is pghac's own build (pghac-backend beside pghac), which the
+	// yandex module uploads to the cluster's artifacts bucket and `pghac up` serves to the
+	// sandbox; the nodes download it with their service account's token. Without it the
+	// binary is the artifact block's, downloaded as it is.
+	LocalBuild bool
+	Database   string
+	User       string
+	DeclRange  hcl.Range
 }
 
-// The sandbox's user-data template variables that locate the backend binary. They are not
-// secrets; only `pghac up` knows them, as it serves the binary from the host.
+// The user-data template variables that locate a local build (Backend.LocalBuild,
+// LoadGenerator.LocalBuild): where the VM downloads it, and its checksum. They are not secrets;
+// the checksum changes with every build, so it is never in the committed tree: pghac passes it
+// to Terraform, which fills the templates in.
 const (
 	BackendURLVar    = "backend_artifact_url"
 	BackendSHA256Var = "backend_artifact_sha256"
+	PghacURLVar      = "pghac_artifact_url"
+	PghacSHA256Var   = "pghac_artifact_sha256"
 )
+
+// BuildVars are the template variables above: a user-data template holds these besides the
+// secrets' placeholders.
+var BuildVars = []string{BackendURLVar, BackendSHA256Var, PghacURLVar, PghacSHA256Var}
 
 // OperatorKeyVar is the Terraform variable of both targets that holds the public half of the
 // operator key, the key pghac logs in to the nodes with (internal/remote). It reaches the
@@ -343,10 +356,13 @@ type LoadGenerator struct {
 	Zone    string
 	Address netip.Addr
 	VM      VM
-	// ArtifactURL and ArtifactSHA256 locate the pghac binary the VM installs.
+	// ArtifactURL and ArtifactSHA256 locate the pghac binary the VM installs; for LocalBuild,
+	// the placeholders of PghacURLVar and PghacSHA256Var.
 	ArtifactURL    string
 	ArtifactSHA256 string
-	DeclRange      hcl.Range
+	// LocalBuild: the binary is pghac's own build, uploaded by the module (Backend.LocalBuild).
+	LocalBuild bool
+	DeclRange  hcl.Range
 }
 
 // Bastion is a small VM with a public address, the only one that admits SSH from the

@@ -17,8 +17,14 @@ resource "yandex_compute_instance" "loadgen" {
   # A change of user-data updates the metadata in place, but cloud-init applies user-data on
   # a VM's first boot only: a running node keeps the configuration it was created with.
   metadata = merge(local.ssh_metadata, {
-    user-data = file("${path.module}/loadgen/user-data.yaml")
+    user-data = templatefile("${path.module}/loadgen/user-data.yaml", {
+      pghac_artifact_url    = "https://storage.yandexcloud.net/${yandex_storage_bucket.artifacts.bucket}/pghac"
+      pghac_artifact_sha256 = var.pghac_artifact_sha256
+    })
   })
+  service_account_id = yandex_iam_service_account.loadgen.id
+  # The account may read its pghac binary before the VM boots and asks for it.
+  depends_on = [yandex_storage_object.pghac, yandex_storage_bucket_iam_binding.artifacts]
 
   resources {
     cores         = 4

@@ -12,6 +12,24 @@ locals {
   ssh_metadata = {
     ssh-keys = join("\n", compact(["${var.ssh_user}:${trimspace(var.operator_ssh_public_key)}", var.ssh_public_key == "" ? "" : "${var.ssh_user}:${trimspace(var.ssh_public_key)}"]))
   }
+  # The variables of every node's user-data template: where the backend binary is in the
+  # artifacts bucket, and its checksum. The secrets stay placeholders, which the node fills in
+  # from Lockbox.
+  user_data_vars = {
+    backend_db_password           = "$${backend_db_password}"
+    backup_s3_access_key          = "$${backup_s3_access_key}"
+    backup_s3_secret_key          = "$${backup_s3_secret_key}"
+    haproxy_stats_password        = "$${haproxy_stats_password}"
+    patroni_restapi_password      = "$${patroni_restapi_password}"
+    pgbouncer_admin_password      = "$${pgbouncer_admin_password}"
+    pgbouncer_auth_password       = "$${pgbouncer_auth_password}"
+    postgres_replication_password = "$${postgres_replication_password}"
+    postgres_rewind_password      = "$${postgres_rewind_password}"
+    postgres_superuser_password   = "$${postgres_superuser_password}"
+    role_app_password             = "$${role_app_password}"
+    backend_artifact_url          = "https://storage.yandexcloud.net/${yandex_storage_bucket.artifacts.bucket}/pghac-backend"
+    backend_artifact_sha256       = var.backend_artifact_sha256
+  }
 }
 
 resource "yandex_compute_instance" "node0" {
@@ -33,13 +51,13 @@ resource "yandex_compute_instance" "node0" {
   # The user-data holds no secret, only placeholders: at its first boot the node fills them in
   # from the Lockbox secret these attributes name, read as the VM's service account.
   metadata = merge(local.ssh_metadata, {
-    user-data                      = file("${path.module}/nodes/node0/user-data.yaml")
+    user-data                      = templatefile("${path.module}/nodes/node0/user-data.yaml", local.user_data_vars)
     pghac-lockbox-secret-id        = yandex_lockbox_secret.secrets.id
     pghac-lockbox-payload-endpoint = "https://payload.lockbox.api.cloud.yandex.net"
   })
   service_account_id = yandex_iam_service_account.nodes.id
-  # The account may read the secret before the VM boots and asks for it.
-  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes]
+  # The account may read the secret and its backend binary before the VM boots and asks for it.
+  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes, yandex_storage_object.backend, yandex_storage_bucket_iam_binding.artifacts]
 
   resources {
     cores         = 4
@@ -92,13 +110,13 @@ resource "yandex_compute_instance" "node1" {
   # The user-data holds no secret, only placeholders: at its first boot the node fills them in
   # from the Lockbox secret these attributes name, read as the VM's service account.
   metadata = merge(local.ssh_metadata, {
-    user-data                      = file("${path.module}/nodes/node1/user-data.yaml")
+    user-data                      = templatefile("${path.module}/nodes/node1/user-data.yaml", local.user_data_vars)
     pghac-lockbox-secret-id        = yandex_lockbox_secret.secrets.id
     pghac-lockbox-payload-endpoint = "https://payload.lockbox.api.cloud.yandex.net"
   })
   service_account_id = yandex_iam_service_account.nodes.id
-  # The account may read the secret before the VM boots and asks for it.
-  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes]
+  # The account may read the secret and its backend binary before the VM boots and asks for it.
+  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes, yandex_storage_object.backend, yandex_storage_bucket_iam_binding.artifacts]
 
   resources {
     cores         = 4
@@ -151,13 +169,13 @@ resource "yandex_compute_instance" "node2" {
   # The user-data holds no secret, only placeholders: at its first boot the node fills them in
   # from the Lockbox secret these attributes name, read as the VM's service account.
   metadata = merge(local.ssh_metadata, {
-    user-data                      = file("${path.module}/nodes/node2/user-data.yaml")
+    user-data                      = templatefile("${path.module}/nodes/node2/user-data.yaml", local.user_data_vars)
     pghac-lockbox-secret-id        = yandex_lockbox_secret.secrets.id
     pghac-lockbox-payload-endpoint = "https://payload.lockbox.api.cloud.yandex.net"
   })
   service_account_id = yandex_iam_service_account.nodes.id
-  # The account may read the secret before the VM boots and asks for it.
-  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes]
+  # The account may read the secret and its backend binary before the VM boots and asks for it.
+  depends_on = [yandex_lockbox_secret_iam_member.nodes, yandex_kms_symmetric_key_iam_member.nodes, yandex_storage_object.backend, yandex_storage_bucket_iam_binding.artifacts]
 
   resources {
     cores         = 4

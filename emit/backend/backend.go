@@ -75,7 +75,7 @@ func dsn(b *model.Backend, port int) string {
 // before anything is installed. They run last on the node: the backend serves through HAProxy,
 // and waits for the database by itself.
 func install(b *model.Backend) []string {
-	return append(fetch.Commands(b.ArtifactURL, b.ArtifactSHA256, BinaryPath),
+	return append(fetch.Commands(b.ArtifactURL, b.ArtifactSHA256, BinaryPath, b.LocalBuild),
 		"systemctl enable "+Unit,
 		"systemctl restart "+Unit)
 }

@@ -59,7 +59,7 @@ func LoadGeneratorFiles(c *model.Cluster, bundle []artifact.File, configFile str
 	cfg := newConfig[encodedWrite](lg.Name)
 	cfg.Packages = []string{"curl"}
 	cfg.WriteFiles = wf
-	cfg.RunCmd = append([]string{"set -eux"}, fetch.Commands(lg.ArtifactURL, lg.ArtifactSHA256, PghacPath)...)
+	cfg.RunCmd = append([]string{"set -eux"}, fetch.Commands(lg.ArtifactURL, lg.ArtifactSHA256, PghacPath, lg.LocalBuild)...)
 	cfg.FinalMessage = fmt.Sprintf("pghac: load generator of cluster %s ready at $TIMESTAMP: pghac loadtest --config %s/<scenario>/%s", c.Name, BundleDir, configFile)
 	b, err := encode(cfg)
 	if err != nil {

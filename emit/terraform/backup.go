@@ -62,6 +62,15 @@ const (
 	OutputBackupSecretID = "backup_s3_key_secret_id"
 )
 
+// noAnonymousAccess closes bucket to anyone without credentials: no reading, listing or
+// reading its configuration.
+func noAnonymousAccess(bucket *hclwrite.Body, comment string) {
+	anon := tfwrite.Block(bucket, []string{comment}, "anonymous_access_flags")
+	anon.SetAttributeValue("read", cty.False)
+	anon.SetAttributeValue("list", cty.False)
+	anon.SetAttributeValue("config_read", cty.False)
+}
+
 // maxLockboxNameLen is the longest name Lockbox accepts for a secret.
 const maxLockboxNameLen = 100
 
@@ -127,10 +136,7 @@ func (m *module) backup(b *hclwrite.Body) error {
 	bucket.SetAttributeValue("force_destroy", cty.False)
 	bucket.SetAttributeRaw("tags", labels)
 
-	anon := tfwrite.Block(bucket, []string{"No anonymous access of any kind."}, "anonymous_access_flags")
-	anon.SetAttributeValue("read", cty.False)
-	anon.SetAttributeValue("list", cty.False)
-	anon.SetAttributeValue("config_read", cty.False)
+	noAnonymousAccess(bucket, "No anonymous access of any kind.")
 
 	tfwrite.Block(bucket, []string{
 		"What is deleted or overwritten stays as a noncurrent version for a while (the lifecycle",

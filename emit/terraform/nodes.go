@@ -3,6 +3,7 @@ package terraform
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -28,6 +29,8 @@ type vmSpec struct {
 	// secrets: the VM runs as the nodes' service account, and its metadata names the Lockbox
 	// secret its user-data's placeholders are filled in from.
 	secrets bool
+	// download: the local build the VM downloads at boot (artifacts.tf), nil for none.
+	download *upload
 }
 
 // nodes writes nodes.tf: the image, the locals every VM shares, and one VM per node.
@@ -51,10 +54,27 @@ func (m *module) nodes(b *hclwrite.Body) error {
 				tfwrite.Str(""), userKey(tfwrite.Ref("var", varSSHPublicKey))),
 		)))}))
 
+	var download *upload
+	var extra []tfwrite.Item
+	for _, u := range uploads(m.c) {
+		if u.name == backendArtifactName {
+			download = &u
+			extra = artifactVars(u)
+		}
+	}
+	if download != nil {
+		tfwrite.Comment(locals, "The variables of every node's user-data template: where the backend binary is in the",
+			"artifacts bucket, and its checksum. The secrets stay placeholders, which the node fills in",
+			"from Lockbox.")
+		locals.SetAttributeRaw(tfwrite.LocalTemplateVars, tfwrite.TemplateVars(m.c, extra...))
+	}
 	for _, n := range m.c.Nodes {
 		ud := tfwrite.UserData(n.Name)
+		if download != nil {
+			ud = tfwrite.UserDataTemplate(n.Name)
+		}
 		err := m.instance(b, vmSpec{name: n.Name, zone: n.Zone, address: n.Address, vm: n.VM,
-			role: model.RoleDatabase, sg: nodesSGName, userData: ud, secrets: true})
+			role: model.RoleDatabase, sg: nodesSGName, userData: ud, secrets: true, download: download})
 		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
@@ -65,10 +85,18 @@ func (m *module) nodes(b *hclwrite.Body) error {
 // loadgen writes loadgen.tf: the load generator's VM.
 func (m *module) loadgen(b *hclwrite.Body) error {
 	lg := m.c.LoadGenerator
-	// No secrets in it: file(), not templatefile().
-	ud := tfwrite.Call("file", tfwrite.Template(tfwrite.Ref("path", "module"), "/"+loadgenUserDataPath))
+	path := tfwrite.Template(tfwrite.Ref("path", "module"), "/"+loadgenUserDataPath)
+	// No secrets in it: file(), or templatefile() for where its pghac is.
+	ud := tfwrite.Call("file", path)
+	var download *upload
+	for _, u := range uploads(m.c) {
+		if u.name == pghacArtifactName {
+			download = &u
+			ud = tfwrite.Call("templatefile", path, tfwrite.Object(artifactVars(u)...))
+		}
+	}
 	return m.instance(b, vmSpec{name: lg.Name, zone: lg.Zone, address: lg.Address, vm: lg.VM,
-		role: "load-generator", sg: loadgenSGName, userData: ud})
+		role: "load-generator", sg: loadgenSGName, userData: ud, download: download})
 }
 
 // OutputBastionAddress is the output holding the bastion's public address: pghac's jump host.
@@ -125,12 +153,23 @@ func (m *module) instance(b *hclwrite.Body, s vmSpec) error {
 		metadata = tfwrite.Call("merge", metadata, tfwrite.Object(items...))
 	}
 	r.SetAttributeRaw("metadata", metadata)
-	if s.secrets {
+	var deps []hclwrite.Tokens
+	var why []string
+	switch {
+	case s.secrets:
 		r.SetAttributeRaw("service_account_id", tfwrite.ResourceRef(typeServiceAccount, nodesAccountName, "id"))
-		tfwrite.Comment(r, "The account may read the secret before the VM boots and asks for it.")
-		r.SetAttributeRaw("depends_on", tfwrite.Tuple(
-			tfwrite.Ref(typeLockboxSecretIAMMember, nodesAccountName),
-			tfwrite.Ref(typeKMSKeyIAMMember, nodesAccountName)))
+		why = append(why, "the secret")
+		deps = append(deps, tfwrite.Ref(typeLockboxSecretIAMMember, nodesAccountName), tfwrite.Ref(typeKMSKeyIAMMember, nodesAccountName))
+	case s.download != nil:
+		r.SetAttributeRaw("service_account_id", tfwrite.ResourceRef(typeServiceAccount, loadgenAccountName, "id"))
+	}
+	if s.download != nil {
+		why = append(why, "its "+s.download.name+" binary")
+		deps = append(deps, artifactDeps(*s.download)...)
+	}
+	if len(deps) > 0 {
+		tfwrite.Comment(r, fmt.Sprintf("The account may read %s before the VM boots and asks for it.", strings.Join(why, " and ")))
+		r.SetAttributeRaw("depends_on", tfwrite.Tuple(deps...))
 	}
 
 	res := tfwrite.Block(r, nil, "resources")

@@ -65,6 +65,7 @@ type generator struct {
 
 // generators are in path order.
 var generators = []generator{
+	{"artifacts.tf", func(c *model.Cluster) bool { return len(uploads(c)) > 0 }, (*module).artifacts},
 	{"backup.tf", func(c *model.Cluster) bool { return c.Backup != nil }, (*module).backup},
 	{"bastion.tf", func(c *model.Cluster) bool { return c.Bastion != nil }, (*module).bastion},
 	{"loadgen.tf", func(c *model.Cluster) bool { return c.LoadGenerator != nil }, (*module).loadgen},

@@ -670,3 +670,68 @@ func TestBastion(t *testing.T) {
 		"value": "yandex_compute_instance.bastion.network_interface[0].nat_ip_address",
 	})
 }
+
+// TestArtifacts: without an artifact block the backend is pghac's build, uploaded to the
+// artifacts bucket named after the folder; the nodes' user-data is a template that fills in its
+// location and checksum, and the nodes boot only once it is there and theirs to read. With
+// an artifact block nothing is uploaded and the user-data is read as it is.
+func TestArtifacts(t *testing.T) {
+	c := modeltest.Cluster()
+	withBackend(c)
+	c.Backend.LocalBuild = true
+	c.Backend.ArtifactURL, c.Backend.ArtifactSHA256 = "${"+model.BackendURLVar+"}", "${"+model.BackendSHA256Var+"}"
+	m := emitModule(t, c)
+	bucket := m.block(t, "artifacts.tf", "resource", "yandex_storage_bucket", "artifacts")
+	m.wantAttrs(t, bucket, map[string]string{"bucket": `"main-artifacts-${var.folder_id}"`, "force_destroy": "true"})
+	m.wantAttrs(t, child(t, bucket, "anonymous_access_flags"), map[string]string{"read": "false", "list": "false", "config_read": "false"})
+	m.wantAttrs(t, m.block(t, "artifacts.tf", "resource", "yandex_storage_object", "backend"), map[string]string{
+		"bucket": "yandex_storage_bucket.artifacts.bucket", "key": `"pghac-backend"`,
+		"source": "var." + terraform.VarBackendArtifactPath, "source_hash": "var." + model.BackendSHA256Var,
+	})
+	m.wantAttrs(t, m.block(t, "artifacts.tf", "resource", "yandex_storage_bucket_iam_binding", "artifacts"), map[string]string{
+		"role": `"storage.viewer"`, "members": `["serviceAccount:${yandex_iam_service_account.nodes.id}"]`,
+	})
+	for _, v := range []string{terraform.VarBackendArtifactPath, model.BackendSHA256Var} {
+		if _, ok := m.attrs(m.block(t, "artifacts.tf", "variable", v))["default"]; ok {
+			t.Errorf("variable %s has a default: a plan without pghac's build would upload nothing", v)
+		}
+	}
+	// Nothing for a load generator that is not there.
+	if strings.Contains(string(m.src["artifacts.tf"]), "pghac_artifact") || strings.Contains(string(m.src["artifacts.tf"]), "loadgen") {
+		t.Errorf("artifacts.tf uploads pghac without a load generator:\n%s", m.src["artifacts.tf"])
+	}
+	locals := string(m.src["nodes.tf"])
+	for _, want := range []string{
+		`backend_artifact_url          = "https://storage.yandexcloud.net/${yandex_storage_bucket.artifacts.bucket}/pghac-backend"`,
+		`backend_artifact_sha256       = var.backend_artifact_sha256`,
+		`postgres_superuser_password   = "$${postgres_superuser_password}"`,
+	} {
+		if !strings.Contains(locals, want) {
+			t.Errorf("nodes.tf lacks %s", want)
+		}
+	}
+	node := m.attrs(m.block(t, "nodes.tf", "resource", "yandex_compute_instance", "node0"))
+	if !strings.Contains(node["metadata"], `templatefile("${path.module}/nodes/node0/user-data.yaml", local.user_data_vars)`) {
+		t.Errorf("node0's user-data is not its template: %s", node["metadata"])
+	}
+	if !strings.Contains(node["depends_on"], "yandex_storage_object.backend") || !strings.Contains(node["depends_on"], "yandex_storage_bucket_iam_binding.artifacts") {
+		t.Errorf("node0 may boot before its backend is uploaded and readable: depends_on %s", node["depends_on"])
+	}
+
+	c.Backend.LocalBuild = false
+	c.Backend.ArtifactURL, c.Backend.ArtifactSHA256 = "https://example.com/pghac-backend", strings.Repeat("5d", 32)
+	m = emitModule(t, c)
+	if slices.Contains(m.paths(), "artifacts.tf") {
+		t.Errorf("an artifact block still uploads the build")
+	}
+	if node := m.attrs(m.block(t, "nodes.tf", "resource", "yandex_compute_instance", "node0")); !strings.Contains(node["metadata"], `file("${path.module}/nodes/node0/user-data.yaml")`) {
+		t.Errorf("with an artifact block node0's user-data is not read as it is: %s", node["metadata"])
+	}
+
+	// Bucket names have 63 characters at most: the cluster's name and the folder's id share them.
+	c.Backend.LocalBuild = true
+	c.Name = strings.Repeat("n", 40)
+	if _, err := terraform.Files(c); err == nil || !strings.Contains(err.Error(), "shorten the cluster's name") {
+		t.Errorf("a name too long for the bucket: %v", err)
+	}
+}

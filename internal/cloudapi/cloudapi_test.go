@@ -513,3 +513,60 @@ func TestLogCarriesNoSecrets(t *testing.T) {
 }
 
 func op(s *Server) string { return s.operatorToken }
+
+// TestStorageAuth: a private object is served to a registered machine's token from its own
+// address, and to the operator's; nothing else gets it, and a refusal names no token.
+func TestStorageAuth(t *testing.T) {
+	s, dir := newServer(t)
+	if err := RegisterMachine(dir, node1, nil); err != nil {
+		t.Fatal(err)
+	}
+	const object = "a build"
+	h := s.StorageAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(object)) }))
+	get := func(token string, from netip.Addr) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/pghac-backend", nil)
+		r.RemoteAddr = netip.AddrPortFrom(from, 40000).String()
+		if token != "" {
+			r.Header.Set(lockbox.StorageTokenHeader, token)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	tok := nodeTokenFor(t, s, node1)
+	for _, c := range []struct {
+		name  string
+		token string
+		from  netip.Addr
+		want  int
+	}{
+		{"the machine's token", tok, node1, 200},
+		{"the operator's token", op(s), node2, 200},
+		{"no token", "", node1, 403},
+		{"the token from another address", tok, node2, 403},
+		{"a made-up token", "sandbox-node.x.y", node1, 403},
+	} {
+		w := get(c.token, c.from)
+		if w.Code != c.want || (c.want == 200) != (w.Body.String() == object) {
+			t.Errorf("%s: HTTP %d %q, want %d", c.name, w.Code, w.Body, c.want)
+		}
+		if c.token != "" && strings.Contains(w.Body.String(), c.token) {
+			t.Errorf("%s: the answer shows the token", c.name)
+		}
+	}
+	// Bearer tokens are Lockbox's way; Object Storage's is its own header.
+	r := httptest.NewRequest("GET", "/pghac-backend", nil)
+	r.RemoteAddr = netip.AddrPortFrom(node1, 40000).String()
+	r.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 403 {
+		t.Errorf("a bearer token: HTTP %d, want 403", w.Code)
+	}
+	if err := ForgetMachine(dir, node1); err != nil {
+		t.Fatal(err)
+	}
+	if w := get(tok, node1); w.Code != 403 {
+		t.Errorf("a forgotten machine's token: HTTP %d, want 403", w.Code)
+	}
+}

@@ -75,30 +75,56 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (caller, b
 		writeStatus(w, lockbox.CodeUnauthenticated, "an Authorization: Bearer header is required")
 		return caller{}, false
 	}
+	c, code, msg := s.identify(r, tok)
+	if msg != "" {
+		writeStatus(w, code, msg)
+		return caller{}, false
+	}
+	return c, true
+}
+
+// identify is who tok, sent by r, authenticates as; msg says why not, with its gRPC code.
+func (s *Server) identify(r *http.Request, tok string) (c caller, code int, msg string) {
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.operatorToken)) == 1 {
-		return caller{operator: true}, true
+		return caller{operator: true}, 0, ""
 	}
 	addr, ok := remoteAddr(r)
 	if !ok || !verifyNodeToken(s.key, tok, addr, s.now()) {
-		writeStatus(w, lockbox.CodeUnauthenticated, "the token is invalid, expired, or was issued to another machine")
-		return caller{}, false
+		return caller{}, lockbox.CodeUnauthenticated, "the token is invalid, expired, or was issued to another machine"
 	}
 	attrs, known, err := readMachine(s.dir, addr)
 	if err != nil {
-		writeStatus(w, lockbox.CodeInternal, "cannot read the registration of machine "+addr.String())
-		return caller{}, false
+		return caller{}, lockbox.CodeInternal, "cannot read the registration of machine " + addr.String()
 	}
 	if !known {
-		writeStatus(w, lockbox.CodeUnauthenticated, "machine "+addr.String()+" is no longer registered")
-		return caller{}, false
+		return caller{}, lockbox.CodeUnauthenticated, "machine " + addr.String() + " is no longer registered"
 	}
-	c := caller{addr: addr}
+	c = caller{addr: addr}
 	for _, id := range strings.Split(attrs[SecretIDAttribute], ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			c.secrets = append(c.secrets, id)
 		}
 	}
-	return c, true
+	return c, 0, ""
+}
+
+// StorageAuth serves next only to requests whose lockbox.StorageTokenHeader holds the operator's token
+// or a registered machine's, minted for the address the request comes from: the sandbox's
+// files are read as Object Storage's private objects are, with the VM's service account
+// token. Anything else gets 403, as from Object Storage.
+func (s *Server) StorageAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := strings.TrimSpace(r.Header.Get(lockbox.StorageTokenHeader))
+		if tok == "" {
+			http.Error(w, "AccessDenied: a "+lockbox.StorageTokenHeader+" header is required", http.StatusForbidden)
+			return
+		}
+		if _, _, msg := s.identify(r, tok); msg != "" {
+			http.Error(w, "AccessDenied: "+msg, http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // mayRead models lockbox.payloadViewer: the operator on every secret, a node's service

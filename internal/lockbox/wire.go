@@ -26,6 +26,9 @@ const (
 	// answers 403: it keeps a page fetched through a proxy or a redirect from reading tokens.
 	MetadataFlavorHeader = "Metadata-Flavor"
 	MetadataFlavor       = "Google"
+	// StorageTokenHeader is where Object Storage takes an IAM token instead of a signature:
+	// how a VM downloads a private object as its service account.
+	StorageTokenHeader = "X-YaCloud-SubjectToken"
 )
 
 // The type URLs (google.protobuf.Any "@type") of AddVersion's operation.

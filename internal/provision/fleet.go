@@ -151,7 +151,12 @@ func (f Fleet) live(ctx context.Context, only []string) (rollout.Live, rollout.D
 		return rollout.Live{}, nil, nil, err
 	}
 	vars := maps.Clone(secrets)
-	// The sandbox's machines download the backend from where up serves it (ServeBackend).
+	// The local builds' locations are in runcmd only, which no rollout compares: left as
+	// they are where the site does not know them (the cloud's come from Terraform). The
+	// sandbox's machines download the backend from where up serves it (ServeBackend).
+	for _, v := range model.BuildVars {
+		vars[v] = "${" + v + "}"
+	}
 	if backend, err := infra.StringVars(f.Site.BackendVars()); err == nil {
 		maps.Copy(vars, backend)
 	}

@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -227,10 +225,7 @@ func Tail(s string, n int) string {
 // NewSandbox is the sandbox of cl in s, its Terraform run by bin, its provisioners running
 // this very binary. Progress goes to out.
 func NewSandbox(s site.Site, cl *model.Cluster, bin infra.Binary, out io.Writer) (*Sandbox, error) {
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
+	exe, err := Executable()
 	if err != nil {
 		return nil, err
 	}
@@ -275,15 +270,9 @@ func SandboxPatroni(s site.Site, cl *model.Cluster) (*patroni.Client, map[string
 // the var file that tells their user-data where it is and what its checksum is. The binary is
 // flag, else pghac-backend beside pghac, else on PATH. A failure to serve goes to onErr.
 func (sb *Sandbox) ServeBackend(ctx context.Context, flag string, onErr func(error)) error {
-	bin := flag
-	if bin == "" {
-		bin = filepath.Join(filepath.Dir(sb.Exe), "pghac-backend")
-		if _, err := os.Stat(bin); err != nil {
-			if bin, err = exec.LookPath("pghac-backend"); err != nil {
-				return errors.New("the cluster has a backend block, and the machines download its binary from this host: " +
-					"there is no pghac-backend beside pghac or on PATH (make build puts one in bin/; or pass --backend PATH)")
-			}
-		}
+	bin, err := BackendBuild(sb.Exe, flag)
+	if err != nil {
+		return fmt.Errorf("%w (or pass --backend PATH)", err)
 	}
 	a, err := sandbox.NewArtifact(sb.Config, bin, "pghac-backend")
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"path"
 	"syscall"
 	"time"
+
+	"github.com/pghac/pghac/internal/cloudapi"
 )
 
 // artifactPort is the port on the bridge address where the host serves files the machines
@@ -31,11 +33,17 @@ type Artifact struct {
 	file string
 	addr netip.AddrPort
 	path string // the URL's path
+	api  *cloudapi.Server
 }
 
-// NewArtifact describes the file at file, served as name on cfg's bridge address. It reads
-// the file once for its checksum.
+// NewArtifact describes the file at file, served as name on cfg's bridge address to the
+// sandbox's machines as a private object: only with the token of a machine's service account
+// (the sandbox's cloud API mints them). It reads the file once for its checksum.
 func NewArtifact(cfg Config, file, name string) (*Artifact, error) {
+	api, err := cloudapi.New(cfg.cloudAPIDir())
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
@@ -53,6 +61,7 @@ func NewArtifact(cfg Config, file, name string) (*Artifact, error) {
 		SHA256: hex.EncodeToString(h.Sum(nil)),
 		file:   file,
 		addr:   addr,
+		api:    api,
 	}, nil
 }
 
@@ -78,9 +87,9 @@ func (a *Artifact) Serve(ctx context.Context) error {
 		}
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+a.path, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET "+a.path, a.api.StorageAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, a.file)
-	})
+	})))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -45,7 +45,7 @@ func (s Site) EnsureOperatorKey() (made bool, err error) {
 		return false, err
 	}
 	pub := strings.TrimSpace(remote.AuthorizedKey(signer.PublicKey(), "pghac-operator@"+string(s.Target)))
-	return made, writeVarsJSON(s.OperatorVars(), map[string]string{model.OperatorKeyVar: pub})
+	return made, WriteVarsJSON(s.OperatorVars(), map[string]string{model.OperatorKeyVar: pub})
 }
 
 // HasOperatorKey reports whether the operator key's var file exists.

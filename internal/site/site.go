@@ -86,6 +86,10 @@ func (s Site) Paths() string { return filepath.Join(s.Dir, "paths.tfvars.json") 
 // BackendVars is the sandbox's var file of the backend binary's location and checksum.
 func (s Site) BackendVars() string { return filepath.Join(s.Dir, "backend.tfvars.json") }
 
+// BuildVars is the var file of the builds the yandex module uploads, and their checksums,
+// which pghac writes before every Terraform run (provision.WriteBuildVars).
+func (s Site) BuildVars() string { return filepath.Join(s.Dir, "builds.tfvars.json") }
+
 // ProvisionerLog is where one sandbox provisioner action's output is kept: Terraform shows
 // nothing of a provisioner whose configuration holds a secret. stateDir is the sandbox's Dir
 // as its Terraform passes it.
@@ -134,7 +138,7 @@ func (s Site) Fingerprint() (string, error) {
 // WritePaths writes the sandbox module's non-secret variables: the pghac binary exe its
 // provisioners run, the state folder and the image cache.
 func (s Site) WritePaths(exe string) error {
-	return writeVarsJSON(s.Paths(), map[string]string{
+	return WriteVarsJSON(s.Paths(), map[string]string{
 		sandboxtf.VarPghac:    exe,
 		sandboxtf.VarStateDir: s.Dir,
 		sandboxtf.VarCacheDir: s.CacheDir,
@@ -144,11 +148,11 @@ func (s Site) WritePaths(exe string) error {
 // WriteBackendVars writes the var file that tells the sandbox's user-data where the backend
 // binary is served and what its checksum is.
 func (s Site) WriteBackendVars(url, sha256 string) error {
-	return writeVarsJSON(s.BackendVars(), map[string]string{model.BackendURLVar: url, model.BackendSHA256Var: sha256})
+	return WriteVarsJSON(s.BackendVars(), map[string]string{model.BackendURLVar: url, model.BackendSHA256Var: sha256})
 }
 
-// writeVarsJSON writes vars as a .tfvars.json file, which Terraform reads as JSON.
-func writeVarsJSON(path string, vars map[string]string) error {
+// WriteVarsJSON writes vars as a .tfvars.json file, which Terraform reads as JSON.
+func WriteVarsJSON(path string, vars map[string]string) error {
 	b, err := json.MarshalIndent(vars, "", "  ")
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ cluster "main" {
     zone    = "ru-central1-d"
     address = "10.130.0.28"
   }
-  load_generator { # ERROR: Load generator without artifact
+  load_generator {
     zone    = "ru-central1-a"
     address = "10.128.0.16" # ERROR: Duplicate node address
   }
