@@ -267,4 +267,39 @@ func checkSecretsFromLockbox(ctx context.Context, t *testing.T, c *Cluster) {
 			t.Errorf("%s: user postgres reads the metadata token: %v %q", n.Name, err, out)
 		}
 	}
+	checkBackendDownload(ctx, t, c)
+}
+
+// checkBackendDownload: the backend's build is a private object, as in the cloud: served
+// from the host as pghac up serves it, a download without the machine's token is refused, one
+// with it gets the build, and the token the node's cloud-init used shows nowhere in its logs.
+func checkBackendDownload(ctx context.Context, t *testing.T, c *Cluster) {
+	a, err := sandbox.NewArtifact(c.Config, filepath.Join(filepath.Dir(c.Pghac), "pghac-backend"), "pghac-backend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveCtx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(serveCtx) }()
+	defer func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("serving the backend's build: %v", err)
+		}
+	}()
+	node := c.Model.Nodes[0].Name
+	// The server may take a moment to listen: curl retries a refused connection.
+	const get = `set -o pipefail; curl -sS --retry 5 --retry-connrefused --retry-delay 1 -m 5 -o /dev/null -w '%{http_code}' "$1"`
+	if out, err := c.Exec(ctx, node, "bash", "-c", get, "bash", a.URL); err != nil || out != "403" {
+		t.Errorf("%s: the backend's build without a token: %v, HTTP %q; want 403", node, err, out)
+	}
+	const withToken = `set -o pipefail; tok=$(curl -sS --fail -m 5 -H 'Metadata-Flavor: Google' ` +
+		`http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') && ` +
+		`curl -sS --fail -m 5 -H "X-YaCloud-SubjectToken: $tok" "$1" | sha256sum`
+	if out, err := c.Exec(ctx, node, "bash", "-c", withToken, "bash", a.URL); err != nil || !strings.HasPrefix(out, a.SHA256+" ") {
+		t.Errorf("%s: the backend's build with the machine's token: %v %q, want sha256 %s", node, err, out, a.SHA256)
+	}
+	if log, err := c.Exec(ctx, node, "cat", "/var/log/cloud-init-output.log", "/var/log/cloud-init.log"); err != nil || strings.Contains(log, "sandbox-node.") {
+		t.Errorf("%s: cloud-init's logs show a node token (or cannot be read: %v)", node, err)
+	}
 }
