@@ -95,6 +95,13 @@ func (c *cli) apply(s site.Site, terraform string, autoApprove bool, timeout tim
 	case err != nil:
 		return c.fail("apply", err)
 	}
+	var changedBuild *provision.BuildChangedError
+	if err := provision.CheckBuilds(s); errors.As(err, &changedBuild) {
+		fmt.Fprintf(c.stderr, "pghac apply: %v\n", err)
+		return exitInvalid
+	} else if err != nil {
+		return c.fail("apply", err)
+	}
 	if s.Target == model.TargetSandbox && info.HasChanges {
 		// plan --target sandbox saves no other: machines come and go with up's own plan.
 		if len(info.Replace) == 0 {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,7 +36,8 @@ func TestMain(m *testing.M) {
 	// pghac-backend on PATH for the backend's build.
 	dir, err := os.MkdirTemp("", "pghac-builds-")
 	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "pghac-backend"), []byte("#!/bin/sh\n# a build of pghac-backend\n"), 0o755)
+		backendBuild = filepath.Join(dir, "pghac-backend")
+		err = os.WriteFile(backendBuild, []byte("#!/bin/sh\n# a build of pghac-backend\n"), 0o755)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -46,6 +48,9 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// backendBuild is the pghac-backend on PATH that the tests' plans upload.
+var backendBuild string
 
 // session is one temporary project: the repository's cluster.hcl in a directory of its own,
 // with every output of pghac collected to check for leaked secrets at the end.
@@ -210,6 +215,18 @@ func TestPlanApplyDestroy(t *testing.T) {
 	s.edit("ttl              = 20", "ttl              = 25")
 	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "changed since the plan was made", "Run `pghac plan` again.")
 	s.edit("ttl              = 25", "ttl              = 20")
+	// A build rebuilt since the plan: the VMs would refuse what Terraform uploads.
+	build, err := os.ReadFile(backendBuild)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backendBuild, append(slices.Clone(build), "# rebuilt\n"...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, backendBuild+" changed since pghac plan hashed it", "run pghac plan again")
+	if err := os.WriteFile(backendBuild, build, 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	// On a terminal, only "yes" applies; the plan survives a "no", and an apply without the
 	// credentials that write the secrets to Lockbox.

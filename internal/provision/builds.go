@@ -60,7 +60,7 @@ func fileSHA256(path string) (string, error) {
 // (emit/terraform's artifacts.tf): each build's absolute path and its SHA-256, computed now.
 // The module says which it uploads by the variables it declares, so that destroy, which
 // compiles nothing, passes the same. exe is the running pghac, the load generator's build; the
-// backend's is BackendBuild's. ok is false when the module uploads nothing (no file written).
+// backend's is BackendBuild's. ok is false when the module uploads nothing (and no file is left).
 func WriteBuildVars(s site.Site, exe string) (path string, ok bool, err error) {
 	declared, err := infra.Variables(s.Deploy)
 	if err != nil {
@@ -90,7 +90,46 @@ func WriteBuildVars(s site.Site, exe string) (path string, ok bool, err error) {
 		vars[v.Name], vars[terraform.BuildSHA256Var(v.Name)] = abs, sum
 	}
 	if len(vars) == 0 {
+		// No earlier plan's builds are left for apply to check (CheckBuilds).
+		if err := os.Remove(s.BuildVars()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", false, err
+		}
 		return "", false, nil
 	}
 	return s.BuildVars(), true, site.WriteVarsJSON(s.BuildVars(), vars)
+}
+
+// BuildChangedError is a build that is not the one the saved plan uploads: applying it would
+// upload a binary whose checksum the VMs refuse.
+type BuildChangedError struct{ Path string }
+
+func (e *BuildChangedError) Error() string {
+	return fmt.Sprintf("%s changed since pghac plan hashed it: the VMs would refuse the upload; run pghac plan again", e.Path)
+}
+
+// CheckBuilds checks that every build of the var file WriteBuildVars wrote last still has the
+// checksum written beside it: a *BuildChangedError names the first that does not. A site
+// without that file (nothing uploaded) passes.
+func CheckBuilds(s site.Site) error {
+	vars, err := infra.StringVars(s.BuildVars())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, pathVar := range []string{terraform.VarBackendArtifactPath, terraform.VarPghacArtifactPath} {
+		path, ok := vars[pathVar]
+		if !ok {
+			continue
+		}
+		sum, err := fileSHA256(path)
+		if errors.Is(err, os.ErrNotExist) || (err == nil && sum != vars[terraform.BuildSHA256Var(pathVar)]) {
+			return &BuildChangedError{Path: path}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

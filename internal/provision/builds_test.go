@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -64,5 +65,28 @@ variable "pghac_artifact_sha256" { type = string }
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("%s: %v, %v; want mode 0600", path, fi, err)
+	}
+
+	// Apply checks that the builds are still the ones the plan hashed.
+	if err := CheckBuilds(s); err != nil {
+		t.Errorf("CheckBuilds right after the plan: %v", err)
+	}
+	write(t, filepath.Join(bin, "pghac-backend"), "a newer build")
+	var changed *BuildChangedError
+	if err := CheckBuilds(s); !errors.As(err, &changed) || changed.Path != want["backend_artifact_path"] {
+		t.Errorf("CheckBuilds after a rebuild: %v, want the backend's path", err)
+	}
+	os.Remove(exe)
+	write(t, filepath.Join(bin, "pghac-backend"), "the backend's build")
+	if err := CheckBuilds(s); !errors.As(err, &changed) || changed.Path != exe {
+		t.Errorf("CheckBuilds without pghac's build: %v, want its path", err)
+	}
+	// A module that uploads nothing any more leaves no file for apply to check.
+	os.Remove(filepath.Join(s.Deploy, "artifacts.tf"))
+	if _, ok, err := WriteBuildVars(s, exe); ok || err != nil {
+		t.Fatalf("WriteBuildVars without uploads: %v, %v", ok, err)
+	}
+	if err := CheckBuilds(s); err != nil {
+		t.Errorf("CheckBuilds without uploads: %v", err)
 	}
 }
