@@ -83,7 +83,7 @@ func compileBackup(d *diags, sc *schema.Cluster, c *model.Cluster, target model.
 	}
 	b.ArchiveQueueMax = archiveQueueMax(d, sb, c.Nodes)
 
-	b.DeletionProtection = deref(sb.DeletionProtection, true)
+	b.DeletionProtection = deref(sb.DeletionProtection, c.DeletionProtection)
 	b.Compression = deref(sb.Compression, defaultCompression)
 	levels, ok := compressLevels[b.Compression]
 	if !ok {

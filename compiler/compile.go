@@ -34,6 +34,7 @@ func Compile(f *schema.File, target model.Target) (*model.Cluster, hcl.Diagnosti
 	c.Network = compileNetwork(&d, sc)
 	c.Nodes = compileNodes(&d, sc, cv, c.Network, target)
 	c.DevSingleNode = deref(sc.DevSingleNode, false)
+	c.DeletionProtection = deref(sc.DeletionProtection, true)
 	checkQuorum(&d, sc, c)
 	c.Etcd = compileEtcd(&d, sc, c)
 	c.Patroni = compilePatroni(&d, sc, c)

@@ -186,3 +186,29 @@ func errorSummaries(diags hcl.Diagnostics, summary string) []*hcl.Diagnostic {
 	}
 	return out
 }
+
+// TestDeletionProtection: on unless the file lifts it; the backups follow the cluster unless
+// their block says otherwise.
+func TestDeletionProtection(t *testing.T) {
+	src := func(cluster, backup string) string {
+		s := strings.Replace(threeNodes, "    bucket = \"pghac-test-main\"\n", "    bucket = \"pghac-test-main\"\n"+backup, 1)
+		return strings.Replace(s, "cluster \"main\" {\n", "cluster \"main\" {\n"+cluster, 1)
+	}
+	for _, c := range []struct {
+		cluster, backup    string
+		wantCluster, wantB bool
+	}{
+		{"", "", true, true},
+		{"  deletion_protection = false\n", "", false, false},
+		{"  deletion_protection = false\n", "    deletion_protection = true\n", false, true},
+		{"", "    deletion_protection = false\n", true, false},
+	} {
+		cl, diags := compile(t, src(c.cluster, c.backup))
+		if diags.HasErrors() {
+			t.Fatalf("%q %q: %v", c.cluster, c.backup, diags)
+		}
+		if cl.DeletionProtection != c.wantCluster || cl.Backup.DeletionProtection != c.wantB {
+			t.Errorf("%q %q: cluster %v, backup %v; want %v, %v", c.cluster, c.backup, cl.DeletionProtection, cl.Backup.DeletionProtection, c.wantCluster, c.wantB)
+		}
+	}
+}

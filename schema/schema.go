@@ -18,6 +18,9 @@ type Cluster struct {
 	// DevSingleNode allows a cluster of one node (no high availability), for development only.
 	DevSingleNode      *bool     `hcl:"dev_single_node,optional"`
 	DevSingleNodeRange hcl.Range `hcl:"dev_single_node,attr_value_range"`
+	// DeletionProtection guards what holds the cluster's secrets (their Lockbox secret and its
+	// KMS key), and by default the backups' key and key pair too.
+	DeletionProtection *bool `hcl:"deletion_protection,optional"`
 
 	Network   *Network   `hcl:"network,block"`
 	VM        *VM        `hcl:"vm,block"`

@@ -13,25 +13,27 @@ import (
 // explanation is the resolved cluster as `pghac validate --explain` prints it: every value the
 // build will use, defaults included, so that nobody has to guess what an unset attribute means.
 type explanation struct {
-	Cluster   string            `yaml:"cluster"`
-	Target    string            `yaml:"target"`
-	Image     explainImage      `yaml:"image"`
-	Network   explainNetwork    `yaml:"network"`
-	Nodes     []explainNode     `yaml:"nodes"`
-	Etcd      explainEtcd       `yaml:"etcd"`
-	Patroni   explainPatroni    `yaml:"patroni"`
-	Postgres  explainPostgres   `yaml:"postgres"`
-	PgBouncer explainPgBouncer  `yaml:"pgbouncer"`
-	HAProxy   explainHAProxy    `yaml:"haproxy"`
-	Backend   *explainBackend   `yaml:"backend,omitempty"`
-	Roles     []explainRole     `yaml:"roles,omitempty"`
-	Databases []explainDatabase `yaml:"databases,omitempty"`
-	LoadTests []explainLoadTest `yaml:"load_tests,omitempty"`
-	LoadGen   *explainNode      `yaml:"load_generator,omitempty"`
-	Bastion   *explainNode      `yaml:"bastion,omitempty"`
-	LoadBal   *explainLB        `yaml:"load_balancer,omitempty"`
-	Backup    *explainBackup    `yaml:"backup,omitempty"`
-	Secrets   []string          `yaml:"secrets,flow"`
+	Cluster string `yaml:"cluster"`
+	Target  string `yaml:"target"`
+	// DeletionProtection of the secrets' Lockbox secret and KMS key (yandex).
+	DeletionProtection bool              `yaml:"deletion_protection"`
+	Image              explainImage      `yaml:"image"`
+	Network            explainNetwork    `yaml:"network"`
+	Nodes              []explainNode     `yaml:"nodes"`
+	Etcd               explainEtcd       `yaml:"etcd"`
+	Patroni            explainPatroni    `yaml:"patroni"`
+	Postgres           explainPostgres   `yaml:"postgres"`
+	PgBouncer          explainPgBouncer  `yaml:"pgbouncer"`
+	HAProxy            explainHAProxy    `yaml:"haproxy"`
+	Backend            *explainBackend   `yaml:"backend,omitempty"`
+	Roles              []explainRole     `yaml:"roles,omitempty"`
+	Databases          []explainDatabase `yaml:"databases,omitempty"`
+	LoadTests          []explainLoadTest `yaml:"load_tests,omitempty"`
+	LoadGen            *explainNode      `yaml:"load_generator,omitempty"`
+	Bastion            *explainNode      `yaml:"bastion,omitempty"`
+	LoadBal            *explainLB        `yaml:"load_balancer,omitempty"`
+	Backup             *explainBackup    `yaml:"backup,omitempty"`
+	Secrets            []string          `yaml:"secrets,flow"`
 }
 
 type explainRole struct {
@@ -175,7 +177,7 @@ func artifact(url string, localBuild bool) string {
 // Explain is c's resolved settings as YAML.
 func Explain(c *model.Cluster) ([]byte, error) {
 	e := explanation{
-		Cluster: c.Name, Target: string(c.Target),
+		Cluster: c.Name, Target: string(c.Target), DeletionProtection: c.DeletionProtection,
 		Image: explainImage{Family: c.OS.ImageFamily, OS: c.OS.Name, PostgreSQL: c.OS.PostgresMajor,
 			Patroni: c.OS.PatroniVersion, Packages: c.OS.Packages, PostgresBinDir: c.OS.BinDir, PostgresData: c.OS.DataDir},
 		Network: explainNetwork{AdminCIDRs: prefixes(c.Network.AdminCIDRs), ClientCIDRs: prefixes(c.Network.ClientCIDRs)},

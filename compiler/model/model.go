@@ -50,6 +50,9 @@ type Cluster struct {
 	Target Target
 	// DevSingleNode is set when the file opted into a one-node development cluster.
 	DevSingleNode bool
+	// DeletionProtection: the cloud refuses to delete the Lockbox secret of the cluster's
+	// secrets and its KMS key (without which no version can be read) until it is lifted.
+	DeletionProtection bool
 
 	OS        OS
 	Network   Network

@@ -48,8 +48,8 @@ func (m *module) secrets(b *hclwrite.Body) error {
 		"lockbox.editor and kms.keys.encrypterDecrypter to write versions.",
 		"",
 		"Deleting the key makes every version of the secret unreadable, and the nodes could not",
-		"boot again: it is protected from deletion (lift the protection by hand to give the cluster up).",
-	}, secretsName, name, fmt.Sprintf("Encrypts Lockbox secret %s: the secrets of cluster %s.", name, m.c.Name), true, labels)
+		"boot again: it is protected from deletion unless cluster.hcl says deletion_protection = false.",
+	}, secretsName, name, fmt.Sprintf("Encrypts Lockbox secret %s: the secrets of cluster %s.", name, m.c.Name), m.c.DeletionProtection, labels)
 
 	sec := tfwrite.Block(b, []string{
 		"Every secret of the cluster, one entry each, named as pghac's secrets file names them.",
@@ -60,7 +60,7 @@ func (m *module) secrets(b *hclwrite.Body) error {
 	sec.SetAttributeValue("description", cty.StringVal(fmt.Sprintf(
 		"Secrets of cluster %s: each node reads them at its first boot; pghac writes them.", m.c.Name)))
 	sec.SetAttributeRaw("kms_key_id", keyID)
-	sec.SetAttributeValue("deletion_protection", cty.True)
+	sec.SetAttributeValue("deletion_protection", cty.BoolVal(m.c.DeletionProtection))
 	sec.SetAttributeRaw("labels", labels)
 
 	sa := tfwrite.Block(b, []string{

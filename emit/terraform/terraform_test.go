@@ -512,6 +512,13 @@ func TestSecrets(t *testing.T) {
 	if len(sec.Body.Blocks) != 0 {
 		t.Errorf("the Lockbox secret has blocks: Terraform must make no payload")
 	}
+	// deletion_protection = false lifts it from both, for a cluster meant to go.
+	unprotected := modeltest.Cluster()
+	unprotected.DeletionProtection = false
+	mu := emitModule(t, unprotected)
+	for _, typ := range []string{"yandex_kms_symmetric_key", "yandex_lockbox_secret"} {
+		mu.wantAttrs(t, mu.block(t, "secrets.tf", "resource", typ, "secrets"), map[string]string{"deletion_protection": "false"})
+	}
 	m.wantAttrs(t, m.block(t, "secrets.tf", "resource", "yandex_iam_service_account", "nodes"), map[string]string{"name": `"main-nodes"`})
 	m.wantAttrs(t, m.block(t, "secrets.tf", "output", "lockbox_secret_id"), map[string]string{"value": "yandex_lockbox_secret.secrets.id"})
 	var nodesGrants []string

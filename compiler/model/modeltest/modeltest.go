@@ -21,8 +21,9 @@ func Cluster() *model.Cluster {
 		{Zone: "ru-central1-d", CIDR: netip.MustParsePrefix("10.130.0.0/24")},
 	}
 	return &model.Cluster{
-		Name:   "main",
-		Target: model.TargetYandex,
+		Name:               "main",
+		Target:             model.TargetYandex,
+		DeletionProtection: true,
 		OS: model.OS{
 			ImageFamily:   "debian-12",
 			Name:          "Debian 12 (bookworm)",

@@ -6,7 +6,7 @@
 # lockbox.editor and kms.keys.encrypterDecrypter to write versions.
 #
 # Deleting the key makes every version of the secret unreadable, and the nodes could not
-# boot again: it is protected from deletion (lift the protection by hand to give the cluster up).
+# boot again: it is protected from deletion unless cluster.hcl says deletion_protection = false.
 resource "yandex_kms_symmetric_key" "secrets" {
   name              = "main-secrets"
   description       = "Encrypts Lockbox secret main-secrets: the secrets of cluster main."
