@@ -360,7 +360,12 @@ func TestPlanApplyDestroy(t *testing.T) {
 	s.must(exitInvalid, "no\n", destroy, "DESTROY plan (yandex, terraform): 0 to add, 0 to change, 0 to replace, ",
 		"!!! WARNING: this plan DESTROYS the database VMs node0, node1, node2, and the data on them.",
 		"!!! WARNING: this plan DELETES the backup bucket yandex_storage_bucket.backup",
+		"!!! WARNING: this plan DELETES yandex_lockbox_secret.secrets, which holds (or encrypts) the cluster's secrets",
+		"!!! WARNING: this plan DELETES yandex_kms_symmetric_key.secrets, which holds",
 		"not confirmed")
+	if strings.Contains(s.output.String(), "backup bucket yandex_storage_bucket.artifacts") {
+		t.Errorf("the artifacts bucket is warned about as the backups'")
+	}
 	s.must(exitInvalid, "", []string{"apply", "--auto-approve"}, "no saved plan")
 	s.must(exitOK, "", append(destroy, "--auto-approve"), "Apply complete! Resources: 0 added, 0 changed, ")
 	s.must(exitOK, "", destroy, "Nothing to destroy")

@@ -56,6 +56,16 @@ const (
 	LockboxEntrySecretKey = "secret_key"
 )
 
+// Addresses of what holds data that no apply can make again: pghac plan warns loudly about a
+// plan that deletes or replaces one. The backup bucket and its key hold (and unlock) the
+// backups; the secrets' Lockbox secret and its key, the values every new node boots with.
+const (
+	BackupBucketAddress = typeBucket + "." + backupName
+	BackupKeyAddress    = typeKMSKey + "." + backupName
+	SecretsAddress      = typeLockboxSecret + "." + secretsName
+	SecretsKeyAddress   = typeKMSKey + "." + secretsName
+)
+
 // Outputs of backup.tf.
 const (
 	outputBackupBucket   = "backup_bucket"

@@ -2,8 +2,10 @@ package provision
 
 import (
 	"cmp"
+	"slices"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/emit/terraform"
 	"github.com/pghac/pghac/infra"
 )
 
@@ -62,9 +64,21 @@ func dbNode(ch infra.Change, nodes []string) (string, bool) {
 // can be read). The cloud refuses both while the bucket holds objects (force_destroy is off)
 // and the key's deletion protection is on, but the plan must say so before anything runs.
 func RepositoryLosses(p *infra.Plan) []infra.Change {
+	return destructive(p, terraform.BackupBucketAddress, terraform.BackupKeyAddress)
+}
+
+// SecretsLosses lists the changes of p that delete or replace the Lockbox secret of the
+// cluster's secrets or the KMS key that encrypts it: a node made afterwards has nothing to boot
+// with (pghac apply writes a new version only to a secret that exists).
+func SecretsLosses(p *infra.Plan) []infra.Change {
+	return destructive(p, terraform.SecretsAddress, terraform.SecretsKeyAddress)
+}
+
+// destructive are the changes of p that delete or replace a resource at one of addresses.
+func destructive(p *infra.Plan, addresses ...string) []infra.Change {
 	var out []infra.Change
 	for _, ch := range p.Summary.Changes {
-		if ch.Destructive() && (ch.Type == "yandex_storage_bucket" || ch.Type == "yandex_kms_symmetric_key") {
+		if ch.Destructive() && slices.Contains(addresses, ch.Address) {
 			out = append(out, ch)
 		}
 	}

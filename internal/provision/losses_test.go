@@ -55,3 +55,33 @@ func TestSandboxDataLosses(t *testing.T) {
 		t.Errorf("with nodes unknown, terraform_data counted: %+v", got)
 	}
 }
+
+// TestKeptDataLosses: deleting or replacing the backup repository or the secrets' Lockbox
+// secret and key is a loss, each in its own list; other buckets and keys (the artifacts'),
+// and changes in place, are none.
+func TestKeptDataLosses(t *testing.T) {
+	ch := func(typ, name string, a infra.Action) infra.Change {
+		return infra.Change{Address: typ + "." + name, Type: typ, Name: name, Action: a}
+	}
+	p := &infra.Plan{Summary: infra.Summary{Changes: []infra.Change{
+		ch("yandex_storage_bucket", "backup", infra.ActionDelete),
+		ch("yandex_kms_symmetric_key", "backup", infra.ActionUpdate),
+		ch("yandex_kms_symmetric_key", "secrets", infra.ActionReplace),
+		ch("yandex_lockbox_secret", "secrets", infra.ActionDelete),
+		ch("yandex_storage_bucket", "artifacts", infra.ActionDelete),
+		ch("yandex_lockbox_secret", "backup_s3_key", infra.ActionDelete),
+	}}}
+	addresses := func(chs []infra.Change) []string {
+		var out []string
+		for _, c := range chs {
+			out = append(out, c.Address)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"yandex_storage_bucket.backup"}, addresses(RepositoryLosses(p))); diff != "" {
+		t.Errorf("repository losses (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"yandex_kms_symmetric_key.secrets", "yandex_lockbox_secret.secrets"}, addresses(SecretsLosses(p))); diff != "" {
+		t.Errorf("secrets losses (-want +got):\n%s", diff)
+	}
+}

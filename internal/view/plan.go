@@ -53,6 +53,13 @@ func PlanSummary(w io.Writer, title string, p *infra.Plan, nodes []string, color
 	loud := func(format string, args ...any) {
 		fmt.Fprintln(w, Ansi(color, "1;31", "!!! "+fmt.Sprintf(format, args...)))
 	}
+	if sec := provision.SecretsLosses(p); len(sec) > 0 {
+		fmt.Fprintln(w)
+		for _, ch := range sec {
+			loud("WARNING: this plan %s %s, which holds (or encrypts) the cluster's secrets: a node made afterwards cannot boot.", verb(ch), ch.Address)
+		}
+		loud("The cloud refuses while its deletion protection is on (deletion_protection in cluster.hcl).")
+	}
 	if repo := provision.RepositoryLosses(p); len(repo) > 0 {
 		fmt.Fprintln(w)
 		for _, ch := range repo {
