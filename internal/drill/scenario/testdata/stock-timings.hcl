@@ -71,23 +71,12 @@ cluster "main" {
 
   backend {
     port = 8080
-    # Every node downloads the backend from here and checks its SHA-256. Upload your build of
-    # bin/pghac-backend (make build) and put `sha256sum bin/pghac-backend` here. The sandbox
-    # serves its own build instead.
-    artifact {
-      url    = "https://storage.yandexcloud.net/pghac-releases/v0.1.0/pghac-backend-linux-amd64"
-      sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
-    }
   }
 
   load_generator {
     zone    = "ru-central1-d"
     address = "10.130.0.100"
-    # It installs pghac from here to run the load tests (`sha256sum bin/pghac` after make build).
-    artifact {
-      url    = "https://storage.yandexcloud.net/pghac-releases/v0.1.0/pghac-linux-amd64"
-      sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
-    }
+    # It runs the load tests with the pghac you run (uploaded like the backend).
   }
 
   # An internal network load balancer whose only healthy target is the primary.

@@ -74,25 +74,23 @@ cluster "main" {
     owner = "app"
   }
 
+  # Every node runs the backend: pghac's own build (bin/pghac-backend after make build), which
+  # pghac apply uploads to a private bucket; the nodes download it and check its SHA-256.
   backend {
     port = 8080
-    # Every node downloads the backend from here and checks its SHA-256. Upload your build of
-    # bin/pghac-backend (make build) and put `sha256sum bin/pghac-backend` here. The sandbox
-    # serves its own build instead.
-    artifact {
-      url    = "https://storage.yandexcloud.net/pghac-releases/v0.1.0/pghac-backend-linux-amd64"
-      sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
-    }
+  }
+
+  # The one VM with a public address that admits SSH (from admin_cidrs): pghac reaches the nodes
+  # through it, and the database VMs get no public address of their own.
+  bastion {
+    zone    = "ru-central1-a"
+    address = "10.128.0.5"
   }
 
   load_generator {
     zone    = "ru-central1-d"
     address = "10.130.0.100"
-    # It installs pghac from here to run the load tests (`sha256sum bin/pghac` after make build).
-    artifact {
-      url    = "https://storage.yandexcloud.net/pghac-releases/v0.1.0/pghac-linux-amd64"
-      sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
-    }
+    # It runs the load tests with the pghac you run (uploaded like the backend).
   }
 
   # pgBackRest: WAL archived continuously, a full backup on Sundays and a differential one the
