@@ -41,7 +41,7 @@ const (
 	pghacArtifactName   = "pghac"
 
 	// ObjectStorageEndpoint is where the VMs download the objects, with an IAM token in
-	// fetch.StorageTokenHeader.
+	// lockbox.StorageTokenHeader.
 	ObjectStorageEndpoint = "https://storage.yandexcloud.net"
 	// roleArtifacts reads objects and nothing more.
 	roleArtifacts = "storage.viewer"
@@ -56,6 +56,7 @@ type upload struct {
 	key                string // the object's key in the bucket
 	pathVar, sha256Var string
 	urlVar             string // the user-data template variable of its URL
+	account            string // the service account its VMs read it as
 	what               string
 }
 
@@ -64,13 +65,23 @@ func uploads(c *model.Cluster) []upload {
 	var us []upload
 	if c.Backend != nil && c.Backend.LocalBuild {
 		us = append(us, upload{name: backendArtifactName, key: "pghac-backend", pathVar: VarBackendArtifactPath, sha256Var: model.BackendSHA256Var,
-			urlVar: model.BackendURLVar, what: "the backend binary (pghac-backend) every node runs"})
+			urlVar: model.BackendURLVar, account: nodesAccountName, what: "the backend binary (pghac-backend) every node runs"})
 	}
 	if c.LoadGenerator != nil && c.LoadGenerator.LocalBuild {
 		us = append(us, upload{name: pghacArtifactName, key: "pghac", pathVar: VarPghacArtifactPath, sha256Var: model.PghacSHA256Var,
-			urlVar: model.PghacURLVar, what: "the pghac binary the load generator runs"})
+			urlVar: model.PghacURLVar, account: loadgenAccountName, what: "the pghac binary the load generator runs"})
 	}
 	return us
+}
+
+// findUpload is the upload of c named name, nil when c's module does not upload it.
+func findUpload(c *model.Cluster, name string) *upload {
+	for _, u := range uploads(c) {
+		if u.name == name {
+			return &u
+		}
+	}
+	return nil
 }
 
 // artifactVars are the template variables that tell a VM's user-data where u is and what its
@@ -125,14 +136,10 @@ func (m *module) artifacts(b *hclwrite.Body) error {
 		o.SetAttributeRaw("source", tfwrite.Ref("var", u.pathVar))
 		o.SetAttributeRaw("source_hash", tfwrite.Ref("var", u.sha256Var))
 		o.SetAttributeValue("content_type", cty.StringVal("application/octet-stream"))
-		account := nodesAccountName
-		if u.name == pghacArtifactName {
-			account = loadgenAccountName
-		}
-		members = append(members, tfwrite.Template("serviceAccount:", tfwrite.ResourceRef(typeServiceAccount, account, "id")))
+		members = append(members, tfwrite.Template("serviceAccount:", tfwrite.ResourceRef(typeServiceAccount, u.account, "id")))
 	}
 
-	if m.c.LoadGenerator != nil && m.c.LoadGenerator.LocalBuild {
+	if findUpload(m.c, pghacArtifactName) != nil {
 		sa := tfwrite.Block(b, []string{
 			"The load generator's account: it reads the pghac object and nothing else (none of the",
 			"cluster's secrets, which are the nodes' account's).",

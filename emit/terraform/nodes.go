@@ -54,19 +54,12 @@ func (m *module) nodes(b *hclwrite.Body) error {
 				tfwrite.Str(""), userKey(tfwrite.Ref("var", varSSHPublicKey))),
 		)))}))
 
-	var download *upload
-	var extra []tfwrite.Item
-	for _, u := range uploads(m.c) {
-		if u.name == backendArtifactName {
-			download = &u
-			extra = artifactVars(u)
-		}
-	}
+	download := findUpload(m.c, backendArtifactName)
 	if download != nil {
 		tfwrite.Comment(locals, "The variables of every node's user-data template: where the backend binary is in the",
 			"artifacts bucket, and its checksum. The secrets stay placeholders, which the node fills in",
 			"from Lockbox.")
-		locals.SetAttributeRaw(tfwrite.LocalTemplateVars, tfwrite.TemplateVars(m.c, extra...))
+		locals.SetAttributeRaw(tfwrite.LocalTemplateVars, tfwrite.TemplateVars(m.c, artifactVars(*download)...))
 	}
 	for _, n := range m.c.Nodes {
 		ud := tfwrite.UserData(n.Name)
@@ -88,12 +81,9 @@ func (m *module) loadgen(b *hclwrite.Body) error {
 	path := tfwrite.Template(tfwrite.Ref("path", "module"), "/"+loadgenUserDataPath)
 	// No secrets in it: file(), or templatefile() for where its pghac is.
 	ud := tfwrite.Call("file", path)
-	var download *upload
-	for _, u := range uploads(m.c) {
-		if u.name == pghacArtifactName {
-			download = &u
-			ud = tfwrite.Call("templatefile", path, tfwrite.Object(artifactVars(u)...))
-		}
+	download := findUpload(m.c, pghacArtifactName)
+	if download != nil {
+		ud = tfwrite.Call("templatefile", path, tfwrite.Object(artifactVars(*download)...))
 	}
 	return m.instance(b, vmSpec{name: lg.Name, zone: lg.Zone, address: lg.Address, vm: lg.VM,
 		role: "load-generator", sg: loadgenSGName, userData: ud, download: download})
@@ -161,7 +151,7 @@ func (m *module) instance(b *hclwrite.Body, s vmSpec) error {
 		why = append(why, "the secret")
 		deps = append(deps, tfwrite.Ref(typeLockboxSecretIAMMember, nodesAccountName), tfwrite.Ref(typeKMSKeyIAMMember, nodesAccountName))
 	case s.download != nil:
-		r.SetAttributeRaw("service_account_id", tfwrite.ResourceRef(typeServiceAccount, loadgenAccountName, "id"))
+		r.SetAttributeRaw("service_account_id", tfwrite.ResourceRef(typeServiceAccount, s.download.account, "id"))
 	}
 	if s.download != nil {
 		why = append(why, "its "+s.download.name+" binary")
