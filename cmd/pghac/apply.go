@@ -286,6 +286,13 @@ func (c *cli) surveyAgain(s site.Site, cl *model.Cluster, r *provision.Run) (*li
 		fmt.Fprintf(c.stderr, "Run `%s` again.\n", planCmd(s))
 		return nil, exitInvalid, false
 	}
+	// The nodes that did not run at plan time are the plan's new VMs: they join once the
+	// rollout has the others admit them.
+	for _, n := range cl.NodeNames() {
+		if !slices.Contains(lp.Nodes, n) {
+			lc.Joining = append(lc.Joining, n)
+		}
+	}
 	return lc, exitOK, true
 }
 

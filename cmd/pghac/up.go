@@ -172,11 +172,21 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		c.printProvisionerLogs(sb)
 		return code
 	}
+	// joining: new nodes of a running cluster, which the others admit only once the rollout
+	// below gives them their addresses (pg_hba): up waits for them after it.
+	var joining []string
 	if p.Info.HasChanges {
 		// Only running machines hold data: one whose first boot failed is replaced freely.
 		running, err := sb.RunningNodes()
 		if err != nil {
 			return fail(err)
+		}
+		if len(running) > 0 {
+			for _, n := range cl.NodeNames() {
+				if !slices.Contains(running, n) {
+					joining = append(joining, n)
+				}
+			}
 		}
 		losses := view.PlanSummary(c.stdout, fmt.Sprintf("Sandbox (%s)", sb.Binary.Name), p, running, c.stdoutColor())
 		lost := provision.DataLosses(p, running)
@@ -252,15 +262,20 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 	}
 	if !st.Healthy && broken == nil {
 		var code int
-		if st, code = c.waitUp(sb, start, timeout); code != exitOK {
+		if st, code = c.waitUp(sb, start, timeout, joining); code != exitOK {
 			return code
 		}
 	}
 	// What the machines run and the generated tree say must agree: whatever changed since a
 	// machine booted goes to it live, one at a time (on new machines there is nothing).
-	code, rolled := c.upLive(sb, start, timeout, broken)
+	code, rolled := c.upLive(sb, start, timeout, broken, joining)
 	if code != exitOK {
 		return code
+	}
+	if len(joining) > 0 && !rolled {
+		if st, code = c.waitUp(sb, start, timeout, nil); code != exitOK {
+			return code
+		}
 	}
 	// Every node runs the generated tree now: a rotation stopped midway is done.
 	if err := sb.EndRotation(c.ctx, timeout); err != nil {
@@ -477,15 +492,16 @@ func (c *cli) printClusterDiags(file string, cl *model.Cluster, diags hcl.Diagno
 	c.printDiags(diags, nil, cl.DeclRange.Filename, src)
 }
 
-// waitUp waits until the machines have booted and the cluster is healthy, printing the
-// boot's phases; when it is not by timeout, it prints why and the unhealthy nodes' logs.
-func (c *cli) waitUp(sb *provision.Sandbox, start time.Time, timeout time.Duration) (health.Report, int) {
+// waitUp waits until the machines have booted and the cluster is healthy but for the nodes
+// in except, printing the boot's phases; when it is not by timeout, it prints why and the
+// unhealthy nodes' logs.
+func (c *cli) waitUp(sb *provision.Sandbox, start time.Time, timeout time.Duration, except []string) (health.Report, int) {
 	fmt.Fprintf(c.stdout, "\nWaiting for the cluster (at most %s):\n", timeout)
 	ctx, cancel := context.WithTimeout(c.ctx, timeout)
 	defer cancel()
 	st, err := sb.WaitUp(ctx, func(node, phase string) {
 		fmt.Fprintf(c.stdout, "  [%4ds] %-12s %s\n", int(time.Since(start).Seconds()), node, phase)
-	})
+	}, except)
 	fmt.Fprintln(c.stdout)
 	if err == nil {
 		return st, exitOK
@@ -510,8 +526,10 @@ func (c *cli) waitUp(sb *provision.Sandbox, start time.Time, timeout time.Durati
 // upLive surveys the running sandbox, prints what differs from the generated tree and rolls
 // it out (rollout.Apply). broken are the nodes with problems, when up did not wait for a
 // healthy cluster: the change goes to them first; when it leaves one of them as it is, upLive
-// waits for the cluster to be healthy first (waitUp). It reports whether it changed anything.
-func (c *cli) upLive(sb *provision.Sandbox, start time.Time, timeout time.Duration, broken []string) (int, bool) {
+// waits for the cluster to be healthy first (waitUp). joining are new nodes, whose health the
+// rollout waits for only at its end (rollout.Live.Joining). It reports whether it changed
+// anything.
+func (c *cli) upLive(sb *provision.Sandbox, start time.Time, timeout time.Duration, broken, joining []string) (int, bool) {
 	l, dial, pc, err := sb.Live(c.ctx)
 	if err != nil {
 		return c.fail("up", fmt.Errorf("surveying the running machines: %w", err)), false
@@ -521,7 +539,7 @@ func (c *cli) upLive(sb *provision.Sandbox, start time.Time, timeout time.Durati
 	if len(broken) > 0 && (l.Empty() || slices.ContainsFunc(broken, func(n string) bool { return !l.Changes(n) })) {
 		// Not for the change to mend: perhaps a moment's lag, perhaps a node that needs
 		// --replace; the wait says which.
-		if _, code := c.waitUp(sb, start, timeout); code != exitOK {
+		if _, code := c.waitUp(sb, start, timeout, nil); code != exitOK {
 			return code, false
 		}
 		broken = nil
@@ -538,6 +556,7 @@ func (c *cli) upLive(sb *provision.Sandbox, start time.Time, timeout time.Durati
 			"an operator key lack it: `pghac down --destroy-data` and `pghac up` rebuild them (the data is lost)\n", bad[0].Node)
 		return exitRuntime, false
 	}
+	l.Joining = joining
 	if len(broken) > 0 {
 		l.Broken = broken
 		fmt.Fprintf(c.stdout, "Problems on %s, which the change touches: it goes there first.\n", strings.Join(broken, ", "))

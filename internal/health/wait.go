@@ -20,8 +20,10 @@ const waitEvery = time.Second
 // WaitUp polls until every node has booted and the cluster is healthy, calling show with a
 // node's phase each time it changes: its boot phase, then what its services wait for
 // (etcd, Patroni, replication, HAProxy), then "ready". It returns the last report; when ctx
-// ends first, with an error that names the nodes not ready and their phases.
-func (p *Prober) WaitUp(ctx context.Context, boot BootProbe, show func(node, phase string)) (Report, error) {
+// ends first, with an error that names the nodes not ready and their phases. The problems of
+// the nodes in except are overlooked once every node has booted (nodes joining a running
+// cluster, which the others admit only later).
+func (p *Prober) WaitUp(ctx context.Context, boot BootProbe, show func(node, phase string), except []string) (Report, error) {
 	booted := map[string]bool{}
 	shown := map[string]string{}
 	var rep Report
@@ -43,8 +45,10 @@ func (p *Prober) WaitUp(ctx context.Context, boot BootProbe, show func(node, pha
 			}
 		}
 		// The services start at the end of the boot: nothing to ask before.
+		healthy := false
 		if allBooted {
 			rep = p.Observe(ctx)
+			healthy = rep.Healthy || except != nil && len(rep.Without(except)) == 0
 			for _, m := range rep.Members {
 				if rep.Healthy {
 					phases[m.Name] = readyPhase(m)
@@ -65,7 +69,7 @@ func (p *Prober) WaitUp(ctx context.Context, boot BootProbe, show func(node, pha
 				shown[n.Name] = ph
 			}
 		}
-		if allBooted && rep.Healthy {
+		if healthy {
 			return rep, nil
 		}
 		select {

@@ -290,8 +290,9 @@ func (sb *Sandbox) ServeBackend(ctx context.Context, flag string, onErr func(err
 }
 
 // WaitUp waits until the cluster is healthy (health.Prober.WaitUp), following each machine's
-// boot through cloud-init; show gets every node's phase as it changes.
-func (sb *Sandbox) WaitUp(ctx context.Context, show func(node, phase string)) (health.Report, error) {
+// boot through cloud-init; show gets every node's phase as it changes. The problems of the
+// nodes in except are overlooked once all have booted.
+func (sb *Sandbox) WaitUp(ctx context.Context, show func(node, phase string), except []string) (health.Report, error) {
 	boot := func(ctx context.Context, node string) (string, bool, error) {
 		return sandbox.CloudInitPhase(ctx, sb.Config, node)
 	}
@@ -299,7 +300,7 @@ func (sb *Sandbox) WaitUp(ctx context.Context, show func(node, phase string)) (h
 	if err != nil {
 		return health.Report{}, err
 	}
-	return p.WaitUp(ctx, boot, show)
+	return p.WaitUp(ctx, boot, show, except)
 }
 
 // UnhealthyLogs returns the logs of every node st finds a problem with.

@@ -2,6 +2,11 @@ package rollout
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -73,5 +78,47 @@ func TestApplyBroken(t *testing.T) {
 	_, err := Apply(context.Background(), l, dial, &patroni.Client{}, nil, time.Second, func(string) {})
 	if want := "node2 has problems, and the change leaves it as it is: mend it, or replace its machine (--replace node2), first; nothing was changed"; err == nil || err.Error() != want || dialed {
 		t.Errorf("Apply: %v, dialed %v; want %q, nothing dialed", err, dialed, want)
+	}
+}
+
+// okConn is a node that takes every file and command.
+type okConn struct{ FileReader }
+
+func (okConn) WriteFile(context.Context, string, []byte, os.FileMode, string) error { return nil }
+func (okConn) Run(context.Context, string, []byte) ([]byte, error)                  { return nil, nil }
+func (okConn) Close() error                                                         { return nil }
+
+// TestApplyJoining: a joining node's health is overlooked while the others change (they admit
+// it only then), and waited for after the last one; a node that never joins fails the rollout.
+func TestApplyJoining(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"members":[{"name":"node0","role":"leader","state":"running"},{"name":"node1","role":"replica","state":"streaming"}]}`)
+	}))
+	defer srv.Close()
+	pc := &patroni.Client{Endpoints: []patroni.Endpoint{{Name: "node0", URL: srv.URL}}}
+	file := []FileChange{{File: File{Path: "/etc/patroni/config.yml"}, Kind: "changed"}}
+	l := Live{Nodes: []NodePlan{{Node: "node0", Files: file}, {Node: "node1", Files: file}, {Node: "node3"}}, Joining: []string{"node3"}}
+	dial := func(context.Context, string) (Conn, error) { return okConn{}, nil }
+
+	for _, joins := range []bool{true, false} {
+		var waits [][]string
+		healthy := func(_ context.Context, except []string) error {
+			waits = append(waits, slices.Clone(except))
+			if len(except) == 0 && !joins {
+				return errors.New("node3: not streaming")
+			}
+			return nil
+		}
+		done, err := Apply(context.Background(), l, dial, pc, healthy, time.Second, func(string) {})
+		want := [][]string{{"node3"}, {"node3"}, nil}
+		if !slices.EqualFunc(waits, want, slices.Equal) {
+			t.Errorf("joins %v: health waits overlooking %q, want %q", joins, waits, want)
+		}
+		if joins && (err != nil || !slices.Equal(done.Nodes, []string{"node1", "node0"})) {
+			t.Errorf("Apply: %v, changed %v; want node1, node0", err, done.Nodes)
+		}
+		if !joins && (err == nil || !strings.HasPrefix(err.Error(), "node3 did not join")) {
+			t.Errorf("Apply with node3 never joining: %v", err)
+		}
 	}
 }

@@ -44,6 +44,11 @@ type Live struct {
 	// rollout that stopped after breaking a node, a hand edit): Apply changes them first, and
 	// overlooks their problems until it has. It refuses when the change does not touch one.
 	Broken []string
+	// Joining are nodes new to the cluster (a scale out), booted before the rollout: they can
+	// copy the data only once the others admit their address (pg_hba names each node's), which
+	// is part of the rollout. Apply does not wait for their health until every node has its
+	// change, then waits for them to join.
+	Joining []string
 	// Unsafe are the changes that cannot be rolled out to a running cluster, each naming its
 	// node (a renamed cluster): Apply refuses l while there are any.
 	Unsafe []string
@@ -257,14 +262,23 @@ func Apply(ctx context.Context, l Live, dial Dialer, pc *patroni.Client, healthy
 				pending = append(pending, m.Node)
 			}
 		}
-		log(fmt.Sprintf("%s: waiting for the cluster to be healthy%s", n.Node, butFor(pending)))
+		log(fmt.Sprintf("%s: waiting for the cluster to be healthy%s%s", n.Node, butFor(pending), butJoining(l.Joining)))
 		wctx, cancel := context.WithTimeout(ctx, timeout)
-		err := healthy(wctx, pending)
+		err := healthy(wctx, append(pending, l.Joining...))
 		cancel()
 		if err != nil {
-			return done, fmt.Errorf("after changing %s: the cluster is not healthy%s within %v: %w", n.Node, butFor(pending), timeout, err)
+			return done, fmt.Errorf("after changing %s: the cluster is not healthy%s%s within %v: %w", n.Node, butFor(pending), butJoining(l.Joining), timeout, err)
 		}
 		done.Nodes = append(done.Nodes, n.Node)
+	}
+	if len(l.Joining) > 0 {
+		log(fmt.Sprintf("waiting for %s to join", strings.Join(l.Joining, ", ")))
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		err := healthy(wctx, nil)
+		cancel()
+		if err != nil {
+			return done, fmt.Errorf("%s did not join within %v of the rollout's end: %w", strings.Join(l.Joining, ", "), timeout, err)
+		}
 	}
 	if len(l.Settings) > 0 {
 		log(fmt.Sprintf("dynamic configuration: %d settings", len(l.Settings)))
@@ -339,6 +353,14 @@ func butFor(nodes []string) string {
 		return ""
 	}
 	return " but for " + strings.Join(nodes, ", ") + " (not changed yet)"
+}
+
+// butJoining names the joining nodes a health wait overlooks.
+func butJoining(nodes []string) string {
+	if len(nodes) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(nodes, ", ") + " joining"
 }
 
 // applyNode writes n's files and runs their actions.
