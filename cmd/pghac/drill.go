@@ -108,7 +108,10 @@ func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, r
 	if err != nil {
 		return fail("%v", err)
 	}
-	env := scenario.NewEnv(cl, provision.SandboxConfig(s, cl, nil), vars, pc)
+	env, err := scenario.NewEnv(cl, provision.SandboxConfig(s, cl, nil), vars, pc)
+	if err != nil {
+		return fail("%s: %v", s.File, err)
+	}
 	if env.Dial, err = provision.Dialer(s, cl); err != nil {
 		return fail("%v", err)
 	}

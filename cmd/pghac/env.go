@@ -20,11 +20,14 @@ libpq client read: PGHOST and PGPORT list every node's HAProxy primary port (any
 them reaches the leader), PGTARGETSESSIONATTRS=read-write makes libpq skip a node
 that does not answer as the primary, PGUSER and PGDATABASE, and PGPASSFILE, a
 password file (mode 0600) pghac writes into the state folder with the passwords of
-the superuser and of every role block. No password is ever printed.
+the superuser and of every role block. No password is ever printed. The role is the
+first role block that owns a database: the superuser cannot log in through PgBouncer
+(so neither through HAProxy); it reaches PostgreSQL itself (port 5432) from the nodes
+and from the admin path, which in the sandbox is this host.
 PGHAC_PRIMARY_URL and PGHAC_REPLICAS_URL are connection URIs for the primary
 (target_session_attrs=read-write) and for the replicas (read-only).
 
---role NAME connects as a role block's role, to the first database it owns.
+--role NAME connects as another role block's role, to the first database it owns.
 
 PGTARGETSESSIONATTRS applies to any host and port given on the command line too:
 for a replica port use PGHAC_REPLICAS_URL, or target_session_attrs=read-only.
@@ -32,7 +35,7 @@ for a replica port use PGHAC_REPLICAS_URL, or target_session_attrs=read-only.
   eval "$(pghac env)"; psql -c 'select 1'`,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		f := addSandboxFlags(fs, false)
-		role := fs.String("role", "", "connect as the role block `NAME` instead of the superuser")
+		role := fs.String("role", "", "connect as the role block `NAME` instead of the first that owns a database")
 		return func(c *cli, _ []string) int {
 			s, code, ok := c.sandboxSite("env", f)
 			if !ok {
@@ -48,30 +51,31 @@ func (c *cli) env(s site.Site, role string) int {
 	if !ok {
 		return code
 	}
-	user, database := model.SuperuserName, model.SuperuserName
+	user, database, found := cl.ClientRole()
 	if role != "" {
-		var found bool
-		if database, found = cl.RoleDatabase(role); !found {
-			names := make([]string, 0, len(cl.Roles))
-			for _, r := range cl.Roles {
-				names = append(names, r.Name)
-			}
+		user = role
+		database, found = cl.RoleDatabase(role)
+	}
+	if !found {
+		names := make([]string, 0, len(cl.Roles))
+		for _, r := range cl.Roles {
+			names = append(names, r.Name)
+		}
+		if role != "" {
 			if len(names) == 0 {
 				names = []string{"none"}
 			}
 			return c.usageError(lookup("env"), fmt.Sprintf("--role %s: %s declares no such role (role blocks: %s)", role, s.File, strings.Join(names, ", ")))
 		}
-		user = role
+		fmt.Fprintf(c.stderr, "pghac env: %s: %v, or name a role with --role\n", s.File, model.ErrNoClientRole)
+		return exitInvalid
 	}
 	vars, err := s.ReadSecrets()
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac env: no secrets: %v\nRun `pghac up` first.\n", err)
 		return exitInvalid
 	}
-	secret := model.SecretSuperuserPassword
-	if user != model.SuperuserName {
-		secret = model.RolePassword(user)
-	}
+	secret := model.RolePassword(user)
 	if vars[string(secret)] == "" {
 		fmt.Fprintf(c.stderr, "pghac env: %s holds no password for %s\nRun `pghac up` first.\n", s.Secrets(), user)
 		return exitInvalid

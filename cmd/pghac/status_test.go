@@ -22,35 +22,43 @@ func TestEnv(t *testing.T) {
 	if code := run([]string{"env", "-f", file}, nil, &stdout, &stderr); code != exitInvalid || !strings.Contains(stderr.String(), "pghac up") {
 		t.Fatalf("env without secrets: exit %d\n%s", code, stderr.String())
 	}
-	secret := "SuperuserPasswordForTheTest0"
+	secret, appSecret := "SuperuserPasswordForTheTest0", "AppRolePasswordForTheTest01"
 	if err := os.MkdirAll(filepath.Join(dir, ".pghac", "sandbox"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// The superuser's password alone: not enough, for env connects as the client role.
 	writeFile(t, dir, ".pghac/sandbox/secrets.tfvars", []byte(`postgres_superuser_password = "`+secret+`"`+"\n"))
+	stderr.Reset()
+	if code := run([]string{"env", "-f", file}, nil, &stdout, &stderr); code != exitInvalid || !strings.Contains(stderr.String(), "holds no password for app") {
+		t.Fatalf("env without the client role's password: exit %d\n%s", code, stderr.String())
+	}
+	writeFile(t, dir, ".pghac/sandbox/secrets.tfvars", []byte(`postgres_superuser_password = "`+secret+`"`+"\n"+
+		`role_app_password = "`+appSecret+`"`+"\n"))
 	stdout.Reset()
 	stderr.Reset()
 	if code := run([]string{"env", "-f", file}, nil, &stdout, &stderr); code != exitOK {
 		t.Fatalf("env: exit %d\n%s", code, stderr.String())
 	}
 	pgpass := filepath.Join(dir, ".pghac", "sandbox", "pgpass")
+	// The first role block that owns a database, to that database: PgBouncer lets no superuser in.
 	want := `# Cluster main in the sandbox: HAProxy on every node routes 5000 to the leader and 5001 to the replicas.
 # libpq tries the nodes in turn and keeps the first that is what target_session_attrs asks for.
 # The password is in PGPASSFILE, never here. Use: eval "$(pghac env)"
 export PGHOST=10.213.0.11,10.213.0.12,10.213.0.13
 export PGPORT=5000,5000,5000
-export PGUSER=postgres
-export PGDATABASE=postgres
+export PGUSER=app
+export PGDATABASE=app
 export PGPASSFILE=` + pgpass + `
 export PGCONNECT_TIMEOUT=3
 export PGTARGETSESSIONATTRS=read-write
-export PGHAC_PRIMARY_URL='postgresql://postgres@10.213.0.11:5000,10.213.0.12:5000,10.213.0.13:5000/postgres?connect_timeout=3&target_session_attrs=read-write'
-export PGHAC_REPLICAS_URL='postgresql://postgres@10.213.0.11:5001,10.213.0.12:5001,10.213.0.13:5001/postgres?connect_timeout=3&target_session_attrs=read-only'
+export PGHAC_PRIMARY_URL='postgresql://app@10.213.0.11:5000,10.213.0.12:5000,10.213.0.13:5000/app?connect_timeout=3&target_session_attrs=read-write'
+export PGHAC_REPLICAS_URL='postgresql://app@10.213.0.11:5001,10.213.0.12:5001,10.213.0.13:5001/app?connect_timeout=3&target_session_attrs=read-only'
 `
 	if diff := cmp.Diff(want, stdout.String()); diff != "" {
 		t.Errorf("env output (-want +got):\n%s", diff)
 	}
-	if strings.Contains(stdout.String()+stderr.String(), secret) {
-		t.Error("env printed the password")
+	if out := stdout.String() + stderr.String(); strings.Contains(out, secret) || strings.Contains(out, appSecret) {
+		t.Error("env printed a password")
 	}
 	info, err := os.Stat(pgpass)
 	if err != nil {
@@ -59,33 +67,35 @@ export PGHAC_REPLICAS_URL='postgresql://postgres@10.213.0.11:5001,10.213.0.12:50
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("pgpass mode %v, want 0600", info.Mode().Perm())
 	}
+	// The superuser for PostgreSQL's port alone (from this host, the sandbox's admin path);
+	// the role for the ports that let it in.
 	b, _ := os.ReadFile(pgpass)
-	for _, line := range []string{"10.213.0.11:5000:*:postgres:" + secret, "10.213.0.13:5001:*:postgres:" + secret, "10.213.0.12:5432:*:postgres:" + secret} {
+	for _, line := range []string{"10.213.0.12:5432:*:postgres:" + secret, "10.213.0.11:5000:*:app:" + appSecret,
+		"10.213.0.13:5001:*:app:" + appSecret, "10.213.0.12:6432:*:app:" + appSecret} {
 		if !strings.Contains(string(b), line+"\n") {
 			t.Errorf("pgpass lacks %q:\n%s", line, b)
+		}
+	}
+	for _, no := range []string{":5000:*:postgres:", ":6432:*:postgres:", ":5432:*:app:"} {
+		if strings.Contains(string(b), no) {
+			t.Errorf("pgpass has %q, which that port refuses:\n%s", no, b)
 		}
 	}
 
-	// A role block's role: its password joins the file, and it connects to its database.
-	appSecret := "AppRolePasswordForTheTest01"
-	writeFile(t, dir, ".pghac/sandbox/secrets.tfvars", []byte(`postgres_superuser_password = "`+secret+`"`+"\n"+
-		`role_app_password = "`+appSecret+`"`+"\n"))
+	// --role names the role block; a cluster without one that owns a database says what to add.
 	stdout.Reset()
+	if code := run([]string{"env", "-f", file, "--role", "app"}, nil, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), "export PGUSER=app\n") {
+		t.Errorf("env --role app: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	src := string(rootCluster(t))
+	db := "  database \"app\" {\n    owner = \"app\"\n  }\n"
+	if !strings.Contains(src, db) {
+		t.Fatalf("the cluster file has no %q", db)
+	}
+	noDB := writeFile(t, dir, "nodb.hcl", []byte(strings.Replace(src, db, "", 1)))
 	stderr.Reset()
-	if code := run([]string{"env", "-f", file, "--role", "app"}, nil, &stdout, &stderr); code != exitOK {
-		t.Fatalf("env --role app: exit %d\n%s", code, stderr.String())
-	}
-	for _, line := range []string{"export PGUSER=app\n", "export PGDATABASE=app\n",
-		"export PGHAC_PRIMARY_URL='postgresql://app@10.213.0.11:5000,10.213.0.12:5000,10.213.0.13:5000/app?"} {
-		if !strings.Contains(stdout.String(), line) {
-			t.Errorf("env --role app lacks %q:\n%s", line, stdout.String())
-		}
-	}
-	b, _ = os.ReadFile(pgpass)
-	for _, line := range []string{"10.213.0.11:5000:*:postgres:" + secret, "10.213.0.13:5001:*:app:" + appSecret} {
-		if !strings.Contains(string(b), line+"\n") {
-			t.Errorf("pgpass lacks %q:\n%s", line, b)
-		}
+	if code := run([]string{"env", "-f", noDB}, nil, &stdout, &stderr); code != exitInvalid || !strings.Contains(stderr.String(), "no role that owns a database") {
+		t.Errorf("env for a cluster without a role that owns a database: exit %d\n%s", code, stderr.String())
 	}
 	stderr.Reset()
 	if code := run([]string{"env", "-f", file, "--role", "nosuch"}, nil, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "no such role (role blocks: app)") {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -429,6 +430,45 @@ func (c *Cluster) SubnetCIDRs() []netip.Prefix {
 		out = append(out, s.CIDR)
 	}
 	return out
+}
+
+// AdminAddresses are where administrators reach PostgreSQL from besides the nodes themselves:
+// the admin path's end inside the network, which an SSH tunnel's connections come from. The
+// sandbox's host (its stand-in jump host); the bastion; network.jump_host when it is an IP
+// address (a name is resolved only when dialled, so it is not one). Sorted, without repeats.
+func (c *Cluster) AdminAddresses() []netip.Addr {
+	var out []netip.Addr
+	if c.Sandbox != nil {
+		out = append(out, c.Sandbox.HostAddress)
+	}
+	if c.Bastion != nil {
+		out = append(out, c.Bastion.Address)
+	}
+	if j := c.Network.JumpHost; j != nil {
+		if a, err := netip.ParseAddr(j.Host); err == nil {
+			out = append(out, a.Unmap())
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
+}
+
+// ErrNoClientRole is ClientRole's lack, for the commands that need one.
+var ErrNoClientRole = errors.New("the cluster file has no role that owns a database, and the superuser cannot log in through PgBouncer: " +
+	`add a role block and a database it owns (role "app" {} and database "app" { owner = "app" })`)
+
+// ClientRole is the role pghac's own clients log in as through HAProxy and PgBouncer (the
+// drills' writers, pghac env, the tests), with the database it owns: the first role block, in
+// name order, that owns a database. The superuser is not one: PgBouncer does not let it in.
+func (c *Cluster) ClientRole() (role, database string, ok bool) {
+	for _, r := range c.Roles {
+		for _, db := range c.Databases {
+			if db.Owner == r.Name {
+				return r.Name, db.Name, true
+			}
+		}
+	}
+	return "", "", false
 }
 
 // NodeNames returns the names of the nodes, in order.

@@ -136,6 +136,13 @@ resource "yandex_vpc_security_group" "nodes" {
   }
 
   ingress {
+    description       = "PostgreSQL, for the superuser, from the bastion"
+    protocol          = "TCP"
+    port              = 5432
+    security_group_id = yandex_vpc_security_group.bastion.id
+  }
+
+  ingress {
     description       = "Backend HTTP API, from the bastion"
     protocol          = "TCP"
     port              = 8080

@@ -82,8 +82,8 @@ func TestBootstrap(t *testing.T) {
 		"local|all|all||scram-sha-256",
 		"host|all|all|127.0.0.1|scram-sha-256",
 		"host|replication|replicator|127.0.0.1|scram-sha-256",
-		"host|replication|replicator|127.0.0.0|scram-sha-256",
-		"host|all|all|127.0.0.0|scram-sha-256",
+		"host|replication|replicator|127.0.0.2|scram-sha-256",
+		"host|all|rewinder|127.0.0.2|scram-sha-256",
 	}, "\n")
 	if out != want {
 		t.Errorf("pg_hba.conf in effect:\n%s\nwant\n%s", out, want)

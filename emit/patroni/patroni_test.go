@@ -172,35 +172,57 @@ func TestFiles(t *testing.T) {
 }
 
 func TestPgHBA(t *testing.T) {
-	c := modeltest.Cluster()
-	c.Network.Subnets = append(c.Network.Subnets,
-		model.Subnet{Zone: "ru-central1-e", CIDR: netip.MustParsePrefix("192.168.7.0/24")})
-	raw, p := emit(t, c, 0)
-
-	want := []string{
+	base := []string{
 		"local all postgres peer",
 		"local all all scram-sha-256",
 		"host all all 127.0.0.1/32 scram-sha-256",
 		"host replication replicator 127.0.0.1/32 scram-sha-256",
-		"host replication replicator 10.128.0.0/24 scram-sha-256",
-		"host all all 10.128.0.0/24 scram-sha-256",
-		"host replication replicator 10.129.0.0/24 scram-sha-256",
-		"host all all 10.129.0.0/24 scram-sha-256",
-		"host replication replicator 10.130.0.0/24 scram-sha-256",
-		"host all all 10.130.0.0/24 scram-sha-256",
-		"host replication replicator 192.168.7.0/24 scram-sha-256",
-		"host all all 192.168.7.0/24 scram-sha-256",
+		// Each node from its own address, as the role its job needs; no subnet, no other role.
+		"host replication replicator 10.128.0.16/32 scram-sha-256",
+		"host all rewinder 10.128.0.16/32 scram-sha-256",
+		"host replication replicator 10.129.0.14/32 scram-sha-256",
+		"host all rewinder 10.129.0.14/32 scram-sha-256",
+		"host replication replicator 10.130.0.28/32 scram-sha-256",
+		"host all rewinder 10.130.0.28/32 scram-sha-256",
 	}
-	if !slices.Equal(p.PostgreSQL.PgHBA, want) {
-		t.Errorf("postgresql.pg_hba =\n%s\nwant\n%s", strings.Join(p.PostgreSQL.PgHBA, "\n"), strings.Join(want, "\n"))
-	}
-	if !slices.Equal(p.Bootstrap.PgHBA, want) {
-		t.Errorf("bootstrap.pg_hba differs from postgresql.pg_hba")
-	}
-	for _, bad := range []string{"trust", "10.0.0.0/8", "0.0.0.0/0", "md5"} {
-		if bytes.Contains(raw, []byte(bad)) {
-			t.Errorf("config contains %q", bad)
-		}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*model.Cluster)
+		admin []string // the superuser's lines after base
+	}{
+		{name: "no admin path", edit: func(*model.Cluster) {}},
+		{name: "a jump host by name", edit: func(c *model.Cluster) {
+			c.Network.JumpHost = &model.JumpHost{Host: "bastion.example.com", Port: 22}
+		}},
+		{name: "a bastion, and a jump host by address", edit: func(c *model.Cluster) {
+			c.Bastion = &model.Bastion{Name: "bastion", Address: netip.MustParseAddr("10.128.0.5")}
+			c.Network.JumpHost = &model.JumpHost{Host: "203.0.113.10", Port: 22}
+		}, admin: []string{
+			"host all postgres 10.128.0.5/32 scram-sha-256",
+			"host all postgres 203.0.113.10/32 scram-sha-256",
+		}},
+		{name: "the sandbox's host, its jump host too", edit: func(c *model.Cluster) {
+			c.Sandbox = &model.Sandbox{HostAddress: netip.MustParseAddr("10.213.0.1")}
+			c.Network.JumpHost = &model.JumpHost{Host: "10.213.0.1", Port: model.SandboxJumpPort}
+		}, admin: []string{"host all postgres 10.213.0.1/32 scram-sha-256"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := modeltest.Cluster()
+			tc.edit(c)
+			raw, p := emit(t, c, 0)
+			want := append(slices.Clone(base), tc.admin...)
+			if !slices.Equal(p.PostgreSQL.PgHBA, want) {
+				t.Errorf("postgresql.pg_hba =\n%s\nwant\n%s", strings.Join(p.PostgreSQL.PgHBA, "\n"), strings.Join(want, "\n"))
+			}
+			if !slices.Equal(p.Bootstrap.PgHBA, want) {
+				t.Errorf("bootstrap.pg_hba differs from postgresql.pg_hba")
+			}
+			for _, bad := range []string{"trust", "/24", "/8", "0.0.0.0/0", "md5", "host all all 10."} {
+				if bytes.Contains(raw, []byte(bad)) {
+					t.Errorf("config contains %q", bad)
+				}
+			}
+		})
 	}
 }
 

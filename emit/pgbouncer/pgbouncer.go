@@ -92,14 +92,14 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 		return artifact.NodePart{}, fmt.Errorf("pgbouncer: %s: %w", ConfigPath, err)
 	}
 	// PgBouncer keeps these plain passwords and answers SCRAM with them both ways: to clients
-	// and to PostgreSQL. Every other role comes from auth_query. Rendered, a line is
+	// and to PostgreSQL. Every other role comes from auth_query, which finds no superuser:
+	// the superuser is not in here either, so no client port lets it in. Rendered, a line is
 	// `"user" "<password>"`, so generated passwords carry no double quote.
 	var userlist string
 	for _, u := range []struct {
 		name   string
 		secret model.Secret
 	}{
-		{model.SuperuserName, model.SecretSuperuserPassword},
 		{model.PgBouncerAdminUser, model.SecretPgBouncerAdminPassword},
 		{model.PgBouncerAuthUser, model.SecretPgBouncerAuthPassword},
 	} {

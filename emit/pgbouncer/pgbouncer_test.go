@@ -156,9 +156,8 @@ func TestFiles(t *testing.T) {
 			if bytes.Contains(ini.Bytes, []byte("logfile")) {
 				t.Errorf("logfile set: PgBouncer should log to the journal")
 			}
-			// Only pghac's own; every other role comes from auth_query.
-			want := `"postgres" "${postgres_superuser_password}"` + "\n" +
-				`"pgbouncer_admin" "${pgbouncer_admin_password}"` + "\n" +
+			// Only pghac's own, not the superuser; every other role comes from auth_query.
+			want := `"pgbouncer_admin" "${pgbouncer_admin_password}"` + "\n" +
 				`"pgbouncer_auth" "${pgbouncer_auth_password}"` + "\n"
 			if string(userlist.Bytes) != want {
 				t.Errorf("userlist = %q, want %q", userlist.Bytes, want)

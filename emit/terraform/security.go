@@ -83,7 +83,9 @@ func (m *module) nodeIngress() []rule {
 			bastion("SSH", sshPort),
 			bastion("HAProxy statistics page", c.HAProxy.StatsPort),
 			bastion("Patroni REST API", c.Patroni.RestAPIPort),
-			bastion("etcd client API", c.Etcd.ClientPort))
+			bastion("etcd client API", c.Etcd.ClientPort),
+			// The superuser, which pg_hba admits from the bastion's address (and the nodes).
+			bastion("PostgreSQL, for the superuser", c.Postgres.Port))
 		if c.Backend != nil {
 			out = append(out, bastion("Backend HTTP API", c.Backend.Port))
 		}

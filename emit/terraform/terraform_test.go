@@ -655,7 +655,8 @@ func TestBastion(t *testing.T) {
 		`"TCP" 2379 "self_security_group"`, `"TCP" 2380 "self_security_group"`, `"TCP" 5432 "self_security_group"`,
 		`"TCP" 6432 "self_security_group"`, `"TCP" 8008 "self_security_group"`,
 		`"TCP" 5000 ` + clients, `"TCP" 5001 ` + clients, `"TCP" 8080 ["192.168.10.0/24"]`,
-		`"TCP" 22 ` + bastion, `"TCP" 7000 ` + bastion, `"TCP" 8008 ` + bastion, `"TCP" 2379 ` + bastion, `"TCP" 8080 ` + bastion,
+		`"TCP" 22 ` + bastion, `"TCP" 7000 ` + bastion, `"TCP" 8008 ` + bastion, `"TCP" 2379 ` + bastion, `"TCP" 5432 ` + bastion,
+		`"TCP" 8080 ` + bastion,
 	}
 	if diff := cmp.Diff(want, m.rules(t, "nodes", "ingress")); diff != "" {
 		t.Errorf("nodes ingress (-want +got):\n%s", diff)

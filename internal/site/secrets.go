@@ -173,27 +173,26 @@ func WritePrivate(path string, b []byte, replace bool) error {
 	return os.Link(tmp.Name(), path)
 }
 
-// WritePgpass writes the libpq password file: the password (from the secrets file) of the
-// superuser and of every role with one, for every port of every node that takes it: HAProxy's
-// two, PgBouncer's and PostgreSQL's.
+// WritePgpass writes the libpq password file: the password (from the secrets file) of every
+// role block, for the ports of every node that let it in from the host: HAProxy's two and
+// PgBouncer's; and the superuser's for PostgreSQL's, the only port that lets it in (from the
+// admin path, which in the sandbox is the host).
 func (s Site) WritePgpass(cl *model.Cluster, secrets map[string]string) error {
-	users := []string{model.SuperuserName}
-	passwords := map[string]string{model.SuperuserName: secrets[string(model.SecretSuperuserPassword)]}
-	for _, r := range cl.Roles {
-		users = append(users, r.Name)
-		passwords[r.Name] = secrets[string(model.RolePassword(r.Name))]
-	}
 	var b strings.Builder
 	b.WriteString("# Written by `pghac env`: passwords of the sandbox cluster's roles. Mode 0600.\n")
-	for _, u := range users {
-		if passwords[u] == "" {
-			continue
+	line := func(user, password string, ports ...int) {
+		if password == "" {
+			return
 		}
 		for _, n := range cl.Nodes {
-			for _, port := range []int{cl.HAProxy.PrimaryPort, cl.HAProxy.ReplicaPort, cl.PgBouncer.Port, cl.Postgres.Port} {
-				fmt.Fprintf(&b, "%s:%d:*:%s:%s\n", n.Address, port, u, passwords[u])
+			for _, port := range ports {
+				fmt.Fprintf(&b, "%s:%d:*:%s:%s\n", n.Address, port, user, password)
 			}
 		}
+	}
+	line(model.SuperuserName, secrets[string(model.SecretSuperuserPassword)], cl.Postgres.Port)
+	for _, r := range cl.Roles {
+		line(r.Name, secrets[string(model.RolePassword(r.Name))], cl.HAProxy.PrimaryPort, cl.HAProxy.ReplicaPort, cl.PgBouncer.Port)
 	}
 	return WritePrivate(s.Pgpass(), []byte(b.String()), true)
 }

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"testing"
@@ -20,8 +21,19 @@ func TestNewEnv(t *testing.T) {
 	secrets := map[string]string{
 		string(model.SecretSuperuserPassword): "super",
 		"postgres_replication_password":       "repl",
+		"role_app_password":                   "app-secret",
+		"role_zeta_password":                  "zeta-secret",
 	}
-	env := NewEnv(cl, sb, secrets, pc)
+	if _, err := NewEnv(cl, sb, secrets, pc); !errors.Is(err, model.ErrNoClientRole) {
+		t.Fatalf("NewEnv without a role that owns a database: %v, want ErrNoClientRole", err)
+	}
+	// The first role, by name, that owns a database: not the superuser, whom PgBouncer keeps out.
+	cl.Roles = []model.Role{{Name: "alpha"}, {Name: "app"}, {Name: "zeta"}}
+	cl.Databases = []model.Database{{Name: "appdb", Owner: "app"}, {Name: "z", Owner: "zeta"}}
+	env, err := NewEnv(cl, sb, secrets, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if env.Sandbox.StateDir != "/state" || env.Patroni != pc || !slices.Equal(env.Monitor.Patroni, pc.Endpoints) {
 		t.Errorf("NewEnv does not keep the sandbox and the Patroni client: %+v", env)
@@ -35,7 +47,7 @@ func TestNewEnv(t *testing.T) {
 		{Name: "node2", Addr: netip.MustParseAddr("10.130.0.28")},
 	}
 	if l := env.Load; !slices.Equal(l.Nodes, wantLoad) || l.PrimaryPort != 5000 || l.ReplicaPort != 5001 ||
-		l.User != "postgres" || l.Password != "super" || l.Database != "postgres" {
+		l.User != "app" || l.Password != "app-secret" || l.Database != "appdb" {
 		t.Errorf("Load = %+v", l)
 	}
 	wantEtcd := []string{"http://10.128.0.16:12379", "http://10.129.0.14:12379", "http://10.130.0.28:12379"}

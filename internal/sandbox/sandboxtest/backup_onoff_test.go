@@ -23,7 +23,7 @@ func checkBackupsOffOn(ctx context.Context, t *testing.T, c *Cluster) {
 	before := lastBackup(ctx, t, c)
 	// The drills' writers run through both rollouts: every write acknowledged must be there.
 	load := workload.Config{PrimaryPort: c.Model.HAProxy.PrimaryPort, ReplicaPort: c.Model.HAProxy.ReplicaPort,
-		User: model.SuperuserName, Password: c.secret(t, model.SecretSuperuserPassword), Database: model.SuperuserName}
+		User: appRole, Password: c.secret(t, model.RolePassword(appRole)), Database: appRole}
 	for i, n := range c.Model.Nodes {
 		load.Nodes = append(load.Nodes, workload.Node{Name: n.Name, Addr: c.Addresses()[i]})
 	}

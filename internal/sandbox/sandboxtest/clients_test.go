@@ -78,13 +78,15 @@ func checkRoles(ctx context.Context, t *testing.T, c *Cluster) {
 	primary, replica := cl.HAProxy.PrimaryPort, cl.HAProxy.ReplicaPort
 	superuser := c.secret(t, model.SecretSuperuserPassword)
 
-	// By hand, as an application's migration would: a role with a password, its database.
+	// By hand, as an administrator would: the superuser, from the admin path (this host),
+	// straight to PostgreSQL on whichever node is the primary; a role with a password, its
+	// database.
 	byHand, byHandPassword := "made_by_hand", "HandMadePassword0123456789"
 	for _, sql := range []string{
 		"CREATE ROLE " + byHand + " LOGIN PASSWORD '" + byHandPassword + "'",
 		"CREATE DATABASE " + byHand + " OWNER " + byHand,
 	} {
-		if out, err := psqlAs(ctx, dsn(addrs[0], primary, model.SuperuserName, model.SuperuserName), superuser, sql); err != nil {
+		if out, err := psqlAs(ctx, c.adminDSN(model.SuperuserName), superuser, sql); err != nil {
 			t.Fatalf("%s: %v\n%s", sql, err, out)
 		}
 	}
@@ -108,7 +110,7 @@ func checkRoles(ctx context.Context, t *testing.T, c *Cluster) {
 		}
 	}
 	// Declared as cluster.hcl says: the role's connection limit, the database's owner.
-	out, err := psqlAs(ctx, dsn(addrs[0], primary, model.SuperuserName, model.SuperuserName), superuser,
+	out, err := psqlAs(ctx, c.adminDSN(model.SuperuserName), superuser,
 		"SELECT rolconnlimit || ' ' || pg_get_userbyid(datdba) FROM pg_roles, pg_database WHERE rolname = 'app' AND datname = 'app'")
 	if want := fmt.Sprintf("%d %s", cl.Roles[0].ConnectionLimit, appRole); err != nil || out != want {
 		t.Errorf("role and database app: %q %v, want %q", out, err, want)
@@ -334,9 +336,9 @@ type statusJSON struct {
 func checkRoleParameters(ctx context.Context, t *testing.T, c *Cluster) {
 	t.Helper()
 	cl := c.Model
-	superuser := c.secret(t, model.SecretSuperuserPassword)
+	password := c.secret(t, model.RolePassword(appRole))
 	for _, a := range c.Addresses() {
-		if out, err := psqlAs(ctx, dsn(a, cl.PgBouncer.Port, model.SuperuserName, model.SuperuserName), superuser, "SELECT 1"); err != nil {
+		if out, err := psqlAs(ctx, dsn(a, cl.PgBouncer.Port, appRole, appRole), password, "SELECT 1"); err != nil {
 			t.Fatalf("%s:%d: %v %s", a, cl.PgBouncer.Port, err, out)
 		}
 	}
@@ -361,7 +363,7 @@ func checkRoleParameters(ctx context.Context, t *testing.T, c *Cluster) {
 	told := func(addr string, port int) (string, error) {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		conn, err := pgconn.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", model.SuperuserName, superuser, addr, port, model.SuperuserName))
+		conn, err := pgconn.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", appRole, password, addr, port, appRole))
 		if err != nil {
 			return "", err
 		}
@@ -389,8 +391,8 @@ func checkRoleParameters(ctx context.Context, t *testing.T, c *Cluster) {
 				t.Errorf("%s (%s) :%d: a new client is told in_hot_standby=%q (%v), want %q", m.Member, m.Role, port, got, err, want)
 			}
 		}
-		conn := dsn(netip.MustParseAddr(m.Address), cl.HAProxy.PrimaryPort, model.SuperuserName, model.SuperuserName, "target_session_attrs=read-write")
-		if out, err := psqlAs(ctx, conn, superuser, "SELECT pg_is_in_recovery()"); err != nil || out != "f" {
+		conn := dsn(netip.MustParseAddr(m.Address), cl.HAProxy.PrimaryPort, appRole, appRole, "target_session_attrs=read-write")
+		if out, err := psqlAs(ctx, conn, password, "SELECT pg_is_in_recovery()"); err != nil || out != "f" {
 			t.Errorf("libpq %q: %v %s; want the primary", conn, err, out)
 		}
 	}

@@ -120,6 +120,7 @@ func TestSeedChecks(t *testing.T) {
 	checkSSH(ctx, t, c)
 	checkBackend(ctx, t, c)
 	checkRoles(ctx, t, c)
+	checkAccess(ctx, t, c)
 	checkClients(ctx, t, c)
 	checkRoleParameters(ctx, t, c)
 	checkBackups(ctx, t, c)

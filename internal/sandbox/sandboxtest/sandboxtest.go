@@ -119,11 +119,21 @@ func (c *Cluster) Addresses() []netip.Addr {
 	return out
 }
 
-// PSQL runs one SQL command with psql as the superuser at addr:port, with the password from
-// `pghac env`'s PGPASSFILE unless password is given, and returns its unaligned output.
+// PSQL runs one SQL command with psql at addr:port, with the password from `pghac env`'s
+// PGPASSFILE unless password is given, and returns its unaligned output. It connects as
+// people would: to PostgreSQL's own port as the superuser, which that port alone admits and
+// only from the admin path (in the sandbox, this host); to every other port (HAProxy's,
+// PgBouncer's) as the cluster's client role. Either way to the client role's database.
 func (c *Cluster) PSQL(ctx context.Context, addr netip.Addr, port int, password, sql string) (string, error) {
+	user, database, ok := c.Model.ClientRole()
+	if !ok {
+		return "", model.ErrNoClientRole
+	}
+	if port == c.Model.Postgres.Port {
+		user = model.SuperuserName
+	}
 	cmd := exec.CommandContext(ctx, "psql", "-X", "-w", "-At", "-h", addr.String(), "-p", fmt.Sprint(port),
-		"-U", model.SuperuserName, "-d", model.SuperuserName, "-v", "ON_ERROR_STOP=1", "-c", sql)
+		"-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-c", sql)
 	cmd.Env = append(os.Environ(), c.Env...)
 	// One node's port, whatever it is: pghac env's read-write applies to its own host list.
 	cmd.Env = append(cmd.Env, "PGHOST=", "PGPORT=", "PGCONNECT_TIMEOUT=5", "PGTARGETSESSIONATTRS=any")

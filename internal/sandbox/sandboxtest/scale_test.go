@@ -45,7 +45,7 @@ func checkScaleOut(ctx context.Context, t *testing.T, c *Cluster) {
 		t.Errorf("etcd members after the scale out: %v\n%s", err, list)
 	}
 	for _, n := range []string{"node3", "node4"} {
-		got, err := c.Exec(ctx, n, "runuser", "-u", "postgres", "--", "psql", "-XAt", "-c", "SELECT note FROM seed WHERE id = 1")
+		got, err := c.Exec(ctx, n, "runuser", "-u", "postgres", "--", "psql", "-XAt", "-d", appRole, "-c", "SELECT note FROM seed WHERE id = 1")
 		if err != nil || strings.TrimSpace(got) != "written through the primary port" {
 			t.Errorf("%s lacks the data written before it joined: %q, %v", n, got, err)
 		}
