@@ -204,8 +204,9 @@ func TestBuildLoadGenerator(t *testing.T) {
 			bundle = append(bundle, f)
 		}
 	}
-	if len(bundle) == 0 || len(ud.WriteFiles) != len(bundle) {
-		t.Fatalf("%d files written, want the bundle's %d", len(ud.WriteFiles), len(bundle))
+	// The bundle, then the metadata guard's two files.
+	if len(bundle) == 0 || len(ud.WriteFiles) != len(bundle)+2 {
+		t.Fatalf("%d files written, want the bundle's %d and the metadata guard's 2", len(ud.WriteFiles), len(bundle))
 	}
 	for i, f := range bundle {
 		w := ud.WriteFiles[i]

@@ -55,11 +55,17 @@ func LoadGeneratorFiles(c *model.Cluster, bundle []artifact.File, configFile str
 		}
 		wf = append(wf, w)
 	}
-	// Fewer keys than a node's: curl for the download, nothing deferred.
+	// Its service account may read the cluster's builds: as on a node, only root reaches the
+	// metadata service that hands out its token, from before the download on.
+	for _, f := range metadataGuardFiles {
+		wf = append(wf, encodedWrite{Path: f[0], Owner: "root:root", Permissions: "0644", Content: literal(f[1])})
+	}
+	// Fewer keys than a node's: curl for the download, nftables for the guard, nothing deferred.
 	cfg := newConfig[encodedWrite](lg.Name)
-	cfg.Packages = []string{"curl"}
+	cfg.Packages = []string{"curl", "nftables"}
 	cfg.WriteFiles = wf
-	cfg.RunCmd = append([]string{"set -eux"}, fetch.Commands(lg.ArtifactURL, lg.ArtifactSHA256, PghacPath, lg.LocalBuild)...)
+	cfg.RunCmd = append([]string{"set -eux", "systemctl enable --now " + MetadataGuardUnit},
+		fetch.Commands(lg.ArtifactURL, lg.ArtifactSHA256, PghacPath, lg.LocalBuild)...)
 	cfg.FinalMessage = fmt.Sprintf("pghac: load generator of cluster %s ready at $TIMESTAMP: pghac loadtest --config %s/<scenario>/%s", c.Name, BundleDir, configFile)
 	b, err := encode(cfg)
 	if err != nil {

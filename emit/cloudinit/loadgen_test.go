@@ -3,6 +3,7 @@ package cloudinit
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,11 +44,20 @@ func TestLoadGenerator(t *testing.T) {
 	if err := yaml.Unmarshal(files[0].Bytes, &ud); err != nil {
 		t.Fatal(err)
 	}
-	if ud.Hostname != "loadgen" || len(ud.Packages) != 1 || ud.Packages[0] != "curl" {
-		t.Errorf("hostname %q, packages %q; want loadgen, curl", ud.Hostname, ud.Packages)
+	if ud.Hostname != "loadgen" || !slices.Equal(ud.Packages, []string{"curl", "nftables"}) {
+		t.Errorf("hostname %q, packages %q; want loadgen, curl and nftables", ud.Hostname, ud.Packages)
 	}
-	if len(ud.WriteFiles) != len(testBundle) {
-		t.Fatalf("%d files written, want the bundle's %d", len(ud.WriteFiles), len(testBundle))
+	if len(ud.WriteFiles) != len(testBundle)+2 {
+		t.Fatalf("%d files written, want the bundle's %d and the metadata guard's 2", len(ud.WriteFiles), len(testBundle))
+	}
+	// Only root reaches the metadata service, which hands out the service account's token,
+	// from before the download on: the guard as a node has it.
+	guard := ud.WriteFiles[len(testBundle):]
+	if guard[0].Path != MetadataGuardPath || guard[0].Content != metadataGuard || guard[1].Path != metadataGuardUnitPath {
+		t.Errorf("the load generator's guard files: %s, %s", guard[0].Path, guard[1].Path)
+	}
+	if len(ud.RunCmd) < 2 || ud.RunCmd[1] != "systemctl enable --now "+MetadataGuardUnit {
+		t.Errorf("runcmd does not start the metadata guard before anything else:\n%s", strings.Join(ud.RunCmd, "\n"))
 	}
 	for i, f := range testBundle {
 		w := ud.WriteFiles[i]

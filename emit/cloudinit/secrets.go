@@ -63,14 +63,18 @@ ExecStart=/usr/sbin/nft -f ` + MetadataGuardPath + `
 WantedBy=multi-user.target
 `
 
+// metadataGuardFiles are the guard's files, path and content, root's and readable by all: a
+// node's and the load generator's.
+var metadataGuardFiles = [][2]string{{MetadataGuardPath, metadataGuard}, {metadataGuardUnitPath, metadataGuardUnit}}
+
 // secretsFiles are the files cloud-init writes before the packages: the script and the guard.
 // They steer the first boot; rollouts do not keep them in step.
 func secretsFiles() []writeFile {
-	return []writeFile{
-		{Path: SecretsScriptPath, Owner: "root:root", Permissions: "0755", Content: literal(secretsScript)},
-		{Path: MetadataGuardPath, Owner: "root:root", Permissions: "0644", Content: literal(metadataGuard)},
-		{Path: metadataGuardUnitPath, Owner: "root:root", Permissions: "0644", Content: literal(metadataGuardUnit)},
+	out := []writeFile{{Path: SecretsScriptPath, Owner: "root:root", Permissions: "0755", Content: literal(secretsScript)}}
+	for _, f := range metadataGuardFiles {
+		out = append(out, writeFile{Path: f[0], Owner: "root:root", Permissions: "0644", Content: literal(f[1])})
 	}
+	return out
 }
 
 var placeholderRE = regexp.MustCompile(`\$\{[a-z][a-z0-9_]*\}`)
