@@ -86,3 +86,13 @@ resource "yandex_storage_bucket_iam_binding" "artifacts" {
   role    = "storage.viewer"
   members = ["serviceAccount:${yandex_iam_service_account.nodes.id}", "serviceAccount:${yandex_iam_service_account.loadgen.id}"]
 }
+
+output "backend_artifact_url" {
+  description = "Where the VMs download the backend binary (pghac-backend) every node runs."
+  value       = "https://storage.yandexcloud.net/${yandex_storage_bucket.artifacts.bucket}/pghac-backend"
+}
+
+output "pghac_artifact_url" {
+  description = "Where the VMs download the pghac binary the load generator runs."
+  value       = "https://storage.yandexcloud.net/${yandex_storage_bucket.artifacts.bucket}/pghac"
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -278,5 +279,21 @@ func TestUserDataCloudInitSchema(t *testing.T) {
 	}
 	if err := realcheck.CloudInit(context.Background(), path); err != nil {
 		t.Fatalf("%v\n%s", err, b)
+	}
+}
+
+// TestSecretsFillsOnlySecrets: secrets.py fills the files that hold a secret's placeholder, not
+// those whose only template variables are a build's, which Terraform fills in.
+func TestSecretsFillsOnlySecrets(t *testing.T) {
+	c := modeltest.Cluster()
+	parts := []artifact.NodePart{{Files: []artifact.NodeFile{
+		{Path: "/etc/a/secret.conf", Owner: "root:root", Mode: 0o600, Bytes: []byte("password = " + model.SecretStatsPassword.Placeholder() + "\n")},
+		{Path: "/usr/local/lib/a/install", Owner: "root:root", Mode: 0o700,
+			Bytes: []byte("curl '${" + model.BackendURLVar + "}' && echo '${" + model.BackendSHA256Var + "}'\n")},
+	}}}
+	_, p := render(t, c, c.Nodes[0], parts)
+	want := "/usr/bin/python3 -I " + cloudinit.SecretsScriptPath + " /etc/a/secret.conf"
+	if !slices.Contains(p.RunCmd, want) {
+		t.Errorf("runcmd lacks %q (and only that file):\n%s", want, strings.Join(p.RunCmd, "\n"))
 	}
 }

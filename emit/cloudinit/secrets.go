@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pghac/pghac/compiler/model"
@@ -77,7 +78,18 @@ func secretsFiles() []writeFile {
 	return out
 }
 
-var placeholderRE = regexp.MustCompile(`\$\{[a-z][a-z0-9_]*\}`)
+var placeholderRE = regexp.MustCompile(`\$\{([a-z][a-z0-9_]*)\}`)
+
+// holdsSecret reports whether b has a secret's placeholder: a template variable that is not a
+// build's (model.BuildVars, which Terraform fills in).
+func holdsSecret(b []byte) bool {
+	for _, m := range placeholderRE.FindAllSubmatch(b, -1) {
+		if !slices.Contains(model.BuildVars, string(m[1])) {
+			return true
+		}
+	}
+	return false
+}
 
 // shellSafePathRE is what the fill line passes unquoted.
 var shellSafePathRE = regexp.MustCompile(`^/[A-Za-z0-9_./@+-]+$`)
@@ -89,7 +101,7 @@ func secretsRunCmd(files []artifact.NodeFile) ([]string, error) {
 	cmds := []string{"systemctl enable --now " + MetadataGuardUnit}
 	var paths []string
 	for _, f := range files {
-		if !placeholderRE.Match(f.Bytes) {
+		if !holdsSecret(f.Bytes) {
 			continue
 		}
 		if !shellSafePathRE.MatchString(f.Path) {

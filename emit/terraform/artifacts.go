@@ -156,6 +156,14 @@ func (m *module) artifacts(b *hclwrite.Body) error {
 	grant.SetAttributeRaw("bucket", tfwrite.ResourceRef(typeBucket, artifactsName, "bucket"))
 	grant.SetAttributeValue("role", cty.StringVal(roleArtifacts))
 	grant.SetAttributeRaw("members", tfwrite.Tuple(members...))
+
+	for _, u := range uploads(m.c) {
+		// Named as the template variable: pghac records it after apply and renders the
+		// nodes' files with it, so that a rollout installs a new build from there.
+		o := tfwrite.Block(b, nil, "output", u.urlVar)
+		o.SetAttributeValue("description", cty.StringVal(fmt.Sprintf("Where the VMs download %s.", u.what)))
+		o.SetAttributeRaw("value", artifactVars(u)[0].Value)
+	}
 	return nil
 }
 

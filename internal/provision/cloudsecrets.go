@@ -58,6 +58,8 @@ func outputsFile(s site.Site) string { return filepath.Join(s.Dir, "outputs.json
 type recordedOutputs struct {
 	SecretID string `json:"lockbox_secret_id,omitempty"`
 	Bastion  string `json:"bastion_public_address,omitempty"`
+	// BuildURLs are where the VMs download the local builds, by template variable.
+	BuildURLs map[string]string `json:"build_urls,omitempty"`
 }
 
 // RecordOutputs reads from r's state the outputs later commands need without Terraform and
@@ -71,6 +73,18 @@ func (f Fleet) RecordOutputs(ctx context.Context, r *Run) (secretID string, err 
 		}
 		if ok {
 			*v = val
+		}
+	}
+	for _, name := range []string{model.BackendURLVar, model.PghacURLVar} {
+		val, ok, err := r.Output(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			if rec.BuildURLs == nil {
+				rec.BuildURLs = map[string]string{}
+			}
+			rec.BuildURLs[name] = val
 		}
 	}
 	b, _ := json.Marshal(rec)

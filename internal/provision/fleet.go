@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -151,18 +152,27 @@ func (f Fleet) live(ctx context.Context, only []string) (rollout.Live, rollout.D
 		return rollout.Live{}, nil, nil, err
 	}
 	vars := maps.Clone(secrets)
-	// The local builds' locations are in runcmd only, which no rollout compares: left as
-	// they are where the site does not know them (the cloud's come from Terraform). The
-	// sandbox's machines download the backend from where up serves it (ServeBackend).
+	// The local builds, where the nodes download them and their checksums: in the sandbox
+	// where up serves the backend (ServeBackend); in the cloud the bucket's URLs recorded after
+	// apply, and the checksums of the builds this plan uploads (WriteBuildVars). What the
+	// site does not know stays a placeholder, and its files are not compared.
 	for _, v := range model.BuildVars {
 		vars[v] = "${" + v + "}"
 	}
-	if backend, err := infra.StringVars(f.Site.BackendVars()); err == nil {
-		maps.Copy(vars, backend)
+	for _, file := range []string{f.Site.BackendVars(), f.Site.BuildVars()} {
+		if known, err := infra.StringVars(file); err == nil {
+			maps.Copy(vars, known)
+		}
 	}
+	maps.Copy(vars, recorded(f.Site).BuildURLs)
 	want, err := WantedFiles(f.Site, f.Cluster, vars)
 	if err != nil {
 		return rollout.Live{}, nil, nil, err
+	}
+	for n, files := range want {
+		want[n] = slices.DeleteFunc(files, func(file rollout.File) bool {
+			return slices.ContainsFunc(model.BuildVars, func(v string) bool { return bytes.Contains(file.Content, []byte("${"+v+"}")) })
+		})
 	}
 	if only != nil {
 		maps.DeleteFunc(want, func(n string, _ []rollout.File) bool { return !slices.Contains(only, n) })

@@ -94,6 +94,8 @@ const (
 	pgbackrestConfig = "/etc/pgbackrest/pgbackrest.conf"
 	// etcd3FixScript is Patroni's backport (emit/patroni's Etcd3FixPath).
 	etcd3FixScript = "/usr/local/lib/pghac/patroni-etcd3-fix.py"
+	// backendInstallScript installs the backend's build (emit/backend's InstallPath).
+	backendInstallScript = "/usr/local/lib/pghac/install-backend"
 )
 
 // contextsQuery lists every parameter's context, as the running PostgreSQL knows them.
@@ -195,6 +197,7 @@ var actionCommands = map[Action]string{
 	ActionReloadHAProxy:    reloadOrStart("haproxy"),
 	ActionRestartEtcd:      "systemctl restart etcd",
 	ActionRestartBackend:   "systemctl restart pghac-backend",
+	ActionInstallBackend:   backendInstallScript,
 	ActionRestartPgBouncer: "systemctl restart pgbouncer",
 	ActionInstallPgBackRest: "command -v pgbackrest >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbackrest; }; " +
 		"install -d -o postgres -g postgres -m 0750 /var/spool/pgbackrest /var/log/pgbackrest",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/emit/backend"
 	"github.com/pghac/pghac/emit/patroni"
 	"github.com/pghac/pghac/emit/pgbackrest"
 )
@@ -49,6 +50,7 @@ func TestPaths(t *testing.T) {
 		{postBootstrapScript, patroni.PostBootstrapPath},
 		{etcd3FixScript, patroni.Etcd3FixPath},
 		{pgbackrestConfig, pgbackrest.ConfigPath},
+		{backendInstallScript, backend.InstallPath},
 	} {
 		if p.ours != p.emitted {
 			t.Errorf("rollout knows %s, emit writes %s", p.ours, p.emitted)

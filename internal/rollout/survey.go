@@ -41,6 +41,9 @@ const (
 	ActionInstallPgBackRest Action = "install pgbackrest"
 	// ActionStartBackupTimers: a new backup timer is enabled and started.
 	ActionStartBackupTimers Action = "start backup timers"
+	// ActionInstallBackend: a new backend build (its URL or checksum in the install script)
+	// is downloaded, checked and installed, and the backend restarted with it.
+	ActionInstallBackend Action = "install the backend build"
 	// ActionHoldPatroni: the Patroni backport is made for one package version, which a node
 	// keeps (cloud-init holds it on a new node; older nodes get the hold with a new script).
 	ActionHoldPatroni Action = "hold the patroni package"
@@ -66,6 +69,8 @@ func actionFor(p string) []Action {
 		return []Action{ActionRestartBackend}
 	case p == etcd3FixScript:
 		return []Action{ActionHoldPatroni}
+	case p == backendInstallScript:
+		return []Action{ActionInstallBackend}
 	case p == pgbackrestConfig:
 		return []Action{ActionInstallPgBackRest}
 	case strings.HasPrefix(p, unitDir+"pghac-backup-") && strings.HasSuffix(p, ".timer"):

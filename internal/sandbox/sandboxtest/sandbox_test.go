@@ -126,6 +126,7 @@ func TestSeedChecks(t *testing.T) {
 	checkBackups(ctx, t, c)
 	checkDrills(t, c)
 	checkLiveChange(ctx, t, c)
+	checkBackendBuild(ctx, t, c)
 	checkBackupsOffOn(ctx, t, c)
 	checkMend(ctx, t, c)
 	checkUnpatchedPatroni(ctx, t, c)
