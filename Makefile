@@ -43,7 +43,7 @@ test: build
 	$(GO) test -p 2 -timeout 10m $(filter-out $(patsubst ./%,$(MODULE)/%,$(CLUSTER_PKGS)),$(shell $(GO) list ./...))
 	@if [ -z "$${CI:-}" ] && ip link show pghac0 >/dev/null 2>&1; then \
 		echo "make test: a sandbox runs on this host (make demo's?): the sandbox end-to-end tests are skipped; run 'bin/pghac down' first to include them"; fi
-	$(GO) test -p 1 -timeout 25m $(CLUSTER_PKGS)
+	$(GO) test -p 1 -timeout 40m $(CLUSTER_PKGS)
 	$(GO) test ./golden -run '^$$' -fuzz FuzzCompile -fuzztime 20s
 	bin/pghac build --check
 

@@ -21,7 +21,7 @@ import (
 // it down and checks that nothing of it is left.
 func TestSeedChecks(t *testing.T) {
 	c := Up(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	cl := c.Model
 	addrs := c.Addresses()
