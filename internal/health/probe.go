@@ -291,13 +291,33 @@ func (r Report) ProblemNodes() (nodes []string, all bool) {
 	return nodes, !slices.ContainsFunc(r.Problems, func(p string) bool { return r.nodeOf(p) == "" })
 }
 
-// Without is r's problems but those that name one of nodes.
+// Without is r's problems but those that name one of nodes, as theirs or anywhere in them:
+// another node's HAProxy that does not route to one of nodes yet (a node joining, a broken
+// one being mended) is waiting for that node, not a problem of its own.
 func (r Report) Without(nodes []string) []string {
 	var out []string
 	for _, p := range r.Problems {
-		if n := r.nodeOf(p); n == "" || !slices.Contains(nodes, n) {
+		if !slices.ContainsFunc(nodes, func(n string) bool { return mentions(p, n) }) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// mentions reports whether problem names node as a whole word: node1 is not in node10.
+func mentions(problem, node string) bool {
+	word := func(b byte) bool {
+		return b == '-' || b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(problem[i:], node)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(node)
+		if (start == 0 || !word(problem[start-1])) && (end == len(problem) || !word(problem[end])) {
+			return true
+		}
+		i = start + 1
+	}
 }

@@ -244,6 +244,13 @@ func TestObserveProblems(t *testing.T) {
 	if got := rep.Without([]string{"node2"}); !slices.Equal(got, []string{want[0], want[2]}) {
 		t.Errorf("Without(node2) = %q; want node1's problems only", got)
 	}
+	// A problem that names node0 anywhere (node1's HAProxy routing) waits for node0 too; a
+	// name inside another (node0 in node01) is not node0's.
+	rep.Problems = append(rep.Problems, "node2: replicates from node01")
+	if got := rep.Without([]string{"node0"}); !slices.Equal(got, []string{want[0], want[1], want[3], "node2: replicates from node01"}) {
+		t.Errorf("Without(node0) = %q; want all but node1's HAProxy routing", got)
+	}
+	rep.Problems = rep.Problems[:len(want)]
 	rep.Problems = append(rep.Problems, "2 leaders, want 1")
 	if nodes, all := rep.ProblemNodes(); all || len(nodes) != 2 {
 		t.Errorf("ProblemNodes() with a problem of the cluster's own = %v, %v; want all false", nodes, all)
