@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -306,18 +307,5 @@ func (r Report) Without(nodes []string) []string {
 
 // mentions reports whether problem names node as a whole word: node1 is not in node10.
 func mentions(problem, node string) bool {
-	word := func(b byte) bool {
-		return b == '-' || b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
-	}
-	for i := 0; ; {
-		j := strings.Index(problem[i:], node)
-		if j < 0 {
-			return false
-		}
-		start, end := i+j, i+j+len(node)
-		if (start == 0 || !word(problem[start-1])) && (end == len(problem) || !word(problem[end])) {
-			return true
-		}
-		i = start + 1
-	}
+	return regexp.MustCompile(`(?:^|[^\w-])` + regexp.QuoteMeta(node) + `(?:$|[^\w-])`).MatchString(problem)
 }
