@@ -15,7 +15,7 @@ import (
 // compiling must never panic, every error must point into the file, and whatever the compiler
 // accepts must emit without error (an emit error on accepted input is a pghac bug).
 //
-//	go test ./golden -run '^$' -fuzz FuzzCompile -fuzztime 20s
+//	go test ./golden -run '^$' -fuzz FuzzCompile -fuzztime 50000x -fuzzminimizetime 2000x
 func FuzzCompile(f *testing.F) {
 	for _, c := range cases(f) {
 		f.Add(c.src)
