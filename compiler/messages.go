@@ -459,7 +459,7 @@ func (d *diags) duplicateRole(rng, first hcl.Range, name string) {
 
 func (d *diags) tooManySecrets(rng hcl.Range, roles int) {
 	d.errorf(rng, "Too many roles",
-		"A cluster has at most %d role blocks here: each role's password is an entry of the Lockbox secret the nodes read their secrets from, which holds at most %d entries, and pghac's own secrets take the others.", roles, maxSecretEntries)
+		"A cluster has at most %d role blocks here: each role's password is an entry of the Lockbox secret the nodes read their secrets from, which holds at most %d entries, and pghac's own secrets take the others (one of them per node: its TLS certificate and key).", roles, maxSecretEntries)
 }
 
 func (d *diags) duplicateDatabase(rng, first hcl.Range, name string) {

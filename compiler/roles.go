@@ -48,10 +48,11 @@ func compileRoles(d *diags, sc *schema.Cluster, c *model.Cluster) []model.Role {
 	}
 	// Every secret is an entry of the nodes' Lockbox secret, which holds at most
 	// maxSecretEntries: the role block (in file order) that goes past it is the error.
-	fixed := len((&model.Cluster{Backup: c.Backup}).Secrets())
-	if len(out)+fixed > maxSecretEntries {
-		d.tooManySecrets(out[maxSecretEntries-fixed].DeclRange, maxSecretEntries-fixed)
-		out = out[:maxSecretEntries-fixed]
+	fixed := len((&model.Cluster{Backup: c.Backup, Nodes: c.Nodes}).Secrets())
+	// One of them per node (its certificate): a large cluster leaves fewer for roles.
+	if room := max(maxSecretEntries-fixed, 0); len(out) > room {
+		d.tooManySecrets(out[room].DeclRange, room)
+		out = out[:room]
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -11,6 +11,7 @@ import (
 	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/artifact"
 	"github.com/pghac/pghac/emit/backend"
+	"github.com/pghac/pghac/emit/certs"
 	"github.com/pghac/pghac/emit/cloudinit"
 	"github.com/pghac/pghac/emit/etcd"
 	"github.com/pghac/pghac/emit/haproxy"
@@ -40,6 +41,7 @@ type clusterFamily struct {
 // order: etcd, Patroni, PgBouncer in front of PostgreSQL, HAProxy in front of PgBouncer, and
 // last the notes backend, which serves through HAProxy.
 var nodeFamilies = []nodeFamily{
+	{"certs", certs.NodePart},
 	{"etcd", etcd.NodePart},
 	{"patroni", patroni.NodePart},
 	{"pgbouncer", pgbouncer.NodePart},

@@ -26,6 +26,8 @@ var nodeFiles = []string{
 	"/etc/patroni/post-bootstrap.sh",
 	"/etc/pgbouncer/pgbouncer.ini",
 	"/etc/pgbouncer/userlist.txt",
+	"/etc/pghac/tls/ca.crt",
+	"/etc/pghac/tls/node.pem",
 	"/etc/systemd/system/etcd.service.d/pghac.conf",
 	"/etc/systemd/system/haproxy.service.d/pghac.conf",
 	"/etc/systemd/system/patroni.service.d/pghac.conf",

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
@@ -113,6 +114,13 @@ func (c *cli) plan(s site.Site, terraform string, extraVarFiles []string, offlin
 		if varFiles, ok = c.withBuilds("plan", s, varFiles); !ok {
 			return exitInvalid
 		}
+		// A new node needs its certificate, and one near its end a new one, before the nodes'
+		// files are compared and apply writes the nodes' secret.
+		tls, err := s.EnsureTLS(cl, time.Now())
+		if err != nil {
+			return c.fail("plan", err)
+		}
+		c.reportTLS(s, tls)
 	}
 	if cl.State != nil && !bin.AtLeast(infra.S3BackendMinVersion) {
 		c.tooOldForState(s.File, cl.State, bin)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ rotation that stopped. The new value goes to Lockbox first, for VMs made later.`
 			if !ok {
 				return code
 			}
-			return c.secretsInit(s, l.cluster.Secrets(), *force)
+			return c.secretsInit(s, l.cluster, *force)
 		}
 	},
 }
@@ -191,11 +192,11 @@ func (c *cli) pushed(id, version string, added bool) {
 
 // rotatable refuses a name that is none of cl's secrets, naming them.
 func (c *cli) rotatable(s site.Site, cl *model.Cluster, name string) (int, bool) {
-	if cl.IsSecret(name) {
+	if slices.Contains(cl.Passwords(), model.Secret(name)) {
 		return exitOK, true
 	}
 	names := make([]string, 0)
-	for _, sec := range cl.Secrets() {
+	for _, sec := range cl.Passwords() {
 		names = append(names, string(sec))
 	}
 	return c.usageError(lookup("secrets"), fmt.Sprintf("rotate %s: not a secret of %s; its secrets are %s", name, s.File, strings.Join(names, ", "))), false
@@ -252,7 +253,7 @@ func (c *cli) secretsRotate(s site.Site, name string, timeout time.Duration) int
 	return c.rotated(s, name, done, err, "Running pghac up continues it")
 }
 
-func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {
+func (c *cli) secretsInit(s site.Site, cl *model.Cluster, force bool) int {
 	// The operator key is never replaced here: the running nodes authorize only it.
 	madeKey, err := s.EnsureOperatorKey()
 	if err != nil {
@@ -262,32 +263,50 @@ func (c *cli) secretsInit(s site.Site, secrets []model.Secret, force bool) int {
 		fmt.Fprintf(c.stdout, "%s: operator key made (pghac logs in to the nodes with it; its public half is in %s)\n",
 			s.OperatorKey(), s.OperatorVars())
 	}
-	exists := func() int {
-		if madeKey {
-			return exitOK
-		}
-		fmt.Fprintf(c.stderr, "pghac secrets: %s exists; keeping it (pass --force to replace its values)\n", s.Secrets())
-		return exitInvalid
+	// Nor is the certificate authority: the running nodes trust only it.
+	tls, err := s.EnsureTLS(cl, time.Now())
+	if err != nil {
+		return c.fail("secrets", err)
 	}
+	c.reportTLS(s, tls)
+	made := madeKey || tls.MadeCA || len(tls.Issued) > 0
+	secrets := cl.Passwords()
 	if !force && s.HasSecrets() {
 		added, err := s.AddMissingSecrets(secrets)
 		if err != nil {
 			return c.fail("secrets", err)
 		}
 		if len(added) == 0 {
-			return exists()
+			if made {
+				return exitOK
+			}
+			fmt.Fprintf(c.stderr, "pghac secrets: %s exists; keeping it (pass --force to replace its values)\n", s.Secrets())
+			return exitInvalid
 		}
 		fmt.Fprintf(c.stdout, "%s: kept its values and added %s: %s (values not shown)\n",
 			s.Secrets(), view.Plural(len(added), "secret"), strings.Join(added, ", "))
 		return exitOK
 	}
 	if err := s.WriteSecrets(secrets, force); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return exists()
+		if errors.Is(err, fs.ErrExist) && made {
+			return exitOK
+		} else if errors.Is(err, fs.ErrExist) {
+			fmt.Fprintf(c.stderr, "pghac secrets: %s exists; keeping it (pass --force to replace its values)\n", s.Secrets())
+			return exitInvalid
 		}
 		return c.fail("secrets", err)
 	}
 	fmt.Fprintf(c.stdout, "%s: %s generated (mode 0600; values not shown)\n", s.Secrets(), view.Plural(len(secrets), "secret"))
 	fmt.Fprintf(c.stdout, "`pghac apply` (`pghac up` on the sandbox) writes them to the cluster's Lockbox secret, where the nodes read them. Keep the file out of git, and back it up: the running cluster uses these passwords.\n")
 	return exitOK
+}
+
+// reportTLS prints what EnsureTLS made.
+func (c *cli) reportTLS(s site.Site, ch site.TLSChange) {
+	if ch.MadeCA {
+		fmt.Fprintf(c.stdout, "%s: the cluster's certificate authority made (its key, ca.key beside it, never leaves this machine: back it up)\n", s.CACert())
+	}
+	if len(ch.Issued) > 0 {
+		fmt.Fprintf(c.stdout, "%s: certificate issued for %s\n", s.TLSDir(), strings.Join(ch.Issued, ", "))
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/pghac/pghac/internal/cloudapi"
 	"github.com/pghac/pghac/internal/lockbox"
 	"github.com/pghac/pghac/internal/provision"
+	"github.com/pghac/pghac/internal/site"
 )
 
 // TestMain lets this test binary serve the offline provider: `plan --offline` installs a
@@ -248,12 +249,16 @@ func TestPlanApplyDestroy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Lockbox secret %s: %v", id, err)
 	}
-	want, err := infra.StringVars(filepath.Join(s.dir, ".pghac", "yandex", "secrets.tfvars"))
+	// The secrets file's passwords, and the TLS material: the nodes' keys never in the state.
+	want, err := site.New(s.file, "", "", model.TargetYandex).ReadSecrets()
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := want[string(model.NodeTLSSecret("node0"))]; !ok {
+		t.Errorf("the site's secrets lack node0's certificate and key")
+	}
 	if diff := cmp.Diff(want, payload); diff != "" {
-		t.Errorf("Lockbox payload (-secrets file +payload):\n%s", diff)
+		t.Errorf("Lockbox payload (-site's secrets +payload):\n%s", diff)
 	}
 	state, err := os.ReadFile(filepath.Join(work, "terraform.tfstate"))
 	if err != nil {
@@ -430,7 +435,10 @@ func TestSecretsInit(t *testing.T) {
 	s.must(exitUsage, "", []string{"secrets"}, "want a subcommand: init")
 	s.must(exitUsage, "", []string{"secrets", "show"}, "want a subcommand: init")
 
-	s.must(exitOK, "", []string{"secrets", "init"}, path+": "+s.generated()+" (mode 0600; values not shown)")
+	tlsDir := filepath.Join(s.dir, ".pghac", "yandex", "tls")
+	s.must(exitOK, "", []string{"secrets", "init"}, path+": "+s.generated()+" (mode 0600; values not shown)",
+		filepath.Join(tlsDir, "ca.crt")+": the cluster's certificate authority made",
+		tlsDir+": certificate issued for node0 (none yet), node1 (none yet), node2 (none yet)")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -494,7 +502,7 @@ func TestSecretsInit(t *testing.T) {
 	}
 }
 
-// secretNames are the secrets of the session's cluster, sorted.
+// secretNames are the passwords of the session's cluster (what its secrets file holds), sorted.
 func (s *session) secretNames() []string {
 	s.t.Helper()
 	src, err := os.ReadFile(s.file)
@@ -506,7 +514,7 @@ func (s *session) secretNames() []string {
 		s.t.Fatal(diags)
 	}
 	var out []string
-	for _, sec := range cl.Secrets() {
+	for _, sec := range cl.Passwords() {
 		out = append(out, string(sec))
 	}
 	return out

@@ -112,7 +112,7 @@ func (c *cli) up(s site.Site, terraform, backendBin string, timeout time.Duratio
 		}
 		return exitRuntime
 	}
-	if code, ok := c.ensureSandboxSecrets(s, cl.Secrets()); !ok {
+	if code, ok := c.ensureSandboxSecrets(s, cl); !ok {
 		return code
 	}
 	if err := sb.Prepare(); err != nil {
@@ -343,9 +343,9 @@ func (c *cli) syncSandboxSecrets(sb *provision.Sandbox) (int, bool) {
 
 // ensureSandboxSecrets generates the sandbox's secrets on the first run, and those a newer
 // pghac or a new role added since.
-func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bool) {
+func (c *cli) ensureSandboxSecrets(s site.Site, cl *model.Cluster) (int, bool) {
 	if !s.HasSecrets() {
-		if code := c.secretsInit(s, secrets, false); code != exitOK {
+		if code := c.secretsInit(s, cl, false); code != exitOK {
 			return code, false
 		}
 		return exitOK, true
@@ -355,7 +355,12 @@ func (c *cli) ensureSandboxSecrets(s site.Site, secrets []model.Secret) (int, bo
 	} else if made {
 		fmt.Fprintf(c.stdout, "%s: operator key made (pghac logs in to the machines with it)\n", s.OperatorKey())
 	}
-	added, err := s.AddMissingSecrets(secrets)
+	tls, err := s.EnsureTLS(cl, time.Now())
+	if err != nil {
+		return c.fail("up", err), false
+	}
+	c.reportTLS(s, tls)
+	added, err := s.AddMissingSecrets(cl.Passwords())
 	if err != nil {
 		fmt.Fprintf(c.stderr, "pghac up: %v\n", err)
 		return exitRuntime, false

@@ -44,9 +44,17 @@ var backupSecrets = []Secret{SecretBackupAccessKey, SecretBackupSecretKey}
 // RolePassword is the secret holding the password of the application role named role.
 func RolePassword(role string) Secret { return Secret("role_" + role + "_password") }
 
-// Secrets lists every secret of the cluster, sorted by name: pghac's own and one password per
-// declared role.
+// Secrets lists every secret of the cluster, sorted by name: its passwords (Passwords) and its
+// TLS material (TLSSecrets).
 func (c *Cluster) Secrets() []Secret {
+	out := append(c.Passwords(), c.TLSSecrets()...)
+	slices.Sort(out)
+	return out
+}
+
+// Passwords lists the secrets pghac generates as random strings, sorted by name: pghac's own
+// and one password per declared role.
+func (c *Cluster) Passwords() []Secret {
 	out := slices.Clone(fixedSecrets)
 	for _, r := range c.Roles {
 		out = append(out, RolePassword(r.Name))
@@ -58,15 +66,42 @@ func (c *Cluster) Secrets() []Secret {
 	return out
 }
 
+// SecretTLSCA is the certificate authorities the nodes trust, PEM: the cluster's, and during a
+// rotation of it the next one too.
+const SecretTLSCA Secret = "tls_ca"
+
+// NodeTLSSecret is the secret holding node's certificate and then its private key, PEM, in
+// one entry: every component reads each from a file holding both, and one entry per node
+// keeps the Lockbox secret's entries for roles. Node names may hold '-', placeholders not;
+// '_' is no node name's, so the mapping is one to one.
+func NodeTLSSecret(node string) Secret {
+	return Secret("tls_node_" + strings.ReplaceAll(node, "-", "_"))
+}
+
+// TLSSecrets lists the cluster's TLS material, sorted by name: the authorities' certificates
+// and each node's certificate and key. pghac makes them (package pki); the authority's own
+// key stays on the operator's machine and is none of them.
+func (c *Cluster) TLSSecrets() []Secret {
+	out := []Secret{SecretTLSCA}
+	for _, n := range c.Nodes {
+		out = append(out, NodeTLSSecret(n.Name))
+	}
+	slices.Sort(out)
+	return out
+}
+
 // IsSecret reports whether name is one of the cluster's secrets.
 func (c *Cluster) IsSecret(name string) bool {
 	return slices.Contains(c.Secrets(), Secret(name))
 }
 
 // IsSecretName reports whether name has the form of a secret of some cluster: one of pghac's
-// own, or a role's password.
+// own, a role's password, or TLS material.
 func IsSecretName(name string) bool {
 	if slices.Contains(fixedSecrets, Secret(name)) || slices.Contains(backupSecrets, Secret(name)) {
+		return true
+	}
+	if name == string(SecretTLSCA) || strings.HasPrefix(name, "tls_node_") {
 		return true
 	}
 	role, ok := strings.CutPrefix(name, "role_")

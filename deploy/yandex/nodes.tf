@@ -27,6 +27,10 @@ locals {
     postgres_rewind_password      = "$${postgres_rewind_password}"
     postgres_superuser_password   = "$${postgres_superuser_password}"
     role_app_password             = "$${role_app_password}"
+    tls_ca                        = "$${tls_ca}"
+    tls_node_node0                = "$${tls_node_node0}"
+    tls_node_node1                = "$${tls_node_node1}"
+    tls_node_node2                = "$${tls_node_node2}"
     backend_artifact_url          = "https://storage.yandexcloud.net/${yandex_storage_bucket.artifacts.bucket}/pghac-backend"
     backend_artifact_sha256       = var.backend_artifact_sha256
   }

@@ -73,6 +73,24 @@ func TestBootstrap(t *testing.T) {
 	if out, err := psql(superuser, "show data_checksums"); err != nil || out != "on" {
 		t.Errorf("data_checksums = %q (%v), want on", out, err)
 	}
+	// PostgreSQL serves the node's certificate: a client that verifies it against the
+	// cluster's authority gets TLS; one that trusts another authority refuses the server.
+	verify := func(rootcert string) (string, error) {
+		conn := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres password=%s connect_timeout=5 sslmode=verify-full sslrootcert=%s",
+			c.Postgres.Port, superuser, rootcert)
+		out, err := exec.Command(filepath.Join(c.OS.BinDir, "psql"), conn, "-XAtc", "select ssl from pg_stat_ssl where pid = pg_backend_pid()").CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := verify(b.tls.CA); err != nil || out != "t" {
+		t.Errorf("sslmode=verify-full against the cluster's authority: %q %v; want a TLS session", out, err)
+	}
+	other, err := realcheck.WriteTLS(t.TempDir(), c.Nodes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := verify(other.CA); err == nil || !strings.Contains(out, "certificate verify failed") {
+		t.Errorf("sslmode=verify-full against another authority: %q %v; want certificate verify failed", out, err)
+	}
 	out, err := psql(superuser, "select type, database[1], user_name[1], coalesce(address, ''), auth_method from pg_hba_file_rules order by line_number")
 	if err != nil {
 		t.Fatalf("pg_hba_file_rules: %v %s", err, out)
@@ -160,6 +178,7 @@ type bootstrapped struct {
 	api           string       // the member's REST API, http://host:port
 	postBootstrap string       // the emitted post_bootstrap script, rendered
 	log           fmt.Stringer // Patroni's output, which holds PostgreSQL's log
+	tls           realcheck.TLS
 }
 
 // startOneMember starts etcd and Patroni on free ports, from the emitted files with only the
@@ -260,6 +279,12 @@ func startOneMember(t *testing.T) (_ *bootstrapped, err error) {
 	cfg = regexp.MustCompile(`(?m)^  callbacks:\n(    .*\n)+`).ReplaceAll(cfg, nil)
 	cfg = bytes.ReplaceAll(cfg, []byte("/var/lib/postgresql/patroni-node0.pgpass"), []byte(filepath.Join(dir, "pgpass")))
 	cfg = bytes.ReplaceAll(cfg, []byte(SocketDir), []byte(sockets))
+	// PostgreSQL serves TLS with a real certificate and key in one file, as the node's.
+	tlsFiles, err := realcheck.WriteTLS(dir, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = tlsFiles.Paths(cfg)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		t.Fatal(err)
@@ -291,7 +316,7 @@ func startOneMember(t *testing.T) (_ *bootstrapped, err error) {
 	if portInUse(etcdProc, patroniProc) {
 		return nil, fmt.Errorf("%w; Patroni's output:\n%s\netcd's:\n%s", errPortInUse, patroniProc, etcdProc)
 	}
-	return &bootstrapped{c: c, api: api, postBootstrap: postBootstrap, log: patroniProc}, nil
+	return &bootstrapped{c: c, api: api, postBootstrap: postBootstrap, log: patroniProc, tls: tlsFiles}, nil
 }
 
 // errPortInUse is a start that failed because a port was taken between freePorts and a

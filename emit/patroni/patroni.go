@@ -130,8 +130,13 @@ type authentication struct {
 }
 
 // localParams are the node-local server parameters; the cluster-wide ones live in the DCS.
+// TLS is node-local: each node serves its own certificate.
 type localParams struct {
 	UnixSocketDirectories string `yaml:"unix_socket_directories"`
+	SSL                   string `yaml:"ssl"`
+	SSLCertFile           string `yaml:"ssl_cert_file"`
+	SSLKeyFile            string `yaml:"ssl_key_file"`
+	SSLCAFile             string `yaml:"ssl_ca_file"`
 }
 
 type watchdog struct {
@@ -305,9 +310,10 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 			// checkpoint_completion_target of checkpoint_timeout: after bootstrap (CREATE
 			// DATABASE dirties thousands) a replica waited 1-2 minutes for its copy to start.
 			Basebackup: []map[string]string{{"checkpoint": "fast"}},
-			Parameters: localParams{UnixSocketDirectories: SocketDir},
-			PgHBA:      hba,
-			Callbacks:  callbacks{OnStart: CallbackPath, OnRestart: CallbackPath, OnRoleChange: CallbackPath},
+			Parameters: localParams{UnixSocketDirectories: SocketDir, SSL: "on",
+				SSLCertFile: model.TLSNodePath, SSLKeyFile: model.TLSNodePath, SSLCAFile: model.TLSCAPath},
+			PgHBA:     hba,
+			Callbacks: callbacks{OnStart: CallbackPath, OnRestart: CallbackPath, OnRoleChange: CallbackPath},
 		},
 		Watchdog: watchdog{Mode: c.Patroni.Watchdog},
 	}

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,6 +48,10 @@ type Member struct {
 	// Backend is BackendReady when the node's notes API answers /readyz with 200 (both its
 	// database pools work), or what is wrong; empty without a backend block.
 	Backend string `json:"backend,omitempty"`
+	// TLS is what PostgreSQL's certificate is: "verified" against the cluster's authorities,
+	// TLSOff, or what is wrong; empty when not checked. CertNotAfter is the certificate's end.
+	TLS          string     `json:"tls,omitempty"`
+	CertNotAfter *time.Time `json:"cert_not_after,omitempty"`
 }
 
 // What Member's checks say when all is well.
@@ -66,6 +71,9 @@ type Prober struct {
 	// oldStatsPassword, when set, is tried on a node that refuses statsPassword.
 	statsPassword, oldStatsPassword string
 	rules                           Rules
+	// roots are the authorities the nodes' certificates must verify against; nil skips the
+	// TLS check.
+	roots *x509.CertPool
 }
 
 // NewProber asks cl's nodes at their addresses. statsPassword is HAProxy's statistics
@@ -164,6 +172,19 @@ func (p *Prober) Observe(ctx context.Context) Report {
 			rep.Members[i].Backend = nodes[i].backend
 		}
 	}
+	if p.roots != nil {
+		for i := range cl.Nodes {
+			a := nodes[i]
+			verdict, bad := tlsVerdict(a.cert, a.certVerify, a.certErr)
+			rep.Members[i].TLS = verdict
+			if a.cert != nil {
+				rep.Members[i].CertNotAfter = &a.cert.NotAfter
+			}
+			if bad {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: PostgreSQL's TLS %s", cl.Nodes[i].Name, verdict))
+			}
+		}
+	}
 	for _, m := range rep.Members {
 		if m.HAProxy != "" && m.HAProxy != HAProxyOK {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: HAProxy %s", m.Name, m.HAProxy))
@@ -217,6 +238,10 @@ type nodeAnswers struct {
 	routing    routing // HAProxy's, when there is a statistics password
 	routingErr error
 	backend    string // when the cluster has one
+	// PostgreSQL's certificate, whether it verifies, and why it could not be asked; when
+	// the prober has roots.
+	cert                *x509.Certificate
+	certVerify, certErr error
 }
 
 // askNode asks n's etcd, HAProxy statistics and backend, one after the other.
@@ -227,6 +252,9 @@ func (p *Prober) askNode(ctx context.Context, n model.Node) nodeAnswers {
 	}
 	if p.cluster.Backend != nil {
 		a.backend = p.backend(ctx, n)
+	}
+	if p.roots != nil {
+		a.cert, a.certVerify, a.certErr = p.serverCert(ctx, n)
 	}
 	return a
 }

@@ -84,6 +84,12 @@ func patroniClient(s site.Site, cl *model.Cluster) (*patroni.Client, map[string]
 // password from s's secrets.
 func Prober(s site.Site, cl *model.Cluster, maxLag int64) (*health.Prober, error) {
 	p := health.NewProber(cl, StatsPassword(s), maxLag)
+	// The nodes' certificates are checked against the authority pghac made, once it has.
+	if ca, err := os.ReadFile(s.CACert()); err == nil {
+		if err := p.UseRoots(ca); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.CACert(), err)
+		}
+	}
 	hc, err := HTTPClient(s, cl, 2*time.Second)
 	if err != nil || hc == nil {
 		return p, err
@@ -151,7 +157,12 @@ func (f Fleet) live(ctx context.Context, only []string) (rollout.Live, rollout.D
 	if err != nil {
 		return rollout.Live{}, nil, nil, err
 	}
-	vars := maps.Clone(secrets)
+	// The secrets stay placeholders in the template and are filled into the parsed files, as
+	// the node does: a certificate's lines would break the YAML they were rendered into.
+	vars := map[string]string{}
+	for name := range secrets {
+		vars[name] = "${" + name + "}"
+	}
 	// The local builds, where the nodes download them and their checksums: in the sandbox
 	// where up serves the backend (ServeBackend); in the cloud the bucket's URLs recorded after
 	// apply, and the checksums of the builds this plan uploads (WriteBuildVars). What the
@@ -168,6 +179,9 @@ func (f Fleet) live(ctx context.Context, only []string) (rollout.Live, rollout.D
 	want, err := WantedFiles(f.Site, f.Cluster, vars)
 	if err != nil {
 		return rollout.Live{}, nil, nil, err
+	}
+	for _, files := range want {
+		rollout.FillSecrets(files, secrets)
 	}
 	for n, files := range want {
 		want[n] = slices.DeleteFunc(files, func(file rollout.File) bool {

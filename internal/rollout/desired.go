@@ -3,6 +3,7 @@ package rollout
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,6 +90,24 @@ func ManagedFiles(userData []byte) ([]File, error) {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// placeholderRE is a secret's placeholder, as the node's secrets.py matches it.
+var placeholderRE = regexp.MustCompile(`\$\{([a-z][a-z0-9_]*)\}`)
+
+// FillSecrets replaces, in each file's content, every placeholder of a secret that secrets
+// has with its value, as the node fills them from Lockbox at its first boot: after cloud-init
+// parsed the user-data, so a value of several lines (a certificate) is written as it is.
+// Other placeholders (builds not known yet) are left as they are.
+func FillSecrets(files []File, secrets map[string]string) {
+	for i, f := range files {
+		files[i].Content = placeholderRE.ReplaceAllFunc(f.Content, func(m []byte) []byte {
+			if v, ok := secrets[string(m[2:len(m)-1])]; ok {
+				return []byte(v)
+			}
+			return m
+		})
+	}
 }
 
 // Redact replaces every value of secrets found in s with its placeholder ${name}, so that a

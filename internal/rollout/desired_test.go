@@ -126,3 +126,19 @@ func TestRedact(t *testing.T) {
 		t.Errorf("Redact = %q, want %q", got, want)
 	}
 }
+
+func TestFillSecrets(t *testing.T) {
+	pem := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	files := []File{
+		{Path: "/etc/pghac/tls/node.pem", Content: []byte("${tls_node_node0}")},
+		{Path: "/etc/x", Content: []byte("password: '${pw}' url: ${backend_artifact_url}\n")},
+	}
+	FillSecrets(files, map[string]string{"tls_node_node0": pem, "pw": "s3cr3t"})
+	if got := string(files[0].Content); got != pem {
+		t.Errorf("a value of several lines: %q, want %q", got, pem)
+	}
+	// A placeholder of no secret (a build not known yet) stays.
+	if got, want := string(files[1].Content), "password: 's3cr3t' url: ${backend_artifact_url}\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

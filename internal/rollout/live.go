@@ -96,6 +96,8 @@ const (
 	etcd3FixScript = "/usr/local/lib/pghac/patroni-etcd3-fix.py"
 	// backendInstallScript installs the backend's build (emit/backend's InstallPath).
 	backendInstallScript = "/usr/local/lib/pghac/install-backend"
+	// tlsDir holds the node's certificates and key (model.TLSCAPath, model.TLSNodePath).
+	tlsDir = "/etc/pghac/tls/"
 )
 
 // contextsQuery lists every parameter's context, as the running PostgreSQL knows them.
@@ -203,6 +205,8 @@ var actionCommands = map[Action]string{
 		"install -d -o postgres -g postgres -m 0750 /var/spool/pgbackrest /var/log/pgbackrest",
 	ActionStartBackupTimers: "cd /etc/systemd/system && systemctl enable --now pghac-backup-*.timer",
 	ActionHoldPatroni:       "apt-mark hold patroni",
+	// A PostgreSQL that does not run reads the files when Patroni starts it.
+	ActionReloadPostgres: "if runuser -u postgres -- pg_isready -q; then runuser -u postgres -- psql -XAtq -c 'SELECT pg_reload_conf()'; fi",
 }
 
 // reloadOrStart reloads unit, or starts it when it does not run: the change may be what mends

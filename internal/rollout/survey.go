@@ -44,6 +44,9 @@ const (
 	// ActionInstallBackend: a new backend build (its URL or checksum in the install script)
 	// is downloaded, checked and installed, and the backend restarted with it.
 	ActionInstallBackend Action = "install the backend build"
+	// ActionReloadPostgres: PostgreSQL rereads its certificate and key on a reload (Patroni
+	// does not reload it for a file whose path stayed the same).
+	ActionReloadPostgres Action = "reload postgresql"
 	// ActionHoldPatroni: the Patroni backport is made for one package version, which a node
 	// keeps (cloud-init holds it on a new node; older nodes get the hold with a new script).
 	ActionHoldPatroni Action = "hold the patroni package"
@@ -59,6 +62,8 @@ func actionFor(p string) []Action {
 	switch {
 	case p == patroniConfig:
 		return []Action{ActionReloadPatroni}
+	case strings.HasPrefix(p, tlsDir):
+		return []Action{ActionReloadPostgres}
 	case strings.HasPrefix(p, "/etc/pgbouncer/"):
 		return []Action{ActionReloadPgBouncer}
 	case p == "/etc/haproxy/haproxy.cfg":

@@ -24,8 +24,20 @@ const (
 	secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 )
 
-// ReadSecrets returns the values in the secrets file by variable name.
-func (s Site) ReadSecrets() (map[string]string, error) { return infra.StringVars(s.Secrets()) }
+// ReadSecrets returns the values in the secrets file by variable name, and the TLS material
+// EnsureTLS made (model.TLSSecrets) by secret name.
+func (s Site) ReadSecrets() (map[string]string, error) {
+	vars, err := infra.StringVars(s.Secrets())
+	if err != nil {
+		return nil, err
+	}
+	tls, err := s.readTLS()
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(vars, tls)
+	return vars, nil
+}
 
 // HasSecrets reports whether the secrets file exists.
 func (s Site) HasSecrets() bool {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pghac/pghac/internal/health"
 	"github.com/pghac/pghac/internal/patroni"
@@ -23,6 +24,10 @@ func Status(w io.Writer, st health.Report) {
 	withBackend := len(st.Members) > 0 && st.Members[0].Backend != ""
 	if withBackend {
 		head += "\tBACKEND"
+	}
+	withTLS := len(st.Members) > 0 && st.Members[0].TLS != ""
+	if withTLS {
+		head += "\tCERT UNTIL"
 	}
 	fmt.Fprintln(tw, head)
 	for _, m := range st.Members {
@@ -48,6 +53,9 @@ func Status(w io.Writer, st health.Report) {
 		if withBackend {
 			row += "\t" + m.Backend
 		}
+		if withTLS {
+			row += "\t" + certCell(m)
+		}
 		fmt.Fprintln(tw, row)
 	}
 	tw.Flush()
@@ -63,4 +71,18 @@ func Status(w io.Writer, st health.Report) {
 	for _, p := range st.Problems {
 		fmt.Fprintln(w, "  - "+strings.ReplaceAll(p, "\n", "\n    "))
 	}
+}
+
+// certCell is the end of the certificate m's PostgreSQL serves, marked when it does not verify
+// (Problems says why), or what stopped the check.
+func certCell(m health.Member) string {
+	switch {
+	case m.TLS == health.TLSOff:
+		return "TLS off"
+	case m.CertNotAfter == nil:
+		return "unknown"
+	case m.TLS != health.TLSVerified:
+		return m.CertNotAfter.UTC().Format(time.DateOnly) + " (invalid)"
+	}
+	return m.CertNotAfter.UTC().Format(time.DateOnly)
 }

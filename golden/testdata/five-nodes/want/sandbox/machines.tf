@@ -14,6 +14,12 @@ locals {
     postgres_replication_password = "$${postgres_replication_password}"
     postgres_rewind_password      = "$${postgres_rewind_password}"
     postgres_superuser_password   = "$${postgres_superuser_password}"
+    tls_ca                        = "$${tls_ca}"
+    tls_node_node0                = "$${tls_node_node0}"
+    tls_node_node1                = "$${tls_node_node1}"
+    tls_node_node2                = "$${tls_node_node2}"
+    tls_node_node3                = "$${tls_node_node3}"
+    tls_node_node4                = "$${tls_node_node4}"
   }
   # Every node's user-data as its machine gets it: the same file as in the cloud.
   user_data = {

@@ -16,6 +16,10 @@ locals {
     postgres_superuser_password   = "$${postgres_superuser_password}"
     role_reports_password         = "$${role_reports_password}"
     role_shop_password            = "$${role_shop_password}"
+    tls_ca                        = "$${tls_ca}"
+    tls_node_node0                = "$${tls_node_node0}"
+    tls_node_node1                = "$${tls_node_node1}"
+    tls_node_node2                = "$${tls_node_node2}"
     backend_artifact_url          = var.backend_artifact_url
     backend_artifact_sha256       = var.backend_artifact_sha256
   }

@@ -1,0 +1,15 @@
+package model
+
+// Where a node keeps its TLS material, filled in from the cluster's secrets (TLSSecrets).
+const (
+	// TLSCAPath is the certificate authorities the node trusts, PEM.
+	TLSCAPath = "/etc/pghac/tls/ca.crt"
+	// TLSNodePath is the node's certificate followed by its private key, PEM: PostgreSQL,
+	// PgBouncer, etcd, HAProxy and Python's ssl all read a certificate and a key from one
+	// file, skipping the other block.
+	TLSNodePath = "/etc/pghac/tls/node.pem"
+	// TLSGroup may read TLSNodePath: Debian's ssl-cert package makes it (PostgreSQL's packages
+	// depend on it) and puts postgres in it; PostgreSQL takes a root-owned key readable by a
+	// group.
+	TLSGroup = "ssl-cert"
+)

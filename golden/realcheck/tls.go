@@ -1,0 +1,51 @@
+package realcheck
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/pki"
+)
+
+// TLS are real TLS files for a test that runs a component: an authority, and a node
+// certificate and key signed by it, in the layout the nodes have (model.TLSCAPath,
+// model.TLSNodePath) but under a test's directory.
+type TLS struct {
+	CA   string // the authority's certificate
+	Node string // the node's certificate, then its key
+	// Authority signs more (a client's certificate).
+	Authority pki.Authority
+}
+
+// WriteTLS writes TLS files for node n under dir/tls, mode 0600, valid for n's name, address,
+// localhost and 127.0.0.1.
+func WriteTLS(dir string, n model.Node) (TLS, error) {
+	now := time.Now()
+	ca, _, err := pki.NewAuthority("test", now, 24*time.Hour)
+	if err != nil {
+		return TLS{}, err
+	}
+	cert, key, err := ca.Issue(pki.Leaf{CommonName: n.Name, DNSNames: []string{n.Name, "localhost"},
+		IPs: []netip.Addr{n.Address, netip.MustParseAddr("127.0.0.1")}, Lifetime: time.Hour}, now)
+	if err != nil {
+		return TLS{}, err
+	}
+	t := TLS{CA: filepath.Join(dir, "tls", "ca.crt"), Node: filepath.Join(dir, "tls", "node.pem"), Authority: ca}
+	if err := os.MkdirAll(filepath.Dir(t.CA), 0o755); err != nil {
+		return TLS{}, err
+	}
+	if err := os.WriteFile(t.CA, ca.CertPEM, 0o600); err != nil {
+		return TLS{}, err
+	}
+	return t, os.WriteFile(t.Node, append(cert, key...), 0o600)
+}
+
+// Paths returns b with the nodes' TLS paths replaced by t's.
+func (t TLS) Paths(b []byte) []byte {
+	b = bytes.ReplaceAll(b, []byte(model.TLSCAPath), []byte(t.CA))
+	return bytes.ReplaceAll(b, []byte(model.TLSNodePath), []byte(t.Node))
+}

@@ -1,0 +1,108 @@
+package health
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+)
+
+// Member.TLS for a node whose PostgreSQL's certificate verifies, and for one that offers no TLS.
+const (
+	TLSVerified = "verified"
+	TLSOff      = "off"
+)
+
+// sslRequestCode is the PostgreSQL protocol's SSLRequest: a client asks for TLS before its
+// startup packet, and the server answers 'S' (TLS follows) or 'N'.
+const sslRequestCode = 80877103
+
+// UseRoots has p check the certificate each node's PostgreSQL serves against the authorities
+// in pemCerts (the cluster's ca.crt): Member.TLS and Member.CertNotAfter, and a problem for a
+// certificate that does not verify.
+func (p *Prober) UseRoots(pemCerts []byte) error {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemCerts) {
+		return errors.New("no PEM certificate among the trusted authorities")
+	}
+	p.roots = pool
+	return nil
+}
+
+// serverCert asks n's PostgreSQL for TLS and returns the certificate it presents, and whether
+// it verifies against p.roots for n's address; nil and no error when it offers no TLS.
+func (p *Prober) serverCert(ctx context.Context, n model.Node) (*x509.Certificate, error, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := p.dial(ctx, n.AddrPort(p.cluster.Postgres.Port).String())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	var req [8]byte
+	binary.BigEndian.PutUint32(req[0:4], 8)
+	binary.BigEndian.PutUint32(req[4:8], sslRequestCode)
+	if _, err := conn.Write(req[:]); err != nil {
+		return nil, nil, err
+	}
+	var answer [1]byte
+	if _, err := io.ReadFull(conn, answer[:]); err != nil {
+		return nil, nil, err
+	}
+	switch answer[0] {
+	case 'N':
+		return nil, nil, nil
+	case 'S':
+	default:
+		return nil, nil, fmt.Errorf("PostgreSQL answered the TLS request with %q", answer[0])
+	}
+	// The handshake takes any certificate so that a wrong one is shown with its dates; it
+	// is verified below, against the cluster's authorities, for the node's address.
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	certs := tc.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return nil, nil, errors.New("TLS handshake: no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, verr := certs[0].Verify(x509.VerifyOptions{Roots: p.roots, Intermediates: inter, DNSName: n.Address.String()})
+	return certs[0], verr, nil
+}
+
+// tlsVerdict is Member.TLS for what serverCert returned, and whether it is a problem.
+func tlsVerdict(cert *x509.Certificate, verr, err error) (string, bool) {
+	switch {
+	case err != nil:
+		return "unreachable: " + err.Error(), false // PostgreSQL's own check says why
+	case cert == nil:
+		return TLSOff, false
+	case verr != nil:
+		return "certificate invalid: " + verr.Error(), true
+	}
+	return TLSVerified, false
+}
+
+// dial connects to addr as p's HTTP requests do: through the jump host when there is one.
+func (p *Prober) dial(ctx context.Context, addr string) (net.Conn, error) {
+	if t, ok := p.http.Transport.(*http.Transport); ok && t.DialContext != nil {
+		return t.DialContext(ctx, "tcp", addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
+}

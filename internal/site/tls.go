@@ -1,0 +1,169 @@
+package site
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/pki"
+)
+
+// The lifetimes of what EnsureTLS makes, and how long before its end a node's certificate is
+// made again.
+const (
+	CALifetime   = 10 * 365 * 24 * time.Hour
+	CertLifetime = 365 * 24 * time.Hour
+	RenewBefore  = 30 * 24 * time.Hour
+)
+
+// TLSDir holds the cluster's certificate authority (ca.crt, and ca.key, which never leaves
+// this machine) and each node's certificate followed by its key (nodes/<node>.pem).
+func (s Site) TLSDir() string { return filepath.Join(s.Dir, "tls") }
+
+// CACert is the authority's certificate: what clients of the cluster trust (PGSSLROOTCERT).
+func (s Site) CACert() string { return filepath.Join(s.TLSDir(), "ca.crt") }
+
+func (s Site) caKey() string { return filepath.Join(s.TLSDir(), "ca.key") }
+
+func (s Site) nodePEM(node string) string {
+	return filepath.Join(s.TLSDir(), "nodes", node+".pem")
+}
+
+// NodeLeaf is what node n's certificate is valid for: its name and address, and the
+// loopback names its own clients dial.
+func NodeLeaf(n model.Node) pki.Leaf {
+	return pki.Leaf{
+		CommonName: n.Name,
+		DNSNames:   []string{n.Name, "localhost"},
+		IPs:        []netip.Addr{n.Address, netip.MustParseAddr("127.0.0.1")},
+		Lifetime:   CertLifetime,
+	}
+}
+
+// TLSChange is what EnsureTLS made.
+type TLSChange struct {
+	MadeCA bool
+	// Issued are the nodes that got a new certificate, each with why.
+	Issued []string
+}
+
+// EnsureTLS makes the cluster's certificate authority if there is none, and a certificate
+// for every node of cl that has none, or one that its authority did not sign, that is not
+// valid for the node's names and address, or that ends within RenewBefore of now. Every file
+// is written atomically with mode 0600; one that exists is never half replaced.
+func (s Site) EnsureTLS(cl *model.Cluster, now time.Time) (TLSChange, error) {
+	var ch TLSChange
+	if err := os.MkdirAll(filepath.Join(s.TLSDir(), "nodes"), 0o700); err != nil {
+		return ch, err
+	}
+	ca, err := s.authority()
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, kerr := os.Stat(s.caKey()); kerr == nil {
+			return ch, fmt.Errorf("%s exists without %s: restore it from your backup (a new authority would not be trusted by the running nodes)", s.caKey(), s.CACert())
+		}
+		var key []byte
+		if ca, key, err = pki.NewAuthority(cl.Name, now, CALifetime); err != nil {
+			return ch, err
+		}
+		// The key first: a certificate without its key is the state that needs a restore.
+		if err := WritePrivate(s.caKey(), key, false); err != nil {
+			return ch, err
+		}
+		if err := WritePrivate(s.CACert(), ca.CertPEM, false); err != nil {
+			return ch, err
+		}
+		ch.MadeCA = true
+	} else if err != nil {
+		return ch, err
+	}
+	for _, n := range cl.Nodes {
+		leaf := NodeLeaf(n)
+		why := s.reissue(n.Name, ca, leaf, now)
+		if why == "" {
+			continue
+		}
+		cert, key, err := ca.Issue(leaf, now)
+		if err != nil {
+			return ch, err
+		}
+		if err := WritePrivate(s.nodePEM(n.Name), append(cert, key...), true); err != nil {
+			return ch, err
+		}
+		ch.Issued = append(ch.Issued, n.Name+" ("+why+")")
+	}
+	return ch, nil
+}
+
+// reissue says why node's certificate must be made again, "" if it must not.
+func (s Site) reissue(node string, ca pki.Authority, leaf pki.Leaf, now time.Time) string {
+	b, err := os.ReadFile(s.nodePEM(node))
+	if err != nil {
+		return "none yet"
+	}
+	cert, err := pki.ParseCert(b)
+	switch {
+	case err != nil || !pki.KeyMatches(cert, b):
+		return "unreadable"
+	case pki.Verify(cert, []*x509.Certificate{ca.Cert}, now) != nil:
+		return "not signed by the current authority"
+	case !pki.Covers(cert, leaf):
+		return "names or address changed"
+	case cert.NotAfter.Sub(now) < RenewBefore:
+		return "expires " + cert.NotAfter.UTC().Format(time.DateOnly)
+	}
+	return ""
+}
+
+// authority reads the certificate authority; an error wrapping fs.ErrNotExist when there is
+// none.
+func (s Site) authority() (pki.Authority, error) {
+	cert, err := os.ReadFile(s.CACert())
+	if err != nil {
+		return pki.Authority{}, err
+	}
+	key, err := os.ReadFile(s.caKey())
+	if err != nil {
+		return pki.Authority{}, err
+	}
+	ca, err := pki.ParseAuthority(cert, key)
+	if err != nil {
+		return pki.Authority{}, fmt.Errorf("%s: %w", s.CACert(), err)
+	}
+	return ca, nil
+}
+
+// readTLS returns the TLS material the nodes read, by secret name: the authority's
+// certificate and every node's certificate and key. None when there is no authority yet.
+func (s Site) readTLS() (map[string]string, error) {
+	ca, err := os.ReadFile(s.CACert())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	// Without the final newline: the nodes' files add their own.
+	out := map[string]string{string(model.SecretTLSCA): strings.TrimSpace(string(ca))}
+	entries, err := os.ReadDir(filepath.Join(s.TLSDir(), "nodes"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range entries {
+		node, ok := strings.CutSuffix(e.Name(), ".pem")
+		if !ok || e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(s.TLSDir(), "nodes", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out[string(model.NodeTLSSecret(node))] = strings.TrimSpace(string(b))
+	}
+	return out, nil
+}

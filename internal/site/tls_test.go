@@ -1,0 +1,92 @@
+package site
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/compiler/model/modeltest"
+	"github.com/pghac/pghac/internal/pki"
+)
+
+func TestEnsureTLS(t *testing.T) {
+	dir := t.TempDir()
+	s := New(filepath.Join(dir, "cluster.hcl"), dir, "", model.TargetSandbox)
+	cl := modeltest.Cluster()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+
+	ch, err := s.EnsureTLS(cl, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ch.MadeCA || len(ch.Issued) != len(cl.Nodes) {
+		t.Fatalf("first run: %+v, want an authority and %d certificates", ch, len(cl.Nodes))
+	}
+	for _, p := range []string{s.CACert(), s.caKey(), s.nodePEM(cl.Nodes[0].Name)} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want mode 0600", p, fi.Mode(), err)
+		}
+	}
+
+	// What the nodes read: the authority, and each node's certificate for its own names, with
+	// its key, signed by the authority.
+	vars, err := s.ReadSecrets()
+	if err == nil {
+		t.Fatal("ReadSecrets without a secrets file: no error")
+	}
+	if err := s.WriteSecrets(cl.Passwords(), false); err != nil {
+		t.Fatal(err)
+	}
+	if vars, err = s.ReadSecrets(); err != nil {
+		t.Fatal(err)
+	}
+	for _, sec := range cl.Secrets() {
+		if vars[string(sec)] == "" {
+			t.Errorf("ReadSecrets lacks %s", sec)
+		}
+	}
+	roots, err := pki.ParseCerts([]byte(vars[string(model.SecretTLSCA)]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range cl.Nodes {
+		v := vars[string(model.NodeTLSSecret(n.Name))]
+		cert, err := pki.ParseCert([]byte(v))
+		if err != nil {
+			t.Fatalf("%s: %v", n.Name, err)
+		}
+		if err := pki.Verify(cert, roots, now); err != nil || !pki.Covers(cert, NodeLeaf(n)) || !pki.KeyMatches(cert, []byte(v)) {
+			t.Errorf("%s: certificate %v for %v (%v)", n.Name, cert.Subject, cert.IPAddresses, err)
+		}
+		if strings.HasSuffix(v, "\n") {
+			t.Errorf("%s: the value ends in a newline; the node's file adds its own", n.Name)
+		}
+	}
+
+	// Nothing to do the second time; a node that moved gets a new certificate, alone.
+	if ch, err := s.EnsureTLS(cl, now.Add(time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) > 0 {
+		t.Errorf("second run: %+v %v, want nothing made", ch, err)
+	}
+	cl.Nodes[1].Address = netip.MustParseAddr("10.213.0.99")
+	if ch, err := s.EnsureTLS(cl, now.Add(time.Hour)); err != nil || ch.MadeCA || !slices.Equal(ch.Issued, []string{cl.Nodes[1].Name + " (names or address changed)"}) {
+		t.Errorf("after a move: %+v %v", ch, err)
+	}
+	// Close to their end, all are made again; the authority stays.
+	if ch, err := s.EnsureTLS(cl, now.Add(CertLifetime-RenewBefore+2*time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) != len(cl.Nodes) ||
+		!strings.Contains(ch.Issued[0], "expires") {
+		t.Errorf("near the end: %+v %v", ch, err)
+	}
+
+	// A lost authority certificate is never silently replaced: the nodes trust only it.
+	if err := os.Remove(s.CACert()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnsureTLS(cl, now); err == nil || !strings.Contains(err.Error(), "restore it") {
+		t.Errorf("without ca.crt: %v, want an error saying to restore it", err)
+	}
+}
