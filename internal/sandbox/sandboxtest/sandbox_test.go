@@ -121,6 +121,7 @@ func TestSeedChecks(t *testing.T) {
 	checkBackend(ctx, t, c)
 	checkRoles(ctx, t, c)
 	checkAccess(ctx, t, c)
+	checkTLS(ctx, t, c)
 	checkClients(ctx, t, c)
 	checkRoleParameters(ctx, t, c)
 	checkBackups(ctx, t, c)

@@ -1,0 +1,76 @@
+package sandboxtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/golden/realcheck"
+	"github.com/pghac/pghac/internal/pki"
+)
+
+// checkTLS: every node's PostgreSQL serves the certificate pghac issued it from the cluster's
+// authority. A client that verifies it (sslmode=verify-full, as libpq users should) gets a
+// TLS session; one that trusts another authority refuses the server. The replicas stream
+// over TLS, and pghac status shows each certificate's end.
+func checkTLS(ctx context.Context, t *testing.T, c *Cluster) {
+	t.Helper()
+	cl := c.Model
+	tlsDir := filepath.Join(c.Config.StateDir, "tls")
+	ca := filepath.Join(tlsDir, "ca.crt")
+	superuser := c.secret(t, model.SecretSuperuserPassword)
+	const inTLS = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+	other, err := realcheck.WriteTLS(t.TempDir(), cl.Nodes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range c.Addresses() {
+		conn := dsn(a, cl.Postgres.Port, model.SuperuserName, model.SuperuserName, "sslmode=verify-full", "sslrootcert="+ca)
+		if out, err := psqlAs(ctx, conn, superuser, inTLS); err != nil || out != "t" {
+			t.Errorf("%s:%d with sslmode=verify-full: %q %v; want a TLS session", a, cl.Postgres.Port, out, err)
+		}
+		conn = dsn(a, cl.Postgres.Port, model.SuperuserName, model.SuperuserName, "sslmode=verify-full", "sslrootcert="+other.CA)
+		if out, err := psqlAs(ctx, conn, superuser, inTLS); err == nil || !strings.Contains(out, "certificate verify failed") {
+			t.Errorf("%s:%d trusting another authority: %q %v; want certificate verify failed", a, cl.Postgres.Port, out, err)
+		}
+	}
+	want := fmt.Sprintf("%d/%d", len(cl.Nodes)-1, len(cl.Nodes)-1)
+	const replicas = "SELECT count(*) FILTER (WHERE s.ssl) || '/' || count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)"
+	if out, err := psqlAs(ctx, c.adminDSN(model.SuperuserName), superuser, replicas); err != nil || out != want {
+		t.Errorf("replication connections over TLS / all: %q %v; want %s", out, err, want)
+	}
+
+	out, err := c.Run(ctx, "status")
+	if err != nil || !strings.Contains(out, "CERT UNTIL") {
+		t.Fatalf("pghac status: %v\n%s", err, out)
+	}
+	for _, n := range cl.Nodes {
+		b, err := os.ReadFile(filepath.Join(tlsDir, "nodes", n.Name+".pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := pki.ParseCert(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		until := cert.NotAfter.UTC().Format(time.DateOnly)
+		if !strings.Contains(lineOf(out, n.Name+" "), until) {
+			t.Errorf("pghac status: %s's line does not show its certificate's end %s:\n%s", n.Name, until, out)
+		}
+	}
+}
+
+// lineOf is the first line of out that starts with prefix, "" for none.
+func lineOf(out, prefix string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
