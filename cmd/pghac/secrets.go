@@ -270,6 +270,13 @@ func (c *cli) secretsInit(s site.Site, cl *model.Cluster, force bool) int {
 	}
 	c.reportTLS(s, tls)
 	made := madeKey || tls.MadeCA || len(tls.Issued) > 0
+	exists := func() int {
+		if made {
+			return exitOK
+		}
+		fmt.Fprintf(c.stderr, "pghac secrets: %s exists; keeping it (pass --force to replace its values)\n", s.Secrets())
+		return exitInvalid
+	}
 	secrets := cl.Passwords()
 	if !force && s.HasSecrets() {
 		added, err := s.AddMissingSecrets(secrets)
@@ -277,22 +284,15 @@ func (c *cli) secretsInit(s site.Site, cl *model.Cluster, force bool) int {
 			return c.fail("secrets", err)
 		}
 		if len(added) == 0 {
-			if made {
-				return exitOK
-			}
-			fmt.Fprintf(c.stderr, "pghac secrets: %s exists; keeping it (pass --force to replace its values)\n", s.Secrets())
-			return exitInvalid
+			return exists()
 		}
 		fmt.Fprintf(c.stdout, "%s: kept its values and added %s: %s (values not shown)\n",
 			s.Secrets(), view.Plural(len(added), "secret"), strings.Join(added, ", "))
 		return exitOK
 	}
 	if err := s.WriteSecrets(secrets, force); err != nil {
-		if errors.Is(err, fs.ErrExist) && made {
-			return exitOK
-		} else if errors.Is(err, fs.ErrExist) {
-			fmt.Fprintf(c.stderr, "pghac secrets: %s exists; keeping it (pass --force to replace its values)\n", s.Secrets())
-			return exitInvalid
+		if errors.Is(err, fs.ErrExist) {
+			return exists()
 		}
 		return c.fail("secrets", err)
 	}

@@ -161,7 +161,7 @@ func (f Fleet) live(ctx context.Context, only []string) (rollout.Live, rollout.D
 	// the node does: a certificate's lines would break the YAML they were rendered into.
 	vars := map[string]string{}
 	for name := range secrets {
-		vars[name] = "${" + name + "}"
+		vars[name] = model.Secret(name).Placeholder()
 	}
 	// The local builds, where the nodes download them and their checksums: in the sandbox
 	// where up serves the backend (ServeBackend); in the cloud the bucket's URLs recorded after
