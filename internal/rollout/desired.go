@@ -127,3 +127,30 @@ func Redact(s string, secrets map[string]string) string {
 	}
 	return strings.NewReplacer(pairs...).Replace(s)
 }
+
+// privateKeyRE is a PEM private key block of any kind.
+var privateKeyRE = regexp.MustCompile(`(?s)-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END ([A-Z0-9 ]*)PRIVATE KEY-----`)
+
+// wholeSecretRE is a file whose content is one secret's placeholder and nothing else.
+var wholeSecretRE = regexp.MustCompile(`\A\$\{([a-z][a-z0-9_]*)\}\n?\z`)
+
+// diffTexts are a file's content on a node and as wanted, as a diff may show them: secrets
+// redacted. Redact knows only the current values, so what a node has from an earlier value
+// must be hidden too: a file that is one secret and nothing else (a certificate and its key,
+// re-issued) shows its old content as an earlier value of that secret, and no private key
+// is ever shown, whatever file it is in.
+func diffTexts(have, want []byte, secrets map[string]string) (old, new string) {
+	old, new = hideKeys(Redact(string(have), secrets)), hideKeys(Redact(string(want), secrets))
+	if m := wholeSecretRE.FindStringSubmatch(new); m != nil && old != new {
+		old = "(an earlier ${" + m[1] + "})"
+		if strings.HasSuffix(new, "\n") {
+			old += "\n"
+		}
+	}
+	return old, new
+}
+
+// hideKeys replaces every PEM private key in s with a note that one is there.
+func hideKeys(s string) string {
+	return privateKeyRE.ReplaceAllString(s, "(a private key, not shown)")
+}

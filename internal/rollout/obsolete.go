@@ -46,7 +46,7 @@ func removedFile(node, p string, h remote.RemoteFile, secrets map[string]string)
 	if strings.HasPrefix(p, unitDir) {
 		fc.Actions = []Action{ActionDaemonReload}
 	}
-	fc.Diff = udiff.Unified(node+":"+p, "(removed)", Redact(string(h.Content), secrets), "")
+	fc.Diff = udiff.Unified(node+":"+p, "(removed)", hideKeys(Redact(string(h.Content), secrets)), "")
 	return fc
 }
 

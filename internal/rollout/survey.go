@@ -169,7 +169,7 @@ func SurveyFiles(ctx context.Context, node string, r FileReader, want []File, se
 		default:
 			continue
 		}
-		old, new := Redact(string(h.Content), secrets), Redact(string(f.Content), secrets)
+		old, new := diffTexts(h.Content, f.Content, secrets)
 		fc.Diff = udiff.Unified(node+":"+f.Path, "generated:"+path.Base(f.Path), old, new)
 		np.Files = append(np.Files, fc)
 	}

@@ -40,7 +40,12 @@ func TestSurveyFiles(t *testing.T) {
 	defer c.Close()
 
 	const secret = "S3cretValueS3cretValue"
-	have := map[string]string{"same": "a\n", "changed": "password: " + secret + "\nold line\n", "mode": "m\n"}
+	// A re-issued certificate: the node has the old one and its key, which no secret's
+	// current value is.
+	const oldKey = "-----BEGIN EC PRIVATE KEY-----\nOLDKEYOLDKEY\n-----END EC PRIVATE KEY-----\n"
+	const oldPEM = "-----BEGIN CERTIFICATE-----\nOLDCERT\n-----END CERTIFICATE-----\n" + oldKey
+	const newPEM = "-----BEGIN CERTIFICATE-----\nNEWCERT\n-----END CERTIFICATE-----\n-----BEGIN EC PRIVATE KEY-----\nNEWKEY\n-----END EC PRIVATE KEY-----\n"
+	have := map[string]string{"same": "a\n", "changed": "password: " + secret + "\nold line\n", "mode": "m\n", "node.pem": oldPEM}
 	for name, content := range have {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -54,32 +59,38 @@ func TestSurveyFiles(t *testing.T) {
 		file("changed", "password: "+secret+"\nnew line\n", 0o644),
 		file("mode", "m\n", 0o600),
 		file("missing", "new\n", 0o644),
+		file("node.pem", newPEM, 0o640),
 	}
 	// An obsolete file the node has is removed; one it lacks, or one the tree still gives, is not.
 	defer func(o []string) { obsolete = o }(obsolete)
 	obsolete = []string{filepath.Join(dir, "gone"), filepath.Join(dir, "never"), filepath.Join(dir, "same")}
-	if err := os.WriteFile(filepath.Join(dir, "gone"), []byte("old timer\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "gone"), []byte("old timer\n"+oldKey), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	np := SurveyFiles(context.Background(), "node0", c, want, map[string]string{"pw": secret})
+	np := SurveyFiles(context.Background(), "node0", c, want, map[string]string{"pw": secret, "tls_node_node0": newPEM})
 	if np.Err != nil {
 		t.Fatal(np.Err)
 	}
 	kinds := map[string]string{}
 	for _, f := range np.Files {
 		kinds[filepath.Base(f.Path)] = f.Kind
-		if strings.Contains(f.Diff, secret) {
-			t.Errorf("%s: the diff shows the secret:\n%s", f.Path, f.Diff)
+		for _, s := range []string{secret, "OLDKEY", "OLDCERT", "NEWKEY", "NEWCERT"} {
+			if strings.Contains(f.Diff, s) {
+				t.Errorf("%s: the diff shows %s:\n%s", f.Path, s, f.Diff)
+			}
 		}
 	}
-	if diff := cmp.Diff(map[string]string{"changed": "changed", "mode": "mode", "missing": "added", "gone": KindRemoved}, kinds); diff != "" {
+	if diff := cmp.Diff(map[string]string{"changed": "changed", "mode": "mode", "missing": "added", "gone": KindRemoved, "node.pem": "changed"}, kinds); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
 	for _, f := range np.Files {
-		if f.Kind == "changed" && (!strings.Contains(f.Diff, "-old line") || !strings.Contains(f.Diff, "+new line") || !strings.Contains(f.Diff, "password: ${pw}")) {
+		if filepath.Base(f.Path) == "changed" && (!strings.Contains(f.Diff, "-old line") || !strings.Contains(f.Diff, "+new line") || !strings.Contains(f.Diff, "password: ${pw}")) {
 			t.Errorf("the diff of a changed file:\n%s", f.Diff)
 		}
-		if f.Kind == KindRemoved && !strings.Contains(f.Diff, "-old timer") {
+		if filepath.Base(f.Path) == "node.pem" && (!strings.Contains(f.Diff, "-(an earlier ${tls_node_node0})") || !strings.Contains(f.Diff, "+${tls_node_node0}")) {
+			t.Errorf("the diff of a re-issued certificate:\n%s", f.Diff)
+		}
+		if f.Kind == KindRemoved && (!strings.Contains(f.Diff, "-old timer") || !strings.Contains(f.Diff, "-(a private key, not shown)")) {
 			t.Errorf("the diff of a removed file:\n%s", f.Diff)
 		}
 	}
