@@ -459,7 +459,7 @@ func (d *diags) duplicateRole(rng, first hcl.Range, name string) {
 
 func (d *diags) tooManySecrets(rng hcl.Range, roles int) {
 	d.errorf(rng, "Too many roles",
-		"A cluster has at most %d role blocks here: each role's password is an entry of the Lockbox secret the nodes read their secrets from, which holds at most %d entries, and pghac's own secrets take the others (one of them per node: its TLS certificate and key).", roles, maxSecretEntries)
+		"A cluster has at most %d role blocks here: each role's password is an entry of the Lockbox secret the nodes read their secrets from, which holds at most %d entries, and pghac's own secrets take the others (among them one per node, its TLS certificate and key).", roles, maxSecretEntries)
 }
 
 func (d *diags) duplicateDatabase(rng, first hcl.Range, name string) {
@@ -535,8 +535,8 @@ func (d *diags) externalLoadBalancerZone(rng hcl.Range) {
 
 func (d *diags) primaryOnInternet(rng hcl.Range, clients []netip.Prefix) {
 	d.warnf(rng, "Primary reachable from the internet",
-		"An external load balancer gives the primary's PgBouncer a public address, open to client_cidrs (%s). PgBouncer speaks no TLS yet: "+
-			"queries and results cross the internet unencrypted, and passwords, though SCRAM keeps them off the wire, are all that stops a stranger. "+
+		"An external load balancer gives the primary's PgBouncer a public address, open to client_cidrs (%s). PgBouncer offers TLS but does not require it yet: "+
+			"a client that does not ask for it sends queries and results across the internet unencrypted, and passwords, though SCRAM keeps them off the wire, are all that stops a stranger. "+
 			"Prefer type = \"internal\".", joinPrefixes(clients))
 }
 

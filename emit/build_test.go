@@ -28,6 +28,7 @@ var nodeFiles = []string{
 	"/etc/pgbouncer/userlist.txt",
 	"/etc/pghac/tls/ca.crt",
 	"/etc/pghac/tls/node.pem",
+	"/etc/pghac/tls/service.pem",
 	"/etc/systemd/system/etcd.service.d/pghac.conf",
 	"/etc/systemd/system/haproxy.service.d/pghac.conf",
 	"/etc/systemd/system/patroni.service.d/pghac.conf",

@@ -71,7 +71,7 @@ func TestBuildBootSequence(t *testing.T) {
 		"if [ -d /etc/postgresql/15/main ]; then pg_dropcluster --stop 15 main; fi",
 		"systemctl daemon-reload",
 		"systemctl enable --now pghac-metadata-guard.service",
-		"/usr/bin/python3 -I /usr/local/lib/pghac/secrets.py /etc/pghac/tls/ca.crt /etc/pghac/tls/node.pem /etc/patroni/config.yml /etc/patroni/pgbouncer-admin.pgpass " +
+		"/usr/bin/python3 -I /usr/local/lib/pghac/secrets.py /etc/pghac/tls/ca.crt /etc/pghac/tls/node.pem /etc/pghac/tls/service.pem /etc/patroni/config.yml /etc/patroni/pgbouncer-admin.pgpass " +
 			"/etc/patroni/post-bootstrap.sh /etc/pgbouncer/userlist.txt /etc/haproxy/haproxy.cfg",
 		"systemctl enable etcd",
 		"systemctl restart --no-block etcd",

@@ -3,8 +3,8 @@
 // flags, the password file, the listener and signals; everything else is the package's.
 //
 //	pghac-backend --listen 0.0.0.0:8080 \
-//	    --write-dsn 'postgres://notes@127.0.0.1:5000/notes?sslmode=disable' \
-//	    --read-dsn 'postgres://notes@127.0.0.1:5001/notes?sslmode=disable'
+//	    --write-dsn 'postgres://notes@127.0.0.1:5000/notes?sslmode=prefer' \
+//	    --read-dsn 'postgres://notes@127.0.0.1:5001/notes?sslmode=prefer'
 //
 // The database password is read from --password-file, by default
 // $CREDENTIALS_DIRECTORY/db-password (systemd's LoadCredential=db-password:...), and never

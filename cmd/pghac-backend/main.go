@@ -47,8 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	listen := fs.String("listen", "0.0.0.0:8080", "serve HTTP on `ADDR`")
-	writeDSN := fs.String("write-dsn", "postgres://notes@127.0.0.1:5000/notes?sslmode=disable", "connection string of the primary (HAProxy's primary port), without a password")
-	readDSN := fs.String("read-dsn", "postgres://notes@127.0.0.1:5001/notes?sslmode=disable", "connection string of the replicas (HAProxy's replica port), without a password")
+	writeDSN := fs.String("write-dsn", "postgres://notes@127.0.0.1:5000/notes?sslmode=prefer", "connection string of the primary (HAProxy's primary port), without a password")
+	readDSN := fs.String("read-dsn", "postgres://notes@127.0.0.1:5001/notes?sslmode=prefer", "connection string of the replicas (HAProxy's replica port), without a password")
 	passwordFile := fs.String("password-file", "", "read the database password from `PATH` (default $CREDENTIALS_DIRECTORY/db-password when that is set)")
 	maxConns := fs.Int32("max-conns", backend.DefaultMaxConns, "connections per pool, at most")
 	timeout := fs.Duration("request-timeout", backend.DefaultRequestTimeout, "a request's database work gets this long before it is answered with a 503")

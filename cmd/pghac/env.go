@@ -18,7 +18,9 @@ var envCommand = &command{
 	detail: `Prints how to connect to the sandbox cluster, as shell variables that psql and every
 libpq client read: PGHOST and PGPORT list every node's HAProxy primary port (any of
 them reaches the leader), PGTARGETSESSIONATTRS=read-write makes libpq skip a node
-that does not answer as the primary, PGUSER and PGDATABASE, and PGPASSFILE, a
+that does not answer as the primary, PGSSLMODE=verify-full and PGSSLROOTCERT, the
+cluster's certificate authority, so that libpq talks TLS and checks whom it talks
+to, PGUSER and PGDATABASE, and PGPASSFILE, a
 password file (mode 0600) pghac writes into the state folder with the passwords of
 the superuser and of every role block. No password is ever printed. The role is the
 first role block that owns a database: the superuser cannot log in through PgBouncer
@@ -80,10 +82,14 @@ func (c *cli) env(s site.Site, role string) int {
 		fmt.Fprintf(c.stderr, "pghac env: %s holds no password for %s\nRun `pghac up` first.\n", s.Secrets(), user)
 		return exitInvalid
 	}
+	if !s.HasCA() {
+		fmt.Fprintf(c.stderr, "pghac env: no certificate authority (%s) to verify the cluster with\nRun `pghac up` first.\n", s.CACert())
+		return exitInvalid
+	}
 	if err := s.WritePgpass(cl, vars); err != nil {
 		return c.fail("env", err)
 	}
-	if err := view.Env(c.stdout, cl, s.Pgpass(), user, database); err != nil {
+	if err := view.Env(c.stdout, cl, s.Pgpass(), s.CACert(), user, database); err != nil {
 		return c.fail("env", err)
 	}
 	return exitOK

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,15 @@ func TestEnv(t *testing.T) {
 	}
 	writeFile(t, dir, ".pghac/sandbox/secrets.tfvars", []byte(`postgres_superuser_password = "`+secret+`"`+"\n"+
 		`role_app_password = "`+appSecret+`"`+"\n"))
+	stderr.Reset()
+	if code := run([]string{"env", "-f", file}, nil, &stdout, &stderr); code != exitInvalid || !strings.Contains(stderr.String(), "no certificate authority") {
+		t.Fatalf("env without the cluster's authority: exit %d\n%s", code, stderr.String())
+	}
+	caCert := filepath.Join(dir, ".pghac", "sandbox", "tls", "ca.crt")
+	if err := os.MkdirAll(filepath.Dir(caCert), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, ".pghac/sandbox/tls/ca.crt", []byte("-----BEGIN CERTIFICATE-----\n"))
 	stdout.Reset()
 	stderr.Reset()
 	if code := run([]string{"env", "-f", file}, nil, &stdout, &stderr); code != exitOK {
@@ -51,8 +61,10 @@ export PGDATABASE=app
 export PGPASSFILE=` + pgpass + `
 export PGCONNECT_TIMEOUT=3
 export PGTARGETSESSIONATTRS=read-write
-export PGHAC_PRIMARY_URL='postgresql://app@10.213.0.11:5000,10.213.0.12:5000,10.213.0.13:5000/app?connect_timeout=3&target_session_attrs=read-write'
-export PGHAC_REPLICAS_URL='postgresql://app@10.213.0.11:5001,10.213.0.12:5001,10.213.0.13:5001/app?connect_timeout=3&target_session_attrs=read-only'
+export PGSSLMODE=verify-full
+export PGSSLROOTCERT=` + caCert + `
+export PGHAC_PRIMARY_URL='postgresql://app@10.213.0.11:5000,10.213.0.12:5000,10.213.0.13:5000/app?connect_timeout=3&target_session_attrs=read-write&sslmode=verify-full&sslrootcert=` + url.QueryEscape(caCert) + `'
+export PGHAC_REPLICAS_URL='postgresql://app@10.213.0.11:5001,10.213.0.12:5001,10.213.0.13:5001/app?connect_timeout=3&target_session_attrs=read-only&sslmode=verify-full&sslrootcert=` + url.QueryEscape(caCert) + `'
 `
 	if diff := cmp.Diff(want, stdout.String()); diff != "" {
 		t.Errorf("env output (-want +got):\n%s", diff)

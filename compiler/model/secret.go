@@ -78,11 +78,15 @@ func NodeTLSSecret(node string) Secret {
 	return Secret("tls_node_" + strings.ReplaceAll(node, "-", "_"))
 }
 
-// TLSSecrets lists the cluster's TLS material, sorted by name: the authorities' certificates
-// and each node's certificate and key. pghac makes them (package pki); the authority's own
-// key stays on the operator's machine and is none of them.
+// SecretTLSService is the cluster's service certificate and then its key, PEM
+// (TLSServicePath).
+const SecretTLSService Secret = "tls_service"
+
+// TLSSecrets lists the cluster's TLS material, sorted by name: the authorities' certificates,
+// each node's certificate and key, and the service certificate and key. pghac makes them
+// (package pki); the authority's own key stays on the operator's machine and is none of them.
 func (c *Cluster) TLSSecrets() []Secret {
-	out := []Secret{SecretTLSCA}
+	out := []Secret{SecretTLSCA, SecretTLSService}
 	for _, n := range c.Nodes {
 		out = append(out, NodeTLSSecret(n.Name))
 	}
@@ -101,7 +105,7 @@ func IsSecretName(name string) bool {
 	if slices.Contains(fixedSecrets, Secret(name)) || slices.Contains(backupSecrets, Secret(name)) {
 		return true
 	}
-	if name == string(SecretTLSCA) || strings.HasPrefix(name, "tls_node_") {
+	if name == string(SecretTLSCA) || name == string(SecretTLSService) || strings.HasPrefix(name, "tls_node_") {
 		return true
 	}
 	role, ok := strings.CutPrefix(name, "role_")

@@ -8,6 +8,11 @@ const (
 	// PgBouncer, etcd, HAProxy and Python's ssl all read a certificate and a key from one
 	// file, skipping the other block.
 	TLSNodePath = "/etc/pghac/tls/node.pem"
+	// TLSServicePath is the cluster's service certificate followed by its key, PEM: what
+	// PgBouncer presents to clients. HAProxy on any node passes 5000 and 5001 to another
+	// node's PgBouncer, so a client meets it at whichever address it dialled: it is valid
+	// for every node's name and address.
+	TLSServicePath = "/etc/pghac/tls/service.pem"
 	// TLSGroup may read TLSNodePath: Debian's ssl-cert package makes it (PostgreSQL's packages
 	// depend on it) and puts postgres in it; PostgreSQL takes a root-owned key readable by a
 	// group.

@@ -31,6 +31,7 @@ locals {
     tls_node_node0                = "$${tls_node_node0}"
     tls_node_node1                = "$${tls_node_node1}"
     tls_node_node2                = "$${tls_node_node2}"
+    tls_service                   = "$${tls_service}"
     backend_artifact_url          = "https://storage.yandexcloud.net/${yandex_storage_bucket.artifacts.bucket}/pghac-backend"
     backend_artifact_sha256       = var.backend_artifact_sha256
   }

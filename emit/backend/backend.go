@@ -70,10 +70,11 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 }
 
 // dsn is the backend's connection to HAProxy's port on the same node, without the password
-// (that comes from the credential). PgBouncer, behind HAProxy, speaks no TLS.
+// (that comes from the credential). TLS when PgBouncer, behind HAProxy, offers it: during
+// the rollout that brings TLS, a node's HAProxy may pass to a PgBouncer not changed yet.
 func dsn(b *model.Backend, port int) string {
 	u := url.URL{Scheme: "postgres", User: url.User(b.User), Host: "127.0.0.1:" + strconv.Itoa(port), Path: "/" + b.Database,
-		RawQuery: "sslmode=disable"}
+		RawQuery: "sslmode=prefer"}
 	return u.String()
 }
 

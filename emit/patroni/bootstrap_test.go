@@ -73,6 +73,10 @@ func TestBootstrap(t *testing.T) {
 	if out, err := psql(superuser, "show data_checksums"); err != nil || out != "on" {
 		t.Errorf("data_checksums = %q (%v), want on", out, err)
 	}
+	// Only TLS: a client that asks for none finds no pg_hba.conf line, with the right password.
+	if out, err := psqlAs("postgres", "postgres", superuser+" sslmode=disable", "select 1"); err == nil || !strings.Contains(out, "no encryption") {
+		t.Errorf("sslmode=disable: %v %s; want no pg_hba.conf entry ... no encryption", err, out)
+	}
 	// PostgreSQL serves the node's certificate: a client that verifies it against the
 	// cluster's authority gets TLS; one that trusts another authority refuses the server.
 	verify := func(rootcert string) (string, error) {
@@ -98,10 +102,10 @@ func TestBootstrap(t *testing.T) {
 	want := strings.Join([]string{
 		"local|all|postgres||peer",
 		"local|all|all||scram-sha-256",
-		"host|all|all|127.0.0.1|scram-sha-256",
-		"host|replication|replicator|127.0.0.1|scram-sha-256",
-		"host|replication|replicator|127.0.0.2|scram-sha-256",
-		"host|all|rewinder|127.0.0.2|scram-sha-256",
+		"hostssl|all|all|127.0.0.1|scram-sha-256",
+		"hostssl|replication|replicator|127.0.0.1|scram-sha-256",
+		"hostssl|replication|replicator|127.0.0.2|scram-sha-256",
+		"hostssl|all|rewinder|127.0.0.2|scram-sha-256",
 	}, "\n")
 	if out != want {
 		t.Errorf("pg_hba.conf in effect:\n%s\nwant\n%s", out, want)

@@ -344,7 +344,8 @@ func marshal(c *model.Cluster, n model.Node) ([]byte, error) {
 }
 
 // pgHBA is the whole pg_hba.conf. First match wins, so the narrow local rules come first.
-// Nothing trusts: every network connection proves a SCRAM password. From outside the machine,
+// Nothing trusts: every network connection comes over TLS (hostssl: a client asking for
+// sslmode=disable finds no line) and proves a SCRAM password. From outside the machine,
 // only the cluster's own nodes may connect, each from its own address and as the role its job
 // needs (replication, pg_rewind), and the superuser from the admin path's addresses
 // (model.Cluster.AdminAddresses); clients come in through PgBouncer on loopback, which never
@@ -356,22 +357,22 @@ func pgHBA(c *model.Cluster) []string {
 		"local all all scram-sha-256",
 		// PgBouncer, which reaches PostgreSQL over loopback, and SSH tunnels that end on the
 		// node.
-		"host all all 127.0.0.1/32 scram-sha-256",
+		"hostssl all all 127.0.0.1/32 scram-sha-256",
 		// Patroni's own replication connection to its replica (timeline and LSN for GET
 		// /cluster and /patroni), which goes to localhost even with use_unix_socket:
 		// without it every such request logs a traceback and answers without them.
-		"host replication " + model.ReplicationUser + " 127.0.0.1/32 scram-sha-256",
+		"hostssl replication " + model.ReplicationUser + " 127.0.0.1/32 scram-sha-256",
 	}
 	for _, n := range c.Nodes {
 		a := netip.PrefixFrom(n.Address, n.Address.BitLen()).String()
 		hba = append(hba,
 			// Replicas' streaming and pg_basebackup from the other nodes.
-			"host replication "+model.ReplicationUser+" "+a+" scram-sha-256",
+			"hostssl replication "+model.ReplicationUser+" "+a+" scram-sha-256",
 			// pg_rewind and Patroni's checks before it, as the rewind user.
-			"host all "+model.RewindUser+" "+a+" scram-sha-256")
+			"hostssl all "+model.RewindUser+" "+a+" scram-sha-256")
 	}
 	for _, a := range c.AdminAddresses() {
-		hba = append(hba, "host all "+model.SuperuserName+" "+netip.PrefixFrom(a, a.BitLen()).String()+" scram-sha-256")
+		hba = append(hba, "hostssl all "+model.SuperuserName+" "+netip.PrefixFrom(a, a.BitLen()).String()+" scram-sha-256")
 	}
 	return hba
 }

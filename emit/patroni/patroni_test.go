@@ -175,15 +175,15 @@ func TestPgHBA(t *testing.T) {
 	base := []string{
 		"local all postgres peer",
 		"local all all scram-sha-256",
-		"host all all 127.0.0.1/32 scram-sha-256",
-		"host replication replicator 127.0.0.1/32 scram-sha-256",
+		"hostssl all all 127.0.0.1/32 scram-sha-256",
+		"hostssl replication replicator 127.0.0.1/32 scram-sha-256",
 		// Each node from its own address, as the role its job needs; no subnet, no other role.
-		"host replication replicator 10.128.0.16/32 scram-sha-256",
-		"host all rewinder 10.128.0.16/32 scram-sha-256",
-		"host replication replicator 10.129.0.14/32 scram-sha-256",
-		"host all rewinder 10.129.0.14/32 scram-sha-256",
-		"host replication replicator 10.130.0.28/32 scram-sha-256",
-		"host all rewinder 10.130.0.28/32 scram-sha-256",
+		"hostssl replication replicator 10.128.0.16/32 scram-sha-256",
+		"hostssl all rewinder 10.128.0.16/32 scram-sha-256",
+		"hostssl replication replicator 10.129.0.14/32 scram-sha-256",
+		"hostssl all rewinder 10.129.0.14/32 scram-sha-256",
+		"hostssl replication replicator 10.130.0.28/32 scram-sha-256",
+		"hostssl all rewinder 10.130.0.28/32 scram-sha-256",
 	}
 	for _, tc := range []struct {
 		name  string
@@ -198,13 +198,13 @@ func TestPgHBA(t *testing.T) {
 			c.Bastion = &model.Bastion{Name: "bastion", Address: netip.MustParseAddr("10.128.0.5")}
 			c.Network.JumpHost = &model.JumpHost{Host: "203.0.113.10", Port: 22}
 		}, admin: []string{
-			"host all postgres 10.128.0.5/32 scram-sha-256",
-			"host all postgres 203.0.113.10/32 scram-sha-256",
+			"hostssl all postgres 10.128.0.5/32 scram-sha-256",
+			"hostssl all postgres 203.0.113.10/32 scram-sha-256",
 		}},
 		{name: "the sandbox's host, its jump host too", edit: func(c *model.Cluster) {
 			c.Sandbox = &model.Sandbox{HostAddress: netip.MustParseAddr("10.213.0.1")}
 			c.Network.JumpHost = &model.JumpHost{Host: "10.213.0.1", Port: model.SandboxJumpPort}
-		}, admin: []string{"host all postgres 10.213.0.1/32 scram-sha-256"}},
+		}, admin: []string{"hostssl all postgres 10.213.0.1/32 scram-sha-256"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := modeltest.Cluster()
@@ -217,7 +217,7 @@ func TestPgHBA(t *testing.T) {
 			if !slices.Equal(p.Bootstrap.PgHBA, want) {
 				t.Errorf("bootstrap.pg_hba differs from postgresql.pg_hba")
 			}
-			for _, bad := range []string{"trust", "/24", "/8", "0.0.0.0/0", "md5", "host all all 10."} {
+			for _, bad := range []string{"trust", "/24", "/8", "0.0.0.0/0", "md5", "all all 10."} {
 				if bytes.Contains(raw, []byte(bad)) {
 					t.Errorf("config contains %q", bad)
 				}

@@ -50,6 +50,8 @@ type iniData struct {
 	MaxClientConn    int
 	ServerLoginRetry string
 	QueryWaitTimeout string
+	ServiceCert      string
+	CACert           string
 }
 
 // NodePart returns PgBouncer's part of node n: its files, in path order, and the boot lines
@@ -86,6 +88,8 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 		MaxClientConn:    p.MaxClientConn,
 		ServerLoginRetry: seconds(p.ServerLoginRetry),
 		QueryWaitTimeout: seconds(p.QueryWaitTimeout),
+		ServiceCert:      model.TLSServicePath,
+		CACert:           model.TLSCAPath,
 	}
 	var ini bytes.Buffer
 	if err := iniTmpl.Execute(&ini, d); err != nil {

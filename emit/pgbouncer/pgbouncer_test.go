@@ -3,9 +3,9 @@ package pgbouncer
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -143,6 +143,15 @@ func TestFiles(t *testing.T) {
 				t.Errorf("no generated-code header")
 			}
 			got := settings(t, ini.Bytes)
+			// The same on every node and with every pool.
+			maps.Copy(tt.want, map[string]string{
+				"pgbouncer/client_tls_sslmode":   "prefer",
+				"pgbouncer/client_tls_cert_file": "/etc/pghac/tls/service.pem",
+				"pgbouncer/client_tls_key_file":  "/etc/pghac/tls/service.pem",
+				"pgbouncer/client_tls_ca_file":   "/etc/pghac/tls/ca.crt",
+				"pgbouncer/server_tls_sslmode":   "verify-full",
+				"pgbouncer/server_tls_ca_file":   "/etc/pghac/tls/ca.crt",
+			})
 			for k, v := range tt.want {
 				if got[k] != v {
 					t.Errorf("%s = %q, want %q", k, got[k], v)
@@ -182,29 +191,8 @@ func TestUnknownPoolMode(t *testing.T) {
 // TestPgBouncerLoads starts the real PgBouncer with a node's rendered files, moved to loopback
 // and a temporary directory: it must load every setting and listen on both addresses.
 func TestPgBouncerLoads(t *testing.T) {
-	bin, err := exec.LookPath("pgbouncer")
-	if err != nil {
-		t.Fatalf("pgbouncer (Debian package pgbouncer): %v", err)
-	}
-	c := modeltest.Cluster()
-	n := c.Nodes[0]
-	n.Address = netip.MustParseAddr("127.0.0.2")
-	var out string
-	for attempt := 1; ; attempt++ {
-		c.PgBouncer.Port = freePort(t, "127.0.0.2", "127.0.0.1")
-		var up bool
-		out, up = runPgBouncer(t, bin, c, n)
-		// A port can still be taken between freePort and PgBouncer binding it. PgBouncer 1.18
-		// does not exit then: it warns "cannot listen on" and comes up on its Unix socket alone.
-		if attempt < 3 && strings.Contains(out, "cannot listen on") {
-			t.Logf("attempt %d: port %d was taken before PgBouncer bound it; again on another:\n%s", attempt, c.PgBouncer.Port, out)
-			continue
-		}
-		if !up {
-			t.Fatalf("PgBouncer did not come up:\n%s", out)
-		}
-		break
-	}
+	c, b := startPgBouncer(t)
+	out := b.stop()
 	for _, want := range []string{
 		fmt.Sprintf("listening on 127.0.0.2:%d", c.PgBouncer.Port),
 		fmt.Sprintf("listening on 127.0.0.1:%d", c.PgBouncer.Port),
@@ -220,9 +208,79 @@ func TestPgBouncerLoads(t *testing.T) {
 	}
 }
 
-// runPgBouncer runs PgBouncer with n's rendered files until it logs "process up", stops it,
-// and returns its log and whether it came up.
-func runPgBouncer(t *testing.T, bin string, c *model.Cluster, n model.Node) (string, bool) {
+// TestPgBouncerTLS connects psql to the real PgBouncer's admin console (which needs no
+// PostgreSQL behind it) as a client of the cluster does: over TLS with the service
+// certificate, verified against the cluster's authority at the node's address; refused by a
+// client that trusts another authority; plain on the Unix socket, Patroni's callback's way in.
+func TestPgBouncerTLS(t *testing.T) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Fatalf("psql (Debian package postgresql-client): %v", err)
+	}
+	c, b := startPgBouncer(t)
+	defer b.stop()
+	other, err := realcheck.WriteTLS(t.TempDir(), c.Nodes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := func(conn, q string) (string, error) {
+		cmd := exec.Command(psql, conn+" dbname=pgbouncer user="+model.PgBouncerAdminUser+" connect_timeout=5", "-XAtc", q)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "PGPASSWORD=" + realcheck.TestSecret(model.SecretPgBouncerAdminPassword)}
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	port := strconv.Itoa(c.PgBouncer.Port)
+	tcp := "host=127.0.0.2 port=" + port
+	// SHOW CLIENTS lists this session; its tls column says how it came in.
+	const tlsColumn = "SHOW CLIENTS"
+	out, err := query(tcp+" sslmode=verify-full sslrootcert="+b.tls.CA, tlsColumn)
+	if err != nil || !strings.Contains(out, "TLSv1.3") {
+		t.Errorf("verify-full against the cluster's authority: %v\n%s\nwant a TLSv1.3 session", err, out)
+	}
+	if out, err := query(tcp+" sslmode=verify-full sslrootcert="+other.CA, "SHOW VERSION"); err == nil || !strings.Contains(out, "certificate verify failed") {
+		t.Errorf("verify-full against another authority: %v\n%s\nwant certificate verify failed", err, out)
+	}
+	out, err = query("host="+b.dir+" port="+port, tlsColumn)
+	if err != nil || strings.Contains(out, "TLS") {
+		t.Errorf("on the Unix socket: %v\n%s\nwant a plain session", err, out)
+	}
+}
+
+// bouncer is a running PgBouncer.
+type bouncer struct {
+	cmd *exec.Cmd
+	sc  *bufio.Scanner
+	log []string
+	dir string // its socket directory and files
+	tls realcheck.TLS
+}
+
+// startPgBouncer runs PgBouncer with the first node's rendered files, moved to 127.0.0.2, a
+// free port and a temporary directory, until it logs "process up"; it fails the test if it
+// does not.
+func startPgBouncer(t *testing.T) (*model.Cluster, *bouncer) {
+	t.Helper()
+	bin, err := exec.LookPath("pgbouncer")
+	if err != nil {
+		t.Fatalf("pgbouncer (Debian package pgbouncer): %v", err)
+	}
+	c := modeltest.Cluster()
+	c.Nodes[0].Address = netip.MustParseAddr("127.0.0.2")
+	for attempt := 1; attempt <= 3; attempt++ {
+		c.PgBouncer.Port = freePort(t, "127.0.0.2", "127.0.0.1")
+		if b := runPgBouncer(t, bin, c, c.Nodes[0]); b != nil {
+			return c, b
+		}
+	}
+	t.Fatal("3 ports taken before PgBouncer bound them")
+	return nil, nil
+}
+
+// runPgBouncer starts PgBouncer with n's rendered files until it logs "process up". It
+// returns nil when the port was taken before PgBouncer bound it (PgBouncer 1.18 does not exit
+// then: it warns "cannot listen on" and comes up on its Unix socket alone), for the caller to
+// try another; any other failure fails the test.
+func runPgBouncer(t *testing.T, bin string, c *model.Cluster, n model.Node) *bouncer {
 	t.Helper()
 	ini, userlist := emit(t, c, n)
 
@@ -235,8 +293,13 @@ func runPgBouncer(t *testing.T, bin string, c *model.Cluster, n model.Node) (str
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	tlsFiles, err := realcheck.WriteTLS(dir, n)
+	if err != nil {
+		t.Fatal(err)
+	}
 	iniBytes := bytes.ReplaceAll(ini.Bytes, []byte(SocketDir), []byte(dir))
 	iniBytes = bytes.ReplaceAll(iniBytes, []byte(UserlistPath), []byte(filepath.Join(dir, "userlist.txt")))
+	iniBytes = tlsFiles.Paths(iniBytes)
 	iniPath := filepath.Join(dir, "pgbouncer.ini")
 	for path, b := range map[string][]byte{iniPath: iniBytes, filepath.Join(dir, "userlist.txt"): realcheck.Render(userlist.Bytes)} {
 		if err := os.WriteFile(path, b, 0o600); err != nil {
@@ -251,7 +314,7 @@ func runPgBouncer(t *testing.T, bin string, c *model.Cluster, n model.Node) (str
 		}
 		uid, _ := strconv.Atoi(pg.Uid)
 		gid, _ := strconv.Atoi(pg.Gid)
-		for _, p := range []string{dir, iniPath, filepath.Join(dir, "userlist.txt")} {
+		for _, p := range []string{dir, iniPath, filepath.Join(dir, "userlist.txt"), filepath.Dir(tlsFiles.CA), tlsFiles.CA, tlsFiles.Node, tlsFiles.Service} {
 			if err := os.Chown(p, uid, gid); err != nil {
 				t.Fatal(err)
 			}
@@ -259,13 +322,10 @@ func runPgBouncer(t *testing.T, bin string, c *model.Cluster, n model.Node) (str
 		args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	// Its own process group, so that stopping it reaches PgBouncer under runuser too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -273,19 +333,35 @@ func runPgBouncer(t *testing.T, bin string, c *model.Cluster, n model.Node) (str
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var log []string
+	b := &bouncer{cmd: cmd, sc: bufio.NewScanner(stderr), dir: dir, tls: tlsFiles}
+	// Killed whatever happens: a PgBouncer that never says "process up" would hold the scan.
+	timer := time.AfterFunc(60*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	defer timer.Stop()
 	up := false
-	sc := bufio.NewScanner(stderr)
-	for !up && sc.Scan() {
-		log = append(log, sc.Text())
-		up = strings.Contains(sc.Text(), "process up")
+	for !up && b.sc.Scan() {
+		b.log = append(b.log, b.sc.Text())
+		up = strings.Contains(b.sc.Text(), "process up")
 	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	for sc.Scan() {
-		log = append(log, sc.Text())
+	if !up {
+		t.Fatalf("PgBouncer did not come up:\n%s", b.stop())
 	}
-	cmd.Wait()
-	return strings.Join(log, "\n"), up
+	if log := strings.Join(b.log, "\n"); strings.Contains(log, "cannot listen on") {
+		t.Logf("port %d was taken before PgBouncer bound it; again on another:\n%s", c.PgBouncer.Port, b.stop())
+		return nil
+	}
+	return b
+}
+
+// stop stops PgBouncer and returns its log; once stopped, it only returns the log.
+func (b *bouncer) stop() string {
+	if b.cmd.ProcessState == nil {
+		syscall.Kill(-b.cmd.Process.Pid, syscall.SIGTERM)
+		for b.sc.Scan() {
+			b.log = append(b.log, b.sc.Text())
+		}
+		b.cmd.Wait()
+	}
+	return strings.Join(b.log, "\n")
 }
 
 // freePort returns a TCP port that nothing listened on a moment ago on any of hosts. Another

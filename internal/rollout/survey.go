@@ -12,6 +12,7 @@ import (
 	udiff "github.com/aymanbagabas/go-udiff"
 	"gopkg.in/yaml.v3"
 
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/internal/remote"
 )
 
@@ -62,6 +63,11 @@ func actionFor(p string) []Action {
 	switch {
 	case p == patroniConfig:
 		return []Action{ActionReloadPatroni}
+	case p == model.TLSServicePath:
+		return []Action{ActionReloadPgBouncer}
+	case p == model.TLSCAPath:
+		// Both verify with it: PgBouncer its server connections, PostgreSQL its clients'.
+		return []Action{ActionReloadPgBouncer, ActionReloadPostgres}
 	case strings.HasPrefix(p, tlsDir):
 		return []Action{ActionReloadPostgres}
 	case strings.HasPrefix(p, "/etc/pgbouncer/"):

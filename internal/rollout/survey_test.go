@@ -108,6 +108,16 @@ func TestActions(t *testing.T) {
 	if got := np.Actions(); !slices.Equal(got, want) {
 		t.Errorf("Actions = %q, want %q", got, want)
 	}
+	// TLS files: each reloads what reads it, none restarts anything.
+	for p, want := range map[string][]Action{
+		"/etc/pghac/tls/node.pem":    {ActionReloadPostgres},
+		"/etc/pghac/tls/service.pem": {ActionReloadPgBouncer},
+		"/etc/pghac/tls/ca.crt":      {ActionReloadPgBouncer, ActionReloadPostgres},
+	} {
+		if got := actionFor(p); !slices.Equal(got, want) {
+			t.Errorf("actionFor(%s) = %q, want %q", p, got, want)
+		}
+	}
 }
 
 // TestDiffDCS compares the repository's generated dynamic configuration with itself as

@@ -30,11 +30,20 @@ func (s Site) TLSDir() string { return filepath.Join(s.Dir, "tls") }
 // CACert is the authority's certificate: what clients of the cluster trust (PGSSLROOTCERT).
 func (s Site) CACert() string { return filepath.Join(s.TLSDir(), "ca.crt") }
 
+// HasCA reports whether the cluster's certificate authority exists (EnsureTLS made it).
+func (s Site) HasCA() bool {
+	_, err := os.Stat(s.CACert())
+	return err == nil
+}
+
 func (s Site) caKey() string { return filepath.Join(s.TLSDir(), "ca.key") }
 
 func (s Site) nodePEM(node string) string {
 	return filepath.Join(s.TLSDir(), "nodes", node+".pem")
 }
+
+// servicePEM is the service certificate followed by its key.
+func (s Site) servicePEM() string { return filepath.Join(s.TLSDir(), "service.pem") }
 
 // NodeLeaf is what node n's certificate is valid for: its name and address, and the
 // loopback names its own clients dial.
@@ -47,17 +56,36 @@ func NodeLeaf(n model.Node) pki.Leaf {
 	}
 }
 
+// ServiceLeaf is what the cluster's service certificate is valid for: every name and address
+// a client dials to reach PgBouncer (HAProxy on any node may pass it to any other's), and the
+// loopback names a node's own clients dial.
+func ServiceLeaf(cl *model.Cluster) pki.Leaf {
+	leaf := pki.Leaf{CommonName: cl.Name, Lifetime: CertLifetime}
+	for _, n := range cl.Nodes {
+		leaf.DNSNames = append(leaf.DNSNames, n.Name)
+		leaf.IPs = append(leaf.IPs, n.Address)
+	}
+	leaf.DNSNames = append(leaf.DNSNames, "localhost")
+	leaf.IPs = append(leaf.IPs, netip.MustParseAddr("127.0.0.1"))
+	return leaf
+}
+
+// serviceName names the service certificate in TLSChange.Issued.
+const serviceName = "the service"
+
 // TLSChange is what EnsureTLS made.
 type TLSChange struct {
 	MadeCA bool
-	// Issued are the nodes that got a new certificate, each with why.
+	// Issued are the nodes that got a new certificate, and the service when it did, each
+	// with why.
 	Issued []string
 }
 
 // EnsureTLS makes the cluster's certificate authority if there is none, and a certificate
-// for every node of cl that has none, or one that its authority did not sign, that is not
-// valid for the node's names and address, or that ends within RenewBefore of now. Every file
-// is written atomically with mode 0600; one that exists is never half replaced.
+// for every node of cl, and the service certificate, that has none, or one that its
+// authority did not sign, that is not valid for exactly its names and addresses (a node
+// added or removed changes the service's), or that ends within RenewBefore of now. Every
+// file is written atomically with mode 0600; one that exists is never half replaced.
 func (s Site) EnsureTLS(cl *model.Cluster, now time.Time) (TLSChange, error) {
 	var ch TLSChange
 	if err := os.MkdirAll(filepath.Join(s.TLSDir(), "nodes"), 0o700); err != nil {
@@ -83,27 +111,35 @@ func (s Site) EnsureTLS(cl *model.Cluster, now time.Time) (TLSChange, error) {
 	} else if err != nil {
 		return ch, err
 	}
+	type want struct {
+		name, file string
+		leaf       pki.Leaf
+	}
+	var wants []want
 	for _, n := range cl.Nodes {
-		leaf := NodeLeaf(n)
-		why := s.reissue(n.Name, ca, leaf, now)
+		wants = append(wants, want{n.Name, s.nodePEM(n.Name), NodeLeaf(n)})
+	}
+	wants = append(wants, want{serviceName, s.servicePEM(), ServiceLeaf(cl)})
+	for _, w := range wants {
+		why := reissue(w.file, ca, w.leaf, now)
 		if why == "" {
 			continue
 		}
-		cert, key, err := ca.Issue(leaf, now)
+		cert, key, err := ca.Issue(w.leaf, now)
 		if err != nil {
 			return ch, err
 		}
-		if err := WritePrivate(s.nodePEM(n.Name), append(cert, key...), true); err != nil {
+		if err := WritePrivate(w.file, append(cert, key...), true); err != nil {
 			return ch, err
 		}
-		ch.Issued = append(ch.Issued, n.Name+" ("+why+")")
+		ch.Issued = append(ch.Issued, w.name+" ("+why+")")
 	}
 	return ch, nil
 }
 
-// reissue says why node's certificate must be made again, "" if it must not.
-func (s Site) reissue(node string, ca pki.Authority, leaf pki.Leaf, now time.Time) string {
-	b, err := os.ReadFile(s.nodePEM(node))
+// reissue says why the certificate in file must be made again, "" if it must not.
+func reissue(file string, ca pki.Authority, leaf pki.Leaf, now time.Time) string {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return "none yet"
 	}
@@ -114,7 +150,7 @@ func (s Site) reissue(node string, ca pki.Authority, leaf pki.Leaf, now time.Tim
 	case pki.Verify(cert, []*x509.Certificate{ca.Cert}, now) != nil:
 		return "not signed by the current authority"
 	case !pki.Covers(cert, leaf):
-		return "names or address changed"
+		return "names or addresses changed"
 	case cert.NotAfter.Sub(now) < RenewBefore:
 		return "expires " + cert.NotAfter.UTC().Format(time.DateOnly)
 	}
@@ -150,6 +186,11 @@ func (s Site) readTLS() (map[string]string, error) {
 	}
 	// Without the final newline: the nodes' files add their own.
 	out := map[string]string{string(model.SecretTLSCA): strings.TrimSpace(string(ca))}
+	if b, err := os.ReadFile(s.servicePEM()); err == nil {
+		out[string(model.SecretTLSService)] = strings.TrimSpace(string(b))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
 	entries, err := os.ReadDir(filepath.Join(s.TLSDir(), "nodes"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err

@@ -24,10 +24,10 @@ func TestEnsureTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ch.MadeCA || len(ch.Issued) != len(cl.Nodes) {
-		t.Fatalf("first run: %+v, want an authority and %d certificates", ch, len(cl.Nodes))
+	if !ch.MadeCA || len(ch.Issued) != len(cl.Nodes)+1 {
+		t.Fatalf("first run: %+v, want an authority and %d certificates", ch, len(cl.Nodes)+1)
 	}
-	for _, p := range []string{s.CACert(), s.caKey(), s.nodePEM(cl.Nodes[0].Name)} {
+	for _, p := range []string{s.CACert(), s.caKey(), s.nodePEM(cl.Nodes[0].Name), s.servicePEM()} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v %v, want mode 0600", p, fi.Mode(), err)
 		}
@@ -67,17 +67,40 @@ func TestEnsureTLS(t *testing.T) {
 			t.Errorf("%s: the value ends in a newline; the node's file adds its own", n.Name)
 		}
 	}
+	// The service certificate is valid at every node's name and address.
+	sv := vars[string(model.SecretTLSService)]
+	service, err := pki.ParseCert([]byte(sv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.Verify(service, roots, now); err != nil || !pki.KeyMatches(service, []byte(sv)) {
+		t.Errorf("service certificate: %v", err)
+	}
+	for _, n := range cl.Nodes {
+		if err := service.VerifyHostname(n.Address.String()); err != nil {
+			t.Errorf("service certificate at %s: %v", n.Name, err)
+		}
+		if err := service.VerifyHostname(n.Name); err != nil {
+			t.Errorf("service certificate at %s: %v", n.Name, err)
+		}
+	}
 
-	// Nothing to do the second time; a node that moved gets a new certificate, alone.
+	// Nothing to do the second time; a node that moved gets a new certificate, and the service.
 	if ch, err := s.EnsureTLS(cl, now.Add(time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) > 0 {
 		t.Errorf("second run: %+v %v, want nothing made", ch, err)
 	}
 	cl.Nodes[1].Address = netip.MustParseAddr("10.213.0.99")
-	if ch, err := s.EnsureTLS(cl, now.Add(time.Hour)); err != nil || ch.MadeCA || !slices.Equal(ch.Issued, []string{cl.Nodes[1].Name + " (names or address changed)"}) {
-		t.Errorf("after a move: %+v %v", ch, err)
+	moved := []string{cl.Nodes[1].Name + " (names or addresses changed)", "the service (names or addresses changed)"}
+	if ch, err := s.EnsureTLS(cl, now.Add(time.Hour)); err != nil || ch.MadeCA || !slices.Equal(ch.Issued, moved) {
+		t.Errorf("after a move: %+v %v, want %q", ch, err, moved)
+	}
+	// A node removed: the service's certificate only.
+	cl.Nodes = cl.Nodes[:len(cl.Nodes)-1]
+	if ch, err := s.EnsureTLS(cl, now.Add(time.Hour)); err != nil || ch.MadeCA || !slices.Equal(ch.Issued, moved[1:]) {
+		t.Errorf("after a removal: %+v %v, want %q", ch, err, moved[1:])
 	}
 	// Close to their end, all are made again; the authority stays.
-	if ch, err := s.EnsureTLS(cl, now.Add(CertLifetime-RenewBefore+2*time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) != len(cl.Nodes) ||
+	if ch, err := s.EnsureTLS(cl, now.Add(CertLifetime-RenewBefore+2*time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) != len(cl.Nodes)+1 ||
 		!strings.Contains(ch.Issued[0], "expires") {
 		t.Errorf("near the end: %+v %v", ch, err)
 	}

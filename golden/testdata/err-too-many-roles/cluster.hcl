@@ -50,8 +50,8 @@ cluster "main" {
   role "app15" {}
   role "app16" {}
   role "app17" {}
-  role "app18" {}
-  role "app19" {} # ERROR: Too many roles
+  role "app18" {} # ERROR: Too many roles
+  role "app19" {}
   role "app20" {}
   role "app21" {}
   role "app22" {}

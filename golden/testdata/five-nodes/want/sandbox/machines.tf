@@ -20,6 +20,7 @@ locals {
     tls_node_node2                = "$${tls_node_node2}"
     tls_node_node3                = "$${tls_node_node3}"
     tls_node_node4                = "$${tls_node_node4}"
+    tls_service                   = "$${tls_service}"
   }
   # Every node's user-data as its machine gets it: the same file as in the cloud.
   user_data = {

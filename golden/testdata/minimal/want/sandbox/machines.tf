@@ -18,6 +18,7 @@ locals {
     tls_node_node0                = "$${tls_node_node0}"
     tls_node_node1                = "$${tls_node_node1}"
     tls_node_node2                = "$${tls_node_node2}"
+    tls_service                   = "$${tls_service}"
   }
   # Every node's user-data as its machine gets it: the same file as in the cloud.
   user_data = {
