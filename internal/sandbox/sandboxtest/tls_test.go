@@ -15,15 +15,19 @@ import (
 )
 
 // checkTLS: every node's PostgreSQL serves the certificate pghac issued it from the cluster's
-// authority. A client that verifies it (sslmode=verify-full, as libpq users should) gets a
-// TLS session; one that trusts another authority refuses the server. The replicas stream
-// over TLS, and pghac status shows each certificate's end.
+// authority, and refuses a client that asks for no TLS. A client that verifies it
+// (sslmode=verify-full, as libpq users should) gets a TLS session; one that trusts another
+// authority refuses the server. PgBouncer, on its own port and behind HAProxy's on every
+// node, serves the cluster's service certificate, valid at whichever node's address the
+// client dialled, and reaches PostgreSQL over TLS. The replicas stream over TLS, and pghac
+// status shows each certificate's end.
 func checkTLS(ctx context.Context, t *testing.T, c *Cluster) {
 	t.Helper()
 	cl := c.Model
 	tlsDir := filepath.Join(c.Config.StateDir, "tls")
 	ca := filepath.Join(tlsDir, "ca.crt")
 	superuser := c.secret(t, model.SecretSuperuserPassword)
+	app := c.secret(t, model.RolePassword(appRole))
 	const inTLS = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 	other, err := realcheck.WriteTLS(t.TempDir(), cl.Nodes[0])
 	if err != nil {
@@ -37,6 +41,21 @@ func checkTLS(ctx context.Context, t *testing.T, c *Cluster) {
 		conn = dsn(a, cl.Postgres.Port, model.SuperuserName, model.SuperuserName, "sslmode=verify-full", "sslrootcert="+other.CA)
 		if out, err := psqlAs(ctx, conn, superuser, inTLS); err == nil || !strings.Contains(out, "certificate verify failed") {
 			t.Errorf("%s:%d trusting another authority: %q %v; want certificate verify failed", a, cl.Postgres.Port, out, err)
+		}
+		conn = dsn(a, cl.Postgres.Port, model.SuperuserName, model.SuperuserName, "sslmode=disable")
+		if out, err := psqlAs(ctx, conn, superuser, "SELECT 1"); err == nil || !strings.Contains(out, "no encryption") {
+			t.Errorf("%s:%d without TLS: %q %v; want no pg_hba.conf entry ... no encryption", a, cl.Postgres.Port, out, err)
+		}
+		for _, port := range []int{cl.PgBouncer.Port, cl.HAProxy.PrimaryPort, cl.HAProxy.ReplicaPort} {
+			conn := dsn(a, port, appRole, appRole, "sslmode=verify-full", "sslrootcert="+ca)
+			// What pg_stat_ssl shows is PgBouncer's own connection to PostgreSQL.
+			if out, err := psqlAs(ctx, conn, app, inTLS); err != nil || out != "t" {
+				t.Errorf("%s:%d with sslmode=verify-full: %q %v; want TLS to PgBouncer and from it to PostgreSQL", a, port, out, err)
+			}
+			conn = dsn(a, port, appRole, appRole, "sslmode=verify-full", "sslrootcert="+other.CA)
+			if out, err := psqlAs(ctx, conn, app, "SELECT 1"); err == nil || !strings.Contains(out, "certificate verify failed") {
+				t.Errorf("%s:%d trusting another authority: %q %v; want certificate verify failed", a, port, out, err)
+			}
 		}
 	}
 	want := fmt.Sprintf("%d/%d", len(cl.Nodes)-1, len(cl.Nodes)-1)
