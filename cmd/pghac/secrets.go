@@ -48,7 +48,11 @@ cluster must match the generated tree before (run 'pghac up' first). If the roll
 stops midway, 'pghac up' finishes it. The password file of 'pghac env' follows.
 With --target yandex it rotates the cloud's cluster the same way, reaching the
 nodes as 'pghac status --target' does; 'pghac plan' and 'pghac apply' finish a
-rotation that stopped. The new value goes to Lockbox first, for VMs made later.`,
+rotation that stopped. The new value goes to Lockbox first, for VMs made later.
+
+'pghac secrets rotate tls' issues every node's certificate and the service
+certificate again, with new keys, from the same authority, and rolls them out the
+same way: each node reloads PostgreSQL and PgBouncer, whose open sessions go on.`,
 	maxArgs: 2,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		file := fs.StringP("file", "f", "cluster.hcl", "the secrets are for the cluster in `FILE` (its folder holds .pghac)")
@@ -134,7 +138,7 @@ func (c *cli) secretsRotateCloud(s site.Site, name string, timeout time.Duration
 		}
 		return err
 	}
-	done, err := f.RotateSecret(c.ctx, model.Secret(name), timeout, c.showRotation(s, name), c.stepLog())
+	done, err := c.rotation(s, f, name, timeout)
 	return c.rotated(s, name, done, err, "`pghac plan` and `pghac apply` continue it")
 }
 
@@ -190,22 +194,35 @@ func (c *cli) pushed(id, version string, added bool) {
 	}
 }
 
+// rotateTLS is the name `secrets rotate` takes for the cluster's certificates.
+const rotateTLS = "tls"
+
 // rotatable refuses a name that is none of cl's secrets, naming them.
 func (c *cli) rotatable(s site.Site, cl *model.Cluster, name string) (int, bool) {
-	if slices.Contains(cl.Passwords(), model.Secret(name)) {
+	if name == rotateTLS || slices.Contains(cl.Passwords(), model.Secret(name)) {
 		return exitOK, true
 	}
 	names := make([]string, 0)
 	for _, sec := range cl.Passwords() {
 		names = append(names, string(sec))
 	}
-	return c.usageError(lookup("secrets"), fmt.Sprintf("rotate %s: not a secret of %s; its secrets are %s", name, s.File, strings.Join(names, ", "))), false
+	return c.usageError(lookup("secrets"), fmt.Sprintf("rotate %s: not a secret of %s; its secrets are %s, and %s (the certificates)", name, s.File, strings.Join(names, ", "), rotateTLS)), false
+}
+
+// rotation rotates name on f's cluster: the certificates for rotateTLS, else that secret.
+func (c *cli) rotation(s site.Site, f provision.Fleet, name string, timeout time.Duration) (rollout.Applied, error) {
+	if name == rotateTLS {
+		return f.RotateTLS(c.ctx, timeout, func(ch site.TLSChange) { c.reportTLS(s, ch) }, c.showRotation(s, name), c.stepLog())
+	}
+	return f.RotateSecret(c.ctx, model.Secret(name), timeout, c.showRotation(s, name), c.stepLog())
 }
 
 // showRotation prints a rotation's change before it is rolled out.
 func (c *cli) showRotation(s site.Site, name string) func(rollout.Live) {
 	return func(l rollout.Live) {
-		fmt.Fprintf(c.stdout, "%s: new %s (value not shown).\n", s.Secrets(), name)
+		if name != rotateTLS { // reportTLS said what was issued
+			fmt.Fprintf(c.stdout, "%s: new %s (value not shown).\n", s.Secrets(), name)
+		}
 		view.Live(c.stdout, fmt.Sprintf("Live changes (%s)", s.Target), l, c.stdoutColor())
 		fmt.Fprintf(c.stdout, "\nRolling out, one node at a time, replicas first:\n")
 	}
@@ -218,14 +235,20 @@ func (c *cli) rotated(s site.Site, name string, done rollout.Applied, err error,
 		return exitInvalid
 	}
 	if err != nil {
-		if out, _ := s.RotatedOut(); len(out) > 0 { // the new value is in the secrets file
+		// The new values are on this machine (a password's old one recorded until it ends).
+		out, _ := s.RotatedOut()
+		if _, stopped := errors.AsType[*provision.StoppedError](err); stopped || len(out) > 0 {
 			fmt.Fprintf(c.stderr, "pghac secrets: %s\nThe rollout stopped there; the cluster serves. %s.\n", rolloutMessage(err), resume)
 			return exitRuntime
 		}
 		return c.fail("secrets", err)
 	}
 	c.rolledOut(done)
-	fmt.Fprintf(c.stdout, "Rotated %s: every node uses the new value.\n", name)
+	if name == rotateTLS {
+		fmt.Fprintf(c.stdout, "Rotated the certificates: every node has its new one.\n")
+	} else {
+		fmt.Fprintf(c.stdout, "Rotated %s: every node uses the new value.\n", name)
+	}
 	return exitOK
 }
 
@@ -249,7 +272,7 @@ func (c *cli) secretsRotate(s site.Site, name string, timeout time.Duration) int
 		fmt.Fprintf(c.stderr, "pghac secrets: the sandbox does not run (pghac up starts it); rotate changes a running cluster\n")
 		return exitInvalid
 	}
-	done, err := sb.RotateSecret(c.ctx, model.Secret(name), timeout, c.showRotation(s, name), c.stepLog())
+	done, err := c.rotation(s, sb.Fleet, name, timeout)
 	return c.rotated(s, name, done, err, "Running pghac up continues it")
 }
 

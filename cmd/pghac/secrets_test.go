@@ -20,6 +20,7 @@ func TestSecretsRotateUsage(t *testing.T) {
 		{[]string{"rotate", "nope", "--target", "yandex"}, "rotate nope: not a secret of " + file},
 		{[]string{"rotate", "postgres_superuser_password", "--target", "mars"}, `unknown --target "mars"`},
 		{[]string{"rotate", "nope"}, "rotate nope: not a secret of " + file + "; its secrets are backend_db_password, "},
+		{[]string{"rotate", "nope"}, ", and tls (the certificates)"},
 	} {
 		args := append([]string{"secrets", "-f", file, "-o", filepath.Join(dir, "deploy"), "--state-dir", state}, tt.args...)
 		code, _, stderr := pghac(t, "", args...)
@@ -58,5 +59,19 @@ func TestSecretsRotateCloud(t *testing.T) {
 	}
 	if after, err := os.ReadFile(secrets); err != nil || string(after) != string(before) {
 		t.Errorf("a rotation that reached no node changed the secrets file (%v)", err)
+	}
+	// The certificates likewise: none is issued again when no node can be reached.
+	nodePEM := filepath.Join(dir, ".pghac", "yandex", "tls", "nodes", "node0.pem")
+	before, err = os.ReadFile(nodePEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotate[2] = "tls"
+	code, stdout, stderr = pghac(t, "", rotate...)
+	if code != exitRuntime || !strings.Contains(stderr, "cannot reach the nodes: jump host root@"+jump) {
+		t.Errorf("rotate tls with the jump host down: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if after, err := os.ReadFile(nodePEM); err != nil || string(after) != string(before) {
+		t.Errorf("a rotation that reached no node issued a certificate (%v)", err)
 	}
 }

@@ -244,6 +244,25 @@ func TestPgBouncerTLS(t *testing.T) {
 	if err != nil || strings.Contains(out, "TLS") {
 		t.Errorf("on the Unix socket: %v\n%s\nwant a plain session", err, out)
 	}
+
+	// A rotated certificate is served after a reload, which keeps PgBouncer running: here one
+	// from the other authority, so that the client tells the two apart.
+	rotated, err := os.ReadFile(other.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b.tls.Service, rotated, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := query("host="+b.dir+" port="+port, "RELOAD"); err != nil {
+		t.Fatalf("RELOAD: %v\n%s", err, out)
+	}
+	if out, err := query(tcp+" sslmode=verify-full sslrootcert="+other.CA, "SHOW VERSION"); err != nil {
+		t.Errorf("after the reload, verify-full against the new certificate's authority: %v\n%s", err, out)
+	}
+	if out, err := query(tcp+" sslmode=verify-full sslrootcert="+b.tls.CA, "SHOW VERSION"); err == nil || !strings.Contains(out, "certificate verify failed") {
+		t.Errorf("after the reload, verify-full against the old certificate's authority: %v\n%s\nwant certificate verify failed", err, out)
+	}
 }
 
 // bouncer is a running PgBouncer.

@@ -269,6 +269,93 @@ func (f Fleet) RotateSecret(ctx context.Context, name model.Secret, timeout time
 	if !f.Cluster.IsSecret(string(name)) {
 		return rollout.Applied{}, fmt.Errorf("%s is not a secret of this cluster", name)
 	}
+	done, err := f.rotate(ctx, func() error {
+		_, err := f.Site.RotateSecret(name)
+		return err
+	}, timeout, show, log)
+	if err != nil {
+		return done, err
+	}
+	return done, f.EndRotation(ctx, timeout)
+}
+
+// RotateTLS issues every node's certificate and the service certificate again, with new
+// keys, from the same authority (site.RotateTLS), and rolls them out as RotateSecret rolls
+// out a password: the nodes one at a time, each reloading what reads them (PostgreSQL,
+// PgBouncer: sessions open stay, new ones get the new certificate), each healthy before the
+// next. Every node keeps trusting the one authority, so nothing that verifies fails midway;
+// nothing of the old certificates is kept. A rollout that stops midway is finished by the
+// next up (plan and apply in the cloud). issued, when not nil, gets what was issued.
+func (f Fleet) RotateTLS(ctx context.Context, timeout time.Duration, issued func(site.TLSChange), show func(rollout.Live), log func(string)) (rollout.Applied, error) {
+	done, err := f.rotate(ctx, func() error {
+		ch, err := f.Site.RotateTLS(f.Cluster, time.Now())
+		if err == nil && issued != nil {
+			issued(ch)
+		}
+		return err
+	}, timeout, show, log)
+	if err != nil {
+		return done, err
+	}
+	if err := f.servesIssued(ctx, timeout); err != nil {
+		return done, &StoppedError{err}
+	}
+	return done, nil
+}
+
+// servesIssued waits until every node's PostgreSQL serves the certificate this machine
+// issued it last (a reload is asynchronous: Patroni passes it on, PostgreSQL then reads
+// the files).
+func (f Fleet) servesIssued(ctx context.Context, timeout time.Duration) error {
+	p, err := Prober(f.Site, f.Cluster, f.Cluster.HAProxy.ReplicaMaxLagBytes)
+	if err != nil {
+		return err
+	}
+	want := map[string]time.Time{}
+	for _, n := range f.Cluster.Nodes {
+		cert, err := f.Site.NodeCert(n.Name)
+		if err != nil {
+			return err
+		}
+		want[n.Name] = cert.NotAfter
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		served := map[string]time.Time{}
+		for _, m := range p.Observe(ctx).Members {
+			if m.CertNotAfter != nil {
+				served[m.Name] = *m.CertNotAfter
+			}
+		}
+		var stale []string
+		for _, n := range f.Cluster.Nodes {
+			if !served[n.Name].Equal(want[n.Name]) {
+				stale = append(stale, n.Name)
+			}
+		}
+		if len(stale) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("after the rollout, %s still serve(s) another certificate than the one issued", strings.Join(stale, ", "))
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// StoppedError is a rotation whose new values are on this machine (and in Lockbox, when
+// it could write them) but did not reach every node: the next rollout finishes it.
+type StoppedError struct{ Err error }
+
+func (e *StoppedError) Error() string { return e.Err.Error() }
+func (e *StoppedError) Unwrap() error { return e.Err }
+
+// rotate changes the site's secrets with change, once the running cluster is reachable and
+// runs the generated tree (else a rollout would carry more than the rotation), writes them
+// where the nodes read them, and rolls the change out.
+func (f Fleet) rotate(ctx context.Context, change func() error, timeout time.Duration, show func(rollout.Live), log func(string)) (rollout.Applied, error) {
 	if l, _, _, err := f.Live(ctx); err != nil {
 		return rollout.Applied{}, fmt.Errorf("surveying the running nodes: %w", err)
 	} else if bad := l.Unreachable(); len(bad) > 0 {
@@ -276,26 +363,26 @@ func (f Fleet) RotateSecret(ctx context.Context, name model.Secret, timeout time
 	} else if !l.Empty() {
 		return rollout.Applied{}, ErrNotCurrent
 	}
-	if _, err := f.Site.RotateSecret(name); err != nil {
+	if err := change(); err != nil {
 		return rollout.Applied{}, err
 	}
 	if f.SyncSecrets != nil {
 		if err := f.SyncSecrets(ctx); err != nil {
-			return rollout.Applied{}, fmt.Errorf("the new value is in %s but not in Lockbox: %w", f.Site.Secrets(), err)
+			return rollout.Applied{}, &StoppedError{fmt.Errorf("the new values are in %s but not in Lockbox: %w", f.Site.Dir, err)}
 		}
 	}
 	l, dial, pc, err := f.Live(ctx)
 	if err != nil {
-		return rollout.Applied{}, fmt.Errorf("surveying the running nodes: %w", err)
+		return rollout.Applied{}, &StoppedError{fmt.Errorf("surveying the running nodes: %w", err)}
 	}
 	if show != nil {
 		show(l)
 	}
 	done, err := rollout.Apply(ctx, l, dial, pc, f.WaitHealthyExcept, timeout, log)
 	if err != nil {
-		return done, err
+		return done, &StoppedError{err}
 	}
-	return done, f.EndRotation(ctx, timeout)
+	return done, nil
 }
 
 // EndRotation ends a rotation whose new value every node runs (after a rollout): once the

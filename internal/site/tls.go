@@ -42,6 +42,15 @@ func (s Site) nodePEM(node string) string {
 	return filepath.Join(s.TLSDir(), "nodes", node+".pem")
 }
 
+// NodeCert is the certificate issued to node.
+func (s Site) NodeCert(node string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(s.nodePEM(node))
+	if err != nil {
+		return nil, err
+	}
+	return pki.ParseCert(b)
+}
+
 // servicePEM is the service certificate followed by its key.
 func (s Site) servicePEM() string { return filepath.Join(s.TLSDir(), "service.pem") }
 
@@ -87,6 +96,21 @@ type TLSChange struct {
 // added or removed changes the service's), or that ends within RenewBefore of now. Every
 // file is written atomically with mode 0600; one that exists is never half replaced.
 func (s Site) EnsureTLS(cl *model.Cluster, now time.Time) (TLSChange, error) {
+	return s.ensureTLS(cl, now, false)
+}
+
+// RotateTLS issues every node's certificate and the service certificate again, with new
+// keys, from the same authority (which the nodes keep trusting, so a node not changed yet
+// and one changed already verify each other). It makes no authority: without one it is an
+// error.
+func (s Site) RotateTLS(cl *model.Cluster, now time.Time) (TLSChange, error) {
+	if !s.HasCA() {
+		return TLSChange{}, fmt.Errorf("no certificate authority in %s: `pghac up` or `pghac secrets init` makes it", s.TLSDir())
+	}
+	return s.ensureTLS(cl, now, true)
+}
+
+func (s Site) ensureTLS(cl *model.Cluster, now time.Time, rotate bool) (TLSChange, error) {
 	var ch TLSChange
 	if err := os.MkdirAll(filepath.Join(s.TLSDir(), "nodes"), 0o700); err != nil {
 		return ch, err
@@ -122,6 +146,9 @@ func (s Site) EnsureTLS(cl *model.Cluster, now time.Time) (TLSChange, error) {
 	wants = append(wants, want{serviceName, s.servicePEM(), ServiceLeaf(cl)})
 	for _, w := range wants {
 		why := reissue(w.file, ca, w.leaf, now)
+		if rotate && why == "" {
+			why = "rotated"
+		}
 		if why == "" {
 			continue
 		}

@@ -105,6 +105,31 @@ func TestEnsureTLS(t *testing.T) {
 		t.Errorf("near the end: %+v %v", ch, err)
 	}
 
+	// A rotation issues every certificate again, from the same authority.
+	caBefore, err := os.ReadFile(s.CACert())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeBefore, err := os.ReadFile(s.nodePEM(cl.Nodes[0].Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (After the certificates made near the end above, which are valid from then on.)
+	if ch, err := s.RotateTLS(cl, now.Add(CertLifetime-RenewBefore+3*time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) != len(cl.Nodes)+1 || !strings.HasSuffix(ch.Issued[0], "(rotated)") {
+		t.Errorf("rotation: %+v %v, want every certificate rotated", ch, err)
+	}
+	caAfter, _ := os.ReadFile(s.CACert())
+	nodeAfter, _ := os.ReadFile(s.nodePEM(cl.Nodes[0].Name))
+	if string(caAfter) != string(caBefore) || string(nodeAfter) == string(nodeBefore) {
+		t.Error("rotation: want the same authority and a new node certificate")
+	}
+	if cert, err := s.NodeCert(cl.Nodes[0].Name); err != nil || !pki.KeyMatches(cert, nodeAfter) || pki.KeyMatches(cert, nodeBefore) {
+		t.Errorf("rotation: the node's certificate with a new key: %v", err)
+	}
+	if _, err := New(filepath.Join(dir, "cluster.hcl"), dir, t.TempDir(), model.TargetSandbox).RotateTLS(cl, now); err == nil || !strings.Contains(err.Error(), "no certificate authority") {
+		t.Errorf("rotation without an authority: %v", err)
+	}
+
 	// A lost authority certificate is never silently replaced: the nodes trust only it.
 	if err := os.Remove(s.CACert()); err != nil {
 		t.Fatal(err)
