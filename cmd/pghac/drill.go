@@ -143,8 +143,13 @@ func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, r
 		if !ok {
 			return code
 		}
+		stepLog := func(msg string) { fmt.Fprintf(env.Progress, "           %s\n", msg) }
 		env.RotateSecret = func(ctx context.Context, name model.Secret) error {
-			_, err := sb.RotateSecret(ctx, name, 5*time.Minute, nil, func(msg string) { fmt.Fprintf(env.Progress, "           %s\n", msg) })
+			_, err := sb.RotateSecret(ctx, name, 5*time.Minute, nil, stepLog)
+			return err
+		}
+		env.RotateTLS = func(ctx context.Context) error {
+			_, err := sb.RotateTLS(ctx, 5*time.Minute, nil, nil, stepLog)
 			return err
 		}
 		sb.Stdout = view.PrefixWriter{W: c.stderr, Prefix: "    terraform: "}

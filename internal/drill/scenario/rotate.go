@@ -97,3 +97,21 @@ func (r *run) streamingSince(ctx context.Context, leader, replica string) (time.
 	}
 	return time.Unix(0, int64(sec*1e9)), nil
 }
+
+// rotateTLS issues every certificate again, as `pghac secrets rotate tls` does, under the
+// drill's load: one node at a time, PostgreSQL and PgBouncer reload, the sessions open go on
+// and new ones meet the new certificates, from the same authority. The rotation itself waits
+// until every node's PostgreSQL serves its new certificate.
+func rotateTLS(ctx context.Context, r *run) error {
+	if r.env.RotateTLS == nil {
+		return errors.New("the drill has no way to rotate the certificates (Env.RotateTLS)")
+	}
+	return r.fault("rotate the certificates, every node's and the service's", func() error {
+		start := time.Now()
+		if err := r.env.RotateTLS(ctx); err != nil {
+			return fmt.Errorf("rotating the certificates: %w", err)
+		}
+		r.logf("rotated the certificates in %s", time.Since(start).Round(100*time.Millisecond))
+		return nil
+	})
+}

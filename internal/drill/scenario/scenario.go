@@ -34,6 +34,9 @@ type Env struct {
 	// RotateSecret gives a secret a new value and rolls it out, as `pghac secrets rotate`
 	// does (the rotate-secret drill); nil for a drill that rotates none.
 	RotateSecret func(ctx context.Context, name model.Secret) error
+	// RotateTLS issues every certificate again and rolls them out, as `pghac secrets rotate
+	// tls` does (the rotate-tls drill); nil for a drill that rotates none.
+	RotateTLS func(ctx context.Context) error
 	// ScaleOut adds n node blocks to the cluster file and runs pghac up, returning the new
 	// nodes' names; ScaleIn takes those out again and runs pghac up --allow-replace (the
 	// scale drills). nil for a drill that changes no shape.
@@ -96,7 +99,8 @@ type Scenario struct {
 	Name    string
 	Summary string
 	Limits  drill.Limits
-	// ReplacesMachines: the scenario needs Env.ReplaceMachine; RotatesSecrets Env.RotateSecret;
+	// ReplacesMachines: the scenario needs Env.ReplaceMachine; RotatesSecrets Env.RotateSecret
+	// and Env.RotateTLS;
 	// Resizes Env.ScaleOut and Env.ScaleIn; Restores Env.Restore; NeedsBackups a cluster
 	// with backups.
 	ReplacesMachines, RotatesSecrets, Resizes, Restores, NeedsBackups bool
@@ -226,6 +230,14 @@ var scenarios = []Scenario{
 		Limits:         drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: reloadOutage, MaxRecovery: recoveryLimit},
 		RotatesSecrets: true,
 		inject:         rotateSecrets,
+	},
+	{
+		Name: "rotate-tls",
+		Summary: "every node's certificate and the service certificate issued again and rolled out as pghac secrets rotate tls does: " +
+			"each node's PostgreSQL and PgBouncer reloaded, one node at a time",
+		Limits:         drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: reloadOutage, MaxRecovery: recoveryLimit},
+		RotatesSecrets: true,
+		inject:         rotateTLS,
 	},
 	{
 		Name:    "scale-out",
