@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 FUZZTIME ?= 10m
 
-.PHONY: build test golden bench fuzz deps demo drill drill-compare bench-pooling bench-backup clean
+.PHONY: build test golden bench fuzz deps demo drill drill-compare bench-pooling bench-tls bench-backup clean
 
 ## build: compile bin/pghac and bin/pghac-backend (which pghac up serves to the sandbox)
 build:
@@ -110,6 +110,23 @@ bench-pooling: build
 	bin/pghac up -f $(POOL_TX) -o $(POOL_DIR)/deploy --state-dir $(POOL_DIR)
 	$(call pool-bench,-f $(POOL_TX) --state-dir $(POOL_DIR),--dir $(POOL_DIR)/deploy,$(POOL_DIR)/transaction)
 	bin/pghac down --destroy-data -f $(POOL_TX) --state-dir $(POOL_DIR)
+
+## bench-tls: what TLS costs, on the sandbox (brought up first, kept up): pgbench select-only through
+## :5001 with sslmode=disable and with pghac env's sslmode=verify-full, alternating, twice: on open
+## sessions, and with a new connection per transaction (-C: the handshake's cost); output in
+## .pghac/bench-tls/ (BENCHMARKS.md)
+TLS_DIR := .pghac/bench-tls
+bench-tls: build
+	bin/pghac up
+	mkdir -p $(TLS_DIR)
+	eval "$$(bin/pghac env)"; export PGTARGETSESSIONATTRS=read-write; \
+	psql -q -c 'DROP DATABASE IF EXISTS pgbench' -c 'CREATE DATABASE pgbench'; \
+	pgbench -i -q -s 10 pgbench > $(TLS_DIR)/pgbench-init.txt 2>&1; \
+	for round in 1 2; do for conn in "" -C; do for mode in disable verify-full; do \
+		echo "== round $$round: sslmode=$$mode pgbench -n -c 20 -j 2 -T 30 -M simple -S $$conn through :5001"; \
+		PGSSLMODE=$$mode PGPORT=5001,5001,5001 PGTARGETSESSIONATTRS=any pgbench -n -c 20 -j 2 -T 30 -M simple -S $$conn pgbench 2>&1 | \
+			grep -E '^(tps|latency average|average connection time|number of failed)' || true; \
+	done; done; done | tee $(TLS_DIR)/pgbench.txt
 
 ## bench-backup: backups of a database of about 1 GB (pgbench scale 70) on the sandbox: full backup
 ## and restore throughput, a restore to a point in time end to end, and the recovery point of an idle

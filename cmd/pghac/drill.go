@@ -108,7 +108,11 @@ func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, r
 	if err != nil {
 		return fail("%v", err)
 	}
-	env, err := scenario.NewEnv(cl, provision.SandboxConfig(s, cl, nil), vars, pc)
+	var caCert string // a cluster from before TLS has none: its drills ask for no TLS
+	if s.HasCA() {
+		caCert = s.CACert()
+	}
+	env, err := scenario.NewEnv(cl, provision.SandboxConfig(s, cl, nil), vars, caCert, pc)
 	if err != nil {
 		return fail("%s: %v", s.File, err)
 	}

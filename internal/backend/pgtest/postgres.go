@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pghac/pghac/internal/pki"
 )
 
 // Superuser is the name of the superuser that initdb creates.
@@ -87,6 +90,9 @@ func startPostgres() (*Postgres, error) {
 		return p, err
 	}
 	if p.password, err = newDataDir(o, dir); err != nil {
+		return p, err
+	}
+	if err := p.writeTLS(); err != nil {
 		return p, err
 	}
 	// A free port can be taken by someone else before the server binds it: try a few.
@@ -215,6 +221,34 @@ func (p *Postgres) start() error {
 
 func (p *Postgres) logPath() string { return filepath.Join(p.Dir, "postgres.log") }
 
+// CACert is the PEM file of the authority that signed the server's certificate, which is
+// valid for 127.0.0.1 and localhost: what a client verifies the server with.
+func (p *Postgres) CACert() string { return filepath.Join(p.Dir, "ca.crt") }
+
+func (p *Postgres) serverPEM() string { return filepath.Join(p.Dir, "server.pem") }
+
+// writeTLS makes an authority and the server's certificate and key for this server alone.
+func (p *Postgres) writeTLS() error {
+	now := time.Now()
+	ca, _, err := pki.NewAuthority("pgtest", now, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	cert, key, err := ca.Issue(pki.Leaf{CommonName: "localhost", DNSNames: []string{"localhost"},
+		IPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, Lifetime: 24 * time.Hour}, now)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p.CACert(), ca.CertPEM, 0o644); err != nil {
+		return err
+	}
+	// PostgreSQL takes a key only from a file its user alone may read.
+	if err := os.WriteFile(p.serverPEM(), append(cert, key...), 0o600); err != nil {
+		return err
+	}
+	return p.owner.chown(p.serverPEM())
+}
+
 func (p *Postgres) startLocked() error {
 	cmd, logf, err := p.owner.command(p.logPath(), filepath.Join(PGBin, "postgres"),
 		"-D", filepath.Join(p.Dir, "data"),
@@ -227,6 +261,10 @@ func (p *Postgres) startLocked() error {
 		"-c", "full_page_writes=off",
 		"-c", "max_connections=100",
 		"-c", "shared_buffers=32MB",
+		// TLS offered, as on the nodes; the DSNs here ask for none.
+		"-c", "ssl=on",
+		"-c", "ssl_cert_file="+p.serverPEM(),
+		"-c", "ssl_key_file="+p.serverPEM(),
 	)
 	if err != nil {
 		return err

@@ -12,10 +12,11 @@ import (
 
 // NewEnv is where a drill finds cl running in the sandbox sb: the load goes through each
 // node's HAProxy ports as the cluster's client role (model.Cluster.ClientRole, which it needs),
-// whose password it takes from secrets (the target's secret variables by name), the monitor reads the leader lock from every etcd member and the
-// members from pc's endpoints, and pc is also what switches over and reinitializes. The
-// caller sets Progress, Steady and the timeouts.
-func NewEnv(cl *model.Cluster, sb sandbox.Config, secrets map[string]string, pc *patroni.Client) (Env, error) {
+// whose password it takes from secrets (the target's secret variables by name), over TLS
+// verified against caCert when it is not "", the monitor reads the leader lock from every
+// etcd member and the members from pc's endpoints, and pc is also what switches over and
+// reinitializes. The caller sets Progress, Steady and the timeouts.
+func NewEnv(cl *model.Cluster, sb sandbox.Config, secrets map[string]string, caCert string, pc *patroni.Client) (Env, error) {
 	user, database, ok := cl.ClientRole()
 	if !ok {
 		return Env{}, fmt.Errorf("the drills write as an application's role: %w", model.ErrNoClientRole)
@@ -28,6 +29,7 @@ func NewEnv(cl *model.Cluster, sb sandbox.Config, secrets map[string]string, pc 
 			User:        user,
 			Password:    secrets[string(model.RolePassword(user))],
 			Database:    database,
+			CACert:      caCert,
 		},
 		Monitor:     workload.MonitorConfig{LeaderKey: leaderKey(cl.Patroni), Patroni: pc.Endpoints},
 		Patroni:     pc,

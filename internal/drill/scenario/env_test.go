@@ -24,13 +24,13 @@ func TestNewEnv(t *testing.T) {
 		"role_app_password":                   "app-secret",
 		"role_zeta_password":                  "zeta-secret",
 	}
-	if _, err := NewEnv(cl, sb, secrets, pc); !errors.Is(err, model.ErrNoClientRole) {
+	if _, err := NewEnv(cl, sb, secrets, "", pc); !errors.Is(err, model.ErrNoClientRole) {
 		t.Fatalf("NewEnv without a role that owns a database: %v, want ErrNoClientRole", err)
 	}
 	// The first role, by name, that owns a database: not the superuser, whom PgBouncer keeps out.
 	cl.Roles = []model.Role{{Name: "alpha"}, {Name: "app"}, {Name: "zeta"}}
 	cl.Databases = []model.Database{{Name: "appdb", Owner: "app"}, {Name: "z", Owner: "zeta"}}
-	env, err := NewEnv(cl, sb, secrets, pc)
+	env, err := NewEnv(cl, sb, secrets, "/state/tls/ca.crt", pc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestNewEnv(t *testing.T) {
 		{Name: "node2", Addr: netip.MustParseAddr("10.130.0.28")},
 	}
 	if l := env.Load; !slices.Equal(l.Nodes, wantLoad) || l.PrimaryPort != 5000 || l.ReplicaPort != 5001 ||
-		l.User != "app" || l.Password != "app-secret" || l.Database != "appdb" {
+		l.User != "app" || l.Password != "app-secret" || l.Database != "appdb" || l.CACert != "/state/tls/ca.crt" {
 		t.Errorf("Load = %+v", l)
 	}
 	wantEtcd := []string{"http://10.128.0.16:12379", "http://10.129.0.14:12379", "http://10.130.0.28:12379"}

@@ -98,6 +98,9 @@ func probeOnce(ctx context.Context, cfg Config, port int, attrs string, names ma
 	}
 	conn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s connect_timeout=%d target_session_attrs=%s application_name=pghac-drill-libpq",
 		strings.Join(hosts, ","), strings.Join(ports, ","), cfg.User, cfg.Database, int(probeTimeout/time.Second), attrs)
+	if cfg.CACert != "" {
+		conn += " sslmode=verify-full sslrootcert='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(cfg.CACert) + "'"
+	}
 	// Every host may time out once, and the query gets as long again.
 	limit := time.Duration(len(hosts)+1) * probeTimeout
 	attempt, cancel := context.WithTimeout(ctx, limit)

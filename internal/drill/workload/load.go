@@ -2,10 +2,13 @@ package workload
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +40,11 @@ type Config struct {
 	User        string
 	Password    string // never logged, never in an error
 	Database    string
+	// CACert is the cluster's certificate authority, a PEM file: the load and the libpq
+	// probes then connect over TLS and verify the server's certificate for the address
+	// they dialled (sslmode=verify-full), as the cluster's clients should. Empty: no TLS
+	// asked for (libpq's and pgx's default, prefer).
+	CACert string
 
 	// WritersPerNode concurrent writers go through each node's primary port, each
 	// inserting once per WriteInterval (or right after a slow write).
@@ -83,8 +91,21 @@ func (c Config) connConfig(addr netip.Addr, port int) (*pgx.ConnConfig, error) {
 	cc.ConnectTimeout = c.Timeout
 	cc.RuntimeParams = map[string]string{"application_name": "pghac-drill"}
 	cc.DefaultQueryExecMode = pgx.QueryExecModeExec
-	// One address, no fallbacks: a drill must know which HAProxy it went through.
+	// One address, no fallbacks: a drill must know which HAProxy it went through (and
+	// prefer's plaintext fallback is none either).
 	cc.Fallbacks = nil
+	if c.CACert != "" {
+		pem, err := os.ReadFile(c.CACert)
+		if err != nil {
+			return nil, err
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate", c.CACert)
+		}
+		// An address as ServerName is checked against the certificate's IP addresses.
+		cc.TLSConfig = &tls.Config{RootCAs: roots, ServerName: addr.String(), MinVersion: tls.VersionTLS12}
+	}
 	return cc, nil
 }
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,5 +235,41 @@ func TestClassify(t *testing.T) {
 		if got := classify(tc.err, tc.connecting); got != tc.want {
 			t.Errorf("%s: classify = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestConnectVerifies: with the cluster's authority, the load's connections are TLS and
+// verify the server for the address dialled; a server whose certificate another authority
+// signed is refused, and so is a missing authority file.
+func TestConnectVerifies(t *testing.T) {
+	pg := pgtest.StartPostgres(t)
+	cfg := loopbackConfig(pg)
+	cfg.CACert = pg.CACert()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	addr := netip.MustParseAddr("127.0.0.1")
+	conn, err := cfg.connect(ctx, addr, pg.Port)
+	if err != nil {
+		t.Fatalf("verified connection: %v", err)
+	}
+	var ssl bool
+	err = conn.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl)
+	conn.Close(ctx)
+	if err != nil || !ssl {
+		t.Errorf("pg_stat_ssl: ssl = %v (%v), want a TLS session", ssl, err)
+	}
+
+	// Another server's authority: the certificate does not verify.
+	other := pgtest.StartPostgres(t)
+	cfg.CACert = other.CACert()
+	if conn, err := cfg.connect(ctx, addr, pg.Port); err == nil {
+		conn.Close(ctx)
+		t.Error("connected to a server whose certificate another authority signed")
+	} else if !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		t.Errorf("another authority: %v, want certificate signed by unknown authority", err)
+	}
+	cfg.CACert = filepath.Join(t.TempDir(), "none.crt")
+	if _, err := cfg.connect(ctx, addr, pg.Port); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("no authority file: %v, want it not found", err)
 	}
 }
