@@ -96,6 +96,8 @@ cluster "main" {
   # An internal network load balancer whose only healthy target is the primary.
   load_balancer {
     type = "internal"
+    # Fixed, so that the certificate PgBouncer presents is valid for it (clients verify).
+    address = "10.128.0.100"
   }
 
   # `pghac loadtest --scenario mixed`: reads and writes ramping up to 500 requests per second.

@@ -26,6 +26,11 @@ const (
 	defaultBastionDiskSizeGB   = 10
 	defaultBastionDiskType     = "network-hdd"
 
+	// A year, as public certificate authorities allowed until recently, renewed a month before
+	// its end: a cluster planned or brought up monthly never meets an expired certificate.
+	defaultCertLifetimeDays = 365
+	defaultRenewBeforeDays  = 30
+
 	defaultEtcdClientPort = 2379
 	defaultEtcdPeerPort   = 2380
 	// Half of etcd's 100ms/1000ms. A new etcd leader extends every lease by the election

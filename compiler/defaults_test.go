@@ -36,6 +36,7 @@ func TestDefaultsDocumented(t *testing.T) {
 		"patroni.maximum_lag_on_failover": q(defaultMaximumLagOnFailover), "patroni.synchronous_mode": "true",
 		"patroni.synchronous_mode_strict": "false", "patroni.use_pg_rewind": "true",
 		"patroni.restapi_port": itoa(defaultRestAPIPort), "patroni.watchdog": q(defaultWatchdog),
+		"tls.lifetime": q(itoa(defaultCertLifetimeDays) + "d"), "tls.renew_before": q(itoa(defaultRenewBeforeDays) + "d"),
 		"postgres.port":  itoa(defaultPostgresPort),
 		"pgbouncer.port": itoa(defaultPgBouncerPort), "pgbouncer.pool_mode": q(defaultPoolMode),
 		"pgbouncer.default_pool_size": itoa(defaultSessionPoolSize), "pgbouncer.max_client_conn": itoa(defaultMaxClientConn),

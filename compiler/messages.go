@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -763,3 +764,42 @@ func (d *diags) invalidLockEndpoint(rng hcl.Range, endpoint string) {
 	d.errorf(rng, "Invalid lock endpoint",
 		"%q is not an https URL; the YDB database's Document API endpoint looks like https://docapi.serverless.yandexcloud.net/ru-central1/<cloud>/<database>.", endpoint)
 }
+
+func (d *diags) duplicateExtraName(rng hcl.Range, name string) {
+	d.errorf(rng, "Duplicate extra name", "%q is in extra_names already.", name)
+}
+
+func (d *diags) invalidExtraName(rng hcl.Range, name string) {
+	d.errorf(rng, "Invalid extra name",
+		"%q is neither an IP address nor a DNS name (letters, digits and inner hyphens between dots, optionally under \"*.\").", name)
+}
+
+func (d *diags) invalidCertLifetime(rng hcl.Range, why string) {
+	d.errorf(rng, "Invalid certificate lifetime", "%s.", why)
+}
+
+func (d *diags) invalidRenewBefore(rng hcl.Range, why string) {
+	d.errorf(rng, "Invalid renew_before", "%s.", why)
+}
+
+func (d *diags) lifetimeWithinRenewal(rng hcl.Range, lifetime, renewBefore time.Duration) {
+	d.warnf(rng, "Certificates renewed on every run",
+		"A certificate lives %s and pghac issues the next %s before its end, so every run of pghac up, plan or secrets init issues every certificate again and rolls them out. Make lifetime longer than renew_before.",
+		days(lifetime), days(renewBefore))
+}
+
+func (d *diags) loadBalancerAddressUnset(rng hcl.Range, typ string) {
+	how := "give it a free address of the zone's subnet"
+	if typ == "external" {
+		how = "reserve a public address (yc vpc address create) and give it"
+	}
+	d.warnf(rng, "Load balancer address not in the certificate",
+		"Without address, the cloud picks the load balancer's address at apply, and the service certificate PgBouncer presents is not valid for it: clients that verify (sslmode=verify-full) and dial the load balancer are refused. Set address: %s, as address = \"...\".", how)
+}
+
+func (d *diags) invalidLoadBalancerAddress(rng hcl.Range, addr, why string) {
+	d.errorf(rng, "Invalid load balancer address", "%q %s.", addr, why)
+}
+
+// days writes d as whole days, "30d".
+func days(d time.Duration) string { return strconv.Itoa(int(d/(24*time.Hour))) + "d" }

@@ -72,6 +72,9 @@ func Decode(src []byte, filename string) (*File, hcl.Diagnostics) {
 	if c.Backend != nil {
 		c.Backend.AllowFrom, diags = stringList(c.Backend.AllowFromExpr, diags)
 	}
+	if c.TLS != nil {
+		c.TLS.ExtraNames, diags = stringList(c.TLS.ExtraNamesExpr, diags)
+	}
 	for i := range c.LoadTests {
 		c.LoadTests[i].Ammo, diags = stringList(c.LoadTests[i].AmmoExpr, diags)
 		c.LoadTests[i].Autostop, diags = stringList(c.LoadTests[i].AutostopExpr, diags)

@@ -41,6 +41,21 @@ type Cluster struct {
 	State         *State         `hcl:"state,block"`
 	Sandbox       *Sandbox       `hcl:"sandbox,block"`
 	Backup        *Backup        `hcl:"backup,block"`
+	TLS           *TLS           `hcl:"tls,block"`
+}
+
+// TLS tunes the certificates pghac issues from the cluster's authority:
+// `tls { extra_names = ["db.example.com"]  lifetime = "365d"  renew_before = "30d" }`.
+type TLS struct {
+	DefRange hcl.Range `hcl:",def_range"`
+	// ExtraNames are more DNS names and IP addresses clients dial to reach PgBouncer (through
+	// HAProxy or a load balancer): the service certificate is valid for them too.
+	ExtraNamesExpr   hcl.Expression `hcl:"extra_names,optional"`
+	ExtraNames       []String
+	Lifetime         *string   `hcl:"lifetime,optional"`
+	LifetimeRange    hcl.Range `hcl:"lifetime,attr_value_range"`
+	RenewBefore      *string   `hcl:"renew_before,optional"`
+	RenewBeforeRange hcl.Range `hcl:"renew_before,attr_value_range"`
 }
 
 // Backup configures pgBackRest's backups and WAL archive in an S3 bucket:
@@ -128,6 +143,10 @@ type LoadBalancer struct {
 	PortRange hcl.Range `hcl:"port,attr_value_range"`
 	Zone      *string   `hcl:"zone,optional"`
 	ZoneRange hcl.Range `hcl:"zone,attr_value_range"`
+	// Address is the listener's address: internal, a free one of the zone's subnet; external,
+	// a public address reserved beforehand. Unset, the cloud picks one at apply.
+	Address      *string   `hcl:"address,optional"`
+	AddressRange hcl.Range `hcl:"address,attr_value_range"`
 }
 
 // Network is the private network: one subnet per zone, and who may reach the cluster.

@@ -82,6 +82,8 @@ type Cluster struct {
 	Sandbox *Sandbox
 	// Backup is pgBackRest's repository and schedule; nil when backups are off.
 	Backup *Backup
+	// TLS is how pghac issues the certificates.
+	TLS TLS
 
 	DeclRange hcl.Range
 }
@@ -386,7 +388,10 @@ type LoadBalancer struct {
 	Type string
 	Port int
 	// Zone picks the subnet of an internal load balancer's address.
-	Zone      string
+	Zone string
+	// Address is the listener's address as cluster.hcl gives it; invalid when the cloud
+	// picks one at apply.
+	Address   netip.Addr
 	DeclRange hcl.Range
 }
 

@@ -1,5 +1,10 @@
 package model
 
+import (
+	"net/netip"
+	"time"
+)
+
 // Where a node keeps its TLS material, filled in from the cluster's secrets (TLSSecrets).
 const (
 	// TLSCAPath is the certificate authorities the node trusts, PEM.
@@ -18,3 +23,14 @@ const (
 	// group.
 	TLSGroup = "ssl-cert"
 )
+
+// TLS is how pghac issues the cluster's certificates (internal/site).
+type TLS struct {
+	// ExtraDNSNames and ExtraIPs are names and addresses, besides the nodes' and the load
+	// balancer's, that the service certificate is valid for: what clients dial.
+	ExtraDNSNames []string
+	ExtraIPs      []netip.Addr
+	// Lifetime is a certificate's; RenewBefore, how long before its end pghac issues the
+	// next (when up, plan or secrets init runs).
+	Lifetime, RenewBefore time.Duration
+}

@@ -39,6 +39,7 @@ resource "yandex_lb_network_load_balancer" "primary" {
 
     internal_address_spec {
       subnet_id  = yandex_vpc_subnet.ru-central1-a.id
+      address    = "10.128.0.100"
       ip_version = "ipv4"
     }
   }

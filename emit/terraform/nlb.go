@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/emit/tfwrite"
 )
 
@@ -50,10 +51,13 @@ func (m *module) nlb(b *hclwrite.Body) error {
 	case "internal":
 		spec := tfwrite.Block(l, nil, "internal_address_spec")
 		spec.SetAttributeRaw("subnet_id", m.subnetID(lb.Zone))
+		setLBAddress(spec, lb)
 		spec.SetAttributeValue("ip_version", cty.StringVal("ipv4"))
 		address = listenerAddress("internal_address_spec")
 	case "external":
-		tfwrite.Block(l, nil, "external_address_spec").SetAttributeValue("ip_version", cty.StringVal("ipv4"))
+		spec := tfwrite.Block(l, nil, "external_address_spec")
+		setLBAddress(spec, lb)
+		spec.SetAttributeValue("ip_version", cty.StringVal("ipv4"))
 		address = listenerAddress("external_address_spec")
 	default:
 		return fmt.Errorf("load balancer type %q", lb.Type)
@@ -75,6 +79,14 @@ func (m *module) nlb(b *hclwrite.Body) error {
 	tfwrite.Comment(locals, "The listener's address: listeners and address specs are sets of one element each.")
 	locals.SetAttributeRaw(localLBAddress, address)
 	return nil
+}
+
+// setLBAddress gives an address spec the address cluster.hcl gives, which the service
+// certificate is valid for; without one the cloud picks it.
+func setLBAddress(spec *hclwrite.Body, lb *model.LoadBalancer) {
+	if lb.Address.IsValid() {
+		spec.SetAttributeValue("address", cty.StringVal(lb.Address.String()))
+	}
 }
 
 // listenerAddress is the address of the load balancer's only listener, from its address

@@ -15,13 +15,8 @@ import (
 	"github.com/pghac/pghac/internal/pki"
 )
 
-// The lifetimes of what EnsureTLS makes, and how long before its end a node's certificate is
-// made again.
-const (
-	CALifetime   = 10 * 365 * 24 * time.Hour
-	CertLifetime = 365 * 24 * time.Hour
-	RenewBefore  = 30 * 24 * time.Hour
-)
+// CALifetime is the authority's lifetime; the certificates' are the cluster's (model.TLS).
+const CALifetime = 10 * 365 * 24 * time.Hour
 
 // TLSDir holds the cluster's certificate authority (ca.crt, and ca.key, which never leaves
 // this machine) and each node's certificate followed by its key (nodes/<node>.pem).
@@ -54,28 +49,32 @@ func (s Site) NodeCert(node string) (*x509.Certificate, error) {
 // servicePEM is the service certificate followed by its key.
 func (s Site) servicePEM() string { return filepath.Join(s.TLSDir(), "service.pem") }
 
-// NodeLeaf is what node n's certificate is valid for: its name and address, and the
+// NodeLeaf is what node n of cl has a certificate for: its name and address, and the
 // loopback names its own clients dial.
-func NodeLeaf(n model.Node) pki.Leaf {
+func NodeLeaf(cl *model.Cluster, n model.Node) pki.Leaf {
 	return pki.Leaf{
 		CommonName: n.Name,
 		DNSNames:   []string{n.Name, "localhost"},
 		IPs:        []netip.Addr{n.Address, netip.MustParseAddr("127.0.0.1")},
-		Lifetime:   CertLifetime,
+		Lifetime:   cl.TLS.Lifetime,
 	}
 }
 
 // ServiceLeaf is what the cluster's service certificate is valid for: every name and address
-// a client dials to reach PgBouncer (HAProxy on any node may pass it to any other's), and the
-// loopback names a node's own clients dial.
+// a client dials to reach PgBouncer (HAProxy on any node may pass it to any other's, the load
+// balancer to the primary's), the extra names of cluster.hcl, and the loopback names a node's
+// own clients dial.
 func ServiceLeaf(cl *model.Cluster) pki.Leaf {
-	leaf := pki.Leaf{CommonName: cl.Name, Lifetime: CertLifetime}
+	leaf := pki.Leaf{CommonName: cl.Name, Lifetime: cl.TLS.Lifetime}
 	for _, n := range cl.Nodes {
 		leaf.DNSNames = append(leaf.DNSNames, n.Name)
 		leaf.IPs = append(leaf.IPs, n.Address)
 	}
-	leaf.DNSNames = append(leaf.DNSNames, "localhost")
-	leaf.IPs = append(leaf.IPs, netip.MustParseAddr("127.0.0.1"))
+	if lb := cl.LoadBalancer; lb != nil && lb.Address.IsValid() {
+		leaf.IPs = append(leaf.IPs, lb.Address)
+	}
+	leaf.DNSNames = append(append(leaf.DNSNames, cl.TLS.ExtraDNSNames...), "localhost")
+	leaf.IPs = append(append(leaf.IPs, cl.TLS.ExtraIPs...), netip.MustParseAddr("127.0.0.1"))
 	return leaf
 }
 
@@ -141,11 +140,11 @@ func (s Site) ensureTLS(cl *model.Cluster, now time.Time, rotate bool) (TLSChang
 	}
 	var wants []want
 	for _, n := range cl.Nodes {
-		wants = append(wants, want{n.Name, s.nodePEM(n.Name), NodeLeaf(n)})
+		wants = append(wants, want{n.Name, s.nodePEM(n.Name), NodeLeaf(cl, n)})
 	}
 	wants = append(wants, want{serviceName, s.servicePEM(), ServiceLeaf(cl)})
 	for _, w := range wants {
-		why := reissue(w.file, ca, w.leaf, now)
+		why := reissue(w.file, ca, w.leaf, now, cl.TLS.RenewBefore)
 		if rotate && why == "" {
 			why = "rotated"
 		}
@@ -165,7 +164,7 @@ func (s Site) ensureTLS(cl *model.Cluster, now time.Time, rotate bool) (TLSChang
 }
 
 // reissue says why the certificate in file must be made again, "" if it must not.
-func reissue(file string, ca pki.Authority, leaf pki.Leaf, now time.Time) string {
+func reissue(file string, ca pki.Authority, leaf pki.Leaf, now time.Time, renewBefore time.Duration) string {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return "none yet"
@@ -178,7 +177,7 @@ func reissue(file string, ca pki.Authority, leaf pki.Leaf, now time.Time) string
 		return "not signed by the current authority"
 	case !pki.Covers(cert, leaf):
 		return "names or addresses changed"
-	case cert.NotAfter.Sub(now) < RenewBefore:
+	case cert.NotAfter.Sub(now) < renewBefore:
 		return "expires " + cert.NotAfter.UTC().Format(time.DateOnly)
 	}
 	return ""

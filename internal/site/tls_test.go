@@ -60,7 +60,7 @@ func TestEnsureTLS(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", n.Name, err)
 		}
-		if err := pki.Verify(cert, roots, now); err != nil || !pki.Covers(cert, NodeLeaf(n)) || !pki.KeyMatches(cert, []byte(v)) {
+		if err := pki.Verify(cert, roots, now); err != nil || !pki.Covers(cert, NodeLeaf(cl, n)) || !pki.KeyMatches(cert, []byte(v)) {
 			t.Errorf("%s: certificate %v for %v (%v)", n.Name, cert.Subject, cert.IPAddresses, err)
 		}
 		if strings.HasSuffix(v, "\n") {
@@ -100,7 +100,7 @@ func TestEnsureTLS(t *testing.T) {
 		t.Errorf("after a removal: %+v %v, want %q", ch, err, moved[1:])
 	}
 	// Close to their end, all are made again; the authority stays.
-	if ch, err := s.EnsureTLS(cl, now.Add(CertLifetime-RenewBefore+2*time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) != len(cl.Nodes)+1 ||
+	if ch, err := s.EnsureTLS(cl, now.Add(cl.TLS.Lifetime-cl.TLS.RenewBefore+2*time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) != len(cl.Nodes)+1 ||
 		!strings.Contains(ch.Issued[0], "expires") {
 		t.Errorf("near the end: %+v %v", ch, err)
 	}
@@ -115,7 +115,7 @@ func TestEnsureTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	// (After the certificates made near the end above, which are valid from then on.)
-	if ch, err := s.RotateTLS(cl, now.Add(CertLifetime-RenewBefore+3*time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) != len(cl.Nodes)+1 || !strings.HasSuffix(ch.Issued[0], "(rotated)") {
+	if ch, err := s.RotateTLS(cl, now.Add(cl.TLS.Lifetime-cl.TLS.RenewBefore+3*time.Hour)); err != nil || ch.MadeCA || len(ch.Issued) != len(cl.Nodes)+1 || !strings.HasSuffix(ch.Issued[0], "(rotated)") {
 		t.Errorf("rotation: %+v %v, want every certificate rotated", ch, err)
 	}
 	caAfter, _ := os.ReadFile(s.CACert())
@@ -136,5 +136,30 @@ func TestEnsureTLS(t *testing.T) {
 	}
 	if _, err := s.EnsureTLS(cl, now); err == nil || !strings.Contains(err.Error(), "restore it") {
 		t.Errorf("without ca.crt: %v, want an error saying to restore it", err)
+	}
+}
+
+// TestServiceLeaf: the service certificate is valid wherever clients dial PgBouncer: every
+// node, the load balancer's fixed address, the extra names of cluster.hcl, and loopback.
+func TestServiceLeaf(t *testing.T) {
+	cl := modeltest.Cluster()
+	cl.LoadBalancer = &model.LoadBalancer{Type: "internal", Port: 5432, Zone: "ru-central1-a", Address: netip.MustParseAddr("10.128.0.100")}
+	cl.TLS.ExtraDNSNames = []string{"db.example.com"}
+	cl.TLS.ExtraIPs = []netip.Addr{netip.MustParseAddr("198.51.100.20")}
+	cl.TLS.Lifetime = 90 * 24 * time.Hour
+	leaf := ServiceLeaf(cl)
+	wantDNS := []string{"node0", "node1", "node2", "db.example.com", "localhost"}
+	wantIPs := []string{"10.128.0.16", "10.129.0.14", "10.130.0.28", "10.128.0.100", "198.51.100.20", "127.0.0.1"}
+	var ips []string
+	for _, a := range leaf.IPs {
+		ips = append(ips, a.String())
+	}
+	if !slices.Equal(leaf.DNSNames, wantDNS) || !slices.Equal(ips, wantIPs) || leaf.Lifetime != cl.TLS.Lifetime || leaf.CommonName != "main" {
+		t.Errorf("ServiceLeaf = %+v\nwant names %q, addresses %q, lifetime %s", leaf, wantDNS, wantIPs, cl.TLS.Lifetime)
+	}
+	// Without a fixed address (the cloud picks one), none is in it.
+	cl.LoadBalancer.Address = netip.Addr{}
+	if n := len(ServiceLeaf(cl).IPs); n != len(wantIPs)-1 {
+		t.Errorf("without the load balancer's address: %d addresses, want %d", n, len(wantIPs)-1)
 	}
 }

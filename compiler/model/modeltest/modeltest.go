@@ -24,6 +24,7 @@ func Cluster() *model.Cluster {
 		Name:               "main",
 		Target:             model.TargetYandex,
 		DeletionProtection: true,
+		TLS:                model.TLS{Lifetime: 365 * 24 * time.Hour, RenewBefore: 30 * 24 * time.Hour},
 		OS: model.OS{
 			ImageFamily:   "debian-12",
 			Name:          "Debian 12 (bookworm)",

@@ -31,7 +31,7 @@ cluster "main" {
       sha256 = "5d5b09f6dcb2d53a5fffc60c4ac0d55fabdf556069d6631545f42aa6e3500f2e"
     }
   }
-  load_balancer {
+  load_balancer { # WARNING: Load balancer address not in the certificate
     type = "external" # ERROR: External load balancer that admits no one
   }
   backup {

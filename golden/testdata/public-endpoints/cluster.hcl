@@ -34,6 +34,12 @@ cluster "main" {
   }
   load_balancer {
     type = "external" # WARNING: Primary reachable from the internet
+    address = "198.51.100.10"
+  }
+  tls {
+    extra_names  = ["db.example.com", "198.51.100.20"]
+    lifetime     = "90d"
+    renew_before = "20d"
   }
   backup {
     bucket = "pghac-public-endpoints-backups"

@@ -38,6 +38,7 @@ resource "yandex_lb_network_load_balancer" "primary" {
     protocol    = "tcp"
 
     external_address_spec {
+      address    = "198.51.100.10"
       ip_version = "ipv4"
     }
   }
