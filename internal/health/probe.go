@@ -52,6 +52,10 @@ type Member struct {
 	// TLSOff, or what is wrong; empty when not checked. CertNotAfter is the certificate's end.
 	TLS          string     `json:"tls,omitempty"`
 	CertNotAfter *time.Time `json:"cert_not_after,omitempty"`
+	// PgBouncerTLS and ServiceCertNotAfter are the same for the certificate PgBouncer serves
+	// (the cluster's service certificate).
+	PgBouncerTLS        string     `json:"pgbouncer_tls,omitempty"`
+	ServiceCertNotAfter *time.Time `json:"service_cert_not_after,omitempty"`
 }
 
 // What Member's checks say when all is well.
@@ -174,14 +178,17 @@ func (p *Prober) Observe(ctx context.Context) Report {
 	}
 	if p.roots != nil {
 		for i := range cl.Nodes {
-			a := nodes[i]
-			verdict, bad := tlsVerdict(a.cert, a.certVerify, a.certErr)
-			rep.Members[i].TLS = verdict
-			if a.cert != nil {
-				rep.Members[i].CertNotAfter = &a.cert.NotAfter
-			}
+			a, m := nodes[i], &rep.Members[i]
+			var bad bool
+			m.TLS, bad = a.postgresCert.verdict()
+			m.CertNotAfter = a.postgresCert.notAfter()
 			if bad {
-				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: PostgreSQL's TLS %s", cl.Nodes[i].Name, verdict))
+				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: PostgreSQL's TLS %s", cl.Nodes[i].Name, m.TLS))
+			}
+			m.PgBouncerTLS, bad = a.pgbouncerCert.verdict()
+			m.ServiceCertNotAfter = a.pgbouncerCert.notAfter()
+			if bad {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: PgBouncer's TLS %s", cl.Nodes[i].Name, m.PgBouncerTLS))
 			}
 		}
 	}
@@ -238,10 +245,8 @@ type nodeAnswers struct {
 	routing    routing // HAProxy's, when there is a statistics password
 	routingErr error
 	backend    string // when the cluster has one
-	// PostgreSQL's certificate, whether it verifies, and why it could not be asked; when
-	// the prober has roots.
-	cert                *x509.Certificate
-	certVerify, certErr error
+	// PostgreSQL's and PgBouncer's certificates, when the prober has roots.
+	postgresCert, pgbouncerCert certAnswer
 }
 
 // askNode asks n's etcd, HAProxy statistics and backend, one after the other.
@@ -254,7 +259,8 @@ func (p *Prober) askNode(ctx context.Context, n model.Node) nodeAnswers {
 		a.backend = p.backend(ctx, n)
 	}
 	if p.roots != nil {
-		a.cert, a.certVerify, a.certErr = p.serverCert(ctx, n)
+		a.postgresCert = p.serverCert(ctx, n, p.cluster.Postgres.Port)
+		a.pgbouncerCert = p.serverCert(ctx, n, p.cluster.PgBouncer.Port)
 	}
 	return a
 }

@@ -25,9 +25,10 @@ const (
 // startup packet, and the server answers 'S' (TLS follows) or 'N'.
 const sslRequestCode = 80877103
 
-// UseRoots has p check the certificate each node's PostgreSQL serves against the authorities
-// in pemCerts (the cluster's ca.crt): Member.TLS and Member.CertNotAfter, and a problem for a
-// certificate that does not verify.
+// UseRoots has p check the certificates each node's PostgreSQL and PgBouncer serve against
+// the authorities in pemCerts (the cluster's ca.crt): Member.TLS and Member.CertNotAfter,
+// Member.PgBouncerTLS and Member.ServiceCertNotAfter, and a problem for a certificate that
+// does not verify.
 func (p *Prober) UseRoots(pemCerts []byte) error {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pemCerts) {
@@ -37,12 +38,25 @@ func (p *Prober) UseRoots(pemCerts []byte) error {
 	return nil
 }
 
-// serverCert asks n's PostgreSQL for TLS and returns the certificate it presents, and whether
-// it verifies against p.roots for n's address; nil and no error when it offers no TLS.
-func (p *Prober) serverCert(ctx context.Context, n model.Node) (*x509.Certificate, error, error) {
+// certAnswer is what serverCert found: the certificate served (nil for no TLS), whether it
+// verifies, and why it could not be asked.
+type certAnswer struct {
+	cert        *x509.Certificate
+	verify, err error
+}
+
+// serverCert asks the PostgreSQL protocol's server on n's port (PostgreSQL's, PgBouncer's)
+// for TLS and returns the certificate it presents, and whether it verifies against p.roots
+// for n's address; nil and no error when it offers no TLS.
+func (p *Prober) serverCert(ctx context.Context, n model.Node, port int) certAnswer {
+	cert, verr, err := p.askCert(ctx, n, port)
+	return certAnswer{cert, verr, err}
+}
+
+func (p *Prober) askCert(ctx context.Context, n model.Node, port int) (*x509.Certificate, error, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	conn, err := p.dial(ctx, n.AddrPort(p.cluster.Postgres.Port).String())
+	conn, err := p.dial(ctx, n.AddrPort(port).String())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +79,7 @@ func (p *Prober) serverCert(ctx context.Context, n model.Node) (*x509.Certificat
 		return nil, nil, nil
 	case 'S':
 	default:
-		return nil, nil, fmt.Errorf("PostgreSQL answered the TLS request with %q", answer[0])
+		return nil, nil, fmt.Errorf("the TLS request was answered with %q", answer[0])
 	}
 	// The handshake takes any certificate so that a wrong one is shown with its dates; it
 	// is verified below, against the cluster's authorities, for the node's address.
@@ -85,17 +99,25 @@ func (p *Prober) serverCert(ctx context.Context, n model.Node) (*x509.Certificat
 	return certs[0], verr, nil
 }
 
-// tlsVerdict is Member.TLS for what serverCert returned, and whether it is a problem.
-func tlsVerdict(cert *x509.Certificate, verr, err error) (string, bool) {
+// verdict is Member.TLS (or PgBouncerTLS) for a, and whether it is a problem.
+func (a certAnswer) verdict() (string, bool) {
 	switch {
-	case err != nil:
-		return "unreachable: " + err.Error(), false // PostgreSQL's own check says why
-	case cert == nil:
+	case a.err != nil:
+		return "unreachable: " + a.err.Error(), false // the server's own check says why
+	case a.cert == nil:
 		return TLSOff, false
-	case verr != nil:
-		return "certificate invalid: " + verr.Error(), true
+	case a.verify != nil:
+		return "certificate invalid: " + a.verify.Error(), true
 	}
 	return TLSVerified, false
+}
+
+// notAfter is the served certificate's end, nil when none was served.
+func (a certAnswer) notAfter() *time.Time {
+	if a.cert == nil {
+		return nil
+	}
+	return &a.cert.NotAfter
 }
 
 // dial connects to addr as p's HTTP requests do: through the jump host when there is one.

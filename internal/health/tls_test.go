@@ -94,13 +94,13 @@ func TestServerCert(t *testing.T) {
 			if err := p.UseRoots(ca.CertPEM); err != nil {
 				t.Fatal(err)
 			}
-			cert, verr, err := p.serverCert(context.Background(), model.Node{Name: "node0", Address: netip.MustParseAddr("127.0.0.1")})
-			got, problem := tlsVerdict(cert, verr, err)
+			a := p.serverCert(context.Background(), model.Node{Name: "node0", Address: netip.MustParseAddr("127.0.0.1")}, port)
+			got, problem := a.verdict()
 			if !strings.HasPrefix(got, tc.want) || problem != tc.problem {
 				t.Errorf("verdict %q, problem %v; want %q..., problem %v", got, problem, tc.want, tc.problem)
 			}
-			if tc.cert != nil && (cert == nil || !cert.NotAfter.After(now.Add(-3*time.Hour))) {
-				t.Errorf("certificate %v: want the one served, with its end", cert)
+			if tc.cert != nil && (a.notAfter() == nil || !a.notAfter().After(now.Add(-3*time.Hour))) {
+				t.Errorf("certificate %v: want the one served, with its end", a.cert)
 			}
 		})
 	}

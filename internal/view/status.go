@@ -27,7 +27,7 @@ func Status(w io.Writer, st health.Report) {
 	}
 	withTLS := len(st.Members) > 0 && st.Members[0].TLS != ""
 	if withTLS {
-		head += "\tCERT UNTIL"
+		head += "\tCERT UNTIL\tPGBOUNCER CERT"
 	}
 	fmt.Fprintln(tw, head)
 	for _, m := range st.Members {
@@ -54,7 +54,7 @@ func Status(w io.Writer, st health.Report) {
 			row += "\t" + m.Backend
 		}
 		if withTLS {
-			row += "\t" + certCell(m)
+			row += "\t" + certCell(m.TLS, m.CertNotAfter) + "\t" + certCell(m.PgBouncerTLS, m.ServiceCertNotAfter)
 		}
 		fmt.Fprintln(tw, row)
 	}
@@ -73,16 +73,16 @@ func Status(w io.Writer, st health.Report) {
 	}
 }
 
-// certCell is the end of the certificate m's PostgreSQL serves, marked when it does not verify
-// (Problems says why), or what stopped the check.
-func certCell(m health.Member) string {
+// certCell is the end of a certificate a member's server serves (verdict is Member.TLS or
+// PgBouncerTLS), marked when it does not verify (Problems says why), or what stopped the check.
+func certCell(verdict string, notAfter *time.Time) string {
 	switch {
-	case m.TLS == health.TLSOff:
+	case verdict == health.TLSOff:
 		return "TLS off"
-	case m.CertNotAfter == nil:
+	case notAfter == nil:
 		return "unknown"
-	case m.TLS != health.TLSVerified:
-		return m.CertNotAfter.UTC().Format(time.DateOnly) + " (invalid)"
+	case verdict != health.TLSVerified:
+		return notAfter.UTC().Format(time.DateOnly) + " (invalid)"
 	}
-	return m.CertNotAfter.UTC().Format(time.DateOnly)
+	return notAfter.UTC().Format(time.DateOnly)
 }

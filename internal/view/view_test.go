@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -51,6 +52,33 @@ func TestStatusProblems(t *testing.T) {
 	var out bytes.Buffer
 	Status(&out, rep)
 	for _, s := range []string{"node2   127.0.0.13  Replica       streaming  3   2048", "Not healthy:\n  - node1: replica is running, not streaming\n  - node2: replica lags 2048 bytes\n"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("status output lacks %q:\n%s", s, out.String())
+		}
+	}
+}
+
+// TestStatusCertificates: each node's certificates' ends, PostgreSQL's and PgBouncer's, and
+// what is wrong with one.
+func TestStatusCertificates(t *testing.T) {
+	rep := healthyReport()
+	end := time.Date(2027, 12, 7, 12, 0, 0, 0, time.UTC)
+	other := end.AddDate(0, 0, 3)
+	for i := range rep.Members {
+		rep.Members[i].TLS, rep.Members[i].CertNotAfter = health.TLSVerified, &end
+		rep.Members[i].PgBouncerTLS, rep.Members[i].ServiceCertNotAfter = health.TLSVerified, &other
+	}
+	rep.Members[1].PgBouncerTLS = "certificate invalid: x509: certificate has expired"
+	rep.Members[2].TLS, rep.Members[2].CertNotAfter = health.TLSOff, nil
+	rep.Members[2].PgBouncerTLS, rep.Members[2].ServiceCertNotAfter = "unreachable: connection refused", nil
+	var out bytes.Buffer
+	Status(&out, rep)
+	for _, s := range []string{
+		"BACKEND  CERT UNTIL  PGBOUNCER CERT\n",
+		"ready    2027-12-07  2027-12-10\n",
+		"ready    2027-12-07  2027-12-10 (invalid)\n",
+		"ready    TLS off     unknown\n",
+	} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("status output lacks %q:\n%s", s, out.String())
 		}

@@ -78,8 +78,9 @@ func checkTLS(ctx context.Context, t *testing.T, c *Cluster) {
 			t.Fatal(err)
 		}
 		until := cert.NotAfter.UTC().Format(time.DateOnly)
-		if !strings.Contains(lineOf(out, n.Name+" "), until) {
-			t.Errorf("pghac status: %s's line does not show its certificate's end %s:\n%s", n.Name, until, out)
+		line := lineOf(out, n.Name+" ")
+		if !strings.Contains(line, until) || strings.Contains(line, "TLS off") || strings.Contains(line, "unknown") || strings.Contains(line, "invalid") {
+			t.Errorf("pghac status: %s's line does not show its certificates' ends (%s for PostgreSQL's):\n%s", n.Name, until, out)
 		}
 	}
 }
