@@ -65,7 +65,9 @@ func NodeLeaf(cl *model.Cluster, n model.Node) pki.Leaf {
 // balancer to the primary's), the extra names of cluster.hcl, and the loopback names a node's
 // own clients dial.
 func ServiceLeaf(cl *model.Cluster) pki.Leaf {
-	leaf := pki.Leaf{CommonName: cl.Name, Lifetime: cl.TLS.Lifetime}
+	// Not the cluster's name (the authority has it): a rename, which up refuses, must not
+	// issue a certificate.
+	leaf := pki.Leaf{CommonName: ServiceCommonName, Lifetime: cl.TLS.Lifetime}
 	for _, n := range cl.Nodes {
 		leaf.DNSNames = append(leaf.DNSNames, n.Name)
 		leaf.IPs = append(leaf.IPs, n.Address)
@@ -77,6 +79,9 @@ func ServiceLeaf(cl *model.Cluster) pki.Leaf {
 	leaf.IPs = append(append(leaf.IPs, cl.TLS.ExtraIPs...), netip.MustParseAddr("127.0.0.1"))
 	return leaf
 }
+
+// ServiceCommonName is the service certificate's subject.
+const ServiceCommonName = "pghac service"
 
 // serviceName names the service certificate in TLSChange.Issued.
 const serviceName = "the service"

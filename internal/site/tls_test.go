@@ -154,8 +154,14 @@ func TestServiceLeaf(t *testing.T) {
 	for _, a := range leaf.IPs {
 		ips = append(ips, a.String())
 	}
-	if !slices.Equal(leaf.DNSNames, wantDNS) || !slices.Equal(ips, wantIPs) || leaf.Lifetime != cl.TLS.Lifetime || leaf.CommonName != "main" {
+	if !slices.Equal(leaf.DNSNames, wantDNS) || !slices.Equal(ips, wantIPs) || leaf.Lifetime != cl.TLS.Lifetime || leaf.CommonName != ServiceCommonName {
 		t.Errorf("ServiceLeaf = %+v\nwant names %q, addresses %q, lifetime %s", leaf, wantDNS, wantIPs, cl.TLS.Lifetime)
+	}
+	// The cluster's name is none of it: a rename (which up refuses) issues nothing.
+	renamed := *cl
+	renamed.Name = "billing"
+	if !slices.Equal(ServiceLeaf(&renamed).DNSNames, leaf.DNSNames) || ServiceLeaf(&renamed).CommonName != leaf.CommonName {
+		t.Error("the service certificate depends on the cluster's name")
 	}
 	// Without a fixed address (the cloud picks one), none is in it.
 	cl.LoadBalancer.Address = netip.Addr{}
