@@ -63,11 +63,12 @@ func Run(ctx context.Context, env Env, s Scenario) (h drill.History, err error) 
 	if err := s.inject(ctx, r); err != nil {
 		return r.h, err
 	}
-	// Recovery counts from the heal's end, or from when the fault took effect: a sample
-	// taken right after a switchover was requested still shows the old, whole cluster, and
-	// one taken while a roll-back restarts its nodes one by one shows a cluster not yet back.
+	// Recovery counts from the heal's end, or from when the fault took effect or settled: a
+	// sample taken right after a switchover was requested still shows the old, whole cluster,
+	// and one taken while a roll-back restarts its nodes one by one shows a cluster not yet
+	// back.
 	since := r.h.FaultAt
-	for _, t := range []time.Time{r.h.HealAt, r.healed, r.effect} {
+	for _, t := range []time.Time{r.h.HealAt, r.healed, r.effect, r.settled} {
 		if t.After(since) {
 			since = t
 		}

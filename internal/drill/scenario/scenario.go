@@ -316,8 +316,10 @@ type run struct {
 	h     drill.History
 	start time.Time
 	// effect is when the fault was seen to take effect (another member leads); healed is when
-	// the heal returned, which for a rollout's roll-back is a rolling restart after HealAt.
-	effect, healed time.Time
+	// the heal returned, which for a rollout's roll-back is a rolling restart after HealAt;
+	// settled is when a fault that is a change with nothing to heal (a rotation rolled out)
+	// returned.
+	effect, healed, settled time.Time
 	// probeCtx bounds the libpq probes; readWrite is the read-write one, started as soon as
 	// a new leader is seen (nil until then).
 	probeCtx  context.Context
