@@ -112,7 +112,8 @@ bench-pooling: build
 	bin/pghac down --destroy-data -f $(POOL_TX) --state-dir $(POOL_DIR)
 
 ## bench-tls: what TLS costs, on the sandbox (brought up first, kept up): pgbench select-only through
-## :5001 with sslmode=disable and with pghac env's sslmode=verify-full, alternating, twice: on open
+## :5001, in the first role block's database, with sslmode=disable and with pghac env's
+## sslmode=verify-full, alternating, twice: on open
 ## sessions, and with a new connection per transaction (-C: the handshake's cost); output in
 ## .pghac/bench-tls/ (BENCHMARKS.md)
 TLS_DIR := .pghac/bench-tls
@@ -120,11 +121,10 @@ bench-tls: build
 	bin/pghac up
 	mkdir -p $(TLS_DIR)
 	eval "$$(bin/pghac env)"; export PGTARGETSESSIONATTRS=read-write; \
-	psql -q -c 'DROP DATABASE IF EXISTS pgbench' -c 'CREATE DATABASE pgbench'; \
-	pgbench -i -q -s 10 pgbench > $(TLS_DIR)/pgbench-init.txt 2>&1; \
+	pgbench -i -q -s 10 > $(TLS_DIR)/pgbench-init.txt 2>&1; sleep 2; \
 	for round in 1 2; do for conn in "" -C; do for mode in disable verify-full; do \
 		echo "== round $$round: sslmode=$$mode pgbench -n -c 20 -j 2 -T 30 -M simple -S $$conn through :5001"; \
-		PGSSLMODE=$$mode PGPORT=5001,5001,5001 PGTARGETSESSIONATTRS=any pgbench -n -c 20 -j 2 -T 30 -M simple -S $$conn pgbench 2>&1 | \
+		PGSSLMODE=$$mode PGPORT=5001,5001,5001 PGTARGETSESSIONATTRS=any pgbench -n -c 20 -j 2 -T 30 -M simple -S $$conn 2>&1 | \
 			grep -E '^(tps|latency average|average connection time|number of failed)' || true; \
 	done; done; done | tee $(TLS_DIR)/pgbench.txt
 
