@@ -338,7 +338,19 @@ func checkRoleParameters(ctx context.Context, t *testing.T, c *Cluster) {
 	cl := c.Model
 	password := c.secret(t, model.RolePassword(appRole))
 	for _, a := range c.Addresses() {
-		if out, err := psqlAs(ctx, dsn(a, cl.PgBouncer.Port, appRole, appRole), password, "SELECT 1"); err != nil {
+		// A PgBouncer whose last server login failed (its PostgreSQL restarted in the switchover
+		// before, while a client asked) and that has no server left refuses the next client at
+		// once ("server login has been failing", its fast-fail) and logs in again for the one
+		// after: a client retries, as this one does for a few seconds.
+		var out string
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+			out, err = psqlAs(ctx, dsn(a, cl.PgBouncer.Port, appRole, appRole), password, "SELECT 1")
+			if err == nil || !strings.Contains(out, "server login has been failing") || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil {
 			t.Fatalf("%s:%d: %v %s", a, cl.PgBouncer.Port, err, out)
 		}
 	}
