@@ -49,16 +49,11 @@ type certAnswer struct {
 // for TLS and returns the certificate it presents, and whether it verifies against p.roots
 // for n's address; nil and no error when it offers no TLS.
 func (p *Prober) serverCert(ctx context.Context, n model.Node, port int) certAnswer {
-	cert, verr, err := p.askCert(ctx, n, port)
-	return certAnswer{cert, verr, err}
-}
-
-func (p *Prober) askCert(ctx context.Context, n model.Node, port int) (*x509.Certificate, error, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	conn, err := p.dial(ctx, n.AddrPort(port).String())
 	if err != nil {
-		return nil, nil, err
+		return certAnswer{err: err}
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -68,35 +63,35 @@ func (p *Prober) askCert(ctx context.Context, n model.Node, port int) (*x509.Cer
 	binary.BigEndian.PutUint32(req[0:4], 8)
 	binary.BigEndian.PutUint32(req[4:8], sslRequestCode)
 	if _, err := conn.Write(req[:]); err != nil {
-		return nil, nil, err
+		return certAnswer{err: err}
 	}
 	var answer [1]byte
 	if _, err := io.ReadFull(conn, answer[:]); err != nil {
-		return nil, nil, err
+		return certAnswer{err: err}
 	}
 	switch answer[0] {
 	case 'N':
-		return nil, nil, nil
+		return certAnswer{}
 	case 'S':
 	default:
-		return nil, nil, fmt.Errorf("the TLS request was answered with %q", answer[0])
+		return certAnswer{err: fmt.Errorf("the TLS request was answered with %q", answer[0])}
 	}
 	// The handshake takes any certificate so that a wrong one is shown with its dates; it
 	// is verified below, against the cluster's authorities, for the node's address.
 	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, nil, fmt.Errorf("TLS handshake: %w", err)
+		return certAnswer{err: fmt.Errorf("TLS handshake: %w", err)}
 	}
 	certs := tc.ConnectionState().PeerCertificates
 	if len(certs) == 0 {
-		return nil, nil, errors.New("TLS handshake: no certificate")
+		return certAnswer{err: errors.New("TLS handshake: no certificate")}
 	}
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
 	_, verr := certs[0].Verify(x509.VerifyOptions{Roots: p.roots, Intermediates: inter, DNSName: n.Address.String()})
-	return certs[0], verr, nil
+	return certAnswer{cert: certs[0], verify: verr}
 }
 
 // verdict is Member.TLS (or PgBouncerTLS) for a, and whether it is a problem.

@@ -132,7 +132,7 @@ func Redact(s string, secrets map[string]string) string {
 var privateKeyRE = regexp.MustCompile(`(?s)-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END ([A-Z0-9 ]*)PRIVATE KEY-----`)
 
 // wholeSecretRE is a file whose content is one secret's placeholder and nothing else.
-var wholeSecretRE = regexp.MustCompile(`\A\$\{([a-z][a-z0-9_]*)\}\n?\z`)
+var wholeSecretRE = regexp.MustCompile(`\A` + placeholderRE.String() + `\n?\z`)
 
 // diffTexts are a file's content on a node and as wanted, as a diff may show them: secrets
 // redacted. Redact knows only the current values, so what a node has from an earlier value
