@@ -115,18 +115,26 @@ bench-pooling: build
 ## :5001, in the first role block's database, with sslmode=disable and with pghac env's
 ## sslmode=verify-full, alternating, twice: on open
 ## sessions, and with a new connection per transaction (-C: the handshake's cost); output in
-## .pghac/bench-tls/ (BENCHMARKS.md)
+## .pghac/bench-tls/ (BENCHMARKS.md). PgBouncer requires TLS: for the bench only, each node's
+## PgBouncer is told at run time (its admin console's SET) to let plain sessions in, and RELOAD
+## at the end gives it its file's client_tls_sslmode = require back.
 TLS_DIR := .pghac/bench-tls
+BOUNCER_ADMIN = for addr in $$(bin/pghac status --json | sed -n 's/.*"address": "\([0-9.]*\)".*/\1/p'); do \
+	ssh -i .pghac/sandbox/operator_ed25519 -o UserKnownHostsFile=.pghac/sandbox/known_hosts -o BatchMode=yes debian@$$addr \
+		"sudo -u postgres env PGPASSFILE=/etc/patroni/pgbouncer-admin.pgpass psql -X -q -h /var/run/postgresql -p 6432 -U pgbouncer_admin -d pgbouncer -c \"$(1)\"" || exit 1; \
+	done
 bench-tls: build
 	bin/pghac up
 	mkdir -p $(TLS_DIR)
+	$(call BOUNCER_ADMIN,SET client_tls_sslmode = 'prefer')
 	eval "$$(bin/pghac env)"; export PGTARGETSESSIONATTRS=read-write; \
 	pgbench -i -q -s 10 > $(TLS_DIR)/pgbench-init.txt 2>&1; sleep 2; \
 	for round in 1 2; do for conn in "" -C; do for mode in disable verify-full; do \
 		echo "== round $$round: sslmode=$$mode pgbench -n -c 20 -j 2 -T 30 -M simple -S $$conn through :5001"; \
 		PGSSLMODE=$$mode PGPORT=5001,5001,5001 PGTARGETSESSIONATTRS=any pgbench -n -c 20 -j 2 -T 30 -M simple -S $$conn 2>&1 | \
 			grep -E '^(tps|latency average|average connection time|number of failed)' || true; \
-	done; done; done | tee $(TLS_DIR)/pgbench.txt
+	done; done; done | tee $(TLS_DIR)/pgbench.txt; \
+	status=$$?; $(call BOUNCER_ADMIN,RELOAD); exit $$status
 
 ## bench-backup: backups of a database of about 1 GB (pgbench scale 70) on the sandbox: full backup
 ## and restore throughput, a restore to a point in time end to end, and the recovery point of an idle

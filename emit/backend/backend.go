@@ -70,11 +70,12 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 }
 
 // dsn is the backend's connection to HAProxy's port on the same node, without the password
-// (that comes from the credential). TLS when PgBouncer, behind HAProxy, offers it: during
-// the rollout that brings TLS, a node's HAProxy may pass to a PgBouncer not changed yet.
+// (that comes from the credential). TLS to whichever node's PgBouncer HAProxy passes it to,
+// verified against the cluster's authority: the service certificate is valid for 127.0.0.1.
 func dsn(b *model.Backend, port int) string {
+	// Not url.Values.Encode: its %2F would be a specifier in the unit's ExecStart.
 	u := url.URL{Scheme: "postgres", User: url.User(b.User), Host: "127.0.0.1:" + strconv.Itoa(port), Path: "/" + b.Database,
-		RawQuery: "sslmode=prefer"}
+		RawQuery: "sslmode=verify-full&sslrootcert=" + model.TLSCAPath}
 	return u.String()
 }
 

@@ -145,7 +145,7 @@ func TestFiles(t *testing.T) {
 			got := settings(t, ini.Bytes)
 			// The same on every node and with every pool.
 			maps.Copy(tt.want, map[string]string{
-				"pgbouncer/client_tls_sslmode":   "prefer",
+				"pgbouncer/client_tls_sslmode":   "require",
 				"pgbouncer/client_tls_cert_file": "/etc/pghac/tls/service.pem",
 				"pgbouncer/client_tls_key_file":  "/etc/pghac/tls/service.pem",
 				"pgbouncer/client_tls_ca_file":   "/etc/pghac/tls/ca.crt",
@@ -211,7 +211,8 @@ func TestPgBouncerLoads(t *testing.T) {
 // TestPgBouncerTLS connects psql to the real PgBouncer's admin console (which needs no
 // PostgreSQL behind it) as a client of the cluster does: over TLS with the service
 // certificate, verified against the cluster's authority at the node's address; refused by a
-// client that trusts another authority; plain on the Unix socket, Patroni's callback's way in.
+// client that trusts another authority; refused to a client that asks for no TLS; plain on
+// the Unix socket, Patroni's callback's way in.
 func TestPgBouncerTLS(t *testing.T) {
 	psql, err := exec.LookPath("psql")
 	if err != nil {
@@ -239,6 +240,10 @@ func TestPgBouncerTLS(t *testing.T) {
 	}
 	if out, err := query(tcp+" sslmode=verify-full sslrootcert="+other.CA, "SHOW VERSION"); err == nil || !strings.Contains(out, "certificate verify failed") {
 		t.Errorf("verify-full against another authority: %v\n%s\nwant certificate verify failed", err, out)
+	}
+	// TLS is required over TCP: a client that asks for none is refused before it logs in.
+	if out, err := query(tcp+" sslmode=disable", "SHOW VERSION"); err == nil || !strings.Contains(out, "SSL required") {
+		t.Errorf("sslmode=disable over TCP: %v\n%s\nwant SSL required", err, out)
 	}
 	out, err = query("host="+b.dir+" port="+port, tlsColumn)
 	if err != nil || strings.Contains(out, "TLS") {

@@ -153,10 +153,10 @@ func (e *clientErrors) add(err error, at time.Time) {
 // pgxLoad runs workers against the :5000 and :5001 of addr as pgx does by default: every
 // query a named prepared statement, cached per connection. Half the workers write, half read.
 // It runs in a goroutine of its own: it reports with t.Errorf and returns, never t.Fatal.
-func pgxLoad(ctx context.Context, t *testing.T, addr netip.Addr, cl *model.Cluster, password string, errs *clientErrors) {
+func pgxLoad(ctx context.Context, t *testing.T, addr netip.Addr, cl *model.Cluster, password, ca string, errs *clientErrors) {
 	t.Helper()
 	pool := func(port int) (*pgxpool.Pool, error) {
-		cfg, err := pgxpool.ParseConfig(fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&pool_max_conns=4", appRole, netip.AddrPortFrom(addr, uint16(port)), appRole))
+		cfg, err := pgxpool.ParseConfig(fmt.Sprintf("postgres://%s@%s/%s?sslmode=verify-full&sslrootcert=%s&pool_max_conns=4", appRole, netip.AddrPortFrom(addr, uint16(port)), appRole, ca))
 		if err != nil {
 			return nil, err
 		}
@@ -248,14 +248,14 @@ func checkClients(ctx context.Context, t *testing.T, c *Cluster) {
 	defer cancel()
 	var pgxErrs clientErrors
 	var wg sync.WaitGroup
-	wg.Go(func() { pgxLoad(loadCtx, t, addrs[1], cl, password, &pgxErrs) })
+	wg.Go(func() { pgxLoad(loadCtx, t, addrs[1], cl, password, c.caPath(), &pgxErrs) })
 
 	// The client stops itself 30 s after its run at the latest; this is the last resort.
 	pyCtx, pyCancel := context.WithTimeout(ctx, run+2*time.Minute)
 	defer pyCancel()
 	py := exec.CommandContext(pyCtx, "/usr/bin/python3", "testdata/asyncpg_client.py",
-		fmt.Sprintf("postgresql://%s@%s/%s", appRole, netip.AddrPortFrom(addrs[2], uint16(cl.HAProxy.PrimaryPort)), appRole),
-		fmt.Sprintf("postgresql://%s@%s/%s", appRole, netip.AddrPortFrom(addrs[2], uint16(cl.HAProxy.ReplicaPort)), appRole),
+		fmt.Sprintf("postgresql://%s@%s/%s?sslmode=verify-full&sslrootcert=%s", appRole, netip.AddrPortFrom(addrs[2], uint16(cl.HAProxy.PrimaryPort)), appRole, c.caPath()),
+		fmt.Sprintf("postgresql://%s@%s/%s?sslmode=verify-full&sslrootcert=%s", appRole, netip.AddrPortFrom(addrs[2], uint16(cl.HAProxy.ReplicaPort)), appRole, c.caPath()),
 		fmt.Sprint(run.Seconds()))
 	py.Env = append(os.Environ(), "PGPASSWORD="+password)
 	var pyOut, pyErr strings.Builder
@@ -375,7 +375,7 @@ func checkRoleParameters(ctx context.Context, t *testing.T, c *Cluster) {
 	told := func(addr string, port int) (string, error) {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		conn, err := pgconn.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", appRole, password, addr, port, appRole))
+		conn, err := pgconn.Connect(ctx, fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=verify-full&sslrootcert=%s", appRole, password, addr, port, appRole, c.caPath()))
 		if err != nil {
 			return "", err
 		}

@@ -14,18 +14,21 @@ import (
 	"github.com/pghac/pghac/internal/pki"
 )
 
+// caPath is the cluster's authority's certificate, which clients verify the servers against.
+func (c *Cluster) caPath() string { return filepath.Join(c.Config.StateDir, "tls", "ca.crt") }
+
 // checkTLS: every node's PostgreSQL serves the certificate pghac issued it from the cluster's
 // authority, and refuses a client that asks for no TLS. A client that verifies it
 // (sslmode=verify-full, as libpq users should) gets a TLS session; one that trusts another
 // authority refuses the server. PgBouncer, on its own port and behind HAProxy's on every
 // node, serves the cluster's service certificate, valid at whichever node's address the
-// client dialled, and reaches PostgreSQL over TLS. The replicas stream over TLS, and pghac
+// client dialled, refuses a client that asks for no TLS, and reaches PostgreSQL over TLS. The replicas stream over TLS, and pghac
 // status shows each certificate's end.
 func checkTLS(ctx context.Context, t *testing.T, c *Cluster) {
 	t.Helper()
 	cl := c.Model
 	tlsDir := filepath.Join(c.Config.StateDir, "tls")
-	ca := filepath.Join(tlsDir, "ca.crt")
+	ca := c.caPath()
 	superuser := c.secret(t, model.SecretSuperuserPassword)
 	app := c.secret(t, model.RolePassword(appRole))
 	const inTLS = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
@@ -55,6 +58,11 @@ func checkTLS(ctx context.Context, t *testing.T, c *Cluster) {
 			conn = dsn(a, port, appRole, appRole, "sslmode=verify-full", "sslrootcert="+other.CA)
 			if out, err := psqlAs(ctx, conn, app, "SELECT 1"); err == nil || !strings.Contains(out, "certificate verify failed") {
 				t.Errorf("%s:%d trusting another authority: %q %v; want certificate verify failed", a, port, out, err)
+			}
+			// PgBouncer requires TLS, and HAProxy passes the client's refusal through.
+			conn = dsn(a, port, appRole, appRole, "sslmode=disable")
+			if out, err := psqlAs(ctx, conn, app, "SELECT 1"); err == nil || !strings.Contains(out, "SSL required") {
+				t.Errorf("%s:%d without TLS: %q %v; want SSL required", a, port, out, err)
 			}
 		}
 	}
