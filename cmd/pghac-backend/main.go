@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	listen := fs.String("listen", "0.0.0.0:8080", "serve HTTP on `ADDR`")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS (only) with the certificate and then the private key in the PEM file at `PATH`, read again on SIGHUP")
 	writeDSN := fs.String("write-dsn", "postgres://notes@127.0.0.1:5000/notes?sslmode=prefer", "connection string of the primary (HAProxy's primary port), without a password")
 	readDSN := fs.String("read-dsn", "postgres://notes@127.0.0.1:5001/notes?sslmode=prefer", "connection string of the replicas (HAProxy's replica port), without a password")
 	passwordFile := fs.String("password-file", "", "read the database password from `PATH` (default $CREDENTIALS_DIRECTORY/db-password when that is set)")
@@ -111,6 +113,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "pghac-backend: cannot listen on %s: %v\n", *listen, err)
 		return exitFatal
 	}
+	if *tlsCert != "" {
+		cf, err := backend.LoadCertFile(*tlsCert)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "pghac-backend: %v\n", err)
+			return exitFatal
+		}
+		ln = tls.NewListener(ln, cf.TLSConfig())
+		go reloadOnHangup(ctx, cf, log)
+	}
 	start := time.Now()
 	if err := backend.Serve(ctx, ln, cfg); err != nil {
 		fmt.Fprintf(stderr, "pghac-backend: %v\n", err)
@@ -118,6 +130,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	log.Info("exiting", "uptime", time.Since(start).Round(time.Millisecond).String())
 	return exitOK
+}
+
+// reloadOnHangup reads the certificate again on every SIGHUP (systemctl reload, after a
+// rotation) until ctx ends; a file that does not load leaves the one before in use.
+func reloadOnHangup(ctx context.Context, cf *backend.CertFile, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := cf.Reload(); err != nil {
+				log.Error("the certificate was not reloaded; serving the one before", "error", err.Error())
+				continue
+			}
+			log.Info("reloaded the TLS certificate")
+		}
+	}
 }
 
 func usageError(stderr io.Writer, msg string) int {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/golden/realcheck"
 	"github.com/pghac/pghac/internal/backend/pgtest"
 )
 
@@ -116,6 +121,52 @@ func TestBinary(t *testing.T) {
 		r = runBin(t, bin, env, "--listen", l.Addr().String())
 		if r.code != 1 || !strings.Contains(r.stderr, "cannot listen on "+l.Addr().String()) {
 			t.Errorf("address in use: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+	t.Run("serves HTTPS only and reloads its certificate on SIGHUP", func(t *testing.T) {
+		cert := filepath.Join(t.TempDir(), "service.pem")
+		if r := runBin(t, bin, env, "--tls-cert", cert); r.code != 1 || !strings.Contains(r.stderr, "the TLS certificate") {
+			t.Errorf("missing certificate: exit %d, stderr %q", r.code, r.stderr)
+		}
+		first := issueCert(t, cert)
+		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		// No database behind it: /healthz answers without one.
+		b := startBinary(t, bin, env, "--listen", addr, "--tls-cert", cert)
+		healthz := func(scheme string, roots *x509.CertPool) (int, error) {
+			hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, TLSClientConfig: &tls.Config{RootCAs: roots}}}
+			resp, err := hc.Get(scheme + "://" + addr + "/healthz")
+			if err != nil {
+				return 0, err
+			}
+			resp.Body.Close()
+			return resp.StatusCode, nil
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			code, err := healthz("https", first)
+			if code == 200 {
+				break
+			}
+			if b.exited() || time.Now().After(deadline) {
+				t.Fatalf("https /healthz: %d %v; stderr:\n%s", code, err, b.stderr.String())
+			}
+		}
+		if code, _ := healthz("http", nil); code == 200 {
+			t.Error("plain HTTP /healthz: 200; want no answer but a refusal")
+		}
+		second := issueCert(t, cert)
+		if err := b.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if code, _ := healthz("https", second); code == 200 {
+				break
+			}
+			if b.exited() || time.Now().After(deadline) {
+				t.Fatalf("after SIGHUP, the new certificate is not served; stderr:\n%s", b.stderr.String())
+			}
+		}
+		if !strings.Contains(b.stderr.String(), "reloaded the TLS certificate") {
+			t.Errorf("stderr does not say the certificate was reloaded:\n%s", b.stderr.String())
 		}
 	})
 	t.Run("serves with the credential and stops on SIGTERM", func(t *testing.T) {
@@ -252,4 +303,19 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// issueCert writes a service certificate for 127.0.0.1 from a new authority, then its key,
+// to path, and returns the authority to verify it with.
+func issueCert(t *testing.T, path string) *x509.CertPool {
+	t.Helper()
+	tl, err := realcheck.WriteTLS(t.TempDir(), model.Node{Name: "node", Address: netip.MustParseAddr("127.0.0.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := tl.ServiceTo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return roots
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -52,6 +54,7 @@ on I/O errors, or when interrupted.`,
 		fs.StringVar(&o.address, "address", "", "send to `HOST:PORT` instead of phantom.address (and as the Host header)")
 		fs.StringVar(&o.report, "report", "", "write the reports into `DIR` (default .pghac/TARGET/loadtest/NAME-<UTC time>)")
 		fs.StringVar(&o.progress, "progress", "auto", "show progress `WHEN`: auto (on a terminal), always or never")
+		fs.StringVar(&o.caCert, "ca-cert", "", "verify an https target against the authorities in `FILE` (default the cluster's, .pghac/TARGET/tls/ca.crt, when there is one; else any certificate is taken, as phantom does)")
 		return func(c *cli, _ []string) int {
 			var err error
 			if o.target, err = target(); err != nil {
@@ -63,7 +66,7 @@ on I/O errors, or when interrupted.`,
 }
 
 type loadtestOptions struct {
-	scenario, dir, config, address, report, progress string
+	scenario, dir, config, address, report, progress, caCert string
 	target                                           model.Target
 }
 
@@ -80,6 +83,28 @@ func yandexLoadtestCommand(scenario, stateDir string) string {
 	// The images' default user is what the VMs' ssh_user variable defaults to.
 	return fmt.Sprintf("ssh <ssh_user, debian by default>@%s sudo pghac loadtest --config %s",
 		addr, path.Join(cloudinit.BundleDir, scenario, load.ConfigName))
+}
+
+// loadtestRoots are the authorities an https target is verified against, and their file:
+// --ca-cert's, or the cluster's when it has one; nil and "" (any certificate) without either.
+func loadtestRoots(o loadtestOptions) (*x509.CertPool, string, error) {
+	file := o.caCert
+	if file == "" {
+		s := site.New("", "", ".pghac", o.target)
+		if !s.HasCA() {
+			return nil, "", nil
+		}
+		file = s.CACert()
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "", fmt.Errorf("--ca-cert: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, "", fmt.Errorf("%s: no PEM certificate", file)
+	}
+	return pool, file, nil
 }
 
 func (c *cli) loadtest(o loadtestOptions) int {
@@ -149,9 +174,21 @@ func (c *cli) loadtest(o loadtestOptions) int {
 	if reportDir == "" {
 		reportDir = filepath.Join(".pghac", string(o.target), "loadtest", scenario+"-"+time.Now().UTC().Format("20060102T150405Z"))
 	}
-	fmt.Fprintf(c.stdout, "Load test %s: %s against %s, %d requests of ammo (%s).\n",
-		scenario, cfg.Schedule, cfg.URL(), len(ammo), file)
 	opts := load.Options{}
+	target := cfg.URL()
+	if cfg.SSL {
+		var ca string
+		if opts.RootCAs, ca, err = loadtestRoots(o); err != nil {
+			return fail(exitRuntime, "%v", err)
+		}
+		if ca == "" {
+			target += " (its certificate not verified: no --ca-cert)"
+		} else {
+			target += " (its certificate verified against " + ca + ")"
+		}
+	}
+	fmt.Fprintf(c.stdout, "Load test %s: %s against %s, %d requests of ammo (%s).\n",
+		scenario, cfg.Schedule, target, len(ammo), file)
 	switch {
 	case o.progress == "always" || (o.progress == "auto" && c.tty):
 		opts.Progress, opts.InPlace = c.stderr, c.tty

@@ -7,17 +7,19 @@ import (
 
 // Where a node keeps its TLS material, filled in from the cluster's secrets (TLSSecrets).
 const (
+	// TLSDir holds them all.
+	TLSDir = "/etc/pghac/tls/"
 	// TLSCAPath is the certificate authorities the node trusts, PEM.
-	TLSCAPath = "/etc/pghac/tls/ca.crt"
+	TLSCAPath = TLSDir + "ca.crt"
 	// TLSNodePath is the node's certificate followed by its private key, PEM: PostgreSQL,
 	// PgBouncer, etcd, HAProxy and Python's ssl all read a certificate and a key from one
 	// file, skipping the other block.
-	TLSNodePath = "/etc/pghac/tls/node.pem"
+	TLSNodePath = TLSDir + "node.pem"
 	// TLSServicePath is the cluster's service certificate followed by its key, PEM: what
-	// PgBouncer presents to clients. HAProxy on any node passes 5000 and 5001 to another
+	// PgBouncer, HAProxy's statistics page and the backend present to clients. HAProxy on any node passes 5000 and 5001 to another
 	// node's PgBouncer, so a client meets it at whichever address it dialled: it is valid
 	// for every node's name and address.
-	TLSServicePath = "/etc/pghac/tls/service.pem"
+	TLSServicePath = TLSDir + "service.pem"
 	// TLSGroup may read TLSNodePath: Debian's ssl-cert package makes it (PostgreSQL's packages
 	// depend on it) and puts postgres in it; PostgreSQL takes a root-owned key readable by a
 	// group.

@@ -20,13 +20,13 @@ output "replica_endpoints" {
 }
 
 output "haproxy_stats_urls" {
-  description = "HAProxy's statistics page on every node (user \"stats\", from the admin networks)."
-  value       = ["http://10.128.0.16:7000/", "http://10.129.0.14:7000/", "http://10.130.0.28:7000/"]
+  description = "HAProxy's statistics page on every node (user \"stats\", from the admin networks; the cluster's certificate)."
+  value       = ["https://10.128.0.16:7000/", "https://10.129.0.14:7000/", "https://10.130.0.28:7000/"]
 }
 
 output "backend_urls" {
-  description = "The backend's HTTP API on every node."
-  value       = ["http://10.128.0.16:8080/", "http://10.129.0.14:8080/", "http://10.130.0.28:8080/"]
+  description = "The backend's HTTP API on every node (HTTPS, the cluster's certificate)."
+  value       = ["https://10.128.0.16:8080/", "https://10.129.0.14:8080/", "https://10.130.0.28:8080/"]
 }
 
 output "load_balancer_address" {

@@ -53,6 +53,8 @@ func NodePart(c *model.Cluster, n model.Node) (artifact.NodePart, error) {
 		"WriteDSN":     dsn(b, c.HAProxy.PrimaryPort),
 		"ReadDSN":      dsn(b, c.HAProxy.ReplicaPort),
 		"PasswordFile": PasswordPath,
+		"ServiceCert":  model.TLSServicePath,
+		"TLSGroup":     model.TLSGroup,
 	})
 	if err != nil {
 		return artifact.NodePart{}, fmt.Errorf("%s: %w", UnitPath, err)

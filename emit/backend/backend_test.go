@@ -61,9 +61,11 @@ func TestFiles(t *testing.T) {
 	}
 	unit := string(files[1].Bytes)
 	for _, line := range []string{
-		"ExecStart=/usr/local/bin/pghac-backend --listen 0.0.0.0:8080 --write-dsn postgres://notes@127.0.0.1:5000/notes?sslmode=verify-full&sslrootcert=/etc/pghac/tls/ca.crt --read-dsn postgres://notes@127.0.0.1:5001/notes?sslmode=verify-full&sslrootcert=/etc/pghac/tls/ca.crt",
+		"ExecStart=/usr/local/bin/pghac-backend --listen 0.0.0.0:8080 --tls-cert /etc/pghac/tls/service.pem --write-dsn postgres://notes@127.0.0.1:5000/notes?sslmode=verify-full&sslrootcert=/etc/pghac/tls/ca.crt --read-dsn postgres://notes@127.0.0.1:5001/notes?sslmode=verify-full&sslrootcert=/etc/pghac/tls/ca.crt",
 		"LoadCredential=db-password:" + PasswordPath,
 		"DynamicUser=yes",
+		"SupplementaryGroups=ssl-cert",
+		"ExecReload=/bin/kill -HUP $MAINPID",
 		"Restart=always",
 	} {
 		if !strings.Contains(unit, "\n"+line+"\n") {

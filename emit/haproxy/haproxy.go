@@ -55,6 +55,7 @@ type cfgData struct {
 	Binds                               []netip.Addr
 	PrimaryPort, ReplicaPort, StatsPort int
 	StatsUser, StatsPassword            string
+	ServiceCert                         string // its certificate, then its key
 	DefaultServer                       string
 	ReplicaMaxLagBytes                  int64
 	Servers                             []server
@@ -107,6 +108,7 @@ func config(c *model.Cluster, n model.Node) ([]byte, error) {
 		StatsUser:   model.StatsUser,
 		// The stats page shows every server's state and address: it is not public.
 		StatsPassword: model.SecretStatsPassword.Placeholder(),
+		ServiceCert:   model.TLSServicePath,
 		DefaultServer: fmt.Sprintf("inter %s fall %d rise %d on-marked-down shutdown-sessions",
 			inter, chk.Fall, chk.Rise),
 		ReplicaMaxLagBytes: c.HAProxy.ReplicaMaxLagBytes,

@@ -75,7 +75,7 @@ func TestFiles(t *testing.T) {
 	}
 
 	stats := section(cfg, "listen stats")
-	for _, want := range []string{"mode http", "bind 10.129.0.14:7000", "bind 127.0.0.1:7000", "stats enable",
+	for _, want := range []string{"mode http", "bind 10.129.0.14:7000 ssl crt /etc/pghac/tls/service.pem", "bind 127.0.0.1:7000 ssl crt /etc/pghac/tls/service.pem", "stats enable",
 		"stats uri /", "stats auth stats:${haproxy_stats_password}"} {
 		if !slices.Contains(stats, want) {
 			t.Errorf("stats lacks %q: %q", want, stats)
@@ -122,7 +122,7 @@ func TestVariants(t *testing.T) {
 				c.HAProxy.ReplicaMaxLagBytes, c.HAProxy.MaxConn = 16<<20, 4000
 				c.PgBouncer.Port, c.Patroni.RestAPIPort = 16432, 18008
 			},
-			want: []string{"bind 10.128.0.16:15000", "bind 127.0.0.1:15001", "bind 10.128.0.16:17000",
+			want: []string{"bind 10.128.0.16:15000", "bind 127.0.0.1:15001", "bind 10.128.0.16:17000 ssl crt /etc/pghac/tls/service.pem",
 				"option httpchk OPTIONS /replica?lag=16777216", "maxconn 4000",
 				"server node2 10.130.0.28:16432 check port 18008"},
 		},

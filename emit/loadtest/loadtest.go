@@ -41,6 +41,7 @@ type phantom struct {
 	Enabled     bool        `yaml:"enabled"`
 	Package     string      `yaml:"package"`
 	Address     string      `yaml:"address"`
+	SSL         bool        `yaml:"ssl"`
 	AmmoFile    string      `yaml:"ammofile"`
 	AmmoType    string      `yaml:"ammo_type"`
 	HeaderHTTP  string      `yaml:"header_http"`
@@ -118,9 +119,11 @@ func targetOf(c *model.Cluster, lt model.LoadTest) (netip.AddrPort, error) {
 func configFile(c *model.Cluster, lt model.LoadTest, target netip.AddrPort) ([]byte, error) {
 	cfg := config{
 		Phantom: phantom{
-			Enabled:  true,
-			Package:  "yandextank.plugins.Phantom",
-			Address:  target.String(),
+			Enabled: true,
+			Package: "yandextank.plugins.Phantom",
+			Address: target.String(),
+			// The backend serves HTTPS only.
+			SSL:      true,
 			AmmoFile: AmmoFile,
 			// Explicit: Tank would guess from the file's first byte.
 			AmmoType:    "phantom",

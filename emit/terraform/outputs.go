@@ -44,10 +44,10 @@ func (m *module) outputs(b *hclwrite.Body) error {
 		endpoints("%s", c.HAProxy.PrimaryPort))
 	output("replica_endpoints", "HAProxy on every node: each balances over the replicas' PgBouncers. Connect to any.",
 		endpoints("%s", c.HAProxy.ReplicaPort))
-	output("haproxy_stats_urls", fmt.Sprintf("HAProxy's statistics page on every node (user %q, from the admin networks).", model.StatsUser),
-		endpoints("http://%s/", c.HAProxy.StatsPort))
+	output("haproxy_stats_urls", fmt.Sprintf("HAProxy's statistics page on every node (user %q, from the admin networks; the cluster's certificate).", model.StatsUser),
+		endpoints("https://%s/", c.HAProxy.StatsPort))
 	if c.Backend != nil {
-		output("backend_urls", "The backend's HTTP API on every node.", endpoints("http://%s/", c.Backend.Port))
+		output("backend_urls", "The backend's HTTP API on every node (HTTPS, the cluster's certificate).", endpoints("https://%s/", c.Backend.Port))
 	}
 	if lb := c.LoadBalancer; lb != nil {
 		output("load_balancer_address", fmt.Sprintf("Address of the %s network load balancer in front of the primary.", lb.Type),

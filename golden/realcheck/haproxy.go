@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/pghac/pghac/compiler/model"
 )
 
 // HAProxy checks the HAProxy configuration at path with the installed HAProxy
@@ -33,23 +36,31 @@ func HAProxy(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("haproxy is not installed: %w", err)
 	}
-	// A node's server-state-file exists from its boot on (the boot writes an empty one, "1"),
-	// so the check gets one too: HAProxy warns about a missing file.
+	// The check reads a copy, with what a node has by then under a temporary directory: a
+	// server-state-file (the boot writes an empty one, "1"; HAProxy warns about a missing
+	// file) and the cluster's TLS files (HAProxy loads a bind's certificate).
+	dir, err := os.MkdirTemp("", "realcheck-haproxy-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	if m := stateFileRE.FindSubmatch(src); m != nil {
-		dir, err := os.MkdirTemp("", "realcheck-haproxy-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
 		state := filepath.Join(dir, "server-state")
 		if err := os.WriteFile(state, []byte("1\n"), 0o600); err != nil {
 			return err
 		}
-		copied := filepath.Join(dir, filepath.Base(path))
-		if err := os.WriteFile(copied, bytes.Replace(src, m[0], []byte("server-state-file "+state), 1), 0o600); err != nil {
+		src = bytes.Replace(src, m[0], []byte("server-state-file "+state), 1)
+	}
+	if bytes.Contains(src, []byte(model.TLSDir)) {
+		tls, err := WriteTLS(dir, model.Node{Name: "node", Address: netip.MustParseAddr("127.0.0.1")})
+		if err != nil {
 			return err
 		}
-		path = copied
+		src = tls.Paths(src)
+	}
+	path = filepath.Join(dir, filepath.Base(path))
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		return err
 	}
 	cmd := exec.CommandContext(ctx, bin, "-c", "-f", path)
 	cmd.Env = []string{}

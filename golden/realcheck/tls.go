@@ -2,6 +2,8 @@ package realcheck
 
 import (
 	"bytes"
+	"crypto/x509"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -57,4 +59,30 @@ func (t TLS) Paths(b []byte) []byte {
 	b = bytes.ReplaceAll(b, []byte(model.TLSCAPath), []byte(t.CA))
 	b = bytes.ReplaceAll(b, []byte(model.TLSServicePath), []byte(t.Service))
 	return bytes.ReplaceAll(b, []byte(model.TLSNodePath), []byte(t.Node))
+}
+
+// Roots is a pool with t's authority, to verify the certificates it signed with.
+func (t TLS) Roots() (*x509.CertPool, error) {
+	b, err := os.ReadFile(t.CA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: no certificate", t.CA)
+	}
+	return pool, nil
+}
+
+// ServiceTo writes t's service certificate and key to path (where a server reads them),
+// and returns t's authority to verify it with.
+func (t TLS) ServiceTo(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(t.Service)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return t.Roots()
 }

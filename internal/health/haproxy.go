@@ -21,10 +21,9 @@ type routing struct {
 
 // haproxyRouting reads node n's HAProxy's routing from its statistics page as CSV.
 func (p *Prober) haproxyRouting(ctx context.Context, n model.Node) (routing, error) {
-	url := "http://" + n.AddrPort(p.cluster.HAProxy.StatsPort).String() + "/;csv"
-	b, code, err := p.get(ctx, url, p.statsPassword)
+	b, code, err := p.getTLS(ctx, n, p.cluster.HAProxy.StatsPort, "/;csv", p.statsPassword)
 	if err == nil && code == http.StatusUnauthorized && p.oldStatsPassword != "" {
-		b, code, err = p.get(ctx, url, p.oldStatsPassword)
+		b, code, err = p.getTLS(ctx, n, p.cluster.HAProxy.StatsPort, "/;csv", p.oldStatsPassword)
 	}
 	if err != nil {
 		return routing{}, err

@@ -2,8 +2,10 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -76,8 +78,12 @@ type Prober struct {
 	statsPassword, oldStatsPassword string
 	rules                           Rules
 	// roots are the authorities the nodes' certificates must verify against; nil skips the
-	// TLS check.
+	// TLS check, and the HTTPS endpoints are asked over plain HTTP.
 	roots *x509.CertPool
+	// https asks the HTTPS endpoints, verifying against roots.
+	https *http.Client
+	// acceptPlain lets an HTTPS endpoint that answers in plain HTTP be asked so.
+	acceptPlain bool
 }
 
 // NewProber asks cl's nodes at their addresses. statsPassword is HAProxy's statistics
@@ -97,6 +103,30 @@ func NewProber(cl *model.Cluster, statsPassword string, maxLag int64) *Prober {
 // instead of directly.
 func (p *Prober) UseHTTP(hc *http.Client) *Prober {
 	p.http, p.patroni.HTTP = hc, hc
+	p.secure()
+	return p
+}
+
+// secure makes p.https: p.http's way to the nodes, verifying against p.roots.
+func (p *Prober) secure() {
+	if p.roots == nil {
+		p.https = nil
+		return
+	}
+	base, ok := p.http.Transport.(*http.Transport)
+	if !ok || base == nil {
+		base = http.DefaultTransport.(*http.Transport)
+	}
+	t := base.Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: p.roots, MinVersion: tls.VersionTLS12}
+	p.https = &http.Client{Timeout: p.http.Timeout, Transport: t}
+}
+
+// AcceptPlainHTTP lets the HAProxy and backend checks ask a node that answers its HTTPS
+// request in plain HTTP again over HTTP: while the rollout that brings TLS to them runs, the
+// nodes not changed yet serve plain HTTP. Without it such a node is a problem.
+func (p *Prober) AcceptPlainHTTP() *Prober {
+	p.acceptPlain = true
 	return p
 }
 
@@ -229,13 +259,38 @@ func (p *Prober) get(ctx context.Context, url string, password string) ([]byte, 
 	if password != "" {
 		req.SetBasicAuth(model.StatsUser, password)
 	}
-	resp, err := p.http.Do(req)
+	hc := p.http
+	if req.URL.Scheme == "https" {
+		hc = p.https
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return b, resp.StatusCode, err
+}
+
+// errPlainHTTP is a node's answer in plain HTTP to an HTTPS request.
+var errPlainHTTP = errors.New("serves plain HTTP, not HTTPS")
+
+// getTLS gets path from n's port over HTTPS, the certificate verified against p.roots for n's
+// address (over HTTP when p has no roots). A node that answers in plain HTTP is an error
+// saying so, or with AcceptPlainHTTP is asked again over HTTP.
+func (p *Prober) getTLS(ctx context.Context, n model.Node, port int, path, password string) ([]byte, int, error) {
+	host := n.AddrPort(port).String()
+	if p.https == nil {
+		return p.get(ctx, "http://"+host+path, password)
+	}
+	b, code, err := p.get(ctx, "https://"+host+path, password)
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		if p.acceptPlain {
+			return p.get(ctx, "http://"+host+path, password)
+		}
+		return nil, 0, errPlainHTTP
+	}
+	return b, code, err
 }
 
 // etcd returns EtcdHealthy, EtcdNotMember or what is wrong with node n's etcd member.
@@ -288,8 +343,10 @@ func (p *Prober) etcd(ctx context.Context, n model.Node) string {
 
 // backend asks node n's notes API whether both its database pools work.
 func (p *Prober) backend(ctx context.Context, n model.Node) string {
-	body, code, err := p.get(ctx, "http://"+n.AddrPort(p.cluster.Backend.Port).String()+"/readyz", "")
+	body, code, err := p.getTLS(ctx, n, p.cluster.Backend.Port, "/readyz", "")
 	switch {
+	case errors.Is(err, errPlainHTTP):
+		return err.Error()
 	case err != nil:
 		return "unreachable"
 	case code == http.StatusOK:

@@ -3,6 +3,7 @@ package health
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,10 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/pki"
 )
 
 // fakeNode serves what the prober asks a node: Patroni's /cluster and /patroni, etcd's
@@ -28,6 +31,8 @@ type fakeNode struct {
 	replica []string
 	// notReady is the backend's /readyz detail; "" answers ready.
 	notReady string
+	// tls, when set, serves the statistics and the backend over HTTPS, as the nodes do.
+	tls *tls.Config
 }
 
 const statsPass = "StatsPasswordForTheTest00"
@@ -79,6 +84,9 @@ func (f *fakeNode) serve(t *testing.T, addr string, which string) {
 		}
 	})
 	srv := &http.Server{Handler: mux}
+	if f.tls != nil && (which == "stats" || which == "backend") {
+		ln = tls.NewListener(ln, f.tls)
+	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 }
@@ -293,5 +301,63 @@ func TestObserveNothingRuns(t *testing.T) {
 	}
 	if !hasPrefix(rep.Problems, "node0: not a Patroni member yet") || !hasPrefix(rep.Problems, "node0: etcd unreachable") {
 		t.Errorf("problems %q", rep.Problems)
+	}
+}
+
+// TestObserveHTTPS asks HAProxy's statistics and the backend over HTTPS, verified against
+// the cluster's authority; a node that still serves plain HTTP is a problem of its own, unless
+// the prober accepts it (a rollout bringing TLS); a certificate from another authority is one.
+func TestObserveHTTPS(t *testing.T) {
+	now := time.Now()
+	ca, _, err := pki.NewAuthority("test", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ips []netip.Addr
+	for i := 11; i <= 13; i++ {
+		ips = append(ips, netip.MustParseAddr("127.0.0."+strconv.Itoa(i)))
+	}
+	certPEM, keyPEM, err := ca.Issue(pki.Leaf{CommonName: "service", IPs: ips, Lifetime: time.Hour}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := healthyNodes()
+	for _, n := range nodes[:2] {
+		n.tls = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	cl := fakeCluster(t, nodes)
+	prober := func(roots []byte) *Prober {
+		p := NewProber(cl, statsPass, 0)
+		if err := p.UseRoots(roots); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rep := prober(ca.CertPEM).Observe(context.Background())
+	for _, m := range rep.Members[:2] {
+		if m.HAProxy != HAProxyOK || m.Backend != BackendReady {
+			t.Errorf("%s over HTTPS: HAProxy %q, backend %q", m.Name, m.HAProxy, m.Backend)
+		}
+	}
+	want := []string{"node2: HAProxy unreachable: serves plain HTTP, not HTTPS", "node2: backend serves plain HTTP, not HTTPS"}
+	if !cmp.Equal(rep.Problems, want) {
+		t.Errorf("node2 serving plain HTTP: problems %q; want %q", rep.Problems, want)
+	}
+	if rep := prober(ca.CertPEM).AcceptPlainHTTP().Observe(context.Background()); !rep.Healthy {
+		t.Errorf("plain HTTP accepted: %q", rep.Problems)
+	}
+	other, _, err := pki.NewAuthority("other", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep = prober(other.CertPEM).AcceptPlainHTTP().Observe(context.Background())
+	for _, m := range rep.Members[:2] {
+		if !strings.Contains(m.HAProxy, "certificate signed by unknown authority") || m.Backend != "unreachable" {
+			t.Errorf("%s against another authority: HAProxy %q, backend %q; want both refused", m.Name, m.HAProxy, m.Backend)
+		}
 	}
 }

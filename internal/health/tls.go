@@ -35,6 +35,7 @@ func (p *Prober) UseRoots(pemCerts []byte) error {
 		return errors.New("no PEM certificate among the trusted authorities")
 	}
 	p.roots = pool
+	p.secure()
 	return nil
 }
 

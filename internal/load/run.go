@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,9 @@ type Options struct {
 	// StopGrace is how long requests in flight may still finish when the test is stopped
 	// early (autostop, Ctrl-C) before they are cut off; 0 means 2s.
 	StopGrace time.Duration
+	// RootCAs, when set, are the authorities an https target's certificate must verify
+	// against (for the address dialled); nil takes any certificate, as phantom does.
+	RootCAs *x509.CertPool
 }
 
 // ammoIndexHeader carries a request's ammo index from the targeter to the transport, which
@@ -44,6 +48,15 @@ const ammoIndexHeader = "X-Pghac-Ammo"
 const vegetaSeqHeader = "X-Vegeta-Seq"
 
 var errStopped = errors.New("pghac: test stopped")
+
+// tlsConfig verifies an https target against roots, or takes any certificate without them
+// (phantom verifies none).
+func tlsConfig(roots *x509.CertPool) *tls.Config {
+	if roots == nil {
+		return &tls.Config{InsecureSkipVerify: true}
+	}
+	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+}
 
 // Run runs the test cfg describes with ammo (cycled in order) against cfg's address: hits at
 // the schedule's times (an open model: late responses do not slow the schedule down), at
@@ -108,7 +121,7 @@ func Run(ctx context.Context, cfg *Config, ammo []Request, opts Options) (*Resul
 		base: &http.Transport{
 			Proxy:               nil, // a load generator talks to its target directly, as phantom does
 			DialContext:         (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, // phantom does not verify either
+			TLSClientConfig:     tlsConfig(opts.RootCAs),
 			MaxIdleConnsPerHost: cfg.Instances,
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true, // send the ammo's headers, not an added Accept-Encoding

@@ -3,8 +3,11 @@ package load
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pghac/pghac/internal/nettest"
+	"github.com/pghac/pghac/internal/pki"
 )
 
 // target is a local HTTP server that counts what it gets.
@@ -449,6 +453,50 @@ autostop:
 	for _, line := range []string{`(?m)^Requests +80 sent`, `(?m)^HTTP codes +200: \d+, 503: \d+$`, `(?m)^Result +PASS$`, `(?m)^Tag Normal_Requests +80 requests`} {
 		if !regexp.MustCompile(line).MatchString(text) {
 			t.Errorf("summary.txt lacks %s:\n%s", line, text)
+		}
+	}
+}
+
+// TestRunTLS fires at an https target (phantom's ssl: true): with the target's authority in
+// RootCAs every request is answered; with another authority none reaches it; without
+// RootCAs any certificate is taken, as phantom does.
+func TestRunTLS(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	srv.StartTLS()
+	defer srv.Close()
+	c := bundle(t, strings.TrimPrefix(srv.URL, "https://"), `phantom:
+  address: ADDRESS
+  ssl: true
+  ammofile: ammo.txt
+  timeout: 5s
+  load_profile: {load_type: rps, schedule: "const(20, 1s)"}
+`, seedGet)
+	reqs, err := c.ReadAmmo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := x509.NewCertPool()
+	own.AddCert(srv.Certificate())
+	ca, _, err := pki.NewAuthority("other", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := x509.NewCertPool()
+	other.AppendCertsFromPEM(ca.CertPEM)
+	for _, tt := range []struct {
+		name  string
+		roots *x509.CertPool
+		want  int64
+	}{{"the target's authority", own, 20}, {"any certificate", nil, 20}, {"another authority", other, 0}} {
+		before := hits.Load()
+		r, err := Run(context.Background(), c, reqs, Options{RootCAs: tt.roots})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hits.Load() - before; got != tt.want || int64(r.Summary.Codes["200"]) != tt.want {
+			t.Errorf("%s: %d requests reached the target, %d answered 200; want %d", tt.name, got, r.Summary.Codes["200"], tt.want)
 		}
 	}
 }

@@ -118,7 +118,8 @@ func (f Fleet) WaitHealthyExcept(ctx context.Context, except []string) error {
 }
 
 // waitHealthy is WaitHealthyExcept; with acceptOld, HAProxy's old statistics password of a
-// rotation not ended yet counts (the nodes not changed yet have it).
+// rotation not ended yet counts (the nodes not changed yet have it), and so do plain HTTP
+// answers of what serves HTTPS once changed.
 func (f Fleet) waitHealthy(ctx context.Context, acceptOld bool, except []string) error {
 	p, err := Prober(f.Site, f.Cluster, f.Cluster.HAProxy.ReplicaMaxLagBytes)
 	if err != nil {
@@ -128,8 +129,13 @@ func (f Fleet) waitHealthy(ctx context.Context, acceptOld bool, except []string)
 	if err != nil {
 		return err
 	}
-	if old := out[string(model.SecretStatsPassword)]; old != "" && acceptOld {
-		p.AcceptOldStatsPassword(old)
+	if acceptOld {
+		if old := out[string(model.SecretStatsPassword)]; old != "" {
+			p.AcceptOldStatsPassword(old)
+		}
+		// The rollout that brings HTTPS to a node's HAProxy statistics and backend: the nodes
+		// not changed yet serve plain HTTP.
+		p.AcceptPlainHTTP()
 	}
 	for {
 		problems := p.Observe(ctx).Without(except)

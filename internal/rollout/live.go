@@ -96,8 +96,6 @@ const (
 	etcd3FixScript = "/usr/local/lib/pghac/patroni-etcd3-fix.py"
 	// backendInstallScript installs the backend's build (emit/backend's InstallPath).
 	backendInstallScript = "/usr/local/lib/pghac/install-backend"
-	// tlsDir holds the node's certificates and key (model.TLSCAPath, model.TLSNodePath).
-	tlsDir = "/etc/pghac/tls/"
 )
 
 // contextsQuery lists every parameter's context, as the running PostgreSQL knows them.
@@ -193,12 +191,14 @@ func Survey(ctx context.Context, want map[string][]File, dial Dialer, pc *patron
 
 // actionCommands are the commands that carry out the actions on a node.
 var actionCommands = map[Action]string{
-	ActionDaemonReload:     "systemctl daemon-reload",
-	ActionReloadPatroni:    reloadOrStart("patroni"),
-	ActionReloadPgBouncer:  reloadOrStart("pgbouncer"),
-	ActionReloadHAProxy:    reloadOrStart("haproxy"),
-	ActionRestartEtcd:      "systemctl restart etcd",
-	ActionRestartBackend:   "systemctl restart pghac-backend",
+	ActionDaemonReload:    "systemctl daemon-reload",
+	ActionReloadPatroni:   reloadOrStart("patroni"),
+	ActionReloadPgBouncer: reloadOrStart("pgbouncer"),
+	ActionReloadHAProxy:   reloadOrStart("haproxy"),
+	ActionRestartEtcd:     "systemctl restart etcd",
+	ActionRestartBackend:  "systemctl restart pghac-backend",
+	// A cluster without a backend has no unit; one that does not run reads the file at start.
+	ActionReloadBackend:    "if systemctl is-active -q pghac-backend; then systemctl reload pghac-backend; fi",
 	ActionInstallBackend:   backendInstallScript,
 	ActionRestartPgBouncer: "systemctl restart pgbouncer",
 	ActionInstallPgBackRest: "command -v pgbackrest >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbackrest; }; " +

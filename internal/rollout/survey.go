@@ -33,7 +33,9 @@ const (
 	ActionRestartEtcd Action = "restart etcd"
 	// ActionRestartPgBouncer: a change of PgBouncer's unit takes a restart.
 	ActionRestartPgBouncer Action = "restart pgbouncer"
-	// ActionRestartBackend: the backend reads its files at start only.
+	// ActionReloadBackend: the backend reads its TLS certificate again on a reload (SIGHUP).
+	ActionReloadBackend Action = "reload pghac-backend"
+	// ActionRestartBackend: the backend reads its other files at start only.
 	ActionRestartBackend Action = "restart pghac-backend"
 	// ActionDaemonReload: systemd rereads unit files; the unit itself restarts (see unitOf).
 	ActionDaemonReload Action = "systemctl daemon-reload"
@@ -64,11 +66,12 @@ func actionFor(p string) []Action {
 	case p == patroniConfig:
 		return []Action{ActionReloadPatroni}
 	case p == model.TLSServicePath:
-		return []Action{ActionReloadPgBouncer}
+		// Served by PgBouncer to clients, by HAProxy on its statistics page, by the backend.
+		return []Action{ActionReloadPgBouncer, ActionReloadHAProxy, ActionReloadBackend}
 	case p == model.TLSCAPath:
 		// Both verify with it: PgBouncer its server connections, PostgreSQL its clients'.
 		return []Action{ActionReloadPgBouncer, ActionReloadPostgres}
-	case strings.HasPrefix(p, tlsDir):
+	case strings.HasPrefix(p, model.TLSDir):
 		return []Action{ActionReloadPostgres}
 	case strings.HasPrefix(p, "/etc/pgbouncer/"):
 		return []Action{ActionReloadPgBouncer}

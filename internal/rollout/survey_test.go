@@ -111,7 +111,7 @@ func TestActions(t *testing.T) {
 	// TLS files: each reloads what reads it, none restarts anything.
 	for p, want := range map[string][]Action{
 		"/etc/pghac/tls/node.pem":    {ActionReloadPostgres},
-		"/etc/pghac/tls/service.pem": {ActionReloadPgBouncer},
+		"/etc/pghac/tls/service.pem": {ActionReloadPgBouncer, ActionReloadHAProxy, ActionReloadBackend},
 		"/etc/pghac/tls/ca.crt":      {ActionReloadPgBouncer, ActionReloadPostgres},
 	} {
 		if got := actionFor(p); !slices.Equal(got, want) {

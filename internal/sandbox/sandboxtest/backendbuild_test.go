@@ -36,7 +36,7 @@ func checkBackendBuild(ctx context.Context, t *testing.T, c *Cluster) {
 		t.Fatal(err)
 	}
 
-	w := startNoteWriter(ctx, c)
+	w := startNoteWriter(ctx, t, c)
 	for _, build := range []struct{ what, path string }{{"a new build", rebuilt}, {"the build before", orig}} {
 		want := fileSHA256(t, build.path)
 		out, err := c.Run(ctx, "up", "--backend", build.path)
@@ -94,17 +94,17 @@ type noteWriter struct {
 	failed int
 }
 
-func startNoteWriter(ctx context.Context, c *Cluster) *noteWriter {
+func startNoteWriter(ctx context.Context, t *testing.T, c *Cluster) *noteWriter {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &noteWriter{cancel: cancel}
-	hc := &http.Client{Timeout: 5 * time.Second}
+	hc := c.httpsClient(t, 5*time.Second)
 	w.done.Add(1)
 	go func() {
 		defer w.done.Done()
 		for i := 0; ctx.Err() == nil; i++ {
 			a := c.Addresses()[i%len(c.Model.Nodes)]
 			body := fmt.Sprintf(`{"text":"written while the backend's build changes, %d"}`, i)
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://%s:%d/notes/", a, c.Model.Backend.Port), bytes.NewBufferString(body))
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("https://%s:%d/notes/", a, c.Model.Backend.Port), bytes.NewBufferString(body))
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := hc.Do(req)
 			var n struct{ ID int64 }

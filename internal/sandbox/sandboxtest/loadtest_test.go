@@ -23,13 +23,16 @@ import (
 func checkBackend(ctx context.Context, t *testing.T, c *Cluster) {
 	t.Helper()
 	n := c.Model.Nodes[0]
-	metricsURL := fmt.Sprintf("http://%s:%d/metrics", n.Address, c.Model.Backend.Port)
-	before := noteRequests(t, metricsURL)
+	metricsURL := fmt.Sprintf("https://%s:%d/metrics", n.Address, c.Model.Backend.Port)
+	before := noteRequests(t, c, metricsURL)
 
 	report := filepath.Join(t.TempDir(), "report")
 	out, err := c.Run(ctx, "loadtest", "--scenario", "smoke", "--report", report, "--progress", "never")
 	if err != nil {
 		t.Fatalf("pghac loadtest --scenario smoke: %v\n%s", err, out)
+	}
+	if want := "against https://" + n.AddrPort(c.Model.Backend.Port).String() + " (its certificate verified against"; !strings.Contains(out, want) {
+		t.Errorf("pghac loadtest does not say %q:\n%s", want, out)
 	}
 	b, err := os.ReadFile(filepath.Join(report, "report.json"))
 	if err != nil {
@@ -57,7 +60,7 @@ func checkBackend(ctx context.Context, t *testing.T, c *Cluster) {
 		}
 	}
 
-	after := noteRequests(t, metricsURL)
+	after := noteRequests(t, c, metricsURL)
 	for code, want := range s.Codes {
 		if got := after[code] - before[code]; got != float64(want) {
 			t.Errorf("backend counted %v responses %s to notes routes, the load test %d", got, code, want)
@@ -73,10 +76,10 @@ func checkBackend(ctx context.Context, t *testing.T, c *Cluster) {
 }
 
 // noteRequests sums pghac_backend_http_requests_total over the notes routes, by status code.
-func noteRequests(t *testing.T, url string) map[string]float64 {
+func noteRequests(t *testing.T, c *Cluster, url string) map[string]float64 {
 	t.Helper()
 	var body []byte
-	hc := &http.Client{Timeout: 10 * time.Second} // a hung scrape is retried, not waited for
+	hc := c.httpsClient(t, 10*time.Second) // a hung scrape is retried, not waited for
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
 		resp, err := hc.Get(url)
 		if err == nil {

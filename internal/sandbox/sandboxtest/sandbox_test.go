@@ -83,13 +83,24 @@ func TestSeedChecks(t *testing.T) {
 		t.Errorf("patronictl list: %d members, %d leaders; want 3 and 1:\n%s", members, leaders, list)
 	}
 
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(fmt.Sprintf("http://%s:%d/", addrs[0], cl.HAProxy.StatsPort))
+	resp, err := c.httpsClient(t, 30*time.Second).Get(fmt.Sprintf("https://%s:%d/", addrs[0], cl.HAProxy.StatsPort))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("HAProxy stats without credentials: HTTP %d, want 401", resp.StatusCode)
+	}
+	// The statistics page and the backend serve HTTPS only.
+	plain := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	for _, port := range []int{cl.HAProxy.StatsPort, cl.Backend.Port} {
+		url := fmt.Sprintf("http://%s:%d/", addrs[0], port)
+		if resp, err := plain.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("plain HTTP %s: HTTP %d; want no answer or a 400", url, resp.StatusCode)
+			}
+		}
 	}
 
 	for _, port := range []int{cl.Postgres.Port, cl.PgBouncer.Port, primary} {

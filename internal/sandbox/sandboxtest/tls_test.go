@@ -2,7 +2,10 @@ package sandboxtest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +19,21 @@ import (
 
 // caPath is the cluster's authority's certificate, which clients verify the servers against.
 func (c *Cluster) caPath() string { return filepath.Join(c.Config.StateDir, "tls", "ca.crt") }
+
+// httpsClient verifies the nodes' HTTPS (HAProxy's statistics, the backend) against the
+// cluster's authority.
+func (c *Cluster) httpsClient(t *testing.T, timeout time.Duration) *http.Client {
+	t.Helper()
+	b, err := os.ReadFile(c.caPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(b) {
+		t.Fatalf("%s: no certificate", c.caPath())
+	}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: roots}}}
+}
 
 // checkTLS: every node's PostgreSQL serves the certificate pghac issued it from the cluster's
 // authority, and refuses a client that asks for no TLS. A client that verifies it

@@ -25,6 +25,6 @@ output "replica_endpoints" {
 }
 
 output "haproxy_stats_urls" {
-  description = "HAProxy's statistics page on every node (user \"stats\", from the admin networks)."
-  value       = ["http://10.130.0.10:7000/"]
+  description = "HAProxy's statistics page on every node (user \"stats\", from the admin networks; the cluster's certificate)."
+  value       = ["https://10.130.0.10:7000/"]
 }

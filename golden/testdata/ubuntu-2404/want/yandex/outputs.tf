@@ -29,6 +29,6 @@ output "replica_endpoints" {
 }
 
 output "haproxy_stats_urls" {
-  description = "HAProxy's statistics page on every node (user \"stats\", from the admin networks)."
-  value       = ["http://10.128.0.16:7000/", "http://10.129.0.14:7000/", "http://10.130.0.28:7000/"]
+  description = "HAProxy's statistics page on every node (user \"stats\", from the admin networks; the cluster's certificate)."
+  value       = ["https://10.128.0.16:7000/", "https://10.129.0.14:7000/", "https://10.130.0.28:7000/"]
 }
