@@ -67,7 +67,7 @@ on I/O errors, or when interrupted.`,
 
 type loadtestOptions struct {
 	scenario, dir, config, address, report, progress, caCert string
-	target                                           model.Target
+	target                                                   model.Target
 }
 
 // yandexLoadtestCommand is the command that runs scenario on the cloud's load generator,
