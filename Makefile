@@ -13,7 +13,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # haproxy -c, cloud-init schema), the components the sandbox starts, and the clients the tests
 # connect with as applications do (psql's libpq, asyncpg). openssh-server gives internal/remote's
 # tests the real sshd, which they start on loopback with their own config.
-DEBS := patroni haproxy cloud-init python3-jsonschema etcd-server etcd-client pgbouncer \
+DEBS := patroni haproxy cloud-init python3-jsonschema etcd-server etcd-client pgbouncer tcpdump \
         postgresql-15 python3-etcd python3-psycopg2 python3-asyncpg \
         debootstrap systemd-container apt-cacher-ng nftables iproute2 util-linux curl \
         openssh-server pgbackrest

@@ -133,7 +133,7 @@ func TestSeedChecks(t *testing.T) {
 	checkRoles(ctx, t, c)
 	checkAccess(ctx, t, c)
 	checkTLS(ctx, t, c)
-	checkClients(ctx, t, c)
+	checkNoCleartext(ctx, t, c) // runs checkClients while it captures
 	checkRoleParameters(ctx, t, c)
 	checkBackups(ctx, t, c)
 	checkDrills(t, c)
