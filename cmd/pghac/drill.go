@@ -156,6 +156,10 @@ func (c *cli) drill(s site.Site, terraform string, picked []scenario.Scenario, r
 			_, err := sb.RotateTLS(ctx, 5*time.Minute, nil, nil, stepLog)
 			return err
 		}
+		env.RotateCA = func(ctx context.Context) (string, error) {
+			step, _, err := sb.RotateCA(ctx, 5*time.Minute, nil, nil, nil, stepLog)
+			return step.String(), err
+		}
 		sb.Stdout = view.PrefixWriter{W: c.stderr, Prefix: "    terraform: "}
 		if cl.Backend != nil {
 			serveCtx, stopServing := context.WithCancel(c.ctx)

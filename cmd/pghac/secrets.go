@@ -52,7 +52,15 @@ rotation that stopped. The new value goes to Lockbox first, for VMs made later.
 
 'pghac secrets rotate tls' issues every node's certificate and the service
 certificate again, with new keys, from the same authority, and rolls them out the
-same way: each node reloads PostgreSQL and PgBouncer, whose open sessions go on.`,
+same way: each node reloads PostgreSQL, PgBouncer, HAProxy and the backend, whose
+open sessions go on.
+
+'pghac secrets rotate ca' rotates the authority itself in three steps, each rolled
+out to every node before the next run takes the next: (1) a new authority, trusted
+beside the old one on every node and in .pghac/<target>/tls/ca.crt, which your
+clients then need; (2) every certificate issued again by the new authority; (3)
+the old authority trusted nowhere. Run it three times; each run says what it did
+and what the next does.`,
 	maxArgs: 2,
 	setup: func(fs *pflag.FlagSet) func(*cli, []string) int {
 		file := fs.StringP("file", "f", "cluster.hcl", "the secrets are for the cluster in `FILE` (its folder holds .pghac)")
@@ -138,8 +146,8 @@ func (c *cli) secretsRotateCloud(s site.Site, name string, timeout time.Duration
 		}
 		return err
 	}
-	done, err := c.rotation(s, f, name, timeout)
-	return c.rotated(s, name, done, err, "`pghac plan` and `pghac apply` continue it")
+	done, ended, err := c.rotation(s, f, name, timeout)
+	return c.rotated(s, ended, done, err, "`pghac plan` and `pghac apply` continue it")
 }
 
 // secretsPushSandbox writes the sandbox's secrets into its Lockbox (provision.Sandbox.SyncSecrets).
@@ -194,33 +202,60 @@ func (c *cli) pushed(id, version string, added bool) {
 	}
 }
 
-// rotateTLS is the name `secrets rotate` takes for the cluster's certificates.
-const rotateTLS = "tls"
+// The names `secrets rotate` takes for the cluster's certificates, and for its authority.
+const (
+	rotateTLS = "tls"
+	rotateCA  = "ca"
+)
 
 // rotatable refuses a name that is none of cl's secrets, naming them.
 func (c *cli) rotatable(s site.Site, cl *model.Cluster, name string) (int, bool) {
-	if name == rotateTLS || slices.Contains(cl.Passwords(), model.Secret(name)) {
+	if name == rotateTLS || name == rotateCA || slices.Contains(cl.Passwords(), model.Secret(name)) {
 		return exitOK, true
 	}
 	names := make([]string, 0)
 	for _, sec := range cl.Passwords() {
 		names = append(names, string(sec))
 	}
-	return c.usageError(lookup("secrets"), fmt.Sprintf("rotate %s: not a secret of %s; its secrets are %s, and %s (the certificates)", name, s.File, strings.Join(names, ", "), rotateTLS)), false
+	return c.usageError(lookup("secrets"), fmt.Sprintf("rotate %s: not a secret of %s; its secrets are %s, %s (the certificates) and %s (their authority)", name, s.File, strings.Join(names, ", "), rotateTLS, rotateCA)), false
 }
 
-// rotation rotates name on f's cluster: the certificates for rotateTLS, else that secret.
-func (c *cli) rotation(s site.Site, f provision.Fleet, name string, timeout time.Duration) (rollout.Applied, error) {
-	if name == rotateTLS {
-		return f.RotateTLS(c.ctx, timeout, func(ch site.TLSChange) { c.reportTLS(s, ch) }, c.showRotation(s, name), c.stepLog())
+// rotation rotates name on f's cluster: the certificates for rotateTLS, the next step of
+// their authority's rotation for rotateCA, else that secret. ended says what was done once
+// it is rolled out.
+func (c *cli) rotation(s site.Site, f provision.Fleet, name string, timeout time.Duration) (done rollout.Applied, ended string, err error) {
+	issued := func(ch site.TLSChange) { c.reportTLS(s, ch) }
+	switch name {
+	case rotateTLS:
+		done, err = f.RotateTLS(c.ctx, timeout, issued, c.showRotation(s, name), c.stepLog())
+		return done, "Rotated the certificates: every node has its new one.", err
+	case rotateCA:
+		began := func(step site.CAStep) { fmt.Fprintf(c.stdout, "Rotating the certificate authority, %s.\n", step) }
+		step, done, err := f.RotateCA(c.ctx, timeout, began, issued, c.showRotation(s, name), c.stepLog())
+		return done, caStepEnded(s, step), err
 	}
-	return f.RotateSecret(c.ctx, model.Secret(name), timeout, c.showRotation(s, name), c.stepLog())
+	done, err = f.RotateSecret(c.ctx, model.Secret(name), timeout, c.showRotation(s, name), c.stepLog())
+	return done, fmt.Sprintf("Rotated %s: every node uses the new value.", name), err
+}
+
+// caStepEnded says what an authority rotation's step did, and what comes next.
+func caStepEnded(s site.Site, step site.CAStep) string {
+	switch step {
+	case site.CATrust:
+		return fmt.Sprintf("Every node trusts the new authority beside the old one, and so does %s.\n"+
+			"Give your clients that file (it holds both), then run `pghac secrets rotate ca` again:\n"+
+			"step 2 issues every certificate with the new authority.", s.CACert())
+	case site.CASign:
+		return "Every node serves a certificate of the new authority; both are still trusted.\n" +
+			"Once no client needs the old authority, run `pghac secrets rotate ca` again: step 3 stops trusting it."
+	}
+	return fmt.Sprintf("The old authority is trusted nowhere: %s holds the new one alone. The rotation is done.", s.CACert())
 }
 
 // showRotation prints a rotation's change before it is rolled out.
 func (c *cli) showRotation(s site.Site, name string) func(rollout.Live) {
 	return func(l rollout.Live) {
-		if name != rotateTLS { // reportTLS said what was issued
+		if name != rotateTLS && name != rotateCA { // reportTLS and the step said what changes
 			fmt.Fprintf(c.stdout, "%s: new %s (value not shown).\n", s.Secrets(), name)
 		}
 		view.Live(c.stdout, fmt.Sprintf("Live changes (%s)", s.Target), l, c.stdoutColor())
@@ -228,8 +263,9 @@ func (c *cli) showRotation(s site.Site, name string) func(rollout.Live) {
 	}
 }
 
-// rotated reports how a rotation went; resume says what finishes one that stopped.
-func (c *cli) rotated(s site.Site, name string, done rollout.Applied, err error, resume string) int {
+// rotated reports how a rotation went, ended when it did; resume says what finishes one that
+// stopped.
+func (c *cli) rotated(s site.Site, ended string, done rollout.Applied, err error, resume string) int {
 	if errors.Is(err, provision.ErrNotCurrent) {
 		fmt.Fprintf(c.stderr, "pghac secrets: %v\n", err)
 		return exitInvalid
@@ -244,11 +280,7 @@ func (c *cli) rotated(s site.Site, name string, done rollout.Applied, err error,
 		return c.fail("secrets", err)
 	}
 	c.rolledOut(done)
-	if name == rotateTLS {
-		fmt.Fprintf(c.stdout, "Rotated the certificates: every node has its new one.\n")
-	} else {
-		fmt.Fprintf(c.stdout, "Rotated %s: every node uses the new value.\n", name)
-	}
+	fmt.Fprintln(c.stdout, ended)
 	return exitOK
 }
 
@@ -272,8 +304,8 @@ func (c *cli) secretsRotate(s site.Site, name string, timeout time.Duration) int
 		fmt.Fprintf(c.stderr, "pghac secrets: the sandbox does not run (pghac up starts it); rotate changes a running cluster\n")
 		return exitInvalid
 	}
-	done, err := c.rotation(s, sb.Fleet, name, timeout)
-	return c.rotated(s, name, done, err, "Running pghac up continues it")
+	done, ended, err := c.rotation(s, sb.Fleet, name, timeout)
+	return c.rotated(s, ended, done, err, "Running pghac up continues it")
 }
 
 func (c *cli) secretsInit(s site.Site, cl *model.Cluster, force bool) int {

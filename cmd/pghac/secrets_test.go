@@ -20,7 +20,7 @@ func TestSecretsRotateUsage(t *testing.T) {
 		{[]string{"rotate", "nope", "--target", "yandex"}, "rotate nope: not a secret of " + file},
 		{[]string{"rotate", "postgres_superuser_password", "--target", "mars"}, `unknown --target "mars"`},
 		{[]string{"rotate", "nope"}, "rotate nope: not a secret of " + file + "; its secrets are backend_db_password, "},
-		{[]string{"rotate", "nope"}, ", and tls (the certificates)"},
+		{[]string{"rotate", "nope"}, ", tls (the certificates) and ca (their authority)"},
 	} {
 		args := append([]string{"secrets", "-f", file, "-o", filepath.Join(dir, "deploy"), "--state-dir", state}, tt.args...)
 		code, _, stderr := pghac(t, "", args...)

@@ -73,24 +73,29 @@ func NewAuthority(cluster string, now time.Time, lifetime time.Duration) (Author
 	return a, keyPEM, err
 }
 
-// ParseAuthority reads an authority from its certificate and private key, both PEM, and
-// checks that they belong together.
+// ParseAuthority reads an authority from its private key and its certificate, both PEM,
+// the certificate being the one among certPEM's that the key belongs to.
 func ParseAuthority(certPEM, keyPEM []byte) (Authority, error) {
-	cert, err := ParseCert(certPEM)
+	certs, err := ParseCerts(certPEM)
 	if err != nil {
 		return Authority{}, err
-	}
-	if !cert.IsCA {
-		return Authority{}, errors.New("the certificate is not a certificate authority's")
 	}
 	key, err := parseKey(keyPEM)
 	if err != nil {
 		return Authority{}, err
 	}
-	if !publicKeysEqual(cert.PublicKey, key.Public()) {
-		return Authority{}, errors.New("the private key does not belong to the certificate")
+	// certPEM may be a trust bundle (an authority rotation trusts two): the authority is
+	// the certificate the key belongs to.
+	for _, cert := range certs {
+		if !publicKeysEqual(cert.PublicKey, key.Public()) {
+			continue
+		}
+		if !cert.IsCA {
+			return Authority{}, errors.New("the certificate is not a certificate authority's")
+		}
+		return Authority{Cert: cert, Key: key, CertPEM: encodeCert(cert.Raw)}, nil
 	}
-	return Authority{Cert: cert, Key: key, CertPEM: encodeCert(cert.Raw)}, nil
+	return Authority{}, errors.New("the private key does not belong to the certificate")
 }
 
 // Leaf says what a certificate is for: its name, the names and addresses it is valid for,

@@ -178,9 +178,19 @@ func TestParseAuthority(t *testing.T) {
 	if !got.Cert.Equal(a.Cert) || !strings.Contains(got.Cert.Subject.CommonName, "main") {
 		t.Errorf("ParseAuthority: %v", got.Cert.Subject)
 	}
-	_, otherKey := authority(t, "other")
+	other, otherKey := authority(t, "other")
 	if _, err := ParseAuthority(a.CertPEM, otherKey); err == nil {
 		t.Error("ParseAuthority with another authority's key: no error")
+	}
+	// In a trust bundle (a rotation), the key picks its own certificate, wherever it is.
+	bundle := Bundle(a.CertPEM, other.CertPEM)
+	for _, tt := range []struct {
+		key  []byte
+		want *x509.Certificate
+	}{{key, a.Cert}, {otherKey, other.Cert}} {
+		if got, err := ParseAuthority(bundle, tt.key); err != nil || !got.Cert.Equal(tt.want) {
+			t.Errorf("ParseAuthority of a bundle: %v, %v; want %s", got.Cert, err, tt.want.Subject)
+		}
 	}
 	leaf, leafKey, _ := a.Issue(node0(), now)
 	if _, err := ParseAuthority(leaf, leafKey); err == nil {

@@ -309,6 +309,41 @@ func (f Fleet) RotateTLS(ctx context.Context, timeout time.Duration, issued func
 	return done, nil
 }
 
+// RotateCA takes the next step of the rotation of the cluster's certificate authority
+// (site.NextCAStep) and rolls it out as RotateTLS does: the nodes one at a time, each reloading
+// what reads the changed files, each healthy before the next. The steps are apart so that
+// what clients trust (ca.crt, which they must be given between step 1 and step 2) follows
+// the nodes: began, when not nil, is told the step before it is taken, issued what step 2
+// issued. The step is returned even with an error.
+func (f Fleet) RotateCA(ctx context.Context, timeout time.Duration, began func(site.CAStep), issued func(site.TLSChange), show func(rollout.Live), log func(string)) (site.CAStep, rollout.Applied, error) {
+	step, err := f.Site.NextCAStep(f.Cluster, time.Now())
+	if err != nil {
+		return 0, rollout.Applied{}, err
+	}
+	done, err := f.rotate(ctx, func() error {
+		if began != nil {
+			began(step)
+		}
+		switch step {
+		case site.CATrust:
+			return f.Site.TrustNewCA(f.Cluster, time.Now())
+		case site.CASign:
+			ch, err := f.Site.SignWithNewCA(f.Cluster, time.Now())
+			if err == nil && issued != nil {
+				issued(ch)
+			}
+			return err
+		}
+		return f.Site.RetireOldCA(f.Cluster, time.Now())
+	}, timeout, show, log)
+	if err == nil && step == site.CASign {
+		if err := f.servesIssued(ctx, timeout); err != nil {
+			return step, done, &StoppedError{err}
+		}
+	}
+	return step, done, err
+}
+
 // servesIssued waits until every node's PostgreSQL serves the certificate this machine
 // issued it last (a reload is asynchronous: Patroni passes it on, PostgreSQL then reads
 // the files).

@@ -117,3 +117,26 @@ func rotateTLS(ctx context.Context, r *run) error {
 		return nil
 	})
 }
+
+// rotateCA rotates the certificates' authority, as `pghac secrets rotate ca` run three times
+// does, under the drill's load: the new authority trusted on every node (and in the file the
+// drill's clients read at each new connection), every certificate issued again by it, the
+// old one trusted nowhere; each step rolled out node by node with reloads only.
+func rotateCA(ctx context.Context, r *run) error {
+	if r.env.RotateCA == nil {
+		return errors.New("the drill has no way to rotate the authority (Env.RotateCA)")
+	}
+	return r.fault("rotate the certificates' authority, its three steps", func() error {
+		start := time.Now()
+		for range 3 {
+			step, err := r.env.RotateCA(ctx)
+			if err != nil {
+				return fmt.Errorf("rotating the authority, %s: %w", step, err)
+			}
+			r.logf("took %s", step)
+		}
+		r.settled = time.Now()
+		r.logf("rotated the authority in %s", r.settled.Sub(start).Round(100*time.Millisecond))
+		return nil
+	})
+}

@@ -37,6 +37,10 @@ type Env struct {
 	// RotateTLS issues every certificate again and rolls them out, as `pghac secrets rotate
 	// tls` does (the rotate-tls drill); nil for a drill that rotates none.
 	RotateTLS func(ctx context.Context) error
+	// RotateCA takes the next step of the rotation of the certificates' authority and rolls
+	// it out, as `pghac secrets rotate ca` does, and says which step it took (the rotate-ca
+	// drill); nil for a drill that rotates none.
+	RotateCA func(ctx context.Context) (string, error)
 	// ScaleOut adds n node blocks to the cluster file and runs pghac up, returning the new
 	// nodes' names; ScaleIn takes those out again and runs pghac up --allow-replace (the
 	// scale drills). nil for a drill that changes no shape.
@@ -99,8 +103,8 @@ type Scenario struct {
 	Name    string
 	Summary string
 	Limits  drill.Limits
-	// ReplacesMachines: the scenario needs Env.ReplaceMachine; RotatesSecrets Env.RotateSecret
-	// and Env.RotateTLS;
+	// ReplacesMachines: the scenario needs Env.ReplaceMachine; RotatesSecrets Env.RotateSecret,
+	// Env.RotateTLS and Env.RotateCA;
 	// Resizes Env.ScaleOut and Env.ScaleIn; Restores Env.Restore; NeedsBackups a cluster
 	// with backups.
 	ReplacesMachines, RotatesSecrets, Resizes, Restores, NeedsBackups bool
@@ -238,6 +242,14 @@ var scenarios = []Scenario{
 		Limits:         drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: reloadOutage, MaxRecovery: recoveryLimit},
 		RotatesSecrets: true,
 		inject:         rotateTLS,
+	},
+	{
+		Name: "rotate-ca",
+		Summary: "the certificates' authority rotated as pghac secrets rotate ca does, its three steps one after the other: " +
+			"a new authority trusted beside the old, every certificate issued by it, the old one no longer trusted",
+		Limits:         drill.Limits{MaxLibpqDelay: libpqDelay, MaxOutage: reloadOutage, MaxRecovery: recoveryLimit},
+		RotatesSecrets: true,
+		inject:         rotateCA,
 	},
 	{
 		Name:    "scale-out",

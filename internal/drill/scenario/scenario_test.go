@@ -30,6 +30,7 @@ func TestScenarioLimits(t *testing.T) {
 		"replace-node":    {5 * time.Second, true}, // the replaced leader's switchover
 		"rotate-secret":   {time.Second, false},    // reloads only
 		"rotate-tls":      {time.Second, false},    // reloads only
+		"rotate-ca":       {time.Second, false},    // reloads only
 		"scale-out":       {5 * time.Second, false},
 		"scale-in":        {5 * time.Second, false},
 		// Issue 15: the archive and the repository serve a replica as the primary would; a

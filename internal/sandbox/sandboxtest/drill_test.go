@@ -25,10 +25,10 @@ func checkDrills(t *testing.T, c *Cluster) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	scenarios := []string{"leader-crash", "switchover", "rollout-reload", "rollout-restart", "rotate-tls", "restore"}
+	scenarios := []string{"leader-crash", "switchover", "rollout-reload", "rollout-restart", "rotate-tls", "rotate-ca", "restore"}
 	// Whether the leader must change: a reload rolled out keeps it. A restore may go either
 	// way: it restores on the leader, whose Patroni takes the lock again.
-	failover := map[string]bool{"leader-crash": true, "switchover": true, "rollout-reload": false, "rollout-restart": true, "rotate-tls": false}
+	failover := map[string]bool{"leader-crash": true, "switchover": true, "rollout-reload": false, "rollout-restart": true, "rotate-tls": false, "rotate-ca": false}
 	out, err := c.Run(ctx, append([]string{"drill", "--report", dir}, scenarios...)...)
 	var exit *exec.ExitError
 	// 1 is a broken invariant or limit: the reports below say which; anything else
