@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/golden/realcheck"
 	"github.com/pghac/pghac/internal/backend/pgtest"
 )
@@ -305,15 +303,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// issueCert writes a service certificate for 127.0.0.1 from a new authority, then its key,
-// to path, and returns the authority to verify it with.
+// issueCert writes a service certificate for 127.0.0.1 from a new authority to path and
+// returns the authority to verify it with.
 func issueCert(t *testing.T, path string) *x509.CertPool {
 	t.Helper()
-	tl, err := realcheck.WriteTLS(t.TempDir(), model.Node{Name: "node", Address: netip.MustParseAddr("127.0.0.1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots, err := tl.ServiceTo(path)
+	roots, err := realcheck.NewServiceCert(t.TempDir(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,3 +86,14 @@ func (t TLS) ServiceTo(path string) (*x509.CertPool, error) {
 	}
 	return t.Roots()
 }
+
+// NewServiceCert writes a service certificate valid for 127.0.0.1 from a new authority (its
+// files under dir), then its key, to path, where a server reads them; it returns the
+// authority to verify it with.
+func NewServiceCert(dir, path string) (*x509.CertPool, error) {
+	t, err := WriteTLS(dir, model.Node{Name: "node", Address: netip.MustParseAddr("127.0.0.1")})
+	if err != nil {
+		return nil, err
+	}
+	return t.ServiceTo(path)
+}

@@ -8,14 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pghac/pghac/compiler/model"
 	"github.com/pghac/pghac/golden/realcheck"
 )
 
@@ -79,15 +77,11 @@ func TestCertFile(t *testing.T) {
 	}
 }
 
-// issueCert writes a service certificate for 127.0.0.1 from a new authority, then its key,
-// to path, and returns the authority to verify it with.
+// issueCert writes a service certificate for 127.0.0.1 from a new authority to path and
+// returns the authority to verify it with.
 func issueCert(t *testing.T, path string) *x509.CertPool {
 	t.Helper()
-	tl, err := realcheck.WriteTLS(t.TempDir(), model.Node{Name: "node", Address: netip.MustParseAddr("127.0.0.1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots, err := tl.ServiceTo(path)
+	roots, err := realcheck.NewServiceCert(t.TempDir(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

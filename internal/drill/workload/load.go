@@ -42,8 +42,8 @@ type Config struct {
 	Database    string
 	// CACert is the cluster's certificate authority, a PEM file: the load and the libpq
 	// probes then connect over TLS and verify the server's certificate for the address
-	// they dialled (sslmode=verify-full), as the cluster's clients should. Empty: no TLS
-	// asked for (libpq's and pgx's default, prefer).
+	// they dialled (sslmode=verify-full), as the cluster's clients should. Empty: TLS
+	// without verifying the server (sslmode=require: PgBouncer takes nothing less).
 	CACert string
 
 	// WritersPerNode concurrent writers go through each node's primary port, each
@@ -105,6 +105,8 @@ func (c Config) connConfig(addr netip.Addr, port int) (*pgx.ConnConfig, error) {
 		}
 		// An address as ServerName is checked against the certificate's IP addresses.
 		cc.TLSConfig = &tls.Config{RootCAs: roots, ServerName: addr.String(), MinVersion: tls.VersionTLS12}
+	} else {
+		cc.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
 	}
 	return cc, nil
 }

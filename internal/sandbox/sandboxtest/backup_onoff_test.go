@@ -23,7 +23,7 @@ func checkBackupsOffOn(ctx context.Context, t *testing.T, c *Cluster) {
 	before := lastBackup(ctx, t, c)
 	// The drills' writers run through both rollouts: every write acknowledged must be there.
 	load := workload.Config{PrimaryPort: c.Model.HAProxy.PrimaryPort, ReplicaPort: c.Model.HAProxy.ReplicaPort,
-		User: appRole, Password: c.secret(t, model.RolePassword(appRole)), Database: appRole}
+		User: appRole, Password: c.secret(t, model.RolePassword(appRole)), Database: appRole, CACert: c.caPath()}
 	for i, n := range c.Model.Nodes {
 		load.Nodes = append(load.Nodes, workload.Node{Name: n.Name, Addr: c.Addresses()[i]})
 	}
