@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -93,6 +94,11 @@ func (c *cli) status(s site.Site, asJSON bool) int {
 		view.Status(c.stdout, st)
 		if backups != nil {
 			view.BackupSummary(c.stdout, *backups, time.Now())
+		}
+		if s.RotatingCA() {
+			if step, err := s.NextCAStep(l, time.Now()); err == nil {
+				fmt.Fprintf(c.stdout, "Certificate authority: a rotation is under way; `pghac secrets rotate ca` takes its %s.\n", step)
+			}
 		}
 	}
 	if !st.Healthy || (backups != nil && len(backups.Problems()) > 0) {

@@ -47,6 +47,16 @@ func (s CAStep) String() string {
 // caNext holds the new authority's certificate and key between CATrust and CASign.
 func (s Site) caNext() string { return filepath.Join(s.TLSDir(), "ca-next.pem") }
 
+// RotatingCA reports whether an authority rotation is under way: a new authority waits for
+// its step 2, or ca.crt trusts more than one.
+func (s Site) RotatingCA() bool {
+	if _, err := os.Stat(s.caNext()); err == nil {
+		return true
+	}
+	trusted, err := s.trusted()
+	return err == nil && len(trusted) > 1
+}
+
 // NextCAStep is the authority rotation's step to take next, as the files in TLSDir say: a
 // rotation is a state of those files, so a step that stopped midway is taken again.
 func (s Site) NextCAStep(cl *model.Cluster, now time.Time) (CAStep, error) {

@@ -63,6 +63,9 @@ func TestRotateCA(t *testing.T) {
 	}
 
 	step(CATrust)
+	if s.RotatingCA() {
+		t.Error("RotatingCA before the rotation: true")
+	}
 	if err := s.RetireOldCA(cl, now); err != nil {
 		t.Fatal(err) // with one authority, retiring changes nothing
 	}
@@ -70,6 +73,9 @@ func TestRotateCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after step 1", 2, old.Cert)
+	if !s.RotatingCA() {
+		t.Error("RotatingCA after step 1: false")
+	}
 	next, err := s.nextAuthority()
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +136,9 @@ func TestRotateCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after step 3", 1, next.Cert)
+	if s.RotatingCA() {
+		t.Error("RotatingCA after step 3: true")
+	}
 	if roots, _ := s.trusted(); !roots[0].Equal(next.Cert) {
 		t.Error("after step 3, ca.crt trusts the old authority")
 	}
