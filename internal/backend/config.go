@@ -91,6 +91,7 @@ func (c Config) poolConfigs() ([2]*pgxpool.Config, error) {
 			return out, fmt.Errorf("the %s DSN %w", d.name, errBadDSN)
 		}
 		c.tune(pc)
+		rereadRoots(&pc.ConnConfig.Config, rootCertFile(d.dsn))
 		out[i] = pc
 	}
 	return out, nil
