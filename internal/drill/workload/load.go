@@ -94,6 +94,10 @@ func (c Config) connConfig(addr netip.Addr, port int) (*pgx.ConnConfig, error) {
 	// One address, no fallbacks: a drill must know which HAProxy it went through (and
 	// prefer's plaintext fallback is none either).
 	cc.Fallbacks = nil
+	// ParseConfig("") took the PG* environment: after `eval "$(pghac env)"` that is
+	// PGTARGETSESSIONATTRS=read-write, which would refuse every session of the replica port.
+	// A drill's sessions take what the port gives.
+	cc.ValidateConnect, cc.AfterConnect = nil, nil
 	if c.CACert != "" {
 		pem, err := os.ReadFile(c.CACert)
 		if err != nil {

@@ -273,3 +273,21 @@ func TestConnectVerifies(t *testing.T) {
 		t.Errorf("no authority file: %v, want it not found", err)
 	}
 }
+
+// TestConnConfigIgnoresEnvironment: a drill run in a shell that `pghac env` set up
+// (PGTARGETSESSIONATTRS=read-write, PGSSLMODE, PGHOST) still connects where and as it says:
+// its sessions of the replica port are not refused as read-only.
+func TestConnConfigIgnoresEnvironment(t *testing.T) {
+	for k, v := range map[string]string{"PGTARGETSESSIONATTRS": "read-write", "PGSSLMODE": "disable", "PGHOST": "10.0.0.9", "PGPORT": "1"} {
+		t.Setenv(k, v)
+	}
+	cfg := Config{User: "app", Database: "app"}.withDefaults()
+	cc, err := cfg.connConfig(netip.MustParseAddr("127.0.0.1"), 5001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc.ValidateConnect != nil || cc.Host != "127.0.0.1" || cc.Port != 5001 || cc.TLSConfig == nil || len(cc.Fallbacks) != 0 {
+		t.Errorf("with pghac env's variables set: validate %v, host %s:%d, TLS %v, %d fallbacks; want none, 127.0.0.1:5001, TLS, none",
+			cc.ValidateConnect != nil, cc.Host, cc.Port, cc.TLSConfig != nil, len(cc.Fallbacks))
+	}
+}
