@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/pghac/pghac/emit/cloudinit"
 	"github.com/pghac/pghac/infra"
 	"github.com/pghac/pghac/internal/load"
+	"github.com/pghac/pghac/internal/pki"
 	"github.com/pghac/pghac/internal/site"
 )
 
@@ -96,13 +96,9 @@ func loadtestRoots(o loadtestOptions) (*x509.CertPool, string, error) {
 		}
 		file = s.CACert()
 	}
-	b, err := os.ReadFile(file)
+	pool, err := pki.ReadRoots(file)
 	if err != nil {
 		return nil, "", fmt.Errorf("--ca-cert: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, "", fmt.Errorf("%s: no PEM certificate", file)
 	}
 	return pool, file, nil
 }

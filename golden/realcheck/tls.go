@@ -3,7 +3,6 @@ package realcheck
 import (
 	"bytes"
 	"crypto/x509"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -63,15 +62,7 @@ func (t TLS) Paths(b []byte) []byte {
 
 // Roots is a pool with t's authority, to verify the certificates it signed with.
 func (t TLS) Roots() (*x509.CertPool, error) {
-	b, err := os.ReadFile(t.CA)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("%s: no certificate", t.CA)
-	}
-	return pool, nil
+	return pki.ReadRoots(t.CA)
 }
 
 // ServiceTo writes t's service certificate and key to path (where a server reads them),

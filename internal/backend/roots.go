@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pghac/pghac/internal/pki"
 )
 
 // rootCertFile is the sslrootcert a connection string names, "" when it names none. pgx
@@ -57,13 +58,9 @@ func rereadingTLS(base *tls.Config, file string) *tls.Config {
 		if len(cs.PeerCertificates) == 0 {
 			return errors.New("the server sent no certificate")
 		}
-		b, err := os.ReadFile(file)
+		roots, err := pki.ReadRoots(file)
 		if err != nil {
 			return fmt.Errorf("the trusted authorities: %w", err)
-		}
-		roots := x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(b) {
-			return fmt.Errorf("the trusted authorities: no certificate in %s", file)
 		}
 		inter := x509.NewCertPool()
 		for _, c := range cs.PeerCertificates[1:] {

@@ -22,6 +22,7 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"time"
 )
@@ -206,6 +207,20 @@ func ParseCerts(b []byte) ([]*x509.Certificate, error) {
 		return nil, errors.New("no PEM certificate")
 	}
 	return out, nil
+}
+
+// ReadRoots is a pool of the certificates in the PEM file at path: the authorities a client
+// trusts (a cluster's ca.crt, a bundle during a rotation). A file without one is an error.
+func ReadRoots(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // KeyMatches reports whether keyPEM is the private key of cert.

@@ -3,8 +3,12 @@ package pki
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"io/fs"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +202,33 @@ func TestParseAuthority(t *testing.T) {
 	}
 	if _, err := ParseCerts([]byte("not PEM")); err == nil {
 		t.Error("ParseCerts of no PEM: no error")
+	}
+}
+
+func TestReadRoots(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := authority(t, "main")
+	b, _ := authority(t, "other")
+	good, bad := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "key-only")
+	if err := os.WriteFile(good, Bundle(a.CertPEM, b.CertPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("not PEM\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := ReadRoots(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*x509.Certificate{a.Cert, b.Cert} {
+		if _, err := c.Verify(x509.VerifyOptions{Roots: pool}); err != nil {
+			t.Errorf("%s not in the pool: %v", c.Subject.CommonName, err)
+		}
+	}
+	if _, err := ReadRoots(bad); err == nil || !strings.Contains(err.Error(), bad+": no PEM certificate") {
+		t.Errorf("a file without a certificate: %v", err)
+	}
+	if _, err := ReadRoots(filepath.Join(dir, "nope")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v", err)
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/pghac/pghac/compiler/model"
+	"github.com/pghac/pghac/internal/pki"
 )
 
 // The sandbox's S3 is SeaweedFS, built from its Go module: Debian has no S3 server, and a
@@ -351,15 +352,7 @@ func createBucket(ctx context.Context, cfg Config, s S3) error {
 
 // s3CAPool is a pool with the sandbox CA alone: what the host trusts the S3 server with.
 func s3CAPool(cfg Config) (*x509.CertPool, error) {
-	b, err := os.ReadFile(cfg.S3CAFile())
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("%s: no certificate", cfg.S3CAFile())
-	}
-	return pool, nil
+	return pki.ReadRoots(cfg.S3CAFile())
 }
 
 // newS3Client is a signing S3 client of endpoint (host:port) over TLS that trusts pool only,

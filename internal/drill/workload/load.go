@@ -3,12 +3,10 @@ package workload
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pghac/pghac/internal/drill"
+	"github.com/pghac/pghac/internal/pki"
 )
 
 // Table is where the writers insert. It lives in the superuser's database and is
@@ -99,13 +98,9 @@ func (c Config) connConfig(addr netip.Addr, port int) (*pgx.ConnConfig, error) {
 	// A drill's sessions take what the port gives.
 	cc.ValidateConnect, cc.AfterConnect = nil, nil
 	if c.CACert != "" {
-		pem, err := os.ReadFile(c.CACert)
+		roots, err := pki.ReadRoots(c.CACert)
 		if err != nil {
 			return nil, err
-		}
-		roots := x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s: no certificate", c.CACert)
 		}
 		// An address as ServerName is checked against the certificate's IP addresses.
 		cc.TLSConfig = &tls.Config{RootCAs: roots, ServerName: addr.String(), MinVersion: tls.VersionTLS12}

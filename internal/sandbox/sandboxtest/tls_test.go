@@ -3,7 +3,6 @@ package sandboxtest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"os"
@@ -24,13 +23,9 @@ func (c *Cluster) caPath() string { return filepath.Join(c.Config.StateDir, "tls
 // cluster's authority.
 func (c *Cluster) httpsClient(t *testing.T, timeout time.Duration) *http.Client {
 	t.Helper()
-	b, err := os.ReadFile(c.caPath())
+	roots, err := pki.ReadRoots(c.caPath())
 	if err != nil {
 		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(b) {
-		t.Fatalf("%s: no certificate", c.caPath())
 	}
 	return &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: roots}}}
 }
